@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parseConfig } from './index.ts';
+
+describe('parseConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = parseConfig({});
+    expect(config.PORT).toBe(3008);
+    expect(config.DATABASE_URL).toBeUndefined();
+    expect(config.LOG_LEVEL).toBe('info');
+    expect(config.RATE_LIMIT_START_PER_MIN).toBe(5);
+    expect(config.RATE_LIMIT_STATUS_PER_MIN).toBe(30);
+    expect(config.RATE_LIMIT_CONTROL_PER_MIN).toBe(10);
+    expect(config.AGENT_FETCH_ALLOW_HOSTS).toEqual([]);
+  });
+
+  it('reads and coerces values', () => {
+    const config = parseConfig({
+      PORT: '4000',
+      DATABASE_URL: 'postgres://u@h:5432/d',
+      LOG_LEVEL: 'debug',
+      AGENT_FETCH_ALLOW_HOSTS: ' Example.com, 127.0.0.1 ,',
+    });
+    expect(config.PORT).toBe(4000);
+    expect(config.DATABASE_URL).toBe('postgres://u@h:5432/d');
+    expect(config.AGENT_FETCH_ALLOW_HOSTS).toEqual(['example.com', '127.0.0.1']);
+  });
+
+  it('treats an empty value as unset', () => {
+    expect(parseConfig({ DATABASE_URL: '' }).DATABASE_URL).toBeUndefined();
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['DATABASE_URL', 'mysql://x'],
+    ['LOG_LEVEL', 'loud'],
+    ['RATE_LIMIT_START_PER_MIN', '-1'],
+    ['LLM_BASE_URL', 'ftp://x'],
+    ['SMTP_URL', 'http://x'],
+  ])('names the variable when %s=%s is wrong', (name, value) => {
+    let caught: unknown;
+    try {
+      parseConfig({ [name]: value });
+    } catch (error) {
+      caught = error;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    expect((caught as ConfigError).problems).toHaveLength(1);
+    expect((caught as ConfigError).problems[0]).toContain(name);
+    expect((caught as ConfigError).message).toContain(value);
+  });
+});

@@ -1,0 +1,49 @@
+import { configSchema, type Config } from './schema.ts';
+
+export { configSchema, type Config } from './schema.ts';
+export { createLogger, type Logger } from './logger.ts';
+
+/** A configuration problem, with one line per offending variable. */
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+/** Validates an environment; throws ConfigError naming each wrong variable. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  const parsed = configSchema.safeParse(env);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const name = issue.path.join('.');
+    return `${name}: ${issue.message} (got ${JSON.stringify(env[name] ?? null)})`;
+  });
+  throw new ConfigError(problems);
+}
+
+let cached: Config | undefined;
+
+/**
+ * The process's configuration, read from process.env on first use. This is the one place
+ * that reads process.env; everything else receives values from here.
+ */
+export function loadConfig(): Config {
+  cached ??= parseConfig(process.env);
+  return cached;
+}
+
+/** For entry points: load the configuration or exit with a message naming the variable. */
+export function loadConfigOrExit(): Config {
+  try {
+    return loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(error.message);
+      process.exit(1);
+    }
+    throw error;
+  }
+}

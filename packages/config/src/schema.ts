@@ -1,0 +1,70 @@
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const port = z.coerce.number().int().min(1).max(65535);
+const positiveInt = z.coerce.number().int().positive();
+const nonNegativeInt = z.coerce.number().int().min(0);
+
+/** An optional string variable: an empty value counts as unset. */
+const optionalString = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
+const postgresUrl = optionalString.refine(
+  (v) => v === undefined || /^postgres(ql)?:\/\//.test(v),
+  'must be a postgres:// or postgresql:// URL',
+);
+
+const httpUrl = optionalString.refine(
+  (v) => v === undefined || /^https?:\/\//.test(v),
+  'must be an http:// or https:// URL',
+);
+
+const smtpUrl = optionalString.refine(
+  (v) => v === undefined || /^smtps?:\/\//.test(v),
+  'must be an smtp:// or smtps:// URL',
+);
+
+const commaList = optionalString.transform((v) =>
+  v === undefined
+    ? []
+    : v
+        .split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean),
+);
+
+/**
+ * Every environment variable Strata reads, validated once. The README's configuration table
+ * lists the same names; keep them in step.
+ */
+export const configSchema = z.object({
+  PORT: port.default(3008),
+  HOST: optionalString.default('0.0.0.0'),
+  DATABASE_URL: postgresUrl,
+  STRATA_DATA_DIR: optionalString,
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+
+  RATE_LIMIT_START_PER_MIN: nonNegativeInt.default(5),
+  RATE_LIMIT_STATUS_PER_MIN: nonNegativeInt.default(30),
+  RATE_LIMIT_CONTROL_PER_MIN: nonNegativeInt.default(10),
+
+  WORKER_CONCURRENCY: positiveInt.default(10),
+  WORKER_SHUTDOWN_TIMEOUT_MS: positiveInt.default(30_000),
+  TASK_LEASE_SECONDS: positiveInt.default(30),
+  TASK_RETRY_BASE_MS: positiveInt.default(1000),
+  TASK_RETRY_MAX_MS: positiveInt.default(60_000),
+
+  SMTP_URL: smtpUrl,
+  SMTP_FROM: optionalString.default('Strata <strata@localhost>'),
+  LLM_BASE_URL: httpUrl,
+  LLM_MODEL: optionalString,
+  LLM_API_KEY: optionalString,
+  AGENT_FETCH_ALLOW_HOSTS: commaList,
+  METRICS_TOKEN: optionalString,
+});
+
+export type Config = z.infer<typeof configSchema>;

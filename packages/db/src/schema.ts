@@ -1,0 +1,324 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  check,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  uniqueIndex,
+} from 'drizzle-orm/pg-core';
+
+/** Statuses and enumerations, defined once: the check constraints and zod schemas use them. */
+export const EXECUTION_STATUSES = ['pending', 'running', 'paused', 'completed', 'failed', 'cancelled'] as const;
+export const TASK_STATUSES = ['pending', 'assigned', 'in_progress', 'completed', 'failed', 'skipped'] as const;
+export const PRIORITIES = ['high', 'medium', 'low'] as const;
+export const ROLES = ['owner', 'admin', 'operator', 'viewer'] as const;
+export const AGENT_TYPES = ['email', 'content', 'research', 'scheduling', 'analysis', 'coordination'] as const;
+export const ON_TASK_FAILURE = ['fail', 'continue'] as const;
+export const EVENT_TYPES = [
+  'execution-started',
+  'task-assigned',
+  'task-progress',
+  'task-completed',
+  'task-failed',
+  'health-update',
+  'metrics-update',
+  'execution-paused',
+  'execution-resumed',
+  'execution-completed',
+  'execution-cancelled',
+  'error',
+] as const;
+
+export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
+export type TaskStatus = (typeof TASK_STATUSES)[number];
+export type Priority = (typeof PRIORITIES)[number];
+export type Role = (typeof ROLES)[number];
+export type AgentType = (typeof AGENT_TYPES)[number];
+export type EventType = (typeof EVENT_TYPES)[number];
+
+const inList = (column: string, values: readonly string[]) =>
+  sql.raw(`${column} in (${values.map((v) => `'${v}'`).join(', ')})`);
+
+const createdAt = () => timestamp('created_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow();
+const ts = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const users = pgTable(
+  'users',
+  {
+    id: text('id').primaryKey(),
+    email: text('email').notNull(),
+    name: text('name'),
+    passwordHash: text('password_hash').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('users_email_unique').on(sql`lower(${t.email})`)],
+);
+
+/** Lucia's session design: the id is the SHA-256 of the secret token, never the token. */
+export const sessions = pgTable(
+  'sessions',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    expiresAt: ts('expires_at').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('sessions_user_idx').on(t.userId)],
+);
+
+export const workspaces = pgTable('workspaces', {
+  id: text('id').primaryKey(),
+  name: text('name').notNull(),
+  createdAt: createdAt(),
+});
+
+export const memberships = pgTable(
+  'memberships',
+  {
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    role: text('role', { enum: ROLES }).notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workspaceId, t.userId] }),
+    index('memberships_user_idx').on(t.userId),
+    check('memberships_role_check', inList('role', ROLES)),
+  ],
+);
+
+export const apiTokens = pgTable(
+  'api_tokens',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    workspaceId: text('workspace_id').references(() => workspaces.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    tokenHash: text('token_hash').notNull(),
+    createdAt: createdAt(),
+    expiresAt: ts('expires_at'),
+    revokedAt: ts('revoked_at'),
+    lastUsedAt: ts('last_used_at'),
+  },
+  (t) => [uniqueIndex('api_tokens_hash_unique').on(t.tokenHash), index('api_tokens_user_idx').on(t.userId)],
+);
+
+export const strategies = pgTable(
+  'strategies',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    description: text('description'),
+    onTaskFailure: text('on_task_failure', { enum: ON_TASK_FAILURE }).notNull().default('fail'),
+    createdBy: text('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('strategies_workspace_idx').on(t.workspaceId, t.createdAt),
+    check('strategies_on_task_failure_check', inList('on_task_failure', ON_TASK_FAILURE)),
+  ],
+);
+
+/**
+ * The strategy's tree. L1–L3 rows are labels that group; L4 rows are executable items with a
+ * key unique in their strategy. `dependsOn` holds the keys of other L4 items.
+ */
+export const strategyItems = pgTable(
+  'strategy_items',
+  {
+    id: text('id').primaryKey(),
+    strategyId: text('strategy_id')
+      .notNull()
+      .references(() => strategies.id, { onDelete: 'cascade' }),
+    parentId: text('parent_id'),
+    level: integer('level').notNull(),
+    key: text('key'),
+    title: text('title').notNull(),
+    agentType: text('agent_type', { enum: AGENT_TYPES }),
+    priority: text('priority', { enum: PRIORITIES }),
+    dependsOn: text('depends_on').array().notNull().default(sql`'{}'::text[]`),
+    input: jsonb('input').$type<Record<string, unknown>>(),
+    maxRetries: integer('max_retries'),
+    timeoutSeconds: integer('timeout_seconds'),
+    position: integer('position').notNull().default(0),
+  },
+  (t) => [
+    index('strategy_items_strategy_idx').on(t.strategyId, t.level, t.position),
+    uniqueIndex('strategy_items_key_unique').on(t.strategyId, t.key).where(sql`${t.level} = 4`),
+    check('strategy_items_level_check', sql`${t.level} between 1 and 4`),
+    check(
+      'strategy_items_l4_check',
+      sql`${t.level} <> 4 or (${t.key} is not null and ${t.agentType} is not null and ${t.priority} is not null and ${t.maxRetries} is not null and ${t.timeoutSeconds} is not null)`,
+    ),
+    check('strategy_items_priority_check', sql`${t.priority} is null or ${inList(t.priority.name, PRIORITIES)}`),
+    check('strategy_items_retries_check', sql`${t.maxRetries} is null or ${t.maxRetries} >= 0`),
+    check('strategy_items_timeout_check', sql`${t.timeoutSeconds} is null or ${t.timeoutSeconds} > 0`),
+  ],
+);
+
+export const executions = pgTable(
+  'executions',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    strategyId: text('strategy_id')
+      .notNull()
+      .references(() => strategies.id, { onDelete: 'cascade' }),
+    status: text('status', { enum: EXECUTION_STATUSES }).notNull().default('pending'),
+    onTaskFailure: text('on_task_failure', { enum: ON_TASK_FAILURE }).notNull().default('fail'),
+    totalTasks: integer('total_tasks').notNull().default(0),
+    completedTasks: integer('completed_tasks').notNull().default(0),
+    failedTasks: integer('failed_tasks').notNull().default(0),
+    error: text('error'),
+    createdBy: text('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    startedAt: ts('started_at'),
+    pausedAt: ts('paused_at'),
+    completedAt: ts('completed_at'),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('executions_workspace_idx').on(t.workspaceId, t.createdAt, t.id),
+    index('executions_workspace_status_idx').on(t.workspaceId, t.status, t.createdAt),
+    index('executions_active_idx')
+      .on(t.status)
+      .where(sql`${t.status} in ('pending', 'running', 'paused')`),
+    check('executions_status_check', inList('status', EXECUTION_STATUSES)),
+    check('executions_on_task_failure_check', inList('on_task_failure', ON_TASK_FAILURE)),
+    check(
+      'executions_counts_check',
+      sql`${t.completedTasks} >= 0 and ${t.failedTasks} >= 0 and ${t.completedTasks} + ${t.failedTasks} <= ${t.totalTasks}`,
+    ),
+  ],
+);
+
+export const tasks = pgTable(
+  'tasks',
+  {
+    id: text('id').primaryKey(),
+    executionId: text('execution_id')
+      .notNull()
+      .references(() => executions.id, { onDelete: 'cascade' }),
+    workspaceId: text('workspace_id').notNull(),
+    l4ItemId: text('l4_item_id')
+      .notNull()
+      .references(() => strategyItems.id, { onDelete: 'cascade' }),
+    agentType: text('agent_type', { enum: AGENT_TYPES }).notNull(),
+    status: text('status', { enum: TASK_STATUSES }).notNull().default('pending'),
+    priority: text('priority', { enum: PRIORITIES }).notNull(),
+    description: text('description').notNull(),
+    /** Task ids this task waits for. */
+    dependencies: text('dependencies').array().notNull().default(sql`'{}'::text[]`),
+    /** How many dependencies have not completed yet; the task is ready at 0. */
+    pendingDependencies: integer('pending_dependencies').notNull().default(0),
+    input: jsonb('input').$type<Record<string, unknown>>(),
+    result: jsonb('result'),
+    error: text('error'),
+    progress: jsonb('progress'),
+    retryCount: integer('retry_count').notNull().default(0),
+    maxRetries: integer('max_retries').notNull(),
+    timeoutSeconds: integer('timeout_seconds').notNull(),
+    /** Fences each attempt: a result carrying an older attempt number is discarded. */
+    attempt: integer('attempt').notNull().default(0),
+    workerId: text('worker_id'),
+    leaseExpiresAt: ts('lease_expires_at'),
+    wakeAt: ts('wake_at'),
+    assignedAt: ts('assigned_at'),
+    startedAt: ts('started_at'),
+    completedAt: ts('completed_at'),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('tasks_execution_status_idx').on(t.executionId, t.status),
+    index('tasks_lease_idx')
+      .on(t.leaseExpiresAt)
+      .where(sql`${t.status} = 'in_progress'`),
+    check('tasks_status_check', inList('status', TASK_STATUSES)),
+    check('tasks_priority_check', inList('priority', PRIORITIES)),
+    check('tasks_retries_check', sql`${t.retryCount} >= 0 and ${t.maxRetries} >= 0`),
+    check('tasks_pending_dependencies_check', sql`${t.pendingDependencies} >= 0`),
+  ],
+);
+
+/** Dependency edges, indexed by the task depended on, so a completion finds its dependents. */
+export const taskDependencies = pgTable(
+  'task_dependencies',
+  {
+    taskId: text('task_id')
+      .notNull()
+      .references(() => tasks.id, { onDelete: 'cascade' }),
+    dependsOnTaskId: text('depends_on_task_id')
+      .notNull()
+      .references(() => tasks.id, { onDelete: 'cascade' }),
+  },
+  (t) => [
+    primaryKey({ columns: [t.dependsOnTaskId, t.taskId] }),
+    index('task_dependencies_task_idx').on(t.taskId),
+  ],
+);
+
+/** Append-only log of every change; ids increase monotonically. */
+export const executionEvents = pgTable(
+  'execution_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    executionId: text('execution_id')
+      .notNull()
+      .references(() => executions.id, { onDelete: 'cascade' }),
+    type: text('type', { enum: EVENT_TYPES }).notNull(),
+    data: jsonb('data').notNull().default({}),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('execution_events_execution_idx').on(t.executionId, t.id),
+    check('execution_events_type_check', inList('type', EVENT_TYPES)),
+  ],
+);
+
+/** Fixed-window counters shared by every web process. */
+export const rateLimits = pgTable(
+  'rate_limits',
+  {
+    workspaceId: text('workspace_id').notNull(),
+    bucket: text('bucket').notNull(),
+    windowStart: ts('window_start').notNull(),
+    count: integer('count').notNull().default(0),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workspaceId, t.bucket, t.windowStart] }),
+    index('rate_limits_window_idx').on(t.windowStart),
+  ],
+);
+
+/** Idempotency-Key on start: a repeat within 24 h returns the first execution. */
+export const idempotencyKeys = pgTable(
+  'idempotency_keys',
+  {
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    key: text('key').notNull(),
+    requestHash: text('request_hash').notNull(),
+    executionId: text('execution_id').references(() => executions.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.key] }), index('idempotency_keys_created_idx').on(t.createdAt)],
+);
