@@ -13,3 +13,19 @@ export function assertRuntime(): void {
     process.exit(1);
   }
 }
+
+/**
+ * Calls `onGone` once this process's parent has died (it was reparented). Package managers
+ * do not always forward SIGTERM to a script's children, so a supervised process watches for
+ * itself rather than lingering as an orphan.
+ */
+export function onParentExit(onGone: () => void, intervalMs = 500): void {
+  const parent = process.ppid;
+  const timer = setInterval(() => {
+    if (process.ppid !== parent) {
+      clearInterval(timer);
+      onGone();
+    }
+  }, intervalMs);
+  timer.unref();
+}

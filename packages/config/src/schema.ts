@@ -47,6 +47,11 @@ export const configSchema = z.object({
   DATABASE_URL: postgresUrl,
   STRATA_DATA_DIR: optionalString,
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  STRATA_DEMO: z
+    .enum(['true', 'false', '1', '0'])
+    .default('true')
+    .transform((v) => v === 'true' || v === '1'),
+  STRATA_DEMO_PASSWORD: z.string().min(8, 'must be at least 8 characters').default('strata-demo'),
 
   RATE_LIMIT_START_PER_MIN: nonNegativeInt.default(5),
   RATE_LIMIT_STATUS_PER_MIN: nonNegativeInt.default(30),

@@ -1,0 +1,57 @@
+/**
+ * The production entry: adapter-node's request handler inside our own HTTP server, so
+ * WebSocket upgrades (the execution stream) and graceful shutdown are ours to handle.
+ */
+import { createServer } from 'node:http';
+import { assertRuntime, onParentExit } from '@strata/config/runtime';
+
+assertRuntime();
+
+const { loadConfigOrExit, createLogger } = await import('@strata/config');
+const { runMigrations } = await import('@strata/db');
+const config = loadConfigOrExit();
+const logger = createLogger('web', config.LOG_LEVEL);
+
+if (!config.DATABASE_URL) {
+  logger.fatal('DATABASE_URL is not set. Run `pnpm start` or `pnpm start:web`, which provide the embedded PostgreSQL, or set DATABASE_URL.');
+  process.exit(1);
+}
+await runMigrations(config.DATABASE_URL);
+
+const { handler } = await import(new URL('./build/handler.js', import.meta.url).href).catch((error: unknown) => {
+  logger.fatal({ err: error }, 'apps/web/build is missing: run `pnpm --filter @strata/web build` (pnpm start does it for you)');
+  process.exit(1);
+});
+const { handleUpgrade } = await import('./src/upgrade.ts');
+
+const server = createServer(handler);
+server.on('upgrade', handleUpgrade);
+server.keepAliveTimeout = 65_000;
+
+server.listen(config.PORT, config.HOST, () => {
+  logger.info({ port: config.PORT }, `web listening on http://localhost:${config.PORT}`);
+});
+
+let stopping = false;
+async function shutdown(signal: string) {
+  if (stopping) return;
+  stopping = true;
+  logger.info({ signal }, 'web stopping');
+  const force = setTimeout(() => process.exit(1), 10_000);
+  force.unref();
+  server.close();
+  server.closeIdleConnections();
+  // adapter-node's own shutdown signal: server code closes its pools on it.
+  process.emit('sveltekit:shutdown' as 'SIGTERM', signal as unknown as NodeJS.Signals);
+  await new Promise<void>((resolve) => {
+    if (!server.listening) resolve();
+    else server.once('close', () => resolve());
+    setTimeout(resolve, 5_000).unref();
+  });
+  server.closeAllConnections();
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
+// Started by the launcher: leave with it, even if it was killed outright.
+if (process.argv.includes('--supervised')) onParentExit(() => void shutdown('SIGTERM'));

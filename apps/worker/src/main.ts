@@ -1,0 +1,40 @@
+import { assertRuntime, onParentExit } from '@strata/config/runtime';
+
+assertRuntime();
+
+const { createLogger, loadConfigOrExit } = await import('@strata/config');
+const { runMigrations } = await import('@strata/db');
+const { startWorker } = await import('./worker.ts');
+
+const config = loadConfigOrExit();
+const logger = createLogger('worker', config.LOG_LEVEL);
+
+if (!config.DATABASE_URL) {
+  logger.fatal('DATABASE_URL is not set. Run `pnpm start` or `pnpm start:worker`, which provide the embedded PostgreSQL, or set DATABASE_URL.');
+  process.exit(1);
+}
+
+await runMigrations(config.DATABASE_URL);
+const worker = await startWorker({
+  databaseUrl: config.DATABASE_URL,
+  logger,
+  shutdownTimeoutMs: config.WORKER_SHUTDOWN_TIMEOUT_MS,
+});
+
+let exiting = false;
+async function shutdown(signal: NodeJS.Signals) {
+  if (exiting) return;
+  exiting = true;
+  logger.info({ signal }, 'signal received');
+  try {
+    await worker.stop();
+    process.exit(0);
+  } catch (error) {
+    logger.error({ err: error }, 'worker did not stop cleanly');
+    process.exit(1);
+  }
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
+// Started by the launcher: leave with it, even if it was killed outright.
+if (process.argv.includes('--supervised')) onParentExit(() => void shutdown('SIGTERM'));

@@ -1,0 +1,33 @@
+import { boot } from './boot.ts';
+import { supervise, type AppSpec } from './supervisor.ts';
+
+/** Boots the database, then runs the given apps as one process tree. */
+export async function run(options: { apps: (port: number) => AppSpec[]; seed: boolean; announce: boolean }): Promise<void> {
+  const { config, logger, database } = await boot({ seed: options.seed });
+  supervise({
+    apps: options.apps(config.PORT),
+    env: { ...process.env, DATABASE_URL: database.url },
+    logger,
+    stopTimeoutMs: config.WORKER_SHUTDOWN_TIMEOUT_MS + 5_000,
+    afterStop: () => database.stop(),
+  });
+  if (options.announce) void announceWhenReady(config.PORT, logger);
+}
+
+async function announceWhenReady(port: number, logger: { info: (m: string) => void; warn: (m: string) => void }) {
+  const url = `http://localhost:${port}`;
+  const deadline = Date.now() + 120_000;
+  while (Date.now() < deadline) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/api/health`);
+      if (response.ok) {
+        logger.info(`Strata is ready at ${url}`);
+        return;
+      }
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  logger.warn(`Strata's web app did not answer on ${url}/api/health within two minutes`);
+}
