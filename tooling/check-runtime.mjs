@@ -16,7 +16,7 @@ if (!ok || major < 24) {
     [
       '',
       '  Strata pins Node 24 inside the workspace (root devDependency "node").',
-      `  Found: ${ok ? 'the pinned binary, but this script ran on Node ' + process.versions.node : 'no pinned binary in node_modules/.bin/node'}.`,
+      `  Found: ${ok ? `the pinned binary, but this script ran on Node ${process.versions.node}` : 'no pinned binary in node_modules/.bin/node'}.`,
       '  Fix: run `pnpm install` again without --ignore-scripts, and make sure',
       '  pnpm-workspace.yaml allows the `node` package to build (allowBuilds: node: true).',
       '',

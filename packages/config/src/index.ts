@@ -47,3 +47,8 @@ export function loadConfigOrExit(): Config {
     throw error;
   }
 }
+
+/** The environment for a child process: this one's, plus the given overrides. */
+export function childEnv(overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
+  return { ...process.env, ...overrides };
+}

@@ -5,6 +5,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { arch, platform, tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
+import { childEnv } from '@strata/config';
 import postgres from 'postgres';
 
 /**
@@ -133,7 +134,7 @@ function run(binary: string, args: string[], user: OsUser | undefined): void {
   const result = spawnSync(binary, args, {
     encoding: 'utf8',
     ...(user ? { uid: user.uid, gid: user.gid } : {}),
-    env: { ...process.env, LC_ALL: 'C', LANG: 'C' },
+    env: childEnv({ LC_ALL: 'C', LANG: 'C' }),
   });
   if (result.status !== 0) {
     throw new Error(`${binary} ${args[0] ?? ''} failed (exit ${result.status}): ${result.stderr || result.stdout}`);
@@ -216,7 +217,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   const child = spawn(
     join(binDir, 'postgres'),
     ['-D', pgData, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
-    { detached: true, stdio: ['ignore', logFd, logFd], ...(user ? { uid: user.uid, gid: user.gid } : {}), env: { ...process.env, LC_ALL: 'C', LANG: 'C' } },
+    { detached: true, stdio: ['ignore', logFd, logFd], ...(user ? { uid: user.uid, gid: user.gid } : {}), env: childEnv({ LC_ALL: 'C', LANG: 'C' }) },
   );
   closeSync(logFd);
   const exitPromise = new Promise<void>((r) => child.once('exit', () => r()));

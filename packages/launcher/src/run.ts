@@ -1,3 +1,4 @@
+import { childEnv } from '@strata/config';
 import { boot } from './boot.ts';
 import { supervise, type AppSpec } from './supervisor.ts';
 
@@ -6,7 +7,7 @@ export async function run(options: { apps: (port: number) => AppSpec[]; seed: bo
   const { config, logger, database } = await boot({ seed: options.seed });
   supervise({
     apps: options.apps(config.PORT),
-    env: { ...process.env, DATABASE_URL: database.url },
+    env: childEnv({ DATABASE_URL: database.url }),
     logger,
     stopTimeoutMs: config.WORKER_SHUTDOWN_TIMEOUT_MS + 5_000,
     afterStop: () => database.stop(),

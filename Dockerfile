@@ -1,0 +1,15 @@
+# One image for both apps; docker-compose.yml runs it as `web` and as `worker`.
+FROM node:24-bookworm-slim AS build
+RUN npm install -g pnpm@12.4.2
+WORKDIR /app
+COPY . .
+RUN pnpm install --frozen-lockfile && pnpm --filter @strata/web build
+
+FROM node:24-bookworm-slim
+RUN npm install -g pnpm@12.4.2
+WORKDIR /app
+COPY --from=build /app /app
+ENV NODE_ENV=production PORT=3008 HOST=0.0.0.0
+EXPOSE 3008
+# The web app by default; the worker service overrides the command.
+CMD ["node", "apps/web/server.ts"]

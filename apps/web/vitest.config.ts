@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+// Tests run the built app as a real process (server.ts over build/), not vite's dev server.
+export default defineConfig({
+  test: {
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 60_000,
+  },
+});
