@@ -193,6 +193,8 @@ export const executions = pgTable(
     startedAt: ts('started_at'),
     pausedAt: ts('paused_at'),
     completedAt: ts('completed_at'),
+    /** When health-update / metrics-update were last emitted; they are coalesced to one a second. */
+    statsEmittedAt: ts('stats_emitted_at'),
     updatedAt: ts('updated_at').notNull().defaultNow(),
   },
   (t) => [
@@ -221,6 +223,8 @@ export const tasks = pgTable(
     l4ItemId: text('l4_item_id')
       .notNull()
       .references(() => strategyItems.id, { onDelete: 'cascade' }),
+    /** The L4 item's key, so agents can name the dependencies whose results they read. */
+    key: text('key').notNull(),
     agentType: text('agent_type', { enum: AGENT_TYPES }).notNull(),
     status: text('status', { enum: TASK_STATUSES }).notNull().default('pending'),
     priority: text('priority', { enum: PRIORITIES }).notNull(),
@@ -238,6 +242,8 @@ export const tasks = pgTable(
     timeoutSeconds: integer('timeout_seconds').notNull(),
     /** Fences each attempt: a result carrying an older attempt number is discarded. */
     attempt: integer('attempt').notNull().default(0),
+    /** The pg-boss job of the current attempt; a sweep re-queues an assigned task whose job is gone. */
+    jobId: text('job_id'),
     workerId: text('worker_id'),
     leaseExpiresAt: ts('lease_expires_at'),
     wakeAt: ts('wake_at'),
@@ -248,6 +254,9 @@ export const tasks = pgTable(
   },
   (t) => [
     index('tasks_execution_status_idx').on(t.executionId, t.status),
+    index('tasks_workspace_active_idx')
+      .on(t.workspaceId)
+      .where(sql`${t.status} in ('assigned', 'in_progress')`),
     index('tasks_lease_idx')
       .on(t.leaseExpiresAt)
       .where(sql`${t.status} = 'in_progress'`),

@@ -1,0 +1,23 @@
+import type { Db } from '@strata/db';
+import type { TaskQueue } from './queue.ts';
+
+export interface RetryPolicy {
+  /** First backoff; each further retry doubles it. */
+  baseMs: number;
+  /** Cap on one backoff. */
+  maxMs: number;
+}
+
+/** What engine operations need: the database and the queue that reaches the workers. */
+export interface EngineContext {
+  db: Db;
+  queue: TaskQueue;
+  retry: RetryPolicy;
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { baseMs: 1000, maxMs: 60_000 };
+
+/** Backoff before retry number `retry` (1-based): base × 2^(retry-1), capped. */
+export function backoffMs(policy: RetryPolicy, retry: number): number {
+  return Math.min(policy.maxMs, policy.baseMs * 2 ** Math.max(0, retry - 1));
+}

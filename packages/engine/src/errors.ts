@@ -1,0 +1,31 @@
+/**
+ * Typed domain errors. The API maps each code once to a tRPC code and from there to an HTTP
+ * status; nothing else decides statuses.
+ */
+export type EngineErrorCode = 'VALIDATION' | 'NOT_FOUND' | 'CONFLICT' | 'FORBIDDEN';
+
+export class EngineError extends Error {
+  readonly code: EngineErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+  constructor(code: EngineErrorCode, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = 'EngineError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export const validationError = (message: string, details?: Record<string, unknown>) => new EngineError('VALIDATION', message, details);
+export const notFound = (message: string) => new EngineError('NOT_FOUND', message);
+export const conflict = (message: string, details?: Record<string, unknown>) => new EngineError('CONFLICT', message, details);
+
+/**
+ * An agent throws this for a failure that another attempt cannot fix (bad input, a 4xx):
+ * the engine fails the task at once instead of retrying.
+ */
+export class NonRetryableError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'NonRetryableError';
+  }
+}

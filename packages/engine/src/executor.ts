@@ -1,0 +1,84 @@
+import { NonRetryableError } from './errors.ts';
+import type { AgentRegistry } from './agent.ts';
+import type { EngineContext } from './context.ts';
+import { type AttemptOutcome, type ClaimedTask, type DependencyResult, reportProgress } from './runner.ts';
+
+export interface RunningTask {
+  task: ClaimedTask;
+  controller: AbortController;
+}
+
+/** Runs one claimed task's agent to an outcome: never throws. */
+export async function runTask(
+  ctx: EngineContext,
+  registry: AgentRegistry,
+  task: ClaimedTask,
+  dependencies: Map<string, DependencyResult>,
+  controller: AbortController,
+): Promise<AttemptOutcome> {
+  const base = { taskId: task.id, executionId: task.executionId, attempt: task.attempt };
+  const agent = registry.get(task.agentType);
+  if (!agent) return { ...base, ok: false, error: `No agent is registered for type "${task.agentType}"`, retryable: false };
+  if (agent.inputSchema) {
+    const parsed = agent.inputSchema.safeParse(task.input);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      return { ...base, ok: false, error: `Invalid input: ${issue ? `${issue.path.join('.') || 'input'}: ${issue.message}` : 'rejected'}`, retryable: false };
+    }
+  }
+  const timeoutMs = task.timeoutSeconds * 1000;
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const error = new Error(`Timed out after ${task.timeoutSeconds} s`);
+      controller.abort(error);
+      reject(error);
+    }, timeoutMs);
+  });
+  const aborted = new Promise<never>((_, reject) => {
+    if (controller.signal.aborted) reject(controller.signal.reason);
+    controller.signal.addEventListener('abort', () => reject(controller.signal.reason ?? new Error('Aborted')), { once: true });
+  });
+  try {
+    const result = await Promise.race([
+      Promise.resolve().then(() =>
+        agent.run({
+          task: {
+            id: task.id,
+            executionId: task.executionId,
+            workspaceId: task.workspaceId,
+            key: task.key,
+            agentType: task.agentType,
+            description: task.description,
+            input: task.input,
+            attempt: task.attempt,
+            retryCount: task.retryCount,
+            maxRetries: task.maxRetries,
+            timeoutSeconds: task.timeoutSeconds,
+          },
+          dependencies: task.dependencies.map((id) => dependencies.get(id)).filter((d): d is DependencyResult => d !== undefined),
+          progress: async (data) => {
+            await reportProgress(ctx, task, data);
+          },
+          signal: controller.signal,
+        }),
+      ),
+      timedOut,
+      aborted,
+    ]);
+    return { ...base, ok: true, result: toJson(result) };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { ...base, ok: false, error: message || 'Agent failed', retryable: !(error instanceof NonRetryableError) };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Results are stored as JSON: undefined becomes null, and anything unserialisable fails loudly. */
+function toJson(value: unknown): unknown {
+  if (value === undefined) return null;
+  const text = JSON.stringify(value);
+  if (text === undefined) throw new NonRetryableError('Agent result is not JSON-serialisable');
+  return JSON.parse(text);
+}

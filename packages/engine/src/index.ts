@@ -1,0 +1,14 @@
+export { AgentRegistry, type AgentContext, type AgentDefinition, type AgentHandler, type AgentTask } from './agent.ts';
+export { backoffMs, DEFAULT_RETRY, type EngineContext, type RetryPolicy } from './context.ts';
+export { EngineError, NonRetryableError, conflict, notFound, validationError, type EngineErrorCode } from './errors.ts';
+export { EVENTS_CHANNEL, appendEvents, type NewEvent } from './events.ts';
+export { computeHealth, computeMetrics, loadStats, type ExecutionStats, type Health, type Metrics } from './health.ts';
+export { controlExecution, startExecution, type ExecutionSummary, type StartExecutionInput } from './lifecycle.ts';
+export { agentQueue, ensureAgentQueues, pgBossTaskQueue, taskJobSchema, type TaskJob, type TaskQueue } from './queue.ts';
+export { reapExpiredLeases, requeueLostJobs } from './recovery.ts';
+export { claimTasks, recordOutcomes, reportProgress, type AttemptOutcome, type ClaimedTask, type DependencyResult } from './runner.ts';
+export { getExecutionStatus, type ExecutionStatusBody, type TaskView } from './status.ts';
+export { KNOWN_AGENT_TYPES, l4ItemSchema, strategyInputSchema, type L4ItemInput, type StrategyInput } from './strategy/schema.ts';
+export { createStrategy, findStrategy, getStrategy, listStrategies, type ItemInputCheck, type StrategyView } from './strategy/store.ts';
+export { findCycle, validateItems } from './strategy/validate.ts';
+export { startEngineWorker, type EngineWorker, type EngineWorkerOptions, type QueueSettings } from './worker.ts';

@@ -1,0 +1,168 @@
+import { executions, newExecutionId, newId, strategyItems, taskDependencies, tasks, type ExecutionStatus } from '@strata/db';
+import { and, asc, eq, sql } from 'drizzle-orm';
+import type { EngineContext } from './context.ts';
+import { assignTasks, readyTaskIds } from './dispatch.ts';
+import { conflict, notFound } from './errors.ts';
+import { appendEvents, type NewEvent } from './events.ts';
+import { settleExecution } from './settle.ts';
+import { findStrategy } from './strategy/store.ts';
+import { validateItems } from './strategy/validate.ts';
+import { lockExecutions, textArray, transaction, type Tx } from './tx.ts';
+
+const INSERT_CHUNK = 1000;
+
+export interface ExecutionSummary {
+  id: string;
+  status: ExecutionStatus;
+  strategyId: string;
+  workspaceId: string;
+  startedAt: Date | null;
+  completedAt: Date | null;
+  totalTasks: number;
+  completedTasks: number;
+  failedTasks: number;
+}
+
+export interface StartExecutionInput {
+  strategyId: string;
+  workspaceId: string;
+  createdBy?: string;
+}
+
+/**
+ * Starts an execution: validates the strategy, creates one task per L4 item (pending), then
+ * moves the execution to running and queues every task whose dependencies are met. Returns the
+ * execution as created (`pending`), as the seed's start response shows it.
+ */
+export async function startExecution(ctx: EngineContext, input: StartExecutionInput): Promise<ExecutionSummary> {
+  const strategy = await findStrategy(ctx.db, input.strategyId);
+  if (!strategy || strategy.workspaceId !== input.workspaceId) throw notFound(`Strategy not found: ${input.strategyId}`);
+  const items = await ctx.db
+    .select()
+    .from(strategyItems)
+    .where(and(eq(strategyItems.strategyId, strategy.id), eq(strategyItems.level, 4)))
+    .orderBy(asc(strategyItems.position));
+  validateItems(items.map((item) => ({ key: item.key!, agentType: item.agentType!, dependsOn: item.dependsOn })));
+
+  const executionId = newExecutionId();
+  const taskIdByKey = new Map(items.map((item) => [item.key!, newId('task')]));
+  const created = await transaction(ctx.db, async (tx) => {
+    const [row] = await tx
+      .insert(executions)
+      .values({
+        id: executionId,
+        workspaceId: input.workspaceId,
+        strategyId: strategy.id,
+        status: 'pending',
+        onTaskFailure: strategy.onTaskFailure,
+        totalTasks: items.length,
+        createdBy: input.createdBy ?? null,
+        startedAt: new Date(),
+      })
+      .returning();
+    const taskRows = items.map((item) => ({
+      id: taskIdByKey.get(item.key!)!,
+      executionId,
+      workspaceId: input.workspaceId,
+      l4ItemId: item.id,
+      key: item.key!,
+      agentType: item.agentType!,
+      priority: item.priority!,
+      description: item.title,
+      dependencies: item.dependsOn.map((key) => taskIdByKey.get(key)!),
+      pendingDependencies: item.dependsOn.length,
+      input: item.input ?? {},
+      maxRetries: item.maxRetries!,
+      timeoutSeconds: item.timeoutSeconds!,
+    }));
+    for (let i = 0; i < taskRows.length; i += INSERT_CHUNK) await tx.insert(tasks).values(taskRows.slice(i, i + INSERT_CHUNK));
+    const edges = taskRows.flatMap((task) => task.dependencies.map((dependsOnTaskId) => ({ taskId: task.id, dependsOnTaskId })));
+    for (let i = 0; i < edges.length; i += INSERT_CHUNK * 4) await tx.insert(taskDependencies).values(edges.slice(i, i + INSERT_CHUNK * 4));
+    return row!;
+  });
+
+  await transaction(ctx.db, async (tx) => {
+    const locked = await lockExecutions(tx, [executionId]);
+    const execution = locked.get(executionId)!;
+    const events: NewEvent[] = [];
+    await tx.execute(sql`update executions set status = 'running', updated_at = now() where id = ${executionId}`);
+    execution.status = 'running';
+    events.push({ executionId, type: 'execution-started', data: { status: 'running', strategyId: strategy.id, totalTasks: items.length } });
+    await assignTasks(tx, ctx.queue, await readyTaskIds(tx, executionId), events);
+    if (items.length === 0) await settleExecution(tx, execution, events, { forceStats: true });
+    await appendEvents(tx, events);
+  });
+  return summarize(created);
+}
+
+type ControlAction = 'pause' | 'resume' | 'cancel';
+
+const ALLOWED: Record<ControlAction, { from: ExecutionStatus[]; same: ExecutionStatus }> = {
+  pause: { from: ['running'], same: 'paused' },
+  resume: { from: ['paused'], same: 'running' },
+  cancel: { from: ['pending', 'running', 'paused'], same: 'cancelled' },
+};
+
+/**
+ * Pause: nothing new starts; in-progress tasks finish. Resume: everything ready is queued
+ * again. Cancel: every task not started is skipped; in-progress ones finish. Repeating the
+ * call on an execution already in that state is a no-op; an impossible transition is a CONFLICT.
+ */
+export async function controlExecution(ctx: EngineContext, executionId: string, action: ControlAction): Promise<ExecutionSummary> {
+  return transaction(ctx.db, async (tx) => {
+    const locked = await lockExecutions(tx, [executionId]);
+    const execution = locked.get(executionId);
+    if (!execution) throw notFound('Execution not found');
+    const rule = ALLOWED[action];
+    if (execution.status === rule.same) return loadSummary(tx, executionId);
+    if (!rule.from.includes(execution.status)) {
+      throw conflict(`Cannot ${action} an execution that is ${execution.status}`, { status: execution.status });
+    }
+    const events: NewEvent[] = [];
+    if (action === 'pause') {
+      await tx.execute(sql`update executions set status = 'paused', paused_at = now(), updated_at = now() where id = ${executionId}`);
+      events.push({ executionId, type: 'execution-paused', data: { status: 'paused' } });
+    } else if (action === 'resume') {
+      await tx.execute(sql`update executions set status = 'running', paused_at = null, updated_at = now() where id = ${executionId}`);
+      execution.status = 'running';
+      events.push({ executionId, type: 'execution-resumed', data: { status: 'running' } });
+      await assignTasks(tx, ctx.queue, await readyTaskIds(tx, executionId), events);
+      await settleExecution(tx, execution, events);
+    } else {
+      await tx.execute(sql`update executions set status = 'cancelled', updated_at = now() where id = ${executionId}`);
+      execution.status = 'cancelled';
+      await skipUnstarted(tx, [executionId]);
+      await settleExecution(tx, execution, events, { forceStats: true });
+    }
+    await appendEvents(tx, events);
+    return loadSummary(tx, executionId);
+  });
+}
+
+/** Marks every task of these executions that has not started as skipped. */
+export async function skipUnstarted(tx: Tx, executionIds: readonly string[]): Promise<number> {
+  const rows = await tx.execute(sql`
+    update tasks set status = 'skipped', job_id = null, updated_at = now()
+    where execution_id = any(${textArray(executionIds)}) and status in ('pending', 'assigned') returning id`);
+  return rows.length;
+}
+
+async function loadSummary(tx: Tx, executionId: string): Promise<ExecutionSummary> {
+  const [row] = await tx.select().from(executions).where(eq(executions.id, executionId));
+  if (!row) throw notFound('Execution not found');
+  return summarize(row);
+}
+
+function summarize(row: typeof executions.$inferSelect): ExecutionSummary {
+  return {
+    id: row.id,
+    status: row.status,
+    strategyId: row.strategyId,
+    workspaceId: row.workspaceId,
+    startedAt: row.startedAt,
+    completedAt: row.completedAt,
+    totalTasks: row.totalTasks,
+    completedTasks: row.completedTasks,
+    failedTasks: row.failedTasks,
+  };
+}

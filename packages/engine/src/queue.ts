@@ -1,0 +1,74 @@
+import { AGENT_TYPES, type AgentType } from '@strata/db';
+import { sql } from 'drizzle-orm';
+import { fromDrizzle, type PgBoss } from 'pg-boss';
+import { z } from 'zod';
+import type { Tx } from './tx.ts';
+
+/** Each agent type has its own pg-boss queue. */
+export const agentQueue = (agentType: AgentType | string) => `agent.${agentType}`;
+
+/** The payload of a task's job, defined once for sender and worker. */
+export const taskJobSchema = z.object({
+  taskId: z.string(),
+  executionId: z.string(),
+  attempt: z.number().int().positive(),
+});
+export type TaskJob = z.infer<typeof taskJobSchema>;
+
+export interface QueuedJob {
+  agentType: AgentType;
+  jobId: string;
+  job: TaskJob;
+  /** Higher runs first; the dispatcher uses it for fairness between workspaces. */
+  priority: number;
+  startAfterSeconds?: number;
+  expireInSeconds: number;
+}
+
+/** How the engine hands work to workers; implemented on pg-boss, enqueuing in the caller's transaction. */
+export interface TaskQueue {
+  enqueue(tx: Tx, jobs: readonly QueuedJob[]): Promise<void>;
+}
+
+export function pgBossTaskQueue(boss: PgBoss): TaskQueue {
+  return {
+    async enqueue(tx, jobs) {
+      const byType = new Map<AgentType, QueuedJob[]>();
+      for (const job of jobs) {
+        const list = byType.get(job.agentType) ?? [];
+        list.push(job);
+        byType.set(job.agentType, list);
+      }
+      const db = fromDrizzle(tx, sql);
+      for (const [agentType, list] of byType) {
+        await boss.insert(
+          agentQueue(agentType),
+          list.map((j) => ({
+            id: j.jobId,
+            data: j.job,
+            priority: j.priority,
+            expireInSeconds: j.expireInSeconds,
+            ...(j.startAfterSeconds ? { startAfter: j.startAfterSeconds } : {}),
+          })),
+          { db },
+        );
+      }
+    },
+  };
+}
+
+/**
+ * Creates the six agent queues. Jobs do not retry in pg-boss beyond a transient claim
+ * failure: the engine owns task retries, and a stale job is fenced off by its attempt number.
+ */
+export async function ensureAgentQueues(boss: PgBoss): Promise<void> {
+  for (const agentType of AGENT_TYPES) {
+    await boss.createQueue(agentQueue(agentType), {
+      notify: true,
+      retryLimit: 3,
+      retryDelay: 1,
+      retryBackoff: true,
+      deleteAfterSeconds: 3600,
+    });
+  }
+}

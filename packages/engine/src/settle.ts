@@ -1,0 +1,72 @@
+import { sql } from 'drizzle-orm';
+import type { NewEvent } from './events.ts';
+import { computeHealth, computeMetrics, loadStats } from './health.ts';
+import type { ExecutionLockRow, Tx } from './tx.ts';
+
+type Progress = {
+  unsettled: number;
+  inProgress: number;
+  completedTasks: number;
+  failedTasks: number;
+  skippedTasks: number;
+  totalTasks: number;
+  error: string | null;
+  startedAt: string | null;
+};
+
+/**
+ * After tasks changed: finish the execution when nothing is left to run, and emit
+ * health-update / metrics-update, coalesced to at most one pair a second per execution
+ * (always at the end). The caller holds the execution's row lock.
+ */
+export async function settleExecution(tx: Tx, execution: ExecutionLockRow, events: NewEvent[], options: { forceStats?: boolean } = {}): Promise<void> {
+  if (execution.settled) return;
+  const [progress] = await tx.execute<Progress>(sql`
+    select count(*) filter (where t.status in ('pending', 'assigned', 'in_progress'))::int as unsettled,
+           count(*) filter (where t.status = 'in_progress')::int as "inProgress",
+           count(*) filter (where t.status = 'skipped')::int as "skippedTasks",
+           e.completed_tasks as "completedTasks", e.failed_tasks as "failedTasks", e.total_tasks as "totalTasks",
+           e.error, e.started_at::text as "startedAt"
+    from executions e left join tasks t on t.execution_id = e.id
+    where e.id = ${execution.id}
+    group by e.id`);
+  if (!progress) return;
+
+  let finalEvent: NewEvent | undefined;
+  let finalStatus: string | undefined;
+  const summary = {
+    totalTasks: progress.totalTasks,
+    completedTasks: progress.completedTasks,
+    failedTasks: progress.failedTasks,
+    skippedTasks: progress.skippedTasks,
+  };
+  if ((execution.status === 'running' || execution.status === 'paused') && progress.unsettled === 0) {
+    finalStatus = 'completed';
+    finalEvent = { executionId: execution.id, type: 'execution-completed', data: { status: 'completed', ...summary } };
+  } else if (execution.status === 'failed' && progress.inProgress === 0) {
+    finalEvent = { executionId: execution.id, type: 'error', data: { status: 'failed', error: progress.error ?? 'Execution failed', ...summary } };
+  } else if (execution.status === 'cancelled' && progress.inProgress === 0) {
+    finalEvent = { executionId: execution.id, type: 'execution-cancelled', data: { status: 'cancelled', ...summary } };
+  }
+
+  if (finalEvent || options.forceStats || execution.statsDue) {
+    const stats = await loadStats(tx, execution.id);
+    const now = new Date();
+    const startedAt = progress.startedAt ? new Date(progress.startedAt) : null;
+    const health = computeHealth(stats, now);
+    const metrics = computeMetrics(stats, startedAt, finalEvent ? now : null, now);
+    events.push({ executionId: execution.id, type: 'health-update', data: { ...health } });
+    events.push({ executionId: execution.id, type: 'metrics-update', data: { ...metrics } });
+    await tx.execute(sql`update executions set stats_emitted_at = now() where id = ${execution.id}`);
+    execution.statsDue = false;
+  }
+
+  if (finalEvent) {
+    await tx.execute(sql`
+      update executions set status = ${finalStatus ?? execution.status}, completed_at = now(), updated_at = now()
+      where id = ${execution.id}`);
+    if (finalStatus) execution.status = 'completed';
+    execution.settled = true;
+    events.push(finalEvent);
+  }
+}

@@ -1,0 +1,80 @@
+import { createLogger } from '@strata/config';
+import { executionEvents, newId, workspaces } from '@strata/db';
+import { createTestDatabase, type TestDatabase } from '@strata/db/testing';
+import { asc, eq } from 'drizzle-orm';
+import { PgBoss } from 'pg-boss';
+import { AgentRegistry } from './agent.ts';
+import type { EngineContext } from './context.ts';
+import { pgBossTaskQueue, ensureAgentQueues } from './queue.ts';
+import { getExecutionStatus } from './status.ts';
+import type { StrategyInput } from './strategy/schema.ts';
+import { createStrategy } from './strategy/store.ts';
+import { startEngineWorker, type EngineWorker, type EngineWorkerOptions } from './worker.ts';
+
+/**
+ * Test-only: a fresh database with pg-boss, an engine context, and in-process workers with
+ * agents the test supplies.
+ */
+export interface EngineHarness {
+  database: TestDatabase;
+  boss: PgBoss;
+  ctx: EngineContext;
+  registry: AgentRegistry;
+  startWorker(overrides?: Partial<EngineWorkerOptions>): Promise<EngineWorker>;
+  workspace(name?: string): Promise<string>;
+  strategy(workspaceId: string, items: StrategyInput['items'], extra?: Partial<StrategyInput>): Promise<string>;
+  waitForStatus(executionId: string, statuses: string[], timeoutMs?: number): Promise<Awaited<ReturnType<typeof getExecutionStatus>>>;
+  events(executionId: string): Promise<{ id: number; type: string; data: Record<string, unknown> }[]>;
+  close(): Promise<void>;
+}
+
+export const silentLogger = createLogger('test', 'silent');
+
+export async function createEngineHarness(options: { retry?: EngineContext['retry'] } = {}): Promise<EngineHarness> {
+  const database = await createTestDatabase();
+  const boss = new PgBoss({ connectionString: database.url, useListenNotify: true, supervise: true, schedule: false });
+  boss.on('error', () => {});
+  await boss.start();
+  await ensureAgentQueues(boss);
+  const ctx: EngineContext = { db: database.db, queue: pgBossTaskQueue(boss), retry: options.retry ?? { baseMs: 1000, maxMs: 8000 } };
+  const registry = new AgentRegistry();
+  const workers: EngineWorker[] = [];
+  return {
+    database,
+    boss,
+    ctx,
+    registry,
+    async startWorker(overrides = {}) {
+      const worker = await startEngineWorker({ boss, ctx, registry, logger: silentLogger, leaseSeconds: 30, sweepIntervalMs: 1000, ...overrides });
+      workers.push(worker);
+      return worker;
+    },
+    async workspace(name = 'Test workspace') {
+      const id = newId('ws');
+      await database.db.insert(workspaces).values({ id, name });
+      return id;
+    },
+    async strategy(workspaceId, items, extra = {}) {
+      const strategy = await createStrategy(database.db, { workspaceId, name: 'Test strategy', items, ...extra });
+      return strategy.id;
+    },
+    async waitForStatus(executionId, statuses, timeoutMs = 60_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const status = await getExecutionStatus(database.db, executionId);
+        if (statuses.includes(status.execution.status) && (status.execution.completedAt || !['completed', 'failed', 'cancelled'].includes(status.execution.status))) return status;
+        if (Date.now() > deadline) throw new Error(`execution ${executionId} is ${status.execution.status}, not ${statuses.join('|')} after ${timeoutMs} ms`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    },
+    async events(executionId) {
+      const rows = await database.db.select().from(executionEvents).where(eq(executionEvents.executionId, executionId)).orderBy(asc(executionEvents.id));
+      return rows.map((r) => ({ id: r.id, type: r.type, data: r.data as Record<string, unknown> }));
+    },
+    async close() {
+      for (const worker of workers) await worker.stop().catch(() => {});
+      await boss.stop({ graceful: false, close: true }).catch(() => {});
+      await database.drop();
+    },
+  };
+}

@@ -1,0 +1,62 @@
+import type { Db } from '@strata/db';
+import { type SQL, sql } from 'drizzle-orm';
+
+/** A drizzle transaction. */
+export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
+/** Anything that runs queries: the pool or a transaction. */
+export type Executor = Db | Tx;
+
+const RETRYABLE = new Set(['40P01', '40001']); // deadlock_detected, serialization_failure
+
+function sqlState(error: unknown): string | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/** A transaction retried on deadlock or serialization failure, which are safe to repeat. */
+export async function transaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await db.transaction(fn);
+    } catch (error) {
+      if (attempt >= 5 || !RETRYABLE.has(sqlState(error) ?? '')) throw error;
+      await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));
+    }
+  }
+}
+
+/** A JS array as one text[] parameter (drizzle would otherwise expand it into a list). */
+export function textArray(values: readonly string[]): SQL {
+  return sql`array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
+}
+
+/** Rows as one jsonb parameter, to be read with jsonb_to_recordset. */
+export function jsonRows(rows: readonly object[]): SQL {
+  return sql`${JSON.stringify(rows)}::jsonb`;
+}
+
+/** Locks the executions' rows in id order: every transaction that appends events for an
+ * execution takes this lock first, so an execution's event ids commit in order. */
+export async function lockExecutions(tx: Tx, ids: readonly string[]): Promise<Map<string, ExecutionLockRow>> {
+  const unique = [...new Set(ids)].sort();
+  if (unique.length === 0) return new Map();
+  const rows = await tx.execute<ExecutionLockRow>(sql`
+    select id, workspace_id as "workspaceId", status, on_task_failure as "onTaskFailure", completed_at is not null as settled,
+           stats_emitted_at < now() - interval '1 second' or stats_emitted_at is null as "statsDue"
+    from executions where id = any(${textArray(unique)}) order by id for update`);
+  return new Map(rows.map((row) => [row.id, row]));
+}
+
+export type ExecutionLockRow = {
+  id: string;
+  workspaceId: string;
+  status: 'pending' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
+  onTaskFailure: 'fail' | 'continue';
+  settled: boolean;
+  statsDue: boolean;
+};
