@@ -4,7 +4,9 @@ assertRuntime();
 
 const { createLogger, loadConfigOrExit } = await import('@strata/config');
 const { runMigrations } = await import('@strata/db');
-const { startWorker } = await import('./worker.ts');
+const { AgentRegistry } = await import('@strata/engine');
+const { engineSettings, startWorker } = await import('./worker.ts');
+const { loadAgentModules } = await import('./agents.ts');
 
 const config = loadConfigOrExit();
 const logger = createLogger('worker', config.LOG_LEVEL);
@@ -14,11 +16,20 @@ if (!config.DATABASE_URL) {
   process.exit(1);
 }
 
+const registry = new AgentRegistry();
+try {
+  await loadAgentModules(registry, config.STRATA_AGENT_MODULES, process.cwd());
+} catch (error) {
+  logger.fatal({ err: error }, 'could not load STRATA_AGENT_MODULES');
+  process.exit(1);
+}
+
 await runMigrations(config.DATABASE_URL);
 const worker = await startWorker({
   databaseUrl: config.DATABASE_URL,
   logger,
   shutdownTimeoutMs: config.WORKER_SHUTDOWN_TIMEOUT_MS,
+  engine: engineSettings(config, registry),
 });
 
 let exiting = false;

@@ -1,4 +1,6 @@
-import type { Logger } from '@strata/config';
+import type { Config, Logger } from '@strata/config';
+import { type AgentType, createDatabase } from '@strata/db';
+import { AgentRegistry, type EngineWorker, pgBossTaskQueue, type QueueSettings, startEngineWorker } from '@strata/engine';
 import type { PgBoss } from 'pg-boss';
 import { createBoss } from './boss.ts';
 
@@ -7,13 +9,47 @@ export interface WorkerOptions {
   logger: Logger;
   /** How long stop() waits for in-flight jobs before giving up on them. */
   shutdownTimeoutMs: number;
-  /** Registers queues and handlers once pg-boss is up. */
+  /** Registers extra queues and handlers once pg-boss is up. */
   register?: (boss: PgBoss) => Promise<void>;
+  /** Runs the execution engine's task queues with these agents and settings. */
+  engine?: {
+    registry: AgentRegistry;
+    leaseSeconds: number;
+    retry: { baseMs: number; maxMs: number };
+    defaultQueue: QueueSettings;
+    queues: Partial<Record<AgentType, QueueSettings>>;
+    sweepIntervalMs: number;
+  };
 }
 
 export interface Worker {
   boss: PgBoss;
+  engine: EngineWorker | undefined;
   stop(): Promise<void>;
+}
+
+/** The engine settings a worker process takes from configuration. */
+export function engineSettings(config: Config, registry: AgentRegistry): NonNullable<WorkerOptions['engine']> {
+  const perType: Record<AgentType, number | undefined> = {
+    email: config.WORKER_CONCURRENCY_EMAIL,
+    content: config.WORKER_CONCURRENCY_CONTENT,
+    research: config.WORKER_CONCURRENCY_RESEARCH,
+    scheduling: config.WORKER_CONCURRENCY_SCHEDULING,
+    analysis: config.WORKER_CONCURRENCY_ANALYSIS,
+    coordination: config.WORKER_CONCURRENCY_COORDINATION,
+  };
+  const queues: Partial<Record<AgentType, QueueSettings>> = {};
+  for (const [type, concurrency] of Object.entries(perType) as [AgentType, number | undefined][]) {
+    if (concurrency) queues[type] = { batchSize: config.WORKER_BATCH_SIZE, localConcurrency: concurrency };
+  }
+  return {
+    registry,
+    leaseSeconds: config.TASK_LEASE_SECONDS,
+    retry: { baseMs: config.TASK_RETRY_BASE_MS, maxMs: config.TASK_RETRY_MAX_MS },
+    defaultQueue: { batchSize: config.WORKER_BATCH_SIZE, localConcurrency: config.WORKER_CONCURRENCY },
+    queues,
+    sweepIntervalMs: config.WORKER_SWEEP_INTERVAL_MS,
+  };
 }
 
 export async function startWorker(options: WorkerOptions): Promise<Worker> {
@@ -23,18 +59,39 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   boss.on('warning', (warning) => logger.warn({ warning }, 'pg-boss warning'));
   await boss.start({ attempts: 5 });
   await options.register?.(boss);
-  logger.info('worker ready');
+
+  const database = options.engine ? createDatabase(options.databaseUrl, { applicationName: 'strata-worker', max: 10 }) : undefined;
+  let engine: EngineWorker | undefined;
+  if (options.engine && database) {
+    engine = await startEngineWorker({
+      boss,
+      ctx: { db: database.db, queue: pgBossTaskQueue(boss), retry: options.engine.retry },
+      registry: options.engine.registry,
+      logger,
+      leaseSeconds: options.engine.leaseSeconds,
+      defaultQueue: options.engine.defaultQueue,
+      queues: options.engine.queues,
+      sweepIntervalMs: options.engine.sweepIntervalMs,
+    });
+  }
+  logger.info({ agents: options.engine?.registry.types() ?? [] }, 'worker ready');
 
   let stopping: Promise<void> | undefined;
   return {
     boss,
+    engine,
     stop: () => {
       stopping ??= (async () => {
         logger.info({ timeoutMs: options.shutdownTimeoutMs }, 'worker stopping: finishing in-flight jobs');
+        const deadline = new Promise<void>((resolve) => setTimeout(resolve, options.shutdownTimeoutMs).unref());
+        if (engine) await Promise.race([engine.stop(), deadline]);
         await boss.stop({ graceful: true, timeout: options.shutdownTimeoutMs, close: true });
+        await database?.close();
         logger.info('worker stopped');
       })();
       return stopping;
     },
   };
 }
+
+export { AgentRegistry };

@@ -37,6 +37,15 @@ const commaList = optionalString.transform((v) =>
         .filter(Boolean),
 );
 
+const commaListKeepCase = optionalString.transform((v) =>
+  v === undefined
+    ? []
+    : v
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean),
+);
+
 /**
  * Every environment variable Strata reads, validated once. The README's configuration table
  * lists the same names; keep them in step.
@@ -58,6 +67,15 @@ export const configSchema = z.object({
   RATE_LIMIT_CONTROL_PER_MIN: nonNegativeInt.default(10),
 
   WORKER_CONCURRENCY: positiveInt.default(10),
+  WORKER_CONCURRENCY_EMAIL: positiveInt.optional(),
+  WORKER_CONCURRENCY_CONTENT: positiveInt.optional(),
+  WORKER_CONCURRENCY_RESEARCH: positiveInt.optional(),
+  WORKER_CONCURRENCY_SCHEDULING: positiveInt.optional(),
+  WORKER_CONCURRENCY_ANALYSIS: positiveInt.optional(),
+  WORKER_CONCURRENCY_COORDINATION: positiveInt.optional(),
+  WORKER_BATCH_SIZE: positiveInt.max(1000).default(1),
+  WORKER_SWEEP_INTERVAL_MS: positiveInt.default(5000),
+  STRATA_AGENT_MODULES: commaListKeepCase,
   WORKER_SHUTDOWN_TIMEOUT_MS: positiveInt.default(30_000),
   TASK_LEASE_SECONDS: positiveInt.default(30),
   TASK_RETRY_BASE_MS: positiveInt.default(1000),

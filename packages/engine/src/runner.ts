@@ -195,7 +195,7 @@ async function recordFailure(
       update tasks set status = 'pending', retry_count = ${retry}, error = ${error}, lease_expires_at = null, worker_id = null, progress = null, updated_at = now()
       where id = ${task.id}`);
     // Paused: stays ready; resume queues it. Running: queued now to start after the backoff.
-    if (execution.status === 'running') await assignTasks(tx, ctx.queue, [task.id], events, { startAfterSeconds: Math.max(1, Math.round(delayMs / 1000)) });
+    if (execution.status === 'running') await assignTasks(tx, ctx.queue, [task.id], events, { startAfterSeconds: delayMs / 1000 });
     return 1;
   }
 

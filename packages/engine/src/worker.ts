@@ -70,41 +70,55 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
     }
   };
 
+  const handleBatch = async (jobs: { data: unknown }[]) => {
+    const claimed = await claimTasks(
+      ctx,
+      jobs.map((job) => taskJobSchema.parse(job.data)),
+      workerId,
+      leaseSeconds,
+    );
+    if (claimed.length === 0) return;
+    const controllers = claimed.map((task) => {
+      const controller = new AbortController();
+      running.set(task.id, { id: task.id, attempt: task.attempt, controller });
+      return controller;
+    });
+    try {
+      const dependencies = await loadDependencyResults(ctx, claimed);
+      const outcomes = await Promise.all(claimed.map((task, i) => runTask(ctx, registry, task, dependencies, controllers[i]!)));
+      // Attempts whose lease this worker lost are not recorded: their retry is already under way.
+      const current = outcomes.filter((o) => !lost.has(`${o.taskId}:${o.attempt}`));
+      await recordWithRetry(current);
+    } finally {
+      for (const task of claimed) running.delete(task.id);
+    }
+  };
+
   for (const agentType of AGENT_TYPES) {
     const settings = options.queues?.[agentType] ?? defaults;
-    await boss.work(
-      agentQueue(agentType),
-      {
-        batchSize: settings.batchSize,
-        localConcurrency: settings.localConcurrency,
-        burstWhenBatchFull: settings.batchSize > 1,
-        pollingIntervalSeconds: 2,
-        notifyPollingIntervalSeconds: 10,
-      },
-      async (jobs) => {
-        const claimed = await claimTasks(
-          ctx,
-          jobs.map((job) => taskJobSchema.parse(job.data)),
-          workerId,
-          leaseSeconds,
-        );
-        if (claimed.length === 0) return;
-        const controllers = claimed.map((task) => {
-          const controller = new AbortController();
-          running.set(task.id, { id: task.id, attempt: task.attempt, controller });
-          return controller;
-        });
-        try {
-          const dependencies = await loadDependencyResults(ctx, claimed);
-          const outcomes = await Promise.all(claimed.map((task, i) => runTask(ctx, registry, task, dependencies, controllers[i]!)));
-          // Attempts whose lease this worker lost are not recorded: their retry is already under way.
-          const current = outcomes.filter((o) => running.get(o.taskId)?.attempt === o.attempt && !lost.has(`${o.taskId}:${o.attempt}`));
-          await recordWithRetry(current);
-        } finally {
-          for (const task of claimed) running.delete(task.id);
-        }
-      },
-    );
+    // One pg-boss worker per slot, each waking itself after a batch so a backlog drains without
+    // waiting out a polling interval between jobs (pg-boss only bursts on full batches > 1).
+    for (let slot = 0; slot < settings.localConcurrency; slot++) {
+      let self: string | undefined;
+      self = await boss.work(
+        agentQueue(agentType),
+        {
+          batchSize: settings.batchSize,
+          localConcurrency: 1,
+          burstWhenBatchFull: settings.batchSize > 1,
+          // NOTIFY wakes workers for jobs that can run now; a delayed retry is found by polling.
+          pollingIntervalSeconds: 1,
+          notifyPollingIntervalSeconds: 1,
+        },
+        async (jobs) => {
+          try {
+            await handleBatch(jobs);
+          } finally {
+            if (jobs.length > 0 && self && !stopping) boss.notifyWorker(self);
+          }
+        },
+      );
+    }
   }
 
   const heartbeat = setInterval(
