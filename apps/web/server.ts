@@ -3,7 +3,7 @@
  * WebSocket upgrades (the execution stream) and graceful shutdown are ours to handle.
  */
 import { createServer } from 'node:http';
-import { assertRuntime, onParentExit } from '@strata/config/runtime';
+import { assertRuntime, onParentExit, surviveConnectionLoss } from '@strata/config/runtime';
 
 assertRuntime();
 
@@ -11,6 +11,7 @@ const { loadConfigOrExit, createLogger } = await import('@strata/config');
 const { runMigrations } = await import('@strata/db');
 const config = loadConfigOrExit();
 const logger = createLogger('web', config.LOG_LEVEL);
+surviveConnectionLoss((error) => logger.warn({ err: error }, 'database connection lost; reconnecting'));
 
 if (!config.DATABASE_URL) {
   logger.fatal('DATABASE_URL is not set. Run `pnpm start` or `pnpm start:web`, which provide the embedded PostgreSQL, or set DATABASE_URL.');

@@ -1,4 +1,4 @@
-import { assertRuntime, onParentExit } from '@strata/config/runtime';
+import { assertRuntime, onParentExit, surviveConnectionLoss } from '@strata/config/runtime';
 
 assertRuntime();
 
@@ -10,6 +10,7 @@ const { loadAgentModules } = await import('./agents.ts');
 
 const config = loadConfigOrExit();
 const logger = createLogger('worker', config.LOG_LEVEL);
+surviveConnectionLoss((error) => logger.warn({ err: error }, 'database connection lost; reconnecting'));
 
 if (!config.DATABASE_URL) {
   logger.fatal('DATABASE_URL is not set. Run `pnpm start` or `pnpm start:worker`, which provide the embedded PostgreSQL, or set DATABASE_URL.');

@@ -29,3 +29,29 @@ export function onParentExit(onGone: () => void, intervalMs = 500): void {
   }, intervalMs);
   timer.unref();
 }
+
+const CONNECTION_ERRORS = new Set(['57P01', '57P02', '57P03', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT']);
+
+/** True for the errors a lost or restarting database connection produces. */
+export function isConnectionError(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (typeof code === 'string' && CONNECTION_ERRORS.has(code)) return true;
+  const message = error instanceof Error ? error.message : String(error);
+  return /terminating connection|Connection terminated|connection.*(closed|ended)|ECONNRESET|ECONNREFUSED/i.test(message);
+}
+
+/**
+ * Database drivers can surface a dropped connection as an unhandled rejection; a database
+ * restart must not take a long-lived process down with it. Those are logged and survived;
+ * any other unhandled rejection still ends the process.
+ */
+export function surviveConnectionLoss(log: (error: unknown) => void): void {
+  process.on('unhandledRejection', (reason) => {
+    if (isConnectionError(reason)) {
+      log(reason);
+      return;
+    }
+    console.error('Unhandled rejection:', reason);
+    process.exit(1);
+  });
+}

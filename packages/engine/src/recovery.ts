@@ -36,16 +36,19 @@ export async function reapExpiredLeases(ctx: EngineContext, leaseSeconds: number
 }
 
 /**
- * Assigned tasks whose pg-boss job is gone without having claimed them (a worker died between
- * fetching and claiming, or a claim kept failing): queued again under a new attempt.
+ * Assigned tasks whose job will never claim them: the job is gone (failed, expired), or it has
+ * been active longer than a lease without claiming (a claim takes milliseconds, so the worker
+ * that fetched it died in between). Queued again under a new attempt; the old job, should it
+ * ever run, is fenced off by its attempt number.
  */
-export async function requeueLostJobs(ctx: EngineContext, graceSeconds = 60): Promise<number> {
+export async function requeueLostJobs(ctx: EngineContext, leaseSeconds: number): Promise<number> {
   const lost = await ctx.db.execute<{ id: string; executionId: string }>(sql`
     select t.id, t.execution_id as "executionId" from tasks t
-    where t.status = 'assigned' and t.assigned_at < now() - ${graceSeconds} * interval '1 second'
+    where t.status = 'assigned' and t.assigned_at < now() - ${leaseSeconds} * interval '1 second'
       and not exists (
         select 1 from pgboss.job j
-        where j.name = 'agent.' || t.agent_type and j.id = t.job_id::uuid and j.state in ('created', 'retry', 'active'))
+        where j.name = 'agent.' || t.agent_type and j.id = t.job_id::uuid
+          and (j.state in ('created', 'retry') or (j.state = 'active' and j.started_on > now() - ${leaseSeconds} * interval '1 second')))
     limit ${SWEEP_LIMIT}`);
   if (lost.length === 0) return 0;
   return transaction(ctx.db, async (tx) => {

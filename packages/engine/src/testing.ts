@@ -63,7 +63,10 @@ export async function createEngineHarness(options: { retry?: EngineContext['retr
       for (;;) {
         const status = await getExecutionStatus(database.db, executionId);
         if (statuses.includes(status.execution.status) && (status.execution.completedAt || !['completed', 'failed', 'cancelled'].includes(status.execution.status))) return status;
-        if (Date.now() > deadline) throw new Error(`execution ${executionId} is ${status.execution.status}, not ${statuses.join('|')} after ${timeoutMs} ms`);
+        if (Date.now() > deadline) {
+          const tasks = status.tasks.map((t) => `${t.key}:${t.status}#${t.retry_count}`).join(' ');
+          throw new Error(`execution ${executionId} is ${status.execution.status}, not ${statuses.join('|')} after ${timeoutMs} ms; tasks: ${tasks.slice(0, 2000)}`);
+        }
         await new Promise((r) => setTimeout(r, 50));
       }
     },

@@ -145,7 +145,7 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
     sweeping = true;
     try {
       const reaped = await reapExpiredLeases(ctx, leaseSeconds);
-      const requeued = await requeueLostJobs(ctx);
+      const requeued = await requeueLostJobs(ctx, leaseSeconds);
       await refreshStalledHealth(ctx);
       if (reaped || requeued) logger.info({ reaped, requeued }, 'recovered tasks');
     } catch (error) {

@@ -1,0 +1,27 @@
+/**
+ * Agents for process-level tests, loaded into real worker processes through
+ * STRATA_AGENT_MODULES. Each run is logged to a table so a test can count runs per task.
+ */
+import postgres from 'postgres';
+import type { AgentRegistry } from '@strata/engine';
+
+export function register(registry: AgentRegistry): void {
+  // biome-ignore lint/style/noProcessEnv: test agent reads the database it logs to
+  const sql = postgres(process.env.DATABASE_URL!, { max: 2, onnotice: () => {} });
+  for (const type of ['email', 'content', 'research', 'scheduling', 'analysis', 'coordination']) {
+    registry.register(type, async ({ task, signal }) => {
+      await sql`insert into test_runs (task_id, attempt, pid) values (${task.id}, ${task.attempt}, ${process.pid})`.catch(() => {});
+      const delay = Number(task.input.delayMs ?? 0);
+      if (delay) {
+        await new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(resolve, delay);
+          signal.addEventListener('abort', () => {
+            clearTimeout(timer);
+            reject(signal.reason);
+          });
+        });
+      }
+      return { key: task.key, pid: process.pid };
+    });
+  }
+}
