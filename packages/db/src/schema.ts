@@ -187,6 +187,8 @@ export const executions = pgTable(
     totalTasks: integer('total_tasks').notNull().default(0),
     completedTasks: integer('completed_tasks').notNull().default(0),
     failedTasks: integer('failed_tasks').notNull().default(0),
+    /** Kept beside the other counts so "anything left to run?" needs no scan of the tasks. */
+    skippedTasks: integer('skipped_tasks').notNull().default(0),
     error: text('error'),
     createdBy: text('created_by').references(() => users.id, { onDelete: 'set null' }),
     createdAt: createdAt(),
@@ -207,7 +209,7 @@ export const executions = pgTable(
     check('executions_on_task_failure_check', inList('on_task_failure', ON_TASK_FAILURE)),
     check(
       'executions_counts_check',
-      sql`${t.completedTasks} >= 0 and ${t.failedTasks} >= 0 and ${t.completedTasks} + ${t.failedTasks} <= ${t.totalTasks}`,
+      sql`${t.completedTasks} >= 0 and ${t.failedTasks} >= 0 and ${t.skippedTasks} >= 0 and ${t.completedTasks} + ${t.failedTasks} + ${t.skippedTasks} <= ${t.totalTasks}`,
     ),
   ],
 );

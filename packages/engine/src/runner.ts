@@ -1,6 +1,7 @@
 import type { AgentType } from '@strata/db';
 import { sql } from 'drizzle-orm';
 import { backoffMs, type EngineContext } from './context.ts';
+import { bumpCounts } from './counts.ts';
 import { assignTasks } from './dispatch.ts';
 import { appendEvents, type NewEvent } from './events.ts';
 import { skipUnstarted } from './lifecycle.ts';
@@ -146,16 +147,6 @@ export async function recordOutcomes(ctx: EngineContext, outcomes: readonly Atte
   });
 }
 
-async function bumpCounts(tx: Tx, column: 'completed_tasks' | 'failed_tasks', rows: readonly { executionId: string }[]) {
-  const counts = new Map<string, number>();
-  for (const row of rows) counts.set(row.executionId, (counts.get(row.executionId) ?? 0) + 1);
-  if (counts.size === 0) return;
-  await tx.execute(sql`
-    update executions e set ${sql.raw(column)} = e.${sql.raw(column)} + c.n, updated_at = now()
-    from jsonb_to_recordset(${jsonRows([...counts].map(([id, n]) => ({ id, n })))}) as c(id text, n int)
-    where e.id = c.id`);
-}
-
 async function releaseDependents(ctx: EngineContext, tx: Tx, completedIds: readonly string[], locked: Map<string, { status: string }>, events: NewEvent[]) {
   if (completedIds.length === 0) return;
   const released = await tx.execute<{ id: string; executionId: string; pendingDependencies: number; status: string }>(sql`
@@ -202,6 +193,7 @@ async function recordFailure(
   if (retriesLeft) {
     // The execution was cancelled or failed while this attempt ran: it will not run again.
     await tx.execute(sql`update tasks set status = 'skipped', error = ${error}, lease_expires_at = null, updated_at = now() where id = ${task.id}`);
+    await bumpCounts(tx, 'skipped_tasks', [task]);
     events.push({ executionId: task.executionId, type: 'task-failed', data: { taskId: task.id, agentType: task.agentType, error, retryCount: task.retryCount, maxRetries: task.maxRetries, willRetry: false } });
     return 1;
   }
@@ -227,14 +219,16 @@ async function recordFailure(
 
 /** With onTaskFailure "continue": skip everything downstream of the failed task, nothing else. */
 async function skipDependents(tx: Tx, taskId: string): Promise<void> {
-  await tx.execute(sql`
+  const skipped = await tx.execute<{ executionId: string }>(sql`
     with recursive downstream(id) as (
       select task_id from task_dependencies where depends_on_task_id = ${taskId}
       union
       select td.task_id from task_dependencies td join downstream d on td.depends_on_task_id = d.id
     )
     update tasks set status = 'skipped', job_id = null, updated_at = now()
-    where id in (select id from downstream) and status in ('pending', 'assigned')`);
+    where id in (select id from downstream) and status in ('pending', 'assigned')
+    returning execution_id as "executionId"`);
+  await bumpCounts(tx, 'skipped_tasks', skipped);
 }
 
 /** An agent's progress report: stored on the task and appended as `task-progress`. */

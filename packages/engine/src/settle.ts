@@ -22,14 +22,12 @@ type Progress = {
 export async function settleExecution(tx: Tx, execution: ExecutionLockRow, events: NewEvent[], options: { forceStats?: boolean } = {}): Promise<void> {
   if (execution.settled) return;
   const [progress] = await tx.execute<Progress>(sql`
-    select count(*) filter (where t.status in ('pending', 'assigned', 'in_progress'))::int as unsettled,
-           count(*) filter (where t.status = 'in_progress')::int as "inProgress",
-           count(*) filter (where t.status = 'skipped')::int as "skippedTasks",
-           e.completed_tasks as "completedTasks", e.failed_tasks as "failedTasks", e.total_tasks as "totalTasks",
-           e.error, e.started_at::text as "startedAt"
-    from executions e left join tasks t on t.execution_id = e.id
-    where e.id = ${execution.id}
-    group by e.id`);
+    select e.total_tasks - e.completed_tasks - e.failed_tasks - e.skipped_tasks as unsettled,
+           case when e.status in ('failed', 'cancelled')
+             then (select count(*)::int from tasks t where t.execution_id = e.id and t.status = 'in_progress') else 0 end as "inProgress",
+           e.completed_tasks as "completedTasks", e.failed_tasks as "failedTasks", e.skipped_tasks as "skippedTasks",
+           e.total_tasks as "totalTasks", e.error, e.started_at::text as "startedAt"
+    from executions e where e.id = ${execution.id}`);
   if (!progress) return;
 
   let finalEvent: NewEvent | undefined;

@@ -62,7 +62,10 @@ export async function createEngineHarness(options: { retry?: EngineContext['retr
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const status = await getExecutionStatus(database.db, executionId);
-        if (statuses.includes(status.execution.status) && (status.execution.completedAt || !['completed', 'failed', 'cancelled'].includes(status.execution.status))) return status;
+        if (statuses.includes(status.execution.status) && (status.execution.completedAt || !['completed', 'failed', 'cancelled'].includes(status.execution.status))) {
+          await assertCountsExact(database, executionId);
+          return status;
+        }
         if (Date.now() > deadline) {
           const tasks = status.tasks.map((t) => `${t.key}:${t.status}#${t.retry_count}`).join(' ');
           throw new Error(`execution ${executionId} is ${status.execution.status}, not ${statuses.join('|')} after ${timeoutMs} ms; tasks: ${tasks.slice(0, 2000)}`);
@@ -80,4 +83,18 @@ export async function createEngineHarness(options: { retry?: EngineContext['retr
       await database.drop();
     },
   };
+}
+
+/** The execution's counters always equal the tasks in those states. */
+export async function assertCountsExact(database: TestDatabase, executionId: string): Promise<void> {
+  const [row] = await database.sql<{ ok: boolean; detail: string }[]>`
+    select (e.completed_tasks = count(*) filter (where t.status = 'completed')
+        and e.failed_tasks = count(*) filter (where t.status = 'failed')
+        and e.skipped_tasks = count(*) filter (where t.status = 'skipped')
+        and e.total_tasks = count(t.id)) as ok,
+      format('counters %s/%s/%s of %s, tasks %s/%s/%s of %s', e.completed_tasks, e.failed_tasks, e.skipped_tasks, e.total_tasks,
+        count(*) filter (where t.status = 'completed'), count(*) filter (where t.status = 'failed'),
+        count(*) filter (where t.status = 'skipped'), count(t.id)) as detail
+    from executions e left join tasks t on t.execution_id = e.id where e.id = ${executionId} group by e.id`;
+  if (!row?.ok) throw new Error(`execution ${executionId}: counts disagree with tasks: ${row?.detail}`);
 }

@@ -1,0 +1,3 @@
+ALTER TABLE "executions" DROP CONSTRAINT "executions_counts_check";--> statement-breakpoint
+ALTER TABLE "executions" ADD COLUMN "skipped_tasks" integer DEFAULT 0 NOT NULL;--> statement-breakpoint
+ALTER TABLE "executions" ADD CONSTRAINT "executions_counts_check" CHECK ("executions"."completed_tasks" >= 0 and "executions"."failed_tasks" >= 0 and "executions"."skipped_tasks" >= 0 and "executions"."completed_tasks" + "executions"."failed_tasks" + "executions"."skipped_tasks" <= "executions"."total_tasks");
