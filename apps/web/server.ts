@@ -19,6 +19,9 @@ if (!config.DATABASE_URL) {
 }
 await runMigrations(config.DATABASE_URL);
 
+// The REST adapter enforces the 1 MiB body limit itself, with a JSON 413.
+// biome-ignore lint/style/noProcessEnv: adapter-node reads its own setting from the environment
+process.env.BODY_SIZE_LIMIT ??= 'Infinity';
 const { handler } = await import(new URL('./build/handler.js', import.meta.url).href).catch((error: unknown) => {
   logger.fatal({ err: error }, 'apps/web/build is missing: run `pnpm --filter @strata/web build` (pnpm start does it for you)');
   process.exit(1);

@@ -12,3 +12,4 @@ export { KNOWN_AGENT_TYPES, l4ItemSchema, strategyInputSchema, type L4ItemInput,
 export { createStrategy, findStrategy, getStrategy, listStrategies, type ItemInputCheck, type StrategyView } from './strategy/store.ts';
 export { findCycle, validateItems } from './strategy/validate.ts';
 export { startEngineWorker, type EngineWorker, type EngineWorkerOptions, type QueueSettings } from './worker.ts';
+export { findExecution, listExecutions, type ExecutionListItem } from './queries.ts';

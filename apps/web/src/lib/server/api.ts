@@ -1,0 +1,34 @@
+import { createLogger, loadConfig } from '@strata/config';
+import type { ApiDeps } from '@strata/api';
+import { ensureAgentQueues, pgBossTaskQueue } from '@strata/engine';
+import { PgBoss } from 'pg-boss';
+import { getDatabase } from './database.ts';
+
+let deps: Promise<ApiDeps & { logger: ReturnType<typeof createLogger> }> | undefined;
+
+/**
+ * What the API needs in this web process, made once: the pool, a pg-boss instance used only to
+ * enqueue (no workers here), the configured rate limits.
+ */
+export function getApiDeps() {
+  deps ??= (async () => {
+    const config = loadConfig();
+    const logger = createLogger('web', config.LOG_LEVEL);
+    const database = getDatabase();
+    const boss = new PgBoss({ connectionString: config.DATABASE_URL!, schedule: false, supervise: false, max: 5, application_name: 'strata-web' });
+    boss.on('error', (error) => logger.warn({ err: error }, 'pg-boss error'));
+    await boss.start();
+    await ensureAgentQueues(boss);
+    process.once('sveltekit:shutdown', () => void boss.stop({ graceful: false, close: true }));
+    return {
+      db: database.db,
+      engine: { db: database.db, queue: pgBossTaskQueue(boss), retry: { baseMs: config.TASK_RETRY_BASE_MS, maxMs: config.TASK_RETRY_MAX_MS } },
+      rateLimits: { start: config.RATE_LIMIT_START_PER_MIN, status: config.RATE_LIMIT_STATUS_PER_MIN, control: config.RATE_LIMIT_CONTROL_PER_MIN },
+      logger,
+    };
+  })();
+  deps.catch(() => {
+    deps = undefined;
+  });
+  return deps;
+}

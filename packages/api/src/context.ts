@@ -1,0 +1,28 @@
+import { authenticate, type Principal } from '@strata/auth';
+import type { Db } from '@strata/db';
+import type { EngineContext, ItemInputCheck } from '@strata/engine';
+import type { RateLimits } from './rate-limit.ts';
+
+/** What the API needs from the process hosting it. */
+export interface ApiDeps {
+  db: Db;
+  engine: EngineContext;
+  rateLimits: RateLimits;
+  /** Checks an L4 item's input against its agent's schema at strategy creation. */
+  checkInput?: ItemInputCheck;
+  /** Marks the session cookie Secure (behind HTTPS). */
+  secureCookies?: boolean;
+}
+
+export interface ApiContext extends ApiDeps {
+  principal: Principal | null;
+  /** Headers the procedure wants on the response (rate limits, cookies). */
+  responseHeaders: Headers;
+  idempotencyKey: string | null;
+}
+
+/** Builds a request's context from its headers: the same for tRPC and REST. */
+export async function createContext(deps: ApiDeps, headers: Headers): Promise<ApiContext> {
+  const principal = await authenticate(deps.db, { authorization: headers.get('authorization'), cookie: headers.get('cookie') });
+  return { ...deps, principal, responseHeaders: new Headers(), idempotencyKey: headers.get('idempotency-key') };
+}

@@ -1,0 +1,131 @@
+import { EXECUTION_STATUSES, TASK_STATUSES } from '@strata/db';
+import { z } from 'zod';
+import { ROUTES } from './rest/routes.ts';
+import * as input from './schemas.ts';
+
+/** Response bodies of the seed's endpoints, described for the document (the procedures build them). */
+const errorBody = z.object({ error: z.string() });
+const startResponse = z.object({
+  success: z.literal(true),
+  executionId: z.string(),
+  message: z.string(),
+  execution: z.object({ id: z.string(), status: z.enum(EXECUTION_STATUSES), strategyId: z.string(), startedAt: z.string().nullable(), totalTasks: z.number().int() }),
+});
+const controlResponse = z.object({ success: z.literal(true), message: z.string(), execution: z.object({ id: z.string(), status: z.enum(EXECUTION_STATUSES) }) });
+const statusResponse = z.object({
+  execution: z.object({
+    id: z.string(),
+    status: z.enum(EXECUTION_STATUSES),
+    strategyId: z.string(),
+    startedAt: z.string().nullable(),
+    completedAt: z.string().nullable(),
+    totalTasks: z.number().int(),
+    completedTasks: z.number().int(),
+    failedTasks: z.number().int(),
+  }),
+  health: z.object({ score: z.number(), completionRate: z.number(), errorRate: z.number(), lastChecked: z.string(), issues: z.array(z.string()) }),
+  tasks: z.array(
+    z.object({
+      id: z.string(),
+      l4_item_id: z.string(),
+      execution_id: z.string(),
+      agent_type: z.string(),
+      status: z.enum(TASK_STATUSES),
+      priority: z.enum(['high', 'medium', 'low']),
+      description: z.string(),
+      dependencies: z.array(z.string()),
+      assigned_at: z.string().nullable(),
+      completed_at: z.string().nullable(),
+      result: z.unknown(),
+      error: z.string().nullable(),
+      retry_count: z.number().int(),
+      max_retries: z.number().int(),
+    }),
+  ),
+  metrics: z.object({ totalDuration: z.number(), averageTaskDuration: z.number() }),
+});
+
+const REQUEST_BODIES: Record<string, z.ZodType> = {
+  'POST /api/auth/signup': input.signupInput,
+  'POST /api/auth/login': input.loginInput,
+  'POST /api/workspaces': input.createWorkspaceInput,
+  'POST /api/workspaces/:id/members': input.addMemberInput.omit({ workspaceId: true }),
+  'POST /api/tokens': input.createTokenInput,
+  'POST /api/strategies': input.createStrategyInput,
+  'POST /api/executions/start': input.startExecutionInput,
+};
+const QUERIES: Record<string, z.ZodObject> = {
+  'GET /api/strategies': input.workspaceIdInput,
+  'GET /api/executions': input.listExecutionsInput,
+};
+const RESPONSES: Record<string, z.ZodType> = {
+  'POST /api/executions/start': startResponse,
+  'GET /api/executions/:id/status': statusResponse,
+  'POST /api/executions/:id/pause': controlResponse,
+  'POST /api/executions/:id/resume': controlResponse,
+  'POST /api/executions/:id/cancel': controlResponse,
+};
+
+const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
+
+let cached: object | undefined;
+
+/** OpenAPI 3.1 for the whole REST surface, generated from the zod schemas the procedures validate with. */
+export function openApiDocument(): object {
+  if (cached) return cached;
+  const paths: Record<string, Record<string, object>> = {};
+  for (const route of ROUTES) {
+    const key = `${route.method} ${route.path}`;
+    const openPath = route.path.replace(/:([a-zA-Z]+)/g, '{$1}');
+    const parameters: object[] = [...route.path.matchAll(/:([a-zA-Z]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
+    const query = QUERIES[key];
+    if (query) {
+      for (const [name, field] of Object.entries(query.shape)) {
+        parameters.push({ name, in: 'query', required: !(field as z.ZodType).safeParse(undefined).success, schema: schema(field as z.ZodType) });
+      }
+    }
+    const body = REQUEST_BODIES[key];
+    const errors: Record<string, object> = {};
+    for (const [code, description] of [
+      ['400', 'Bad request'],
+      ['401', 'Unauthorized'],
+      ['403', 'Access denied'],
+      ['404', 'Not found'],
+      ['409', 'Conflict'],
+      ['429', 'Rate limit exceeded'],
+      ['500', 'Internal server error'],
+    ] as const) {
+      if (!route.auth && (code === '401' || code === '403')) continue;
+      errors[code] = { description, content: { 'application/json': { schema: schema(errorBody) } } };
+    }
+    const response = RESPONSES[key];
+    paths[openPath] ??= {};
+    paths[openPath][route.method.toLowerCase()] = {
+      operationId: key.replace(/[^a-zA-Z]+/g, '_').replace(/^_|_$/g, ''),
+      ...(parameters.length ? { parameters } : {}),
+      ...(body ? { requestBody: { required: true, content: { 'application/json': { schema: schema(body) } } } } : {}),
+      ...(route.auth ? { security: [{ bearer: [] }, { cookie: [] }] } : { security: [] }),
+      responses: {
+        [String(route.status)]: { description: 'Success', content: { 'application/json': { schema: response ? schema(response) : {} } } },
+        ...errors,
+      },
+    };
+  }
+  cached = {
+    openapi: '3.1.0',
+    info: { title: 'Strata API', version: '1.0.0', description: 'Run strategies autonomously: executions, strategies, workspaces, tokens.' },
+    servers: [{ url: '/' }],
+    components: {
+      securitySchemes: {
+        bearer: { type: 'http', scheme: 'bearer', description: 'An API token (strata_…) or a session token' },
+        cookie: { type: 'apiKey', in: 'cookie', name: 'strata_session' },
+      },
+    },
+    paths: {
+      '/api/health': { get: { operationId: 'health', security: [], responses: { '200': { description: 'OK' }, '503': { description: 'Database unreachable' } } } },
+      '/api/openapi.json': { get: { operationId: 'openapi', security: [], responses: { '200': { description: 'This document' } } } },
+      ...paths,
+    },
+  };
+  return cached;
+}

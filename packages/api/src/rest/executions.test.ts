@@ -1,0 +1,205 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiHarness, type ApiHarness } from '../testing.ts';
+
+let h: ApiHarness;
+let owner: { token: string; userId: string };
+let workspaceId: string;
+let strategyId: string;
+let release: () => void = () => {};
+
+beforeAll(async () => {
+  h = await createApiHarness();
+  h.registry.register('content', async ({ task }) => {
+    if (task.input.hold) await new Promise<void>((resolve) => (release = resolve));
+    return { done: task.key };
+  });
+  await h.startWorker();
+  owner = await h.signup('owner@example.com');
+  workspaceId = await h.createWorkspace(owner.token, 'Acme');
+  const created = await h.call('POST', '/api/strategies', {
+    token: owner.token,
+    body: {
+      workspaceId,
+      name: 'Launch',
+      items: [
+        { key: 'a', description: 'Send outreach email', agentType: 'content', priority: 'high', l1: 'Grow', l2: 'Launch', l3: 'Outreach' },
+        { key: 'b', description: 'Follow up', agentType: 'content', dependsOn: ['a'] },
+      ],
+    },
+  });
+  expect(created.status).toBe(201);
+  strategyId = created.body.strategy.id;
+});
+afterAll(async () => {
+  release();
+  await h?.close();
+});
+
+const ISO = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/;
+
+describe('POST /api/executions/start', () => {
+  it("answers the seed's success body", async () => {
+    const res = await h.call('POST', '/api/executions/start', { token: owner.token, body: { strategyId, workspaceId } });
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.body).sort()).toEqual(['execution', 'executionId', 'message', 'success']);
+    expect(res.body.success).toBe(true);
+    expect(res.body.message).toBe('Strategy execution started');
+    expect(res.body.executionId).toMatch(/^exec_\d{13}_[a-z0-9]+$/);
+    expect(Object.keys(res.body.execution).sort()).toEqual(['id', 'startedAt', 'status', 'strategyId', 'totalTasks']);
+    expect(res.body.execution).toMatchObject({ id: res.body.executionId, status: 'pending', strategyId, totalTasks: 2 });
+    expect(res.body.execution.startedAt).toMatch(ISO);
+    await h.waitForStatus(res.body.executionId, ['completed']);
+  });
+
+  it.each([
+    [{}, 'Missing fields: strategyId, workspaceId'],
+    [{ strategyId: 'strat_x' }, 'Missing fields: workspaceId'],
+    [{ strategyId: 42, workspaceId: 'ws_x' }, 'strategyId: Invalid input: expected string, received number'],
+  ])('answers 400 for a bad body %j', async (body, message) => {
+    const res = await h.call('POST', '/api/executions/start', { token: owner.token, body });
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ error: message });
+  });
+
+  it('answers 400 for a missing body and for broken JSON', async () => {
+    expect((await h.call('POST', '/api/executions/start', { token: owner.token })).body).toEqual({ error: 'Missing fields: strategyId, workspaceId' });
+    const broken = await h.call('POST', '/api/executions/start', { token: owner.token, rawBody: '{"strategyId": ', headers: { 'content-type': 'application/json' } });
+    expect(broken.status).toBe(400);
+    expect(broken.body).toEqual({ error: 'Invalid JSON body' });
+  });
+
+  it('answers 401 Unauthorized without or with bad credentials', async () => {
+    for (const token of [undefined, 'nonsense', 'strata_nonsense']) {
+      const res = await h.call('POST', '/api/executions/start', { ...(token ? { token } : {}), body: { strategyId, workspaceId } });
+      expect(res.status).toBe(401);
+      expect(res.body).toEqual({ error: 'Unauthorized' });
+    }
+  });
+
+  it('answers 403 Access denied to an outsider and 404 for an unknown strategy', async () => {
+    const outsider = await h.signup('outsider@example.com');
+    const denied = await h.call('POST', '/api/executions/start', { token: outsider.token, body: { strategyId, workspaceId } });
+    expect(denied.status).toBe(403);
+    expect(denied.body).toEqual({ error: 'Access denied' });
+    const missing = await h.call('POST', '/api/executions/start', { token: owner.token, body: { strategyId: 'strat_999', workspaceId } });
+    expect(missing.status).toBe(404);
+    expect(missing.body).toEqual({ error: 'Strategy not found: strat_999' });
+  });
+});
+
+describe('GET /api/executions/:id/status', () => {
+  it("answers the seed's status body with snake_case tasks", async () => {
+    const started = await h.call('POST', '/api/executions/start', { token: owner.token, body: { strategyId, workspaceId } });
+    await h.waitForStatus(started.body.executionId, ['completed']);
+    const res = await h.call('GET', `/api/executions/${started.body.executionId}/status`, { token: owner.token });
+    expect(res.status).toBe(200);
+    expect(Object.keys(res.body).sort()).toEqual(['execution', 'health', 'metrics', 'tasks']);
+    const { execution, health, tasks, metrics } = res.body;
+    expect(execution).toMatchObject({ id: started.body.executionId, status: 'completed', strategyId, totalTasks: 2, completedTasks: 2, failedTasks: 0 });
+    expect(execution.startedAt).toMatch(ISO);
+    expect(execution.completedAt).toMatch(ISO);
+    expect(health).toMatchObject({ score: 100, completionRate: 1, errorRate: 0, issues: [] });
+    expect(health.lastChecked).toMatch(ISO);
+    expect(typeof metrics.totalDuration).toBe('number');
+    expect(typeof metrics.averageTaskDuration).toBe('number');
+    expect(tasks).toHaveLength(2);
+    for (const task of tasks) {
+      for (const field of ['id', 'l4_item_id', 'execution_id', 'agent_type', 'status', 'priority', 'description', 'dependencies', 'assigned_at', 'completed_at', 'result', 'error', 'retry_count', 'max_retries']) {
+        expect(task).toHaveProperty(field);
+      }
+      expect(task.id).toMatch(/^task_/);
+      expect(task.l4_item_id).toMatch(/^l4_/);
+      expect(task.agent_type).toBe('content');
+      expect(task.status).toBe('completed');
+    }
+    const first = tasks.find((t: { description: string }) => t.description === 'Send outreach email');
+    expect(first).toMatchObject({ priority: 'high', result: { done: 'a' }, retry_count: 0, max_retries: 3 });
+    const second = tasks.find((t: { description: string }) => t.description === 'Follow up');
+    expect(second.dependencies).toEqual([first.id]);
+  });
+
+  it('answers 404 Execution not found, 401 and 403', async () => {
+    const missing = await h.call('GET', '/api/executions/exec_123/status', { token: owner.token });
+    expect(missing.status).toBe(404);
+    expect(missing.body).toEqual({ error: 'Execution not found' });
+    const started = await h.call('POST', '/api/executions/start', { token: owner.token, body: { strategyId, workspaceId } });
+    expect((await h.call('GET', `/api/executions/${started.body.executionId}/status`)).status).toBe(401);
+    const outsider = await h.signup('nosy@example.com');
+    const denied = await h.call('GET', `/api/executions/${started.body.executionId}/status`, { token: outsider.token });
+    expect(denied).toMatchObject({ status: 403, body: { error: 'Access denied' } });
+  });
+});
+
+describe('pause, resume, cancel', () => {
+  it("answer the seed's bodies and 409 for impossible transitions", async () => {
+    const held = await h.call('POST', '/api/strategies', {
+      token: owner.token,
+      body: { workspaceId, name: 'Held', items: [{ key: 'h', description: 'Hold', agentType: 'content', input: { hold: true } }, { key: 'n', description: 'Next', agentType: 'content', dependsOn: ['h'] }] },
+    });
+    const started = await h.call('POST', '/api/executions/start', { token: owner.token, body: { strategyId: held.body.strategy.id, workspaceId } });
+    const id = started.body.executionId;
+    const pause = await h.call('POST', `/api/executions/${id}/pause`, { token: owner.token });
+    expect(pause).toMatchObject({ status: 200, body: { success: true, message: 'Execution paused', execution: { id, status: 'paused' } } });
+    expect(Object.keys(pause.body.execution).sort()).toEqual(['id', 'status']);
+    expect((await h.call('POST', `/api/executions/${id}/pause`, { token: owner.token, body: {} })).status).toBe(200);
+    const resume = await h.call('POST', `/api/executions/${id}/resume`, { token: owner.token });
+    expect(resume).toMatchObject({ status: 200, body: { success: true, message: 'Execution resumed', execution: { id, status: 'running' } } });
+    const cancel = await h.call('POST', `/api/executions/${id}/cancel`, { token: owner.token });
+    expect(cancel).toMatchObject({ status: 200, body: { success: true, message: 'Execution cancelled', execution: { id, status: 'cancelled' } } });
+    release();
+    const again = await h.call('POST', `/api/executions/${id}/resume`, { token: owner.token });
+    expect(again).toEqual(expect.objectContaining({ status: 409, body: { error: 'Cannot resume an execution that is cancelled' } }));
+    expect((await h.call('POST', `/api/executions/exec_0_none/cancel`, { token: owner.token })).status).toBe(404);
+  });
+});
+
+describe('GET /api/executions', () => {
+  it('lists newest first, filters by status and pages with a cursor', async () => {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const res = await h.call('POST', '/api/executions/start', { token: owner.token, body: { strategyId, workspaceId } });
+      ids.push(res.body.executionId);
+    }
+    await Promise.all(ids.map((id) => h.waitForStatus(id, ['completed'])));
+    const page1 = await h.call('GET', `/api/executions?workspaceId=${workspaceId}&status=completed&limit=2`, { token: owner.token });
+    expect(page1.status).toBe(200);
+    expect(page1.body.executions).toHaveLength(2);
+    expect(page1.body.executions[0].id).toBe(ids[2]);
+    expect(page1.body.executions[1].id).toBe(ids[1]);
+    expect(page1.body.nextCursor).toBeTruthy();
+    const page2 = await h.call('GET', `/api/executions?workspaceId=${workspaceId}&status=completed&limit=2&cursor=${page1.body.nextCursor}`, { token: owner.token });
+    expect(page2.body.executions[0].id).toBe(ids[0]);
+    expect((await h.call('GET', `/api/executions?workspaceId=${workspaceId}&status=exploded`, { token: owner.token })).status).toBe(400);
+    expect((await h.call('GET', `/api/executions?workspaceId=${workspaceId}&cursor=!!!`, { token: owner.token })).status).toBe(400);
+    expect((await h.call('GET', '/api/executions', { token: owner.token })).body).toEqual({ error: 'Missing fields: workspaceId' });
+  });
+});
+
+describe('Idempotency-Key on start', () => {
+  it('returns the first execution for a repeat and refuses a different request under the same key', async () => {
+    const headers = { 'idempotency-key': 'retry-me-1' };
+    const first = await h.call('POST', '/api/executions/start', { token: owner.token, body: { strategyId, workspaceId }, headers });
+    const second = await h.call('POST', '/api/executions/start', { token: owner.token, body: { strategyId, workspaceId }, headers });
+    expect(second.status).toBe(200);
+    expect(second.body.executionId).toBe(first.body.executionId);
+    const [count] = await h.database.sql`select count(*)::int as n from executions where id = ${first.body.executionId}`;
+    expect(count?.n).toBe(1);
+    const another = await h.call('POST', '/api/strategies', { token: owner.token, body: { workspaceId, name: 'Other', items: [] } });
+    const other = await h.call('POST', '/api/executions/start', { token: owner.token, body: { strategyId: another.body.strategy.id, workspaceId }, headers });
+    expect(other.status).toBe(409);
+    expect(other.body.error).toBe('Idempotency-Key was already used with a different request');
+  });
+});
+
+describe('errors without leaks', () => {
+  it('answers 500 Internal server error when a dependency fails, revealing nothing', async () => {
+    const broken = { ...h.deps, engine: { ...h.deps.engine, queue: { enqueue: async () => { throw new Error('secret connection string postgres://x:y@z'); } } } };
+    const { handleRest } = await import('./handler.ts');
+    const response = await handleRest(
+      new Request('http://strata.test/api/executions/start', { method: 'POST', headers: { authorization: `Bearer ${owner.token}` }, body: JSON.stringify({ strategyId, workspaceId }) }),
+      broken,
+    );
+    expect(response.status).toBe(500);
+    expect(await response.json()).toEqual({ error: 'Internal server error' });
+  });
+});

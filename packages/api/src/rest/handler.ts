@@ -1,0 +1,105 @@
+import type { Logger } from '@strata/config';
+import { TRPCError } from '@trpc/server';
+import { getHTTPStatusCodeFromError } from '@trpc/server/http';
+import { ZodError } from 'zod';
+import { type ApiDeps, createContext } from '../context.ts';
+import { formatInputError } from '../input-error.ts';
+import { openApiDocument } from '../openapi.ts';
+import { createCaller } from '../root.ts';
+import { matchRoute } from './routes.ts';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+const json = (status: number, body: unknown, headers?: HeadersInit) => {
+  const response = new Response(JSON.stringify(body), { status, headers });
+  response.headers.set('content-type', 'application/json; charset=utf-8');
+  response.headers.set('cache-control', 'no-store');
+  return response;
+};
+
+class BodyError extends Error {
+  readonly status: 400 | 413;
+  constructor(status: 400 | 413, message: string) {
+    super(message);
+    this.status = status;
+  }
+}
+
+/** Reads a JSON body of at most 1 MiB; an empty body reads as undefined. */
+async function readBody(request: Request): Promise<unknown> {
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (declared > MAX_BODY_BYTES) throw new BodyError(413, 'Request body too large (limit 1 MiB)');
+  if (!request.body) return undefined;
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel();
+      throw new BodyError(413, 'Request body too large (limit 1 MiB)');
+    }
+    chunks.push(value);
+  }
+  const text = Buffer.concat(chunks).toString('utf8');
+  if (text.trim() === '') return undefined;
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BodyError(400, 'Invalid JSON body');
+  }
+}
+
+/** HTTP status and the public message of any error: the one mapping the REST surface uses. */
+export function errorResponse(error: unknown, logger?: Logger): { status: number; message: string } {
+  if (error instanceof TRPCError) {
+    const status = getHTTPStatusCodeFromError(error);
+    if (status >= 500) {
+      logger?.error({ err: error.cause ?? error }, 'request failed');
+      return { status, message: 'Internal server error' };
+    }
+    return { status, message: error.cause instanceof ZodError ? formatInputError(error.cause) : error.message };
+  }
+  logger?.error({ err: error }, 'request failed');
+  return { status: 500, message: 'Internal server error' };
+}
+
+/**
+ * The REST adapter: a plain Request in, a Response out, every call made through the same tRPC
+ * procedures internal code uses. Returns undefined for paths it does not serve.
+ */
+export async function handleRest(request: Request, deps: ApiDeps & { logger?: Logger }): Promise<Response> {
+  const url = new URL(request.url);
+  if (url.pathname === '/api/openapi.json' || url.pathname === '/api/openapi.json/') {
+    if (request.method !== 'GET' && request.method !== 'HEAD') return json(405, { error: 'Method not allowed' }, { Allow: 'GET, HEAD' });
+    return json(200, openApiDocument());
+  }
+  const match = matchRoute(request.method === 'HEAD' ? 'GET' : request.method, url.pathname);
+  if (!match) return json(404, { error: 'Not found' });
+  if ('allow' in match) return json(405, { error: 'Method not allowed' }, { Allow: [...new Set(match.allow)].join(', ') });
+
+  try {
+    const ctx = await createContext(deps, request.headers);
+    // Credentials are judged before the body.
+    if (match.route.auth && !ctx.principal) return json(401, { error: 'Unauthorized' });
+    let body: unknown;
+    try {
+      body = match.route.method === 'POST' ? await readBody(request) : undefined;
+    } catch (error) {
+      if (error instanceof BodyError) return json(error.status, { error: error.message });
+      throw error;
+    }
+    try {
+      const result = await match.route.call(createCaller(ctx), { params: match.params, query: url.searchParams, body });
+      return json(match.route.status, result, ctx.responseHeaders);
+    } catch (error) {
+      const { status, message } = errorResponse(error, deps.logger);
+      return json(status, { error: message }, ctx.responseHeaders);
+    }
+  } catch (error) {
+    const { status, message } = errorResponse(error, deps.logger);
+    return json(status, { error: message });
+  }
+}

@@ -1,0 +1,83 @@
+import type { createCaller } from '../root.ts';
+
+type Caller = ReturnType<typeof createCaller>;
+
+export interface RestRoute {
+  method: 'GET' | 'POST' | 'DELETE';
+  /** Path pattern; `:name` segments become params. */
+  path: string;
+  /** False for the calls that need no credentials. */
+  auth: boolean;
+  /** Success status. */
+  status: 200 | 201;
+  call: (caller: Caller, request: { params: Record<string, string>; query: URLSearchParams; body: unknown }) => Promise<unknown>;
+}
+
+const obj = (body: unknown): Record<string, unknown> => (body && typeof body === 'object' && !Array.isArray(body) ? (body as Record<string, unknown>) : {});
+/** A body that is not a JSON object is passed through as it is, so validation names it. */
+const bodyOr = (body: unknown, extra: Record<string, unknown> = {}) => (body === undefined ? extra : body && typeof body === 'object' && !Array.isArray(body) ? { ...obj(body), ...extra } : body);
+const queryObject = (query: URLSearchParams) => Object.fromEntries(query.entries());
+
+/** The REST surface: the seed's five execution endpoints and DESIGN.md's table, each one tRPC procedure. */
+export const ROUTES: RestRoute[] = [
+  { method: 'POST', path: '/api/auth/signup', auth: false, status: 201, call: (c, r) => c.auth.signup(bodyOr(r.body) as never) },
+  { method: 'POST', path: '/api/auth/login', auth: false, status: 200, call: (c, r) => c.auth.login(bodyOr(r.body) as never) },
+  { method: 'POST', path: '/api/auth/logout', auth: true, status: 200, call: (c) => c.auth.logout() },
+  { method: 'GET', path: '/api/me', auth: true, status: 200, call: (c) => c.auth.me() },
+  { method: 'POST', path: '/api/workspaces', auth: true, status: 201, call: (c, r) => c.workspaces.create(bodyOr(r.body) as never) },
+  { method: 'GET', path: '/api/workspaces', auth: true, status: 200, call: (c) => c.workspaces.list() },
+  {
+    method: 'POST',
+    path: '/api/workspaces/:id/members',
+    auth: true,
+    status: 201,
+    call: (c, r) => c.workspaces.addMember(bodyOr(r.body, { workspaceId: r.params.id }) as never),
+  },
+  { method: 'POST', path: '/api/tokens', auth: true, status: 201, call: (c, r) => c.tokens.create(bodyOr(r.body) as never) },
+  { method: 'GET', path: '/api/tokens', auth: true, status: 200, call: (c) => c.tokens.list() },
+  { method: 'DELETE', path: '/api/tokens/:id', auth: true, status: 200, call: (c, r) => c.tokens.revoke({ id: r.params.id! }) },
+  { method: 'POST', path: '/api/strategies', auth: true, status: 201, call: (c, r) => c.strategies.create(bodyOr(r.body) as never) },
+  { method: 'GET', path: '/api/strategies', auth: true, status: 200, call: (c, r) => c.strategies.list(queryObject(r.query) as never) },
+  { method: 'GET', path: '/api/strategies/:id', auth: true, status: 200, call: (c, r) => c.strategies.get({ id: r.params.id! }) },
+  { method: 'POST', path: '/api/executions/start', auth: true, status: 200, call: (c, r) => c.executions.start(bodyOr(r.body) as never) },
+  { method: 'GET', path: '/api/executions', auth: true, status: 200, call: (c, r) => c.executions.list(queryObject(r.query) as never) },
+  { method: 'GET', path: '/api/executions/:id/status', auth: true, status: 200, call: (c, r) => c.executions.status({ id: r.params.id! }) },
+  { method: 'POST', path: '/api/executions/:id/pause', auth: true, status: 200, call: (c, r) => c.executions.pause({ id: r.params.id! }) },
+  { method: 'POST', path: '/api/executions/:id/resume', auth: true, status: 200, call: (c, r) => c.executions.resume({ id: r.params.id! }) },
+  { method: 'POST', path: '/api/executions/:id/cancel', auth: true, status: 200, call: (c, r) => c.executions.cancel({ id: r.params.id! }) },
+];
+
+interface CompiledRoute extends RestRoute {
+  regex: RegExp;
+  names: string[];
+}
+
+const compiled: CompiledRoute[] = ROUTES.map((route) => {
+  const names: string[] = [];
+  const source = route.path.replace(/:([a-zA-Z]+)/g, (_, name: string) => {
+    names.push(name);
+    return '([^/]+)';
+  });
+  return { ...route, regex: new RegExp(`^${source}/?$`), names };
+});
+
+export type RouteMatch = { route: RestRoute; params: Record<string, string> } | { allow: string[] } | undefined;
+
+/** The route for a method and path; `{ allow }` when the path exists under other methods. */
+export function matchRoute(method: string, pathname: string): RouteMatch {
+  const allow: string[] = [];
+  for (const route of compiled) {
+    const match = route.regex.exec(pathname);
+    if (!match) continue;
+    if (route.method !== method) {
+      allow.push(route.method);
+      continue;
+    }
+    const params: Record<string, string> = {};
+    route.names.forEach((name, i) => {
+      params[name] = decodeURIComponent(match[i + 1] ?? '');
+    });
+    return { route, params };
+  }
+  return allow.length > 0 ? { allow } : undefined;
+}

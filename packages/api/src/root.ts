@@ -1,0 +1,17 @@
+import { authRouter } from './router/auth.ts';
+import { executionsRouter } from './router/executions.ts';
+import { strategiesRouter } from './router/strategies.ts';
+import { tokensRouter } from './router/tokens.ts';
+import { workspacesRouter } from './router/workspaces.ts';
+import { createCallerFactory, router } from './trpc.ts';
+
+export const appRouter = router({
+  auth: authRouter,
+  workspaces: workspacesRouter,
+  tokens: tokensRouter,
+  strategies: strategiesRouter,
+  executions: executionsRouter,
+});
+
+export type AppRouter = typeof appRouter;
+export const createCaller = createCallerFactory(appRouter);

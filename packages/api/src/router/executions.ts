@@ -1,0 +1,70 @@
+import { controlExecution, findExecution, findStrategy, getExecutionStatus, listExecutions, startExecution } from '@strata/engine';
+import { executions } from '@strata/db';
+import { TRPCError } from '@trpc/server';
+import { eq } from 'drizzle-orm';
+import type { ApiContext } from '../context.ts';
+import { notFound } from '../errors.ts';
+import { once, requestHash } from '../idempotency.ts';
+import { executionIdInput, listExecutionsInput, startExecutionInput } from '../schemas.ts';
+import { authedProcedure, rateLimit, requireRole, router } from '../trpc.ts';
+
+const iso = (d: Date | null) => (d ? d.toISOString() : null);
+
+async function executionInWorkspace(ctx: ApiContext & { principal: NonNullable<ApiContext['principal']> }, id: string, permission: 'read' | 'execute') {
+  const execution = await findExecution(ctx.db, id);
+  if (!execution) throw notFound('Execution not found');
+  await requireRole(ctx, execution.workspaceId, permission);
+  return execution;
+}
+
+const CONTROL_MESSAGES = { pause: 'Execution paused', resume: 'Execution resumed', cancel: 'Execution cancelled' } as const;
+
+function control(action: keyof typeof CONTROL_MESSAGES) {
+  return authedProcedure.input(executionIdInput).mutation(async ({ ctx, input }) => {
+    const execution = await executionInWorkspace(ctx, input.id, 'execute');
+    await rateLimit(ctx, execution.workspaceId, 'control');
+    const summary = await controlExecution(ctx.engine, input.id, action);
+    return { success: true as const, message: CONTROL_MESSAGES[action], execution: { id: summary.id, status: summary.status } };
+  });
+}
+
+export const executionsRouter = router({
+  start: authedProcedure.input(startExecutionInput).mutation(async ({ ctx, input }) => {
+    await requireRole(ctx, input.workspaceId, 'read');
+    const strategy = await findStrategy(ctx.db, input.strategyId);
+    if (!strategy || strategy.workspaceId !== input.workspaceId) throw notFound(`Strategy not found: ${input.strategyId}`);
+    await requireRole(ctx, input.workspaceId, 'execute');
+    await rateLimit(ctx, input.workspaceId, 'start');
+    const begin = async () => (await startExecution(ctx.engine, { ...input, createdBy: ctx.principal.user.id })).id;
+    const executionId = ctx.idempotencyKey ? (await once(ctx.db, ctx.principal.user.id, ctx.idempotencyKey, requestHash(input), begin)).executionId : await begin();
+    const [row] = await ctx.db.select().from(executions).where(eq(executions.id, executionId));
+    if (!row) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'Execution vanished after start' });
+    return {
+      success: true as const,
+      executionId,
+      message: 'Strategy execution started',
+      execution: {
+        id: row.id,
+        // The start response shows the execution as created, like the seed's.
+        status: ctx.idempotencyKey ? row.status : ('pending' as const),
+        strategyId: row.strategyId,
+        startedAt: iso(row.startedAt),
+        totalTasks: row.totalTasks,
+      },
+    };
+  }),
+  status: authedProcedure.input(executionIdInput).query(async ({ ctx, input }) => {
+    const execution = await executionInWorkspace(ctx, input.id, 'read');
+    await rateLimit(ctx, execution.workspaceId, 'status');
+    return getExecutionStatus(ctx.db, input.id);
+  }),
+  pause: control('pause'),
+  resume: control('resume'),
+  cancel: control('cancel'),
+  list: authedProcedure.input(listExecutionsInput).query(async ({ ctx, input }) => {
+    await requireRole(ctx, input.workspaceId, 'read');
+    const page = await listExecutions(ctx.db, input);
+    if ('invalidCursor' in page) throw new TRPCError({ code: 'BAD_REQUEST', message: 'cursor: invalid' });
+    return page;
+  }),
+});

@@ -1,0 +1,59 @@
+import { createEngineHarness, type EngineHarness } from '@strata/engine/testing';
+import type { ApiDeps } from './context.ts';
+import { handleRest } from './rest/handler.ts';
+import type { RateLimits } from './rate-limit.ts';
+
+export interface CallOptions {
+  token?: string;
+  body?: unknown;
+  rawBody?: string | Uint8Array;
+  headers?: Record<string, string>;
+}
+
+export interface CallResult {
+  status: number;
+  headers: Headers;
+  // biome-ignore lint/suspicious/noExplicitAny: tests read response bodies loosely
+  body: any;
+}
+
+/** Test-only: the REST adapter over a fresh database, called with real Request objects. */
+export interface ApiHarness extends EngineHarness {
+  deps: ApiDeps;
+  call(method: string, path: string, options?: CallOptions): Promise<CallResult>;
+  signup(email: string, password?: string): Promise<{ token: string; userId: string }>;
+  createWorkspace(token: string, name?: string): Promise<string>;
+}
+
+export async function createApiHarness(options: { rateLimits?: Partial<RateLimits> } = {}): Promise<ApiHarness> {
+  const h = await createEngineHarness();
+  const deps: ApiDeps = { db: h.database.db, engine: h.ctx, rateLimits: { start: 0, status: 0, control: 0, ...options.rateLimits } };
+  const call = async (method: string, path: string, opts: CallOptions = {}): Promise<CallResult> => {
+    const headers = new Headers(opts.headers);
+    if (opts.token) headers.set('authorization', `Bearer ${opts.token}`);
+    let body: BodyInit | undefined;
+    if (opts.rawBody !== undefined) body = opts.rawBody as BodyInit;
+    else if (opts.body !== undefined) {
+      body = JSON.stringify(opts.body);
+      headers.set('content-type', 'application/json');
+    }
+    const response = await handleRest(new Request(`http://strata.test${path}`, { method, headers, ...(body !== undefined ? { body } : {}) }), deps);
+    const text = await response.text();
+    return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
+  };
+  return {
+    ...h,
+    deps,
+    call,
+    async signup(email, password = 'correct horse battery') {
+      const res = await call('POST', '/api/auth/signup', { body: { email, password } });
+      if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${JSON.stringify(res.body)}`);
+      return { token: res.body.token, userId: res.body.user.id };
+    },
+    async createWorkspace(token, name = 'Workspace') {
+      const res = await call('POST', '/api/workspaces', { token, body: { name } });
+      if (res.status !== 201) throw new Error(`workspace failed: ${res.status} ${JSON.stringify(res.body)}`);
+      return res.body.workspace.id;
+    },
+  };
+}

@@ -1,0 +1,52 @@
+import { roleAllows, workspaceRole, type Permission, type Principal } from '@strata/auth';
+import type { Role } from '@strata/db';
+import { initTRPC, TRPCError } from '@trpc/server';
+import superjson from 'superjson';
+import { ZodError } from 'zod';
+import type { ApiContext } from './context.ts';
+import { accessDenied, toTRPCError, unauthorized } from './errors.ts';
+import { formatInputError } from './input-error.ts';
+import { rateLimitHeaders, takeRateLimit, type RateBucket } from './rate-limit.ts';
+
+const t = initTRPC.context<ApiContext>().create({
+  transformer: superjson,
+  errorFormatter({ shape, error }) {
+    const message = error.cause instanceof ZodError ? formatInputError(error.cause) : shape.message;
+    return { ...shape, message };
+  },
+});
+
+export const router = t.router;
+export const createCallerFactory = t.createCallerFactory;
+
+/** Domain errors thrown anywhere below become tRPC errors with the right code. */
+const mapErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok) {
+    const mapped = toTRPCError(result.error.cause);
+    if (mapped instanceof TRPCError) throw mapped;
+  }
+  return result;
+});
+
+export const publicProcedure = t.procedure.use(mapErrors);
+
+/** Credentials first: a call without valid ones is 401 before its input is looked at. */
+export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (!ctx.principal) throw unauthorized();
+  return next({ ctx: { ...ctx, principal: ctx.principal as Principal } });
+});
+
+/** The caller's role in a workspace, or 403 Access denied when it has none or too little. */
+export async function requireRole(ctx: ApiContext & { principal: Principal }, workspaceId: string, permission: Permission): Promise<Role> {
+  const role = await workspaceRole(ctx.db, ctx.principal, workspaceId);
+  if (!role || !roleAllows(role, permission)) throw accessDenied();
+  return role;
+}
+
+/** The workspace's rate limit for this kind of call; 429 with Retry-After when it is spent. */
+export async function rateLimit(ctx: ApiContext, workspaceId: string, bucket: RateBucket): Promise<void> {
+  const decision = await takeRateLimit(ctx.db, workspaceId, bucket, ctx.rateLimits[bucket]);
+  for (const [name, value] of Object.entries(rateLimitHeaders(decision))) ctx.responseHeaders.set(name, value);
+  if (!decision.allowed) throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: 'Rate limit exceeded' });
+}

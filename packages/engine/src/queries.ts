@@ -1,0 +1,61 @@
+import { executions, type Db, type ExecutionStatus } from '@strata/db';
+import { and, desc, eq, lt, or, type SQL } from 'drizzle-orm';
+
+export async function findExecution(db: Db, id: string): Promise<{ id: string; workspaceId: string } | undefined> {
+  const [row] = await db.select({ id: executions.id, workspaceId: executions.workspaceId }).from(executions).where(eq(executions.id, id));
+  return row;
+}
+
+export interface ExecutionListItem {
+  id: string;
+  status: ExecutionStatus;
+  strategyId: string;
+  workspaceId: string;
+  createdAt: string;
+  startedAt: string | null;
+  completedAt: string | null;
+  totalTasks: number;
+  completedTasks: number;
+  failedTasks: number;
+}
+
+const encodeCursor = (createdAt: Date, id: string) => Buffer.from(`${createdAt.toISOString()}|${id}`).toString('base64url');
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } | undefined {
+  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
+  const createdAt = new Date(at ?? '');
+  return id && !Number.isNaN(createdAt.getTime()) ? { createdAt, id } : undefined;
+}
+
+/** A workspace's executions, newest first, a page at a time; `nextCursor` fetches the next page. */
+export async function listExecutions(db: Db, input: { workspaceId: string; status?: ExecutionStatus; limit: number; cursor?: string }) {
+  const after = input.cursor ? decodeCursor(input.cursor) : undefined;
+  if (input.cursor && !after) return { invalidCursor: true as const };
+  const conditions: (SQL | undefined)[] = [eq(executions.workspaceId, input.workspaceId), input.status ? eq(executions.status, input.status) : undefined];
+  if (after) conditions.push(or(lt(executions.createdAt, after.createdAt), and(eq(executions.createdAt, after.createdAt), lt(executions.id, after.id))));
+  const rows = await db
+    .select()
+    .from(executions)
+    .where(and(...conditions))
+    .orderBy(desc(executions.createdAt), desc(executions.id))
+    .limit(input.limit + 1);
+  const page = rows.slice(0, input.limit);
+  const last = page[page.length - 1];
+  return {
+    executions: page.map(
+      (row): ExecutionListItem => ({
+        id: row.id,
+        status: row.status,
+        strategyId: row.strategyId,
+        workspaceId: row.workspaceId,
+        createdAt: row.createdAt.toISOString(),
+        startedAt: row.startedAt?.toISOString() ?? null,
+        completedAt: row.completedAt?.toISOString() ?? null,
+        totalTasks: row.totalTasks,
+        completedTasks: row.completedTasks,
+        failedTasks: row.failedTasks,
+      }),
+    ),
+    nextCursor: rows.length > input.limit && last ? encodeCursor(last.createdAt, last.id) : null,
+  };
+}
