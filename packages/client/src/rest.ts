@@ -1,0 +1,109 @@
+/**
+ * A small REST client with the seed's retry behaviour: no retry on 4xx, exponential backoff on
+ * 5xx and network errors, and an Idempotency-Key on start so a retry cannot start twice.
+ */
+export class StrataApiError extends Error {
+  readonly status: number;
+  readonly body: unknown;
+  constructor(status: number, message: string, body: unknown) {
+    super(message);
+    this.name = 'StrataApiError';
+    this.status = status;
+    this.body = body;
+  }
+}
+
+export interface RestClientOptions {
+  baseUrl: string;
+  token?: string;
+  /** Attempts in all, as in the seed's executeWithRetry (default 3). */
+  maxRetries?: number;
+  /** First backoff in ms; doubles each retry (default 1000, as in the seed). */
+  backoffMs?: number;
+  fetch?: typeof fetch;
+}
+
+export interface StartResponse {
+  success: true;
+  executionId: string;
+  message: string;
+  execution: { id: string; status: string; strategyId: string; startedAt: string | null; totalTasks: number };
+}
+
+export interface ControlResponse {
+  success: true;
+  message: string;
+  execution: { id: string; status: string };
+}
+
+export class StrataRestClient {
+  readonly #options: Required<Omit<RestClientOptions, 'token'>> & { token?: string };
+
+  constructor(options: RestClientOptions) {
+    this.#options = { maxRetries: 3, backoffMs: 1000, fetch: globalThis.fetch.bind(globalThis), ...options, baseUrl: options.baseUrl.replace(/\/$/, '') };
+  }
+
+  /** Starts an execution; the Idempotency-Key (given or generated) is sent on every attempt. */
+  startExecution(input: { strategyId: string; workspaceId: string }, options: { idempotencyKey?: string } = {}): Promise<StartResponse> {
+    const key = options.idempotencyKey ?? crypto.randomUUID();
+    return this.request<StartResponse>('POST', '/api/executions/start', input, { 'idempotency-key': key });
+  }
+
+  getStatus(executionId: string) {
+    return this.request<{ execution: Record<string, unknown>; health: Record<string, unknown>; tasks: Record<string, unknown>[]; metrics: Record<string, unknown> }>(
+      'GET',
+      `/api/executions/${encodeURIComponent(executionId)}/status`,
+    );
+  }
+
+  pauseExecution(executionId: string) {
+    return this.request<ControlResponse>('POST', `/api/executions/${encodeURIComponent(executionId)}/pause`);
+  }
+
+  resumeExecution(executionId: string) {
+    return this.request<ControlResponse>('POST', `/api/executions/${encodeURIComponent(executionId)}/resume`);
+  }
+
+  cancelExecution(executionId: string) {
+    return this.request<ControlResponse>('POST', `/api/executions/${encodeURIComponent(executionId)}/cancel`);
+  }
+
+  async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
+    const { maxRetries, backoffMs, token } = this.#options;
+    for (let attempt = 0; ; attempt++) {
+      let response: Response;
+      try {
+        response = await this.#options.fetch(`${this.#options.baseUrl}${path}`, {
+          method,
+          headers: {
+            ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+            ...(token ? { authorization: `Bearer ${token}` } : {}),
+            ...headers,
+          },
+          ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+        });
+      } catch (error) {
+        if (attempt >= maxRetries - 1) throw error;
+        await delay(backoffMs * 2 ** attempt);
+        continue;
+      }
+      const text = await response.text();
+      const parsed = text ? safeJson(text) : undefined;
+      if (response.ok) return parsed as T;
+      const message = (parsed as { error?: string } | undefined)?.error ?? `HTTP ${response.status}`;
+      // Client errors are final; server errors are worth another try.
+      if (response.status < 500 || attempt >= maxRetries - 1) throw new StrataApiError(response.status, message, parsed);
+      await delay(backoffMs * 2 ** attempt);
+    }
+  }
+}
+
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return text;
+  }
+}
