@@ -2,6 +2,7 @@ import { authenticate, type Principal } from '@strata/auth';
 import type { Db } from '@strata/db';
 import type { EngineContext, ItemInputCheck } from '@strata/engine';
 import type { RateLimits } from './rate-limit.ts';
+import type { StatusCache } from './status-cache.ts';
 
 /** What the API needs from the process hosting it. */
 export interface ApiDeps {
@@ -12,6 +13,8 @@ export interface ApiDeps {
   checkInput?: ItemInputCheck;
   /** Marks the session cookie Secure (behind HTTPS). */
   secureCookies?: boolean;
+  /** Status snapshots reused while an execution is unchanged; one per process. */
+  statusCache?: StatusCache;
 }
 
 export interface ApiContext extends ApiDeps {
@@ -19,10 +22,12 @@ export interface ApiContext extends ApiDeps {
   /** Headers the procedure wants on the response (rate limits, cookies). */
   responseHeaders: Headers;
   idempotencyKey: string | null;
+  /** Set by the REST adapter: large JSON (the tasks of a status) may pass through as raw text. */
+  rawJson: boolean;
 }
 
 /** Builds a request's context from its headers: the same for tRPC and REST. */
-export async function createContext(deps: ApiDeps, headers: Headers): Promise<ApiContext> {
+export async function createContext(deps: ApiDeps, headers: Headers, options: { rawJson?: boolean } = {}): Promise<ApiContext> {
   const principal = await authenticate(deps.db, { authorization: headers.get('authorization'), cookie: headers.get('cookie') });
-  return { ...deps, principal, responseHeaders: new Headers(), idempotencyKey: headers.get('idempotency-key') };
+  return { ...deps, principal, responseHeaders: new Headers(), idempotencyKey: headers.get('idempotency-key'), rawJson: options.rawJson ?? false };
 }

@@ -2,6 +2,7 @@ import { createEngineHarness, type EngineHarness } from '@strata/engine/testing'
 import type { ApiDeps } from './context.ts';
 import { handleRest } from './rest/handler.ts';
 import type { RateLimits } from './rate-limit.ts';
+import { StatusCache } from './status-cache.ts';
 
 export interface CallOptions {
   token?: string;
@@ -27,7 +28,7 @@ export interface ApiHarness extends EngineHarness {
 
 export async function createApiHarness(options: { rateLimits?: Partial<RateLimits> } = {}): Promise<ApiHarness> {
   const h = await createEngineHarness();
-  const deps: ApiDeps = { db: h.database.db, engine: h.ctx, rateLimits: { start: 0, status: 0, control: 0, ...options.rateLimits } };
+  const deps: ApiDeps = { db: h.database.db, engine: h.ctx, rateLimits: { start: 0, status: 0, control: 0, ...options.rateLimits }, statusCache: new StatusCache() };
   const call = async (method: string, path: string, opts: CallOptions = {}): Promise<CallResult> => {
     const headers = new Headers(opts.headers);
     if (opts.token) headers.set('authorization', `Bearer ${opts.token}`);

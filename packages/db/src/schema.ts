@@ -195,6 +195,8 @@ export const executions = pgTable(
     startedAt: ts('started_at'),
     pausedAt: ts('paused_at'),
     completedAt: ts('completed_at'),
+    /** Bumped by every transaction that changes the execution or its tasks: a cheap cache key. */
+    version: integer('version').notNull().default(0),
     /** When health-update / metrics-update were last emitted; they are coalesced to one a second. */
     statsEmittedAt: ts('stats_emitted_at'),
     updatedAt: ts('updated_at').notNull().defaultNow(),

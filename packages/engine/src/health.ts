@@ -89,7 +89,7 @@ export function computeMetrics(stats: ExecutionStats, startedAt: Date | null, co
   };
 }
 
-type StatsRow = {
+export type StatsRow = {
   status: string;
   agentType: string;
   n: number;
@@ -100,9 +100,9 @@ type StatsRow = {
   durationCount: number;
 };
 
-/** One aggregate over the execution's tasks (index: tasks by execution and status). */
-export async function loadStats(db: Executor, executionId: string): Promise<ExecutionStats> {
-  const rows = await db.execute<StatsRow>(sql`
+/** The aggregate behind the health score, as SQL to embed (grouped by status and agent type). */
+export function statsQuery(executionId: string) {
+  return sql`
     select status, agent_type as "agentType", count(*)::int as n,
       count(*) filter (where retry_count > 0)::int as retried,
       coalesce(sum(retry_count), 0)::int as retries,
@@ -110,7 +110,15 @@ export async function loadStats(db: Executor, executionId: string): Promise<Exec
       coalesce(sum(extract(epoch from completed_at - started_at) * 1000) filter (where status = 'completed' and started_at is not null), 0)::float8 as "durationSum",
       count(*) filter (where status = 'completed' and started_at is not null)::int as "durationCount"
     from tasks where execution_id = ${executionId}
-    group by status, agent_type`);
+    group by status, agent_type`;
+}
+
+/** One aggregate over the execution's tasks (index: tasks by execution and status). */
+export async function loadStats(db: Executor, executionId: string): Promise<ExecutionStats> {
+  return foldStats(await db.execute<StatsRow>(statsQuery(executionId)));
+}
+
+export function foldStats(rows: readonly StatsRow[]): ExecutionStats {
   const stats: ExecutionStats = { total: 0, byStatus: {}, retriedTasks: 0, retryAttempts: 0, stalledTasks: 0, averageTaskDuration: 0, agents: {} };
   let durationSum = 0;
   let durationCount = 0;

@@ -7,7 +7,7 @@ export { controlExecution, startExecution, type ExecutionSummary, type StartExec
 export { agentQueue, ensureAgentQueues, pgBossTaskQueue, taskJobSchema, type TaskJob, type TaskQueue } from './queue.ts';
 export { reapExpiredLeases, requeueLostJobs } from './recovery.ts';
 export { claimTasks, recordOutcomes, reportProgress, type AttemptOutcome, type ClaimedTask, type DependencyResult } from './runner.ts';
-export { getExecutionStatus, type ExecutionStatusBody, type TaskView } from './status.ts';
+export { getExecutionStatus, getExecutionStatusParts, statusBody, type ExecutionStatusBody, type ExecutionStatusParts, type TaskView } from './status.ts';
 export { KNOWN_AGENT_TYPES, l4ItemSchema, strategyInputSchema, type L4ItemInput, type StrategyInput } from './strategy/schema.ts';
 export { createStrategy, findStrategy, getStrategy, listStrategies, type ItemInputCheck, type StrategyView } from './strategy/store.ts';
 export { findCycle, validateItems } from './strategy/validate.ts';

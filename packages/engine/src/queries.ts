@@ -1,8 +1,8 @@
 import { executions, type Db, type ExecutionStatus } from '@strata/db';
 import { and, desc, eq, lt, or, type SQL } from 'drizzle-orm';
 
-export async function findExecution(db: Db, id: string): Promise<{ id: string; workspaceId: string } | undefined> {
-  const [row] = await db.select({ id: executions.id, workspaceId: executions.workspaceId }).from(executions).where(eq(executions.id, id));
+export async function findExecution(db: Db, id: string): Promise<{ id: string; workspaceId: string; version: number } | undefined> {
+  const [row] = await db.select({ id: executions.id, workspaceId: executions.workspaceId, version: executions.version }).from(executions).where(eq(executions.id, id));
   return row;
 }
 

@@ -1,7 +1,7 @@
-import { executions, tasks, type Db } from '@strata/db';
-import { asc, eq } from 'drizzle-orm';
+import type { Db } from '@strata/db';
+import { sql } from 'drizzle-orm';
 import { notFound } from './errors.ts';
-import { computeHealth, computeMetrics, type Health, type Metrics, loadStats } from './health.ts';
+import { computeHealth, computeMetrics, type ExecutionStats, foldStats, type Health, type Metrics, type StatsRow, statsQuery } from './health.ts';
 
 /** A task as the seed's status body shows it: snake_case fields. */
 export interface TaskView {
@@ -24,7 +24,7 @@ export interface TaskView {
   max_retries: number;
 }
 
-export interface ExecutionStatusBody {
+export interface ExecutionStatusBody<Tasks = TaskView[]> {
   execution: {
     id: string;
     status: string;
@@ -38,57 +38,58 @@ export interface ExecutionStatusBody {
     error: string | null;
   };
   health: Health;
-  tasks: TaskView[];
+  tasks: Tasks;
   metrics: Metrics;
 }
 
-const iso = (d: Date | null) => (d ? d.toISOString() : null);
+const iso = (column: string) => sql.raw(`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
 
-/** The seed's status body: execution, health, tasks and metrics, read in one snapshot. */
+/**
+ * The seed's status body — execution, health, tasks, metrics — from one statement (one
+ * snapshot). The tasks come back as JSON text built by PostgreSQL: a caller that only
+ * re-serialises them (REST) passes the text through untouched.
+ */
+export async function getExecutionStatusParts(db: Db, executionId: string): Promise<ExecutionStatusParts> {
+  const [row] = await db.execute<{ execution: ExecutionStatusBody['execution'] | null; tasks: string; stats: StatsRow[] | null; version: number | null }>(sql`
+    select
+      (select version from executions where id = ${executionId}) as version,
+      (select json_build_object('id', e.id, 'status', e.status, 'strategyId', e.strategy_id, 'workspaceId', e.workspace_id,
+          'startedAt', ${iso('e.started_at')}, 'completedAt', ${iso('e.completed_at')}, 'totalTasks', e.total_tasks,
+          'completedTasks', e.completed_tasks, 'failedTasks', e.failed_tasks, 'error', e.error)
+        from executions e where e.id = ${executionId}) as execution,
+      (select coalesce(json_agg(json_build_object('id', t.id, 'l4_item_id', t.l4_item_id, 'execution_id', t.execution_id,
+          'key', t.key, 'agent_type', t.agent_type, 'status', t.status, 'priority', t.priority, 'description', t.description,
+          'dependencies', t.dependencies, 'assigned_at', ${iso('t.assigned_at')}, 'started_at', ${iso('t.started_at')},
+          'completed_at', ${iso('t.completed_at')}, 'result', t.result, 'error', t.error, 'progress', t.progress,
+          'retry_count', t.retry_count, 'max_retries', t.max_retries) order by t.id), '[]')::text
+        from tasks t where t.execution_id = ${executionId}) as tasks,
+      (select json_agg(s) from (${statsQuery(executionId)}) s) as stats`);
+  if (!row?.execution) throw notFound('Execution not found');
+  return { version: row.version ?? 0, execution: row.execution, tasks: row.tasks, stats: foldStats(row.stats ?? []) };
+}
+
+/** What the status body is made of; health and metrics are derived at answer time (they depend on now). */
+export interface ExecutionStatusParts {
+  version: number;
+  execution: ExecutionStatusBody['execution'];
+  /** The tasks as JSON text. */
+  tasks: string;
+  stats: ExecutionStats;
+}
+
+/** Assembles the status body from its parts at a given moment. */
+export function statusBody<T>(parts: ExecutionStatusParts, tasks: T, now: Date = new Date()): ExecutionStatusBody<T> {
+  const { execution, stats } = parts;
+  return {
+    execution,
+    health: computeHealth(stats, now),
+    tasks,
+    metrics: computeMetrics(stats, execution.startedAt ? new Date(execution.startedAt) : null, execution.completedAt ? new Date(execution.completedAt) : null, now),
+  };
+}
+
+/** The status body with the tasks parsed. */
 export async function getExecutionStatus(db: Db, executionId: string): Promise<ExecutionStatusBody> {
-  return db.transaction(
-    async (tx) => {
-      const [execution] = await tx.select().from(executions).where(eq(executions.id, executionId));
-      if (!execution) throw notFound('Execution not found');
-      const rows = await tx.select().from(tasks).where(eq(tasks.executionId, executionId)).orderBy(asc(tasks.id));
-      const stats = await loadStats(tx, executionId);
-      const now = new Date();
-      return {
-        execution: {
-          id: execution.id,
-          status: execution.status,
-          strategyId: execution.strategyId,
-          workspaceId: execution.workspaceId,
-          startedAt: iso(execution.startedAt),
-          completedAt: iso(execution.completedAt),
-          totalTasks: execution.totalTasks,
-          completedTasks: execution.completedTasks,
-          failedTasks: execution.failedTasks,
-          error: execution.error,
-        },
-        health: computeHealth(stats, now),
-        tasks: rows.map((t) => ({
-          id: t.id,
-          l4_item_id: t.l4ItemId,
-          execution_id: t.executionId,
-          key: t.key,
-          agent_type: t.agentType,
-          status: t.status,
-          priority: t.priority,
-          description: t.description,
-          dependencies: t.dependencies,
-          assigned_at: iso(t.assignedAt),
-          started_at: iso(t.startedAt),
-          completed_at: iso(t.completedAt),
-          result: t.result ?? null,
-          error: t.error,
-          progress: t.progress ?? null,
-          retry_count: t.retryCount,
-          max_retries: t.maxRetries,
-        })),
-        metrics: computeMetrics(stats, execution.startedAt, execution.completedAt, now),
-      };
-    },
-    { isolationLevel: 'repeatable read', accessMode: 'read only' },
-  );
+  const parts = await getExecutionStatusParts(db, executionId);
+  return statusBody(parts, JSON.parse(parts.tasks) as TaskView[]);
 }

@@ -40,15 +40,20 @@ export function jsonRows(rows: readonly object[]): SQL {
   return sql`${JSON.stringify(rows)}::jsonb`;
 }
 
-/** Locks the executions' rows in id order: every transaction that appends events for an
- * execution takes this lock first, so an execution's event ids commit in order. */
+/**
+ * Locks the executions' rows in id order and bumps their version. Every transaction that
+ * changes an execution or its tasks, or appends its events, takes this lock first: event ids
+ * then commit in order per execution, and `version` tells readers whether anything changed.
+ */
 export async function lockExecutions(tx: Tx, ids: readonly string[]): Promise<Map<string, ExecutionLockRow>> {
   const unique = [...new Set(ids)].sort();
   if (unique.length === 0) return new Map();
   const rows = await tx.execute<ExecutionLockRow>(sql`
-    select id, workspace_id as "workspaceId", status, on_task_failure as "onTaskFailure", completed_at is not null as settled,
-           stats_emitted_at < now() - interval '1 second' or stats_emitted_at is null as "statsDue"
-    from executions where id = any(${textArray(unique)}) order by id for update`);
+    update executions e set version = e.version + 1
+    from (select id from executions where id = any(${textArray(unique)}) order by id for update) locked
+    where e.id = locked.id
+    returning e.id, e.workspace_id as "workspaceId", e.status, e.on_task_failure as "onTaskFailure", e.completed_at is not null as settled,
+      e.stats_emitted_at < now() - interval '1 second' or e.stats_emitted_at is null as "statsDue"`);
   return new Map(rows.map((row) => [row.id, row]));
 }
 

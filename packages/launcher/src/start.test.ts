@@ -115,6 +115,17 @@ describe('pnpm start (the launcher)', () => {
       expect(started.output()).not.toContain('embedded PostgreSQL');
       const [row] = await test.sql`select count(*)::int as n from users where email = 'demo@strata.local'`;
       expect(row?.n).toBe(1);
+      const [items] = await test.sql`select count(*)::int as n from strategy_items where level = 4`;
+      expect(items?.n).toBe(6);
+      // The demo login works over the API.
+      const login = await fetch(`http://127.0.0.1:${started.port}/api/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ email: 'demo@strata.local', password: 'strata-demo' }),
+      });
+      expect(login.status).toBe(200);
+      const me = await fetch(`http://127.0.0.1:${started.port}/api/me`, { headers: { authorization: `Bearer ${(await login.json()).token}` } });
+      expect((await me.json()).workspaces).toEqual([expect.objectContaining({ name: 'Demo workspace', role: 'owner' })]);
       expect(await stop(started)).toBe(0);
       expect(existsSync(otherDir)).toBe(false);
     } finally {

@@ -5,13 +5,14 @@ import { ZodError } from 'zod';
 import { type ApiDeps, createContext } from '../context.ts';
 import { formatInputError } from '../input-error.ts';
 import { openApiDocument } from '../openapi.ts';
+import { stringifyWithRaw } from '../raw-json.ts';
 import { createCaller } from '../root.ts';
 import { matchRoute } from './routes.ts';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
 const json = (status: number, body: unknown, headers?: HeadersInit) => {
-  const response = new Response(JSON.stringify(body), { status, headers });
+  const response = new Response(stringifyWithRaw(body), { status, headers });
   response.headers.set('content-type', 'application/json; charset=utf-8');
   response.headers.set('cache-control', 'no-store');
   return response;
@@ -76,12 +77,19 @@ export async function handleRest(request: Request, deps: ApiDeps & { logger?: Lo
     if (request.method !== 'GET' && request.method !== 'HEAD') return json(405, { error: 'Method not allowed' }, { Allow: 'GET, HEAD' });
     return json(200, openApiDocument());
   }
-  const match = matchRoute(request.method === 'HEAD' ? 'GET' : request.method, url.pathname);
+  let match: ReturnType<typeof matchRoute>;
+  try {
+    match = matchRoute(request.method === 'HEAD' ? 'GET' : request.method, url.pathname);
+  } catch (error) {
+    // A path parameter with a broken %-escape (`/api/strategies/%E0%A4%A`) cannot be decoded.
+    if (error instanceof URIError) return json(400, { error: 'Malformed percent-encoding in path' });
+    throw error;
+  }
   if (!match) return json(404, { error: 'Not found' });
   if ('allow' in match) return json(405, { error: 'Method not allowed' }, { Allow: [...new Set(match.allow)].join(', ') });
 
   try {
-    const ctx = await createContext(deps, request.headers);
+    const ctx = await createContext(deps, request.headers, { rawJson: true });
     // Credentials are judged before the body.
     if (match.route.auth && !ctx.principal) return json(401, { error: 'Unauthorized' });
     let body: unknown;

@@ -1,4 +1,6 @@
-import { controlExecution, findExecution, findStrategy, getExecutionStatus, listExecutions, startExecution } from '@strata/engine';
+import { controlExecution, findExecution, findStrategy, getExecutionStatus, listExecutions, startExecution, statusBody, type TaskView } from '@strata/engine';
+import { rawJson } from '../raw-json.ts';
+import { StatusCache } from '../status-cache.ts';
 import { executions } from '@strata/db';
 import { TRPCError } from '@trpc/server';
 import { eq } from 'drizzle-orm';
@@ -56,7 +58,10 @@ export const executionsRouter = router({
   status: authedProcedure.input(executionIdInput).query(async ({ ctx, input }) => {
     const execution = await executionInWorkspace(ctx, input.id, 'read');
     await rateLimit(ctx, execution.workspaceId, 'status');
-    return getExecutionStatus(ctx.db, input.id);
+    if (!ctx.statusCache) return getExecutionStatus(ctx.db, input.id);
+    const entry = await ctx.statusCache.get(ctx.db, input.id, execution.version);
+    // REST re-serialises the body: the tasks' JSON text goes out untouched.
+    return statusBody(entry.parts, ctx.rawJson ? rawJson<TaskView[]>(entry.parts.tasks) : StatusCache.parsedTasks(entry));
   }),
   pause: control('pause'),
   resume: control('resume'),

@@ -1,5 +1,5 @@
 import { createLogger, loadConfig } from '@strata/config';
-import type { ApiDeps } from '@strata/api';
+import { type ApiDeps, StatusCache } from '@strata/api';
 import { ensureAgentQueues, pgBossTaskQueue } from '@strata/engine';
 import { PgBoss } from 'pg-boss';
 import { getDatabase } from './database.ts';
@@ -24,6 +24,7 @@ export function getApiDeps() {
       db: database.db,
       engine: { db: database.db, queue: pgBossTaskQueue(boss), retry: { baseMs: config.TASK_RETRY_BASE_MS, maxMs: config.TASK_RETRY_MAX_MS } },
       rateLimits: { start: config.RATE_LIMIT_START_PER_MIN, status: config.RATE_LIMIT_STATUS_PER_MIN, control: config.RATE_LIMIT_CONTROL_PER_MIN },
+      statusCache: new StatusCache(),
       logger,
     };
   })();
