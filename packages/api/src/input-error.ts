@@ -15,3 +15,35 @@ export function formatInputError(error: ZodError): string {
   const where = path(issue.path);
   return where ? `${where}: ${issue.message}` : issue.message;
 }
+
+/** Text PostgreSQL cannot store: NUL (`\u0000`), or an unpaired UTF-16 surrogate (`\ud800`). */
+const unstorable = (text: string) => text.includes('\u0000') || !text.isWellFormed();
+
+/**
+ * Where in a request's input a string (or object key) holds text PostgreSQL cannot store, as
+ * `items[3].input.text` ('' for the input itself), or undefined. Iterative: any depth is safe.
+ */
+export function findUnstorableText(input: unknown): string | undefined {
+  type Node = { value: unknown; parent: Node | undefined; key: PropertyKey | undefined };
+  const where = (node: Node) => {
+    const parts: PropertyKey[] = [];
+    for (let n: Node | undefined = node; n?.parent; n = n.parent) parts.unshift(n.key!);
+    return path(parts);
+  };
+  const stack: Node[] = [{ value: input, parent: undefined, key: undefined }];
+  while (stack.length > 0) {
+    const node = stack.pop()!;
+    const { value } = node;
+    if (typeof value === 'string') {
+      if (unstorable(value)) return where(node);
+    } else if (Array.isArray(value)) {
+      value.forEach((child, index) => stack.push({ value: child, parent: node, key: index }));
+    } else if (value !== null && typeof value === 'object') {
+      for (const [key, child] of Object.entries(value)) {
+        if (unstorable(key)) return where(node);
+        stack.push({ value: child, parent: node, key });
+      }
+    }
+  }
+  return undefined;
+}

@@ -5,7 +5,7 @@ import superjson from 'superjson';
 import { ZodError } from 'zod';
 import type { ApiContext } from './context.ts';
 import { accessDenied, toTRPCError, unauthorized } from './errors.ts';
-import { formatInputError } from './input-error.ts';
+import { findUnstorableText, formatInputError } from './input-error.ts';
 import { rateLimitHeaders, takeRateLimit, type RateBucket } from './rate-limit.ts';
 
 const t = initTRPC.context<ApiContext>().create({
@@ -29,13 +29,28 @@ const mapErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
-export const publicProcedure = t.procedure.use(mapErrors);
+/**
+ * NUL and unpaired surrogates are valid in JSON but not in PostgreSQL text: refused as a bad
+ * body (400) naming the field, instead of failing in SQL (500) or being silently replaced.
+ */
+const storableText = t.middleware(async ({ getRawInput, next }) => {
+  const where = findUnstorableText(await getRawInput());
+  if (where !== undefined) {
+    throw new TRPCError({ code: 'BAD_REQUEST', message: `${where ? `${where}: ` : ''}text must not contain NUL (\\u0000) or unpaired surrogate characters` });
+  }
+  return next();
+});
+
+export const publicProcedure = t.procedure.use(mapErrors).use(storableText);
 
 /** Credentials first: a call without valid ones is 401 before its input is looked at. */
-export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
-  if (!ctx.principal) throw unauthorized();
-  return next({ ctx: { ...ctx, principal: ctx.principal as Principal } });
-});
+export const authedProcedure = t.procedure
+  .use(mapErrors)
+  .use(({ ctx, next }) => {
+    if (!ctx.principal) throw unauthorized();
+    return next({ ctx: { ...ctx, principal: ctx.principal as Principal } });
+  })
+  .use(storableText);
 
 /** The caller's role in a workspace, or 403 Access denied when it has none or too little. */
 export async function requireRole(ctx: ApiContext & { principal: Principal }, workspaceId: string, permission: Permission): Promise<Role> {

@@ -1,6 +1,6 @@
 import type { Principal } from '@strata/auth';
 import { memberships, newId, type Role, type Db, users, workspaces } from '@strata/db';
-import { and, asc, eq, sql } from 'drizzle-orm';
+import { and, asc, eq, ne, sql } from 'drizzle-orm';
 import { TRPCError } from '@trpc/server';
 
 /** Workspaces and their members: the caller of create becomes its owner. */
@@ -13,7 +13,7 @@ export async function createWorkspace(db: Db, ownerId: string, name: string) {
   });
 }
 
-/** Adds (or changes the role of) an existing user. Only an owner may make another owner. */
+/** Adds (or changes the role of) an existing user. Only an owner may make, or change, an owner. */
 export async function addMember(db: Db, input: { workspaceId: string; email: string; role: Role; actingRole: Role }) {
   if (input.role === 'owner' && input.actingRole !== 'owner') {
     throw new TRPCError({ code: 'FORBIDDEN', message: 'Access denied: only an owner can add an owner' });
@@ -23,10 +23,18 @@ export async function addMember(db: Db, input: { workspaceId: string; email: str
     .from(users)
     .where(eq(sql`lower(${users.email})`, input.email.trim().toLowerCase()));
   if (!user) throw new TRPCError({ code: 'NOT_FOUND', message: `User not found: ${input.email}` });
-  await db
+  // Nor may anyone but an owner change an owner's role: the condition sits in the upsert itself,
+  // so no row comes back when a non-owner targets an existing owner.
+  const written = await db
     .insert(memberships)
     .values({ workspaceId: input.workspaceId, userId: user.id, role: input.role })
-    .onConflictDoUpdate({ target: [memberships.workspaceId, memberships.userId], set: { role: input.role } });
+    .onConflictDoUpdate({
+      target: [memberships.workspaceId, memberships.userId],
+      set: { role: input.role },
+      ...(input.actingRole === 'owner' ? {} : { setWhere: ne(memberships.role, 'owner') }),
+    })
+    .returning({ role: memberships.role });
+  if (written.length === 0) throw new TRPCError({ code: 'FORBIDDEN', message: 'Access denied: only an owner can change an owner' });
   return { workspaceId: input.workspaceId, user, role: input.role };
 }
 

@@ -1,0 +1,169 @@
+import type { Logger } from '@strata/config';
+import type { Db, Sql } from '@strata/db';
+import { EVENTS_CHANNEL } from '@strata/engine';
+import { sql } from 'drizzle-orm';
+
+/** One event as it goes on the wire: `{ id, type, executionId, timestamp, data }`, serialised once. */
+export interface WireEvent {
+  id: number;
+  type: string;
+  executionId: string;
+  json: string;
+}
+
+export const FINAL_EVENT_TYPES = new Set(['execution-completed', 'execution-cancelled', 'error']);
+
+interface Subscriber {
+  lastId: number;
+  /** Returns false when the subscriber cannot take more (it is then dropped). */
+  deliver: (events: readonly WireEvent[]) => boolean;
+  onDrop: () => void;
+}
+
+interface Followed {
+  subscribers: Set<Subscriber>;
+  fetching: boolean;
+  again: boolean;
+}
+
+const PAGE = 2000;
+
+/**
+ * Fans the event log out to every subscriber in this process. One LISTEN connection wakes it
+ * when an execution has new events; it then reads them from the log once per execution (not
+ * once per subscriber) and hands each subscriber what lies past its own last id, so order is
+ * the log's and nothing is sent twice. NOTIFY is only a hint: a poll every `pollMs` catches
+ * whatever a dropped LISTEN connection missed, and a re-established LISTEN triggers a catch-up.
+ */
+export class EventHub {
+  readonly #db: Db;
+  readonly #listenSql: Sql;
+  readonly #logger: Logger | undefined;
+  readonly #followed = new Map<string, Followed>();
+  readonly #pollMs: number;
+  #poller: NodeJS.Timeout | undefined;
+  #unlisten: (() => Promise<void>) | undefined;
+  #started: Promise<void> | undefined;
+
+  constructor(options: { db: Db; listenSql: Sql; logger?: Logger; pollMs?: number }) {
+    this.#db = options.db;
+    this.#listenSql = options.listenSql;
+    this.#logger = options.logger;
+    this.#pollMs = options.pollMs ?? 1000;
+  }
+
+  start(): Promise<void> {
+    this.#started ??= (async () => {
+      const request = await this.#listenSql.listen(
+        EVENTS_CHANNEL,
+        (payload) => {
+          const executionId = payload.slice(0, payload.lastIndexOf(':'));
+          if (this.#followed.has(executionId)) void this.#fetch(executionId);
+        },
+        // Also called when postgres.js re-establishes LISTEN after a dropped connection.
+        () => this.#catchUpAll(),
+      );
+      this.#unlisten = request.unlisten;
+      this.#poller = setInterval(() => void this.#poll(), this.#pollMs);
+      this.#poller.unref();
+    })();
+    return this.#started;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#poller);
+    await this.#unlisten?.().catch(() => {});
+    for (const followed of this.#followed.values()) for (const subscriber of followed.subscribers) subscriber.onDrop();
+    this.#followed.clear();
+  }
+
+  get subscriberCount(): number {
+    let n = 0;
+    for (const followed of this.#followed.values()) n += followed.subscribers.size;
+    return n;
+  }
+
+  /** Follows an execution from just after `afterId`; returns the unsubscribe function. */
+  subscribe(executionId: string, afterId: number, deliver: Subscriber['deliver'], onDrop: () => void): () => void {
+    let followed = this.#followed.get(executionId);
+    if (!followed) {
+      followed = { subscribers: new Set(), fetching: false, again: false };
+      this.#followed.set(executionId, followed);
+    }
+    const subscriber: Subscriber = { lastId: afterId, deliver, onDrop };
+    followed.subscribers.add(subscriber);
+    void this.#fetch(executionId);
+    return () => {
+      const current = this.#followed.get(executionId);
+      if (!current) return;
+      current.subscribers.delete(subscriber);
+      if (current.subscribers.size === 0) this.#followed.delete(executionId);
+    };
+  }
+
+  async #fetch(executionId: string): Promise<void> {
+    const followed = this.#followed.get(executionId);
+    if (!followed) return;
+    if (followed.fetching) {
+      followed.again = true;
+      return;
+    }
+    followed.fetching = true;
+    try {
+      do {
+        followed.again = false;
+        let from = Math.min(...[...followed.subscribers].map((s) => s.lastId));
+        for (;;) {
+          const rows = await this.#db.execute<{ id: number; type: string; data: unknown; at: string }>(sql`
+            select id::int8::float8 as id, type, data, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as at
+            from execution_events where execution_id = ${executionId} and id > ${from} order by id limit ${PAGE}`);
+          if (rows.length === 0) break;
+          const events = rows.map((r) => ({
+            id: Number(r.id),
+            type: r.type,
+            executionId,
+            json: JSON.stringify({ id: Number(r.id), type: r.type, executionId, timestamp: r.at, data: r.data }),
+          }));
+          for (const subscriber of [...followed.subscribers]) {
+            const fresh = subscriber.lastId >= events[events.length - 1]!.id ? [] : events.filter((e) => e.id > subscriber.lastId);
+            if (fresh.length === 0) continue;
+            subscriber.lastId = fresh[fresh.length - 1]!.id;
+            if (!subscriber.deliver(fresh)) {
+              followed.subscribers.delete(subscriber);
+              subscriber.onDrop();
+            }
+          }
+          from = events[events.length - 1]!.id;
+          if (rows.length < PAGE) break;
+        }
+      } while (followed.again && followed.subscribers.size > 0);
+    } catch (error) {
+      // The database is away: the poll retries once it is back.
+      this.#logger?.warn({ err: error, executionId }, 'could not read the event log');
+    } finally {
+      followed.fetching = false;
+      if (followed.subscribers.size === 0 && this.#followed.get(executionId) === followed) this.#followed.delete(executionId);
+    }
+  }
+
+  #catchUpAll(): void {
+    for (const executionId of this.#followed.keys()) void this.#fetch(executionId);
+  }
+
+  /** The safety net: compares each followed execution's newest event with what was delivered. */
+  async #poll(): Promise<void> {
+    const ids = [...this.#followed.keys()];
+    if (ids.length === 0) return;
+    try {
+      const rows = await this.#db.execute<{ executionId: string; latest: number }>(sql`
+        select execution_id as "executionId", max(id)::int8::float8 as latest from execution_events
+        where execution_id = any(array(select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))) group by execution_id`);
+      for (const row of rows) {
+        const followed = this.#followed.get(row.executionId);
+        if (followed && [...followed.subscribers].some((s) => s.lastId < Number(row.latest))) void this.#fetch(row.executionId);
+      }
+    } catch (error) {
+      this.#logger?.warn({ err: error }, 'event poll failed');
+    }
+  }
+}
