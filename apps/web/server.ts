@@ -26,10 +26,13 @@ const { handler } = await import(new URL('./build/handler.js', import.meta.url).
   logger.fatal({ err: error }, 'apps/web/build is missing: run `pnpm --filter @strata/web build` (pnpm start does it for you)');
   process.exit(1);
 });
-const { handleUpgrade } = await import('./src/upgrade.ts');
+const { createStreamServer } = await import('./src/stream-server.ts');
+const streams = createStreamServer({ databaseUrl: config.DATABASE_URL, logger });
 
-const server = createServer(handler);
-server.on('upgrade', handleUpgrade);
+const server = createServer((req, res) => {
+  if (!streams.handleRequest(req, res)) handler(req, res);
+});
+server.on('upgrade', (req, socket, head) => streams.handleUpgrade(req, socket, head));
 server.keepAliveTimeout = 65_000;
 
 server.listen(config.PORT, config.HOST, () => {
@@ -45,6 +48,7 @@ async function shutdown(signal: string) {
   force.unref();
   server.close();
   server.closeIdleConnections();
+  await streams.close();
   // adapter-node's own shutdown signal: server code closes its pools on it.
   process.emit('sveltekit:shutdown' as 'SIGTERM', signal as unknown as NodeJS.Signals);
   await new Promise<void>((resolve) => {

@@ -1,15 +1,26 @@
 import type { Plugin } from 'vite';
-import { handleUpgrade } from './upgrade.ts';
 
-/** In `vite dev`, attach the same WebSocket upgrade handler the production server uses. */
+/**
+ * In `vite dev`, the execution stream (SSE and WebSocket) is served by the same module the
+ * production server uses, in front of SvelteKit's middleware.
+ */
 export function streamUpgradeDevPlugin(): Plugin {
   return {
-    name: 'strata-stream-upgrade',
-    configureServer(server) {
-      server.httpServer?.on('upgrade', (request, socket, head) => {
-        if (request.headers['sec-websocket-protocol'] === 'vite-hmr' || request.url?.startsWith('/@')) return;
-        handleUpgrade(request, socket, head);
+    name: 'strata-execution-stream',
+    async configureServer(server) {
+      const { createLogger, loadConfig } = await import('@strata/config');
+      const config = loadConfig();
+      if (!config.DATABASE_URL) return;
+      const { createStreamServer } = await import('./stream-server.ts');
+      const streams = createStreamServer({ databaseUrl: config.DATABASE_URL, logger: createLogger('web', config.LOG_LEVEL) });
+      server.middlewares.use((req, res, next) => {
+        if (!streams.handleRequest(req, res)) next();
       });
+      server.httpServer?.on('upgrade', (request, socket, head) => {
+        if (request.headers['sec-websocket-protocol'] === 'vite-hmr' || !request.url?.startsWith('/api/')) return;
+        streams.handleUpgrade(request, socket, head);
+      });
+      server.httpServer?.once('close', () => void streams.close());
     },
   };
 }

@@ -4,3 +4,7 @@ export { openApiDocument } from './openapi.ts';
 export { pruneRateLimits, type RateLimits } from './rate-limit.ts';
 export { type AppRouter, appRouter, createCaller } from './root.ts';
 export { StatusCache } from './status-cache.ts';
+export { EventHub, FINAL_EVENT_TYPES, type WireEvent } from './stream/hub.ts';
+export { authorizeStream, openStream, resumePoint, type StreamDeps, type StreamSink } from './stream/session.ts';
+export { handleSse } from './stream/sse.ts';
+export { createStreamUpgradeHandler, isStreamUpgrade } from './stream/ws.ts';

@@ -1,0 +1,63 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
+import { createStreamUpgradeHandler, EventHub, handleSse, StatusCache, type StreamDeps } from '@strata/api';
+import type { Logger } from '@strata/config';
+import { createDatabase } from '@strata/db';
+
+const STREAM_PATH = /^\/api\/executions\/([^/]+)\/stream\/?$/;
+
+export interface StreamServer {
+  /** Serves SSE for `GET /api/executions/:id/stream`; false for any other request. */
+  handleRequest(req: IncomingMessage, res: ServerResponse): boolean;
+  handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void;
+  close(): Promise<void>;
+}
+
+/**
+ * The execution stream lives in the Node server around SvelteKit (production server.ts and the
+ * dev plugin alike), so WebSocket and SSE share one event hub and one LISTEN connection per
+ * process.
+ */
+export function createStreamServer(options: { databaseUrl: string; logger: Logger }): StreamServer {
+  const database = createDatabase(options.databaseUrl, { applicationName: 'strata-web-stream', max: 10 });
+  const hub = new EventHub({ db: database.db, listenSql: database.sql, logger: options.logger });
+  const deps: StreamDeps = { db: database.db, hub, statusCache: new StatusCache() };
+  const upgrade = createStreamUpgradeHandler(async () => deps);
+  return {
+    handleRequest(req, res) {
+      const url = new URL(req.url ?? '/', 'http://localhost');
+      const match = STREAM_PATH.exec(url.pathname);
+      if (!match || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
+      const request = new Request(`http://localhost${req.url}`, { headers });
+      handleSse(request, deps, decodeURIComponent(match[1]!))
+        .then((response) => {
+          res.writeHead(response.status, Object.fromEntries(response.headers));
+          if (!response.body) return res.end();
+          res.flushHeaders();
+          const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
+          body.pipe(res);
+          res.on('close', () => body.destroy());
+        })
+        .catch((error: unknown) => {
+          options.logger.error({ err: error }, 'stream failed');
+          if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"Internal server error"}');
+          else res.destroy();
+        });
+      return true;
+    },
+    handleUpgrade(req, socket, head) {
+      if (!STREAM_PATH.test(new URL(req.url ?? '/', 'http://localhost').pathname)) {
+        socket.end('HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 21\r\nConnection: close\r\n\r\n{"error":"Not found"}');
+        return;
+      }
+      void upgrade(req, socket, head);
+    },
+    async close() {
+      await hub.stop();
+      await database.close();
+    },
+  };
+}

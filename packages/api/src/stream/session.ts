@@ -1,0 +1,102 @@
+import { authenticate, roleAllows, workspaceRole, type Principal } from '@strata/auth';
+import type { Db } from '@strata/db';
+import { findExecution, statusBody } from '@strata/engine';
+import { sql } from 'drizzle-orm';
+import { StatusCache } from '../status-cache.ts';
+import { FINAL_EVENT_TYPES, type EventHub, type WireEvent } from './hub.ts';
+
+export interface StreamDeps {
+  db: Db;
+  hub: EventHub;
+  statusCache?: StatusCache;
+}
+
+/** Where a stream goes: one transport's way of sending a frame and closing. */
+export interface StreamSink {
+  /** Sends one event; false when the client is not keeping up (it is then dropped). */
+  send(event: WireEvent): boolean;
+  close(): void;
+}
+
+export type StreamAuth =
+  | { ok: true; principal: Principal; executionId: string; workspaceId: string }
+  | { ok: false; status: 401 | 403 | 404; error: string };
+
+/**
+ * The stream's checks, as the status endpoint makes them: credentials (Bearer header, the
+ * session cookie, or `access_token` for clients that cannot set headers), the execution, the
+ * caller's role in its workspace.
+ */
+export async function authorizeStream(deps: StreamDeps, request: { headers: Headers; url: URL; executionId: string }): Promise<StreamAuth> {
+  const headers = new Headers(request.headers);
+  const queryToken = request.url.searchParams.get('access_token');
+  if (queryToken && !headers.has('authorization')) headers.set('authorization', `Bearer ${queryToken}`);
+  const principal = await authenticate(deps.db, { authorization: headers.get('authorization'), cookie: headers.get('cookie') });
+  if (!principal) return { ok: false, status: 401, error: 'Unauthorized' };
+  const execution = await findExecution(deps.db, request.executionId);
+  if (!execution) return { ok: false, status: 404, error: 'Execution not found' };
+  const role = await workspaceRole(deps.db, principal, execution.workspaceId);
+  if (!role || !roleAllows(role, 'read')) return { ok: false, status: 403, error: 'Access denied' };
+  return { ok: true, principal, executionId: execution.id, workspaceId: execution.workspaceId };
+}
+
+/** The resume point a client asked for: `Last-Event-ID`, `?lastEventId=` or `?after=`; null for none. */
+export function resumePoint(headers: Headers, url: URL): number | null {
+  const raw = headers.get('last-event-id') ?? url.searchParams.get('lastEventId') ?? url.searchParams.get('after');
+  if (raw === null || raw === '') return null;
+  const n = Number(raw);
+  return Number.isInteger(n) && n >= 0 ? n : null;
+}
+
+/**
+ * Runs one client's stream: first the current state (id = the latest event so far), then the
+ * events after the resume point from the log, then live ones, in order, each once. Closes after
+ * the execution's final event. Returns a function that ends it early (client gone).
+ */
+export async function openStream(deps: StreamDeps, executionId: string, after: number | null, sink: StreamSink): Promise<() => void> {
+  const [latest] = await deps.db.execute<{ id: number; settled: boolean }>(sql`
+    select coalesce((select max(id) from execution_events where execution_id = ${executionId}), 0)::int8::float8 as id,
+           (select completed_at is not null from executions where id = ${executionId}) as settled`);
+  const latestId = Number(latest?.id ?? 0);
+  const cache = deps.statusCache ?? new StatusCache(1);
+  const execution = await findExecution(deps.db, executionId);
+  const entry = await cache.get(deps.db, executionId, execution?.version ?? -1);
+  const state = statusBody(entry.parts, StatusCache.parsedTasks(entry));
+  const stateEvent: WireEvent = {
+    id: latestId,
+    type: 'state',
+    executionId,
+    json: JSON.stringify({ id: latestId, type: 'state', executionId, timestamp: new Date().toISOString(), data: state }),
+  };
+  let closed = false;
+  let unsubscribe: () => void = () => {};
+  const finish = () => {
+    if (closed) return;
+    closed = true;
+    unsubscribe();
+    sink.close();
+  };
+  if (!sink.send(stateEvent)) {
+    finish();
+    return finish;
+  }
+  // A settled execution with no resume point: replay just its final event, then close.
+  const from = after ?? (latest?.settled ? Math.max(0, latestId - 1) : latestId);
+  unsubscribe = deps.hub.subscribe(
+    executionId,
+    from,
+    (events) => {
+      for (const event of events) {
+        if (closed) return true;
+        if (!sink.send(event)) return false;
+        if (FINAL_EVENT_TYPES.has(event.type)) {
+          queueMicrotask(finish);
+          return true;
+        }
+      }
+      return true;
+    },
+    finish,
+  );
+  return finish;
+}

@@ -1,0 +1,79 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { authorizeStream, openStream, resumePoint, type StreamDeps } from './session.ts';
+
+const HEARTBEAT_MS = 15_000;
+const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
+const STREAM_PATH = /^\/api\/executions\/([^/]+)\/stream\/?$/;
+
+/** True for the upgrade requests this module serves. */
+export function isStreamUpgrade(request: IncomingMessage): boolean {
+  return STREAM_PATH.test(new URL(request.url ?? '/', 'http://x').pathname);
+}
+
+function refuse(socket: Duplex, status: number, error: string) {
+  const reason = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error' }[status] ?? 'Error';
+  const body = JSON.stringify({ error });
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+}
+
+/**
+ * WebSocket upgrades of `/api/executions/:id/stream`: the same checks and the same stream as
+ * SSE, each event one text message; `?after=<eventId>` resumes.
+ */
+export function createStreamUpgradeHandler(getDeps: () => Promise<StreamDeps>) {
+  const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  return async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const match = STREAM_PATH.exec(url.pathname);
+    if (!match) return refuse(socket, 404, 'Not found');
+    try {
+      const deps = await getDeps();
+      const headers = new Headers();
+      for (const [name, value] of Object.entries(request.headers)) if (typeof value === 'string') headers.set(name, value);
+      const executionId = decodeURIComponent(match[1]!);
+      const auth = await authorizeStream(deps, { headers, url, executionId });
+      if (!auth.ok) return refuse(socket, auth.status, auth.error);
+      await deps.hub.start();
+      wss.handleUpgrade(request, socket, head, (ws: WebSocket) => {
+        let alive = true;
+        const heartbeat = setInterval(() => {
+          if (!alive) return ws.terminate();
+          alive = false;
+          ws.ping();
+        }, HEARTBEAT_MS);
+        heartbeat.unref();
+        ws.on('pong', () => {
+          alive = true;
+        });
+        let stop: () => void = () => {};
+        ws.on('close', () => {
+          clearInterval(heartbeat);
+          stop();
+        });
+        void openStream(deps, executionId, resumePoint(new Headers(), url), {
+          send(event) {
+            if (ws.readyState !== ws.OPEN) return false;
+            if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+              ws.terminate();
+              return false;
+            }
+            ws.send(event.json);
+            return true;
+          },
+          close() {
+            if (ws.readyState === ws.OPEN) ws.close(1000, 'execution finished');
+          },
+        }).then(
+          (finish) => {
+            stop = finish;
+          },
+          () => ws.close(1011, 'stream failed'),
+        );
+      });
+    } catch {
+      refuse(socket, 500, 'Internal server error');
+    }
+  };
+}
