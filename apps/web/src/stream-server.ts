@@ -1,7 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
 import type { Duplex } from 'node:stream';
-import { createStreamUpgradeHandler, EventHub, handleSse, StatusCache, type StreamDeps } from '@strata/api';
+import { createStreamUpgradeHandler, EventHub, processEventHub, serveSse, StatusCache, type StreamDeps } from '@strata/api';
 import type { Logger } from '@strata/config';
 import { createDatabase } from '@strata/db';
 
@@ -21,31 +20,18 @@ export interface StreamServer {
  */
 export function createStreamServer(options: { databaseUrl: string; logger: Logger }): StreamServer {
   const database = createDatabase(options.databaseUrl, { applicationName: 'strata-web-stream', max: 10 });
-  const hub = new EventHub({ db: database.db, listenSql: database.sql, logger: options.logger });
+  const hub = processEventHub(() => new EventHub({ db: database.db, listenSql: database.sql, logger: options.logger }));
   const deps: StreamDeps = { db: database.db, hub, statusCache: new StatusCache() };
   const upgrade = createStreamUpgradeHandler(async () => deps);
   return {
     handleRequest(req, res) {
-      const url = new URL(req.url ?? '/', 'http://localhost');
-      const match = STREAM_PATH.exec(url.pathname);
-      if (!match || (req.method !== 'GET' && req.method !== 'HEAD')) return false;
-      const headers = new Headers();
-      for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
-      const request = new Request(`http://localhost${req.url}`, { headers });
-      handleSse(request, deps, decodeURIComponent(match[1]!))
-        .then((response) => {
-          res.writeHead(response.status, Object.fromEntries(response.headers));
-          if (!response.body) return res.end();
-          res.flushHeaders();
-          const body = Readable.fromWeb(response.body as import('node:stream/web').ReadableStream<Uint8Array>);
-          body.pipe(res);
-          res.on('close', () => body.destroy());
-        })
-        .catch((error: unknown) => {
-          options.logger.error({ err: error }, 'stream failed');
-          if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"Internal server error"}');
-          else res.destroy();
-        });
+      const match = STREAM_PATH.exec(new URL(req.url ?? '/', 'http://localhost').pathname);
+      if (!match || req.method !== 'GET') return false;
+      serveSse(req, res, deps, decodeURIComponent(match[1]!)).catch((error: unknown) => {
+        options.logger.error({ err: error }, 'stream failed');
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"Internal server error"}');
+        else res.destroy();
+      });
       return true;
     },
     handleUpgrade(req, socket, head) {

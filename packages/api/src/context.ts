@@ -3,6 +3,7 @@ import type { Db } from '@strata/db';
 import type { EngineContext, ItemInputCheck } from '@strata/engine';
 import type { RateLimits } from './rate-limit.ts';
 import type { StatusCache } from './status-cache.ts';
+import type { EventHub } from './stream/hub.ts';
 
 /** What the API needs from the process hosting it. */
 export interface ApiDeps {
@@ -15,6 +16,8 @@ export interface ApiDeps {
   secureCookies?: boolean;
   /** Status snapshots reused while an execution is unchanged; one per process. */
   statusCache?: StatusCache;
+  /** The process's event hub, for the stream subscription. */
+  hub?: EventHub;
 }
 
 export interface ApiContext extends ApiDeps {

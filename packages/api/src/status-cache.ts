@@ -4,6 +4,8 @@ import { getExecutionStatusParts, type ExecutionStatusParts, type TaskView } fro
 interface Entry {
   parts: ExecutionStatusParts;
   parsed?: TaskView[];
+  /** The stream's serialised `state` message, shared briefly by clients connecting together. */
+  state?: { id: number; at: number; event: { id: number; type: string; executionId: string; json: string } };
 }
 
 /**

@@ -2,7 +2,10 @@ import { controlExecution, findExecution, findStrategy, getExecutionStatus, list
 import { rawJson } from '../raw-json.ts';
 import { StatusCache } from '../status-cache.ts';
 import { executions } from '@strata/db';
-import { TRPCError } from '@trpc/server';
+import { TRPCError, tracked } from '@trpc/server';
+import { z } from 'zod';
+import type { WireEvent } from '../stream/hub.ts';
+import { openStream } from '../stream/session.ts';
 import { eq } from 'drizzle-orm';
 import type { ApiContext } from '../context.ts';
 import { notFound } from '../errors.ts';
@@ -18,6 +21,10 @@ async function executionInWorkspace(ctx: ApiContext & { principal: NonNullable<A
   await requireRole(ctx, execution.workspaceId, permission);
   return execution;
 }
+
+/** Events a subscriber may have waiting before it is dropped. */
+const MAX_QUEUED_EVENTS = 10_000;
+const streamInput = executionIdInput.extend({ lastEventId: z.coerce.number().int().min(0).nullish() });
 
 const CONTROL_MESSAGES = { pause: 'Execution paused', resume: 'Execution resumed', cancel: 'Execution cancelled' } as const;
 
@@ -66,6 +73,44 @@ export const executionsRouter = router({
   pause: control('pause'),
   resume: control('resume'),
   cancel: control('cancel'),
+  /** The execution stream as a tRPC subscription (SSE): state first, then events, each tracked by id so a reconnect resumes. */
+  stream: authedProcedure.input(streamInput).subscription(async function* ({ ctx, input, signal }) {
+    const execution = await executionInWorkspace(ctx, input.id, 'read');
+    if (!ctx.hub) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'No event hub in this process' });
+    await ctx.hub.start();
+    const queue: WireEvent[] = [];
+    let wake: (() => void) | undefined;
+    let done = false;
+    const finish = await openStream({ db: ctx.db, hub: ctx.hub, ...(ctx.statusCache ? { statusCache: ctx.statusCache } : {}) }, execution.id, input.lastEventId ?? null, {
+      send(events) {
+        if (queue.length > MAX_QUEUED_EVENTS) return false;
+        queue.push(...events);
+        wake?.();
+        return true;
+      },
+      close() {
+        done = true;
+        wake?.();
+      },
+    });
+    signal?.addEventListener('abort', () => finish());
+    try {
+      while (!signal?.aborted) {
+        const event = queue.shift();
+        if (event) {
+          yield tracked(String(event.id), JSON.parse(event.json) as { id: number; type: string; executionId: string; timestamp: string; data: unknown });
+          continue;
+        }
+        if (done) return;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = undefined;
+      }
+    } finally {
+      finish();
+    }
+  }),
   list: authedProcedure.input(listExecutionsInput).query(async ({ ctx, input }) => {
     await requireRole(ctx, input.workspaceId, 'read');
     const page = await listExecutions(ctx.db, input);

@@ -9,6 +9,23 @@ export interface WireEvent {
   type: string;
   executionId: string;
   json: string;
+  /** The SSE frame, encoded once and shared by every subscriber. */
+  sse?: Buffer;
+}
+
+/** An event as an SSE frame (`id:`, `event:`, `data:`), encoded once. */
+export function sseFrame(event: WireEvent): Buffer {
+  event.sse ??= Buffer.from(`id: ${event.id}\nevent: ${event.type}\ndata: ${event.json}\n\n`);
+  return event.sse;
+}
+
+/** Where a process keeps its one hub, so every module copy in the process (the SvelteKit bundle and the Node server around it) shares one LISTEN connection. */
+const HUB_KEY = Symbol.for('strata.eventHub');
+
+export function processEventHub(create: () => EventHub): EventHub {
+  const holder = globalThis as unknown as Record<symbol, EventHub | undefined>;
+  holder[HUB_KEY] ??= create();
+  return holder[HUB_KEY];
 }
 
 export const FINAL_EVENT_TYPES = new Set(['execution-completed', 'execution-cancelled', 'error']);
@@ -124,8 +141,14 @@ export class EventHub {
             executionId,
             json: JSON.stringify({ id: Number(r.id), type: r.type, executionId, timestamp: r.at, data: r.data }),
           }));
+          // Subscribers at the same point get the very same array, so transports can encode a batch once.
+          const slices = new Map<number, WireEvent[]>();
           for (const subscriber of [...followed.subscribers]) {
-            const fresh = subscriber.lastId >= events[events.length - 1]!.id ? [] : events.filter((e) => e.id > subscriber.lastId);
+            let fresh = slices.get(subscriber.lastId);
+            if (!fresh) {
+              fresh = subscriber.lastId >= events[events.length - 1]!.id ? [] : events.filter((e) => e.id > subscriber.lastId);
+              slices.set(subscriber.lastId, fresh);
+            }
             if (fresh.length === 0) continue;
             subscriber.lastId = fresh[fresh.length - 1]!.id;
             if (!subscriber.deliver(fresh)) {

@@ -2,6 +2,7 @@ import { authenticate, roleAllows, workspaceRole, type Principal } from '@strata
 import type { Db } from '@strata/db';
 import { findExecution, statusBody } from '@strata/engine';
 import { sql } from 'drizzle-orm';
+import { rawJson, stringifyWithRaw } from '../raw-json.ts';
 import { StatusCache } from '../status-cache.ts';
 import { FINAL_EVENT_TYPES, type EventHub, type WireEvent } from './hub.ts';
 
@@ -13,8 +14,8 @@ export interface StreamDeps {
 
 /** Where a stream goes: one transport's way of sending a frame and closing. */
 export interface StreamSink {
-  /** Sends one event; false when the client is not keeping up (it is then dropped). */
-  send(event: WireEvent): boolean;
+  /** Sends events in order; false when the client is not keeping up (it is then dropped). */
+  send(events: readonly WireEvent[]): boolean;
   close(): void;
 }
 
@@ -61,13 +62,14 @@ export async function openStream(deps: StreamDeps, executionId: string, after: n
   const cache = deps.statusCache ?? new StatusCache(1);
   const execution = await findExecution(deps.db, executionId);
   const entry = await cache.get(deps.db, executionId, execution?.version ?? -1);
-  const state = statusBody(entry.parts, StatusCache.parsedTasks(entry));
-  const stateEvent: WireEvent = {
-    id: latestId,
-    type: 'state',
-    executionId,
-    json: JSON.stringify({ id: latestId, type: 'state', executionId, timestamp: new Date().toISOString(), data: state }),
-  };
+  // Many clients connecting at once share one serialised state while nothing changes.
+  const now = Date.now();
+  if (!entry.state || entry.state.id !== latestId || now - entry.state.at > 1000) {
+    const body = statusBody(entry.parts, rawJson(entry.parts.tasks));
+    const json = stringifyWithRaw({ id: latestId, type: 'state', executionId, timestamp: new Date(now).toISOString(), data: body });
+    entry.state = { id: latestId, at: now, event: { id: latestId, type: 'state', executionId, json } };
+  }
+  const stateEvent = entry.state.event;
   let closed = false;
   let unsubscribe: () => void = () => {};
   const finish = () => {
@@ -76,7 +78,7 @@ export async function openStream(deps: StreamDeps, executionId: string, after: n
     unsubscribe();
     sink.close();
   };
-  if (!sink.send(stateEvent)) {
+  if (!sink.send([stateEvent])) {
     finish();
     return finish;
   }
@@ -86,14 +88,10 @@ export async function openStream(deps: StreamDeps, executionId: string, after: n
     executionId,
     from,
     (events) => {
-      for (const event of events) {
-        if (closed) return true;
-        if (!sink.send(event)) return false;
-        if (FINAL_EVENT_TYPES.has(event.type)) {
-          queueMicrotask(finish);
-          return true;
-        }
-      }
+      if (closed) return true;
+      const end = events.findIndex((e) => FINAL_EVENT_TYPES.has(e.type));
+      if (!sink.send(end < 0 ? events : events.slice(0, end + 1))) return false;
+      if (end >= 0) queueMicrotask(finish);
       return true;
     },
     finish,

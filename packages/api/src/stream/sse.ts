@@ -1,69 +1,72 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { sseFrame, type WireEvent } from './hub.ts';
 import { authorizeStream, openStream, resumePoint, type StreamDeps } from './session.ts';
-import type { WireEvent } from './hub.ts';
 
 const HEARTBEAT_MS = 15_000;
 /** Bytes a client may leave unread before it is dropped. */
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
-const encoder = new TextEncoder();
+const PING = Buffer.from(': ping\n\n');
+const RETRY = Buffer.from('retry: 2000\n\n');
+/** A batch shared by many subscribers is concatenated once. */
+const batches = new WeakMap<readonly WireEvent[], Buffer>();
 
-const frame = (event: WireEvent) => encoder.encode(`id: ${event.id}\nevent: ${event.type}\ndata: ${event.json}\n\n`);
+function batchBytes(events: readonly WireEvent[]): Buffer {
+  if (events.length === 1) return sseFrame(events[0]!);
+  let bytes = batches.get(events);
+  if (!bytes) {
+    bytes = Buffer.concat(events.map(sseFrame));
+    batches.set(events, bytes);
+  }
+  return bytes;
+}
 
-const jsonError = (status: number, error: string) =>
-  new Response(JSON.stringify({ error }), { status, headers: { 'content-type': 'application/json; charset=utf-8' } });
+function headersOf(req: IncomingMessage): Headers {
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) if (typeof value === 'string') headers.set(name, value);
+  return headers;
+}
 
-/** `GET /api/executions/:id/stream` without an upgrade: Server-Sent Events. */
-export async function handleSse(request: Request, deps: StreamDeps, executionId: string): Promise<Response> {
-  const url = new URL(request.url);
-  const auth = await authorizeStream(deps, { headers: request.headers, url, executionId });
-  if (!auth.ok) return jsonError(auth.status, auth.error);
+/**
+ * `GET /api/executions/:id/stream` without an upgrade: Server-Sent Events, written straight
+ * to the Node response (one shared buffer per event or batch, whatever the number of clients).
+ */
+export async function serveSse(req: IncomingMessage, res: ServerResponse, deps: StreamDeps, executionId: string): Promise<void> {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const headers = headersOf(req);
+  const auth = await authorizeStream(deps, { headers, url, executionId });
+  if (!auth.ok) {
+    res.writeHead(auth.status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: auth.error }));
+    return;
+  }
   await deps.hub.start();
-  const after = resumePoint(request.headers, url);
-  let stop: () => void = () => {};
-  let heartbeat: NodeJS.Timeout | undefined;
-  const stream = new ReadableStream<Uint8Array>(
-    {
-      async start(controller) {
-        let open = true;
-        const close = () => {
-          if (!open) return;
-          open = false;
-          clearInterval(heartbeat);
-          try {
-            controller.close();
-          } catch {}
-        };
-        heartbeat = setInterval(() => {
-          if (open) controller.enqueue(encoder.encode(': ping\n\n'));
-        }, HEARTBEAT_MS);
-        heartbeat.unref();
-        controller.enqueue(encoder.encode('retry: 2000\n\n'));
-        stop = await openStream(deps, executionId, after, {
-          send(event) {
-            if (!open) return false;
-            // A client that stopped reading is dropped rather than buffered without limit.
-            if ((controller.desiredSize ?? 0) < -MAX_BUFFERED_BYTES) {
-              close();
-              return false;
-            }
-            controller.enqueue(frame(event));
-            return true;
-          },
-          close,
-        });
-      },
-      cancel() {
-        clearInterval(heartbeat);
-        stop();
-      },
+  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+  res.write(RETRY);
+  let open = true;
+  const heartbeat = setInterval(() => res.write(PING), HEARTBEAT_MS);
+  heartbeat.unref();
+  const close = () => {
+    if (!open) return;
+    open = false;
+    clearInterval(heartbeat);
+    res.end();
+  };
+  const stop = await openStream(deps, executionId, resumePoint(headers, url), {
+    send(events) {
+      if (!open) return false;
+      // A client that stopped reading is dropped rather than buffered without limit.
+      if (res.writableLength > MAX_BUFFERED_BYTES) {
+        close();
+        res.destroy();
+        return false;
+      }
+      res.write(batchBytes(events));
+      return true;
     },
-    { highWaterMark: 64 * 1024, size: (chunk) => chunk.byteLength },
-  );
-  return new Response(stream, {
-    headers: {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    },
+    close,
+  });
+  res.on('close', () => {
+    open = false;
+    clearInterval(heartbeat);
+    stop();
   });
 }

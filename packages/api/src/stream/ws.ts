@@ -53,13 +53,13 @@ export function createStreamUpgradeHandler(getDeps: () => Promise<StreamDeps>) {
           stop();
         });
         void openStream(deps, executionId, resumePoint(new Headers(), url), {
-          send(event) {
+          send(events) {
             if (ws.readyState !== ws.OPEN) return false;
             if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
               ws.terminate();
               return false;
             }
-            ws.send(event.json);
+            for (const event of events) ws.send(event.json);
             return true;
           },
           close() {

@@ -1,5 +1,5 @@
 import { createLogger, loadConfig } from '@strata/config';
-import { type ApiDeps, StatusCache } from '@strata/api';
+import { type ApiDeps, EventHub, processEventHub, StatusCache } from '@strata/api';
 import { ensureAgentQueues, pgBossTaskQueue } from '@strata/engine';
 import { PgBoss } from 'pg-boss';
 import { getDatabase } from './database.ts';
@@ -25,6 +25,8 @@ export function getApiDeps() {
       engine: { db: database.db, queue: pgBossTaskQueue(boss), retry: { baseMs: config.TASK_RETRY_BASE_MS, maxMs: config.TASK_RETRY_MAX_MS } },
       rateLimits: { start: config.RATE_LIMIT_START_PER_MIN, status: config.RATE_LIMIT_STATUS_PER_MIN, control: config.RATE_LIMIT_CONTROL_PER_MIN },
       statusCache: new StatusCache(),
+      // Shared with the Node server's stream endpoint: one LISTEN connection per process.
+      hub: processEventHub(() => new EventHub({ db: database.db, listenSql: database.sql, logger })),
       logger,
     };
   })();
