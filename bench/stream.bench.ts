@@ -164,8 +164,9 @@ async function scenario(name: string, transport: 'sse' | 'ws', subscribers: numb
 
 export async function run(): Promise<void> {
   if (!existsSync(`${WEB_DIR}build/handler.js`)) spawnSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build'], { cwd: WEB_DIR, stdio: 'inherit' });
-  const sse = await scenario('sse', 'sse', 1000);
-  const ws = await scenario('ws', 'ws', 1000);
-  const sse5000 = await scenario('sse_5000', 'sse', 5000);
+  const only = process.env.STREAM_BENCH_ONLY;
+  const sse = only && only !== 'sse' ? undefined : await scenario('sse', 'sse', 1000);
+  const ws = only && only !== 'ws' ? undefined : await scenario('ws', 'ws', 1000);
+  const sse5000 = only ? undefined : await scenario('sse_5000', 'sse', 5000);
   writeResult('stream', { sse, ws, sse_5000: sse5000, settings: { tasks: TASKS }, machine: machine() });
 }

@@ -11,6 +11,13 @@ export interface WireEvent {
   json: string;
   /** The SSE frame, encoded once and shared by every subscriber. */
   sse?: Buffer;
+  /** The JSON as bytes for WebSocket text messages, encoded once. */
+  bytes?: Buffer;
+}
+
+export function wsBytes(event: WireEvent): Buffer {
+  event.bytes ??= Buffer.from(event.json);
+  return event.bytes;
 }
 
 /** An event as an SSE frame (`id:`, `event:`, `data:`), encoded once. */

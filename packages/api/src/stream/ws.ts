@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { wsBytes } from './hub.ts';
 import { authorizeStream, openStream, resumePoint, type StreamDeps } from './session.ts';
 
 const HEARTBEAT_MS = 15_000;
@@ -59,7 +60,7 @@ export function createStreamUpgradeHandler(getDeps: () => Promise<StreamDeps>) {
               ws.terminate();
               return false;
             }
-            for (const event of events) ws.send(event.json);
+            for (const event of events) ws.send(wsBytes(event), { binary: false, compress: false });
             return true;
           },
           close() {
