@@ -1,2 +1,32 @@
 export { createStrataClient, type StrataClient, type StrataClientOptions } from './trpc.ts';
 export { StrataApiError, StrataRestClient, type ControlResponse, type RestClientOptions, type StartResponse } from './rest.ts';
+export {
+  BridgeConnectionError,
+  ExecutionBridge,
+  executionBridge,
+  type BridgeEventDataMap,
+  type ConnectOptions,
+  type EventHandler,
+  type ExecutionBridgeOptions,
+  type ReconnectOptions,
+  type StateListener,
+} from './bridge.ts';
+export {
+  applyStreamEvent,
+  BRIDGE_EVENT_TYPES,
+  createInitialState,
+  FINAL_EVENT_TYPES,
+  type AgentTask,
+  type BridgeEvent,
+  type BridgeEventType,
+  type BridgeTransportKind,
+  type ExecutionMetrics,
+  type ExecutionState,
+  type ExecutionStatus,
+  type ExecutionStatusBody,
+  type ExecutionSummary,
+  type HealthMetrics,
+  type StreamMessageType,
+  type TaskStatus,
+} from './bridge-state.ts';
+export type { EventSourceConstructor, EventSourceLike, WebSocketConstructor, WebSocketLike } from './transports.ts';

@@ -1,0 +1,118 @@
+import { describe, expect, it } from 'vitest';
+import { applyStreamEvent, type BridgeEvent, createInitialState, type ExecutionState } from './bridge-state.ts';
+
+const EXEC = 'exec_1_a';
+let nextId = 1;
+const ev = (type: string, data: Record<string, unknown> = {}): BridgeEvent => ({
+  id: nextId++,
+  type,
+  executionId: EXEC,
+  timestamp: `2025-11-26T20:00:${String(nextId).padStart(2, '0')}Z`,
+  data,
+});
+
+function snapshot(): ExecutionState {
+  return applyStreamEvent(
+    createInitialState(EXEC),
+    ev('state', {
+      execution: { id: EXEC, status: 'running', strategyId: 's', startedAt: '2025-11-26T20:00:00Z', completedAt: null, totalTasks: 3, completedTasks: 1, failedTasks: 0 },
+      health: { score: 95, completionRate: 0.33, errorRate: 0, lastChecked: '2025-11-26T20:00:00Z', issues: [] },
+      tasks: [
+        { id: 'a', status: 'completed', agent_type: 'email', retry_count: 0, max_retries: 3 },
+        { id: 'b', status: 'pending', agent_type: 'content', retry_count: 0, max_retries: 3 },
+        { id: 'c', status: 'pending', agent_type: 'research', retry_count: 0, max_retries: 3 },
+      ],
+      metrics: { totalDuration: 1000, averageTaskDuration: 1000 },
+    }),
+  );
+}
+
+const apply = (state: ExecutionState, ...events: BridgeEvent[]) => events.reduce(applyStreamEvent, state);
+
+describe('applyStreamEvent', () => {
+  it('replaces everything on state, keeping connection fields', () => {
+    const before = { ...createInitialState(EXEC), connected: true, lastEventId: 7 };
+    const after = applyStreamEvent(before, { ...ev('state', { execution: { id: EXEC, status: 'paused' }, health: { score: 1 }, tasks: [], metrics: {} }) });
+    expect(after.execution.status).toBe('paused');
+    expect(after.health).toEqual({ score: 1 });
+    expect(after.connected).toBe(true);
+    expect(after.lastEventId).toBe(7);
+  });
+
+  it('moves a task through assigned, in_progress (with progress) and completed, counting it once', () => {
+    const s0 = snapshot();
+    const assigned = apply(s0, ev('task-assigned', { taskId: 'b' }));
+    expect(assigned.tasks[1]).toMatchObject({ status: 'assigned', assigned_at: expect.any(String) });
+    const progressing = apply(assigned, ev('task-progress', { taskId: 'b', status: 'in_progress', progress: { pct: 40 } }));
+    expect(progressing.tasks[1]).toMatchObject({ status: 'in_progress', progress: { pct: 40 } });
+    const done = apply(progressing, ev('task-completed', { taskId: 'b' }), ev('task-completed', { taskId: 'b' }));
+    expect(done.tasks[1]).toMatchObject({ status: 'completed', completed_at: expect.any(String) });
+    expect(done.execution.completedTasks).toBe(2);
+    // Immutable: the earlier states are untouched.
+    expect(s0.tasks[1]?.status).toBe('pending');
+    expect(s0.execution.completedTasks).toBe(1);
+  });
+
+  it('fails a task only when it will not be retried', () => {
+    const retried = apply(snapshot(), ev('task-assigned', { taskId: 'b' }), ev('task-failed', { taskId: 'b', error: 'timeout', willRetry: true, retryCount: 1 }));
+    expect(retried.tasks[1]).toMatchObject({ status: 'pending', retry_count: 1, error: 'timeout' });
+    const requeued = apply(retried, ev('task-assigned', { taskId: 'b', retryCount: 1, attempt: 2 }));
+    expect(requeued.tasks[1]).toMatchObject({ status: 'assigned', retry_count: 1 });
+    expect(retried.execution.failedTasks).toBe(0);
+    const failed = apply(requeued, ev('task-failed', { taskId: 'b', error: 'timeout again', willRetry: false, retryCount: 3 }));
+    expect(failed.tasks[1]).toMatchObject({ status: 'failed', retry_count: 3, error: 'timeout again' });
+    expect(failed.execution.failedTasks).toBe(1);
+  });
+
+  it('adds a task the snapshot did not list', () => {
+    const s = apply(snapshot(), ev('task-completed', { taskId: 'z' }));
+    expect(s.tasks.at(-1)).toMatchObject({ id: 'z', status: 'completed' });
+    expect(s.execution.completedTasks).toBe(2);
+  });
+
+  it('a task-failed that says skipped counts as neither failed nor completed', () => {
+    const s = apply(snapshot(), ev('task-failed', { taskId: 'b', error: 'cancelled meanwhile', willRetry: false, retryCount: 1, status: 'skipped' }));
+    expect(s.tasks[1]).toMatchObject({ status: 'skipped' });
+    expect(s.execution.failedTasks).toBe(0);
+  });
+
+  it('completion skips tasks left behind (onTaskFailure "continue" dependents)', () => {
+    const s = apply(snapshot(), ev('task-failed', { taskId: 'b', error: 'x', willRetry: false, retryCount: 3 }), ev('execution-completed', { status: 'completed', completedTasks: 1, failedTasks: 1, skippedTasks: 1 }));
+    expect(s.tasks.map((t) => t.status)).toEqual(['completed', 'failed', 'skipped']);
+    expect(s.execution).toMatchObject({ status: 'completed', completedTasks: 1, failedTasks: 1, skippedTasks: 1 });
+  });
+
+  it('replaces health and metrics', () => {
+    const s = apply(snapshot(), ev('health-update', { score: 60, issues: ['slow'] }), ev('metrics-update', { totalDuration: 5 }));
+    expect(s.health).toEqual({ score: 60, issues: ['slow'] });
+    expect(s.metrics).toEqual({ totalDuration: 5 });
+  });
+
+  it('follows the execution through pause, resume and completion, taking the counts the server sends', () => {
+    const paused = apply(snapshot(), ev('execution-paused', { status: 'paused' }));
+    expect(paused.execution.status).toBe('paused');
+    const resumed = apply(paused, ev('execution-resumed', { status: 'running' }));
+    expect(resumed.execution.status).toBe('running');
+    const completed = apply(resumed, ev('execution-completed', { status: 'completed', completedTasks: 3, failedTasks: 0 }));
+    expect(completed.execution).toMatchObject({ status: 'completed', completedTasks: 3, failedTasks: 0, completedAt: expect.any(String) });
+  });
+
+  it('cancel skips the tasks that never started', () => {
+    const s = apply(snapshot(), ev('task-assigned', { taskId: 'b' }), ev('task-progress', { taskId: 'b', status: 'in_progress' }), ev('execution-cancelled', { status: 'cancelled' }));
+    expect(s.execution.status).toBe('cancelled');
+    expect(s.tasks.map((t) => t.status)).toEqual(['completed', 'in_progress', 'skipped']);
+    expect(s.execution.completedTasks).toBe(1);
+  });
+
+  it('an error event fails the execution with its message', () => {
+    const s = apply(snapshot(), ev('task-failed', { taskId: 'b', error: 'boom', willRetry: false, retryCount: 3 }), ev('error', { status: 'failed', error: 'Task b failed: boom' }));
+    expect(s.execution).toMatchObject({ status: 'failed', error: 'Task b failed: boom', failedTasks: 1, completedTasks: 1 });
+    expect(s.tasks.map((t) => t.status)).toEqual(['completed', 'failed', 'skipped']);
+  });
+
+  it('leaves the state alone for unknown types and task events without a taskId', () => {
+    const s = snapshot();
+    expect(applyStreamEvent(s, ev('something-new', { x: 1 }))).toBe(s);
+    expect(applyStreamEvent(s, ev('task-completed', {}))).toBe(s);
+  });
+});

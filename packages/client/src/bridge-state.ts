@@ -1,0 +1,293 @@
+/**
+ * The live state of one execution as the bridge keeps it, and how each stream message changes
+ * it. Pure functions: `applyStreamEvent` returns a new state object (the parts it changed are new
+ * objects too), so UI frameworks can compare by reference.
+ */
+
+/** The seed's twelve event types. */
+export type BridgeEventType =
+  | 'execution-started'
+  | 'task-assigned'
+  | 'task-progress'
+  | 'task-completed'
+  | 'task-failed'
+  | 'health-update'
+  | 'metrics-update'
+  | 'execution-paused'
+  | 'execution-resumed'
+  | 'execution-completed'
+  | 'execution-cancelled'
+  | 'error';
+
+/** Every message type on the stream: the snapshot `state`, then the seed's events. */
+export type StreamMessageType = 'state' | BridgeEventType;
+
+export const BRIDGE_EVENT_TYPES: readonly BridgeEventType[] = [
+  'execution-started',
+  'task-assigned',
+  'task-progress',
+  'task-completed',
+  'task-failed',
+  'health-update',
+  'metrics-update',
+  'execution-paused',
+  'execution-resumed',
+  'execution-completed',
+  'execution-cancelled',
+  'error',
+];
+
+/** The events after which the server closes the stream. */
+export const FINAL_EVENT_TYPES: ReadonlySet<string> = new Set(['execution-completed', 'execution-cancelled', 'error']);
+
+export type ExecutionStatus = 'pending' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
+export type TaskStatus = 'pending' | 'assigned' | 'in_progress' | 'completed' | 'failed' | 'skipped';
+
+export const TERMINAL_EXECUTION_STATUSES: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled']);
+
+/** The status endpoint's `execution`. */
+export interface ExecutionSummary {
+  id: string;
+  status: ExecutionStatus | (string & {});
+  strategyId: string;
+  startedAt: string | null;
+  completedAt: string | null;
+  totalTasks: number;
+  completedTasks: number;
+  failedTasks: number;
+  /** Set by the final `error` event of a failed execution. */
+  error?: string;
+  [key: string]: unknown;
+}
+
+/** The status endpoint's `health`. */
+export interface HealthMetrics {
+  score: number;
+  completionRate?: number;
+  errorRate?: number;
+  lastChecked?: string;
+  issues?: string[];
+  [key: string]: unknown;
+}
+
+/** A task as the status endpoint returns it (snake_case, as in the seed). */
+export interface AgentTask {
+  id: string;
+  status: TaskStatus | (string & {});
+  l4_item_id?: string;
+  execution_id?: string;
+  agent_type?: string;
+  priority?: string;
+  description?: string;
+  dependencies?: string[];
+  assigned_at?: string | null;
+  completed_at?: string | null;
+  result?: unknown;
+  error?: string | null;
+  retry_count?: number;
+  max_retries?: number;
+  /** From `task-progress` events, when the agent reports it. */
+  progress?: unknown;
+  [key: string]: unknown;
+}
+
+/** The status endpoint's `metrics`. */
+export interface ExecutionMetrics {
+  totalDuration?: number;
+  averageTaskDuration?: number;
+  [key: string]: unknown;
+}
+
+/** The status endpoint's body: the `data` of a `state` message. */
+export interface ExecutionStatusBody {
+  execution: ExecutionSummary;
+  health: HealthMetrics;
+  tasks: AgentTask[];
+  metrics: ExecutionMetrics;
+}
+
+/** One message of the stream, exactly as on the wire. */
+export interface BridgeEvent<T = Record<string, unknown>> {
+  id: number;
+  type: StreamMessageType | (string & {});
+  executionId: string;
+  timestamp: string;
+  data: T;
+}
+
+export type BridgeTransportKind = 'websocket' | 'sse';
+
+/** What `subscribe` listeners receive. */
+export interface ExecutionState extends ExecutionStatusBody {
+  executionId: string;
+  /** The id of the last event received; where a reconnect resumes. */
+  lastEventId: number;
+  /** True while a stream is open. */
+  connected: boolean;
+  /** The transport of the current (or last) stream. */
+  transport: BridgeTransportKind | null;
+  /** True once the execution's final event arrived (or a settled execution's stream ended). */
+  finished: boolean;
+  /** Why the last connection attempt failed, while reconnecting or after giving up; null when fine. */
+  connectionError: string | null;
+}
+
+/** A state before the first `state` message: nothing known but the id. */
+export function createInitialState(executionId: string): ExecutionState {
+  return {
+    executionId,
+    execution: {
+      id: executionId,
+      status: 'pending',
+      strategyId: '',
+      startedAt: null,
+      completedAt: null,
+      totalTasks: 0,
+      completedTasks: 0,
+      failedTasks: 0,
+    },
+    health: { score: 100 },
+    tasks: [],
+    metrics: {},
+    lastEventId: 0,
+    connected: false,
+    transport: null,
+    finished: false,
+    connectionError: null,
+  };
+}
+
+const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+/** True when an execution in this status can change no more. */
+export const isTerminalStatus = (status: unknown) => typeof status === 'string' && TERMINAL_EXECUTION_STATUSES.has(status);
+
+/**
+ * Applies one stream message to the execution part of a state (execution, health, tasks,
+ * metrics) and returns the new state; connection fields are left as they are. Messages of
+ * unknown types return the state unchanged.
+ */
+export function applyStreamEvent(state: ExecutionState, event: BridgeEvent): ExecutionState {
+  const data: Record<string, unknown> = isRecord(event.data) ? event.data : {};
+  switch (event.type) {
+    case 'state':
+      return applySnapshot(state, data);
+    case 'task-assigned':
+      return updateTask(state, data, (task) => ({
+        ...task,
+        status: 'assigned',
+        assigned_at: str(data.assignedAt) ?? event.timestamp ?? task.assigned_at,
+        ...(typeof data.retryCount === 'number' ? { retry_count: data.retryCount } : {}),
+      }));
+    case 'task-progress':
+      return updateTask(state, data, (task) => ({
+        ...task,
+        status: str(data.status) ?? 'in_progress',
+        ...('progress' in data ? { progress: data.progress } : {}),
+      }));
+    case 'task-completed':
+      return updateTask(state, data, (task) => ({
+        ...task,
+        status: 'completed',
+        completed_at: str(data.completedAt) ?? event.timestamp ?? task.completed_at,
+        ...('result' in data ? { result: data.result } : {}),
+      }));
+    case 'task-failed': {
+      const retryCount = typeof data.retryCount === 'number' ? { retry_count: data.retryCount } : {};
+      const error = 'error' in data ? { error: data.error == null ? null : String(data.error) } : {};
+      // A failed attempt with retries left waits to run again: the server puts it back to
+      // `pending` and sends `task-assigned` when it is queued (after the backoff's start).
+      if (data.willRetry === true) {
+        return updateTask(state, data, (task) => ({ ...task, ...error, ...retryCount, status: 'pending', ...('progress' in task ? { progress: null } : {}) }));
+      }
+      // Final. A server may say the task was skipped rather than failed (an attempt that ended
+      // after its execution was cancelled); by default it failed.
+      const status = data.status === 'skipped' ? 'skipped' : 'failed';
+      return updateTask(state, data, (task) => ({ ...task, ...error, ...retryCount, status, ...(status === 'failed' ? { completed_at: event.timestamp ?? task.completed_at } : {}) }));
+    }
+    case 'health-update':
+      return { ...state, health: { ...(data as HealthMetrics) } };
+    case 'metrics-update':
+      return { ...state, metrics: { ...(data as ExecutionMetrics) } };
+    case 'execution-started':
+      return updateExecution(state, data, 'running', event.timestamp);
+    case 'execution-paused':
+      return updateExecution(state, data, 'paused', event.timestamp);
+    case 'execution-resumed':
+      return updateExecution(state, data, 'running', event.timestamp);
+    case 'execution-completed':
+      return updateExecution(state, data, 'completed', event.timestamp);
+    case 'execution-cancelled':
+      return updateExecution(state, data, 'cancelled', event.timestamp);
+    case 'error':
+      return updateExecution(state, data, 'failed', event.timestamp);
+    default:
+      return state;
+  }
+}
+
+function applySnapshot(state: ExecutionState, data: Record<string, unknown>): ExecutionState {
+  const execution = isRecord(data.execution) ? (data.execution as ExecutionSummary) : state.execution;
+  return {
+    ...state,
+    execution: { ...execution },
+    health: isRecord(data.health) ? { ...(data.health as HealthMetrics) } : state.health,
+    tasks: Array.isArray(data.tasks) ? (data.tasks as AgentTask[]).map((task) => ({ ...task })) : state.tasks,
+    metrics: isRecord(data.metrics) ? { ...(data.metrics as ExecutionMetrics) } : state.metrics,
+  };
+}
+
+/** Changes one task (adding it when the snapshot did not list it) and keeps the counts in step. */
+function updateTask(state: ExecutionState, data: Record<string, unknown>, change: (task: AgentTask) => AgentTask): ExecutionState {
+  const taskId = str(data.taskId);
+  if (!taskId) return state;
+  const index = state.tasks.findIndex((task) => task.id === taskId);
+  const before: AgentTask | undefined = state.tasks[index];
+  const after = change(before ?? { id: taskId, status: 'pending' });
+  const tasks = index >= 0 ? state.tasks.map((task, i) => (i === index ? after : task)) : [...state.tasks, after];
+  // Counts move by the task's own transition, so they stay right even if the snapshot listed
+  // only some tasks; a task is counted once however often an event repeats.
+  const delta = (status: string) => (after.status === status ? 1 : 0) - (before?.status === status ? 1 : 0);
+  const completed = delta('completed');
+  const failed = delta('failed');
+  const execution =
+    completed || failed
+      ? {
+          ...state.execution,
+          completedTasks: Math.max(0, (state.execution.completedTasks ?? 0) + completed),
+          failedTasks: Math.max(0, (state.execution.failedTasks ?? 0) + failed),
+        }
+      : state.execution;
+  return { ...state, tasks, execution };
+}
+
+/**
+ * An execution-level event: its data (status, counts, timestamps) is merged into `execution`,
+ * the status defaulting to what the event type means. A settled execution's tasks that never
+ * started are skipped, as the server does.
+ */
+function updateExecution(state: ExecutionState, data: Record<string, unknown>, status: ExecutionStatus, timestamp: string | undefined): ExecutionState {
+  const { taskId: _taskId, ...fields } = data;
+  const nextStatus = str(fields.status) ?? status;
+  const execution: ExecutionSummary = { ...state.execution, ...fields, status: nextStatus };
+  if (fields.error !== undefined) execution.error = String(fields.error);
+  if (isTerminalStatus(nextStatus) && !execution.completedAt && timestamp) execution.completedAt = timestamp;
+  if (nextStatus === 'running' && !execution.startedAt && timestamp) execution.startedAt = timestamp;
+  let tasks = state.tasks;
+  // A settled execution has no task left to run: those that never started were skipped
+  // (cancel; a failure; or, with onTaskFailure "continue", the failed task's dependents).
+  if (isTerminalStatus(nextStatus)) {
+    if (tasks.some((task) => task.status === 'pending' || task.status === 'assigned')) {
+      tasks = tasks.map((task) => (task.status === 'pending' || task.status === 'assigned' ? { ...task, status: 'skipped' } : task));
+    }
+  }
+  // Counts the server sends win; otherwise they follow the tasks.
+  if (typeof fields.completedTasks !== 'number' && tasks.length > 0 && tasks.length >= (execution.totalTasks ?? 0)) {
+    execution.completedTasks = tasks.filter((task) => task.status === 'completed').length;
+  }
+  if (typeof fields.failedTasks !== 'number' && tasks.length > 0 && tasks.length >= (execution.totalTasks ?? 0)) {
+    execution.failedTasks = tasks.filter((task) => task.status === 'failed').length;
+  }
+  return { ...state, execution, tasks };
+}
