@@ -88,6 +88,17 @@ describe('the REST client against a real server', () => {
   });
 });
 
+describe('bodiless control calls, as in the seed', () => {
+  it('accepts POST /api/executions/:id/pause with no body and no content type', async () => {
+    const other = (await post(webB.url, '/api/workspaces', { name: 'Bodiless' })).body.workspace.id;
+    const strategy = (await post(webB.url, '/api/strategies', { workspaceId: other, name: 'b', items: [{ key: 'a', description: 'A', agentType: 'analysis' }] })).body.strategy.id;
+    const started = await post(webA.url, '/api/executions/start', { strategyId: strategy, workspaceId: other });
+    const response = await fetch(`${webA.url}/api/executions/${started.body.executionId}/pause`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ success: true, message: 'Execution paused', execution: { status: 'paused' } });
+  });
+});
+
 describe('the typed tRPC client', () => {
   it('calls procedures with types and the same errors as codes', async () => {
     const client = createStrataClient({ baseUrl: webB.url, token });

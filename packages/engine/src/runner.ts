@@ -181,7 +181,7 @@ async function recordFailure(
   if (retriesLeft && (execution.status === 'running' || execution.status === 'paused')) {
     const retry = task.retryCount + 1;
     const delayMs = backoffMs(ctx.retry, retry);
-    events.push({ executionId: task.executionId, type: 'task-failed', data: { taskId: task.id, agentType: task.agentType, error, retryCount: retry, maxRetries: task.maxRetries, willRetry: true, retryInMs: delayMs } });
+    events.push({ executionId: task.executionId, type: 'task-failed', data: { taskId: task.id, agentType: task.agentType, status: 'pending', error, retryCount: retry, maxRetries: task.maxRetries, willRetry: true, retryInMs: delayMs } });
     await tx.execute(sql`
       update tasks set status = 'pending', retry_count = ${retry}, error = ${error}, lease_expires_at = null, worker_id = null, progress = null, updated_at = now()
       where id = ${task.id}`);
@@ -194,7 +194,7 @@ async function recordFailure(
     // The execution was cancelled or failed while this attempt ran: it will not run again.
     await tx.execute(sql`update tasks set status = 'skipped', error = ${error}, lease_expires_at = null, updated_at = now() where id = ${task.id}`);
     await bumpCounts(tx, 'skipped_tasks', [task]);
-    events.push({ executionId: task.executionId, type: 'task-failed', data: { taskId: task.id, agentType: task.agentType, error, retryCount: task.retryCount, maxRetries: task.maxRetries, willRetry: false } });
+    events.push({ executionId: task.executionId, type: 'task-failed', data: { taskId: task.id, agentType: task.agentType, status: 'skipped', error, retryCount: task.retryCount, maxRetries: task.maxRetries, willRetry: false } });
     return 1;
   }
 
@@ -202,7 +202,7 @@ async function recordFailure(
     update tasks set status = 'failed', error = ${error}, completed_at = now(), lease_expires_at = null, updated_at = now()
     where id = ${task.id}`);
   await bumpCounts(tx, 'failed_tasks', [task]);
-  events.push({ executionId: task.executionId, type: 'task-failed', data: { taskId: task.id, agentType: task.agentType, error, retryCount: task.retryCount, maxRetries: task.maxRetries, willRetry: false } });
+  events.push({ executionId: task.executionId, type: 'task-failed', data: { taskId: task.id, agentType: task.agentType, status: 'failed', error, retryCount: task.retryCount, maxRetries: task.maxRetries, willRetry: false } });
 
   if (execution.status === 'running' || execution.status === 'paused') {
     if (execution.onTaskFailure === 'continue') {
