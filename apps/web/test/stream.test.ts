@@ -27,6 +27,7 @@ beforeAll(async () => {
   h.registry.register('email', async () => {
     throw new Error('mail server said no');
   });
+  await h.startWorker();
   [webA, webB] = await Promise.all([startWeb({ DATABASE_URL: h.database.url }), startWeb({ DATABASE_URL: h.database.url })]);
   const response = await fetch(`${webA.url}/api/auth/signup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'watcher@example.com', password: 'watching closely' }) });
   token = (await response.json()).token;
@@ -50,7 +51,6 @@ const streamUrl = (base: string, id: string, query = '') => `${base}/api/executi
 
 describe('the execution stream', () => {
   it('gives a client connected from the start the state, then every event in order, ending with the final one (SSE and WebSocket)', async () => {
-    await h.startWorker();
     const strategyId = await strategy(chain(5));
     const execution = await startExecution(h.ctx, { strategyId, workspaceId });
     const [sse, ws] = await Promise.all([
@@ -124,6 +124,33 @@ describe('the execution stream', () => {
     // A late client of a finished execution gets the state and the final event, then the end.
     const late = await readSse(streamUrl(webA.url, execution.id), auth());
     expect(late.events.map((e) => e.type)).toEqual(['state', 'error']);
+  });
+
+  it('is also a tRPC subscription whose tracked ids resume', async () => {
+    const { createStrataClient } = await import('@strata/client');
+    const { EventSource } = await import('eventsource');
+    const client = createStrataClient({ baseUrl: webB.url, token, EventSource: EventSource as unknown as typeof globalThis.EventSource });
+    const strategyId = await strategy(chain(3));
+    const execution = await startExecution(h.ctx, { strategyId, workspaceId });
+    const received = await new Promise<{ id: number; type: string }[]>((resolve, reject) => {
+      const events: { id: number; type: string }[] = [];
+      const subscription = client.executions.stream.subscribe(
+        { id: execution.id, lastEventId: 0 },
+        {
+          onData: (tracked) => {
+            const event = tracked.data;
+            events.push({ id: event.id, type: event.type });
+            if (FINAL.has(event.type)) {
+              subscription.unsubscribe();
+              resolve(events);
+            }
+          },
+          onError: reject,
+        },
+      );
+    });
+    expect(received[0]?.type).toBe('state');
+    expect(received.slice(1)).toEqual(await log(execution.id));
   });
 
   it('refuses without credentials (401), an outsider (403) and an unknown execution (404) on both transports', async () => {

@@ -1,5 +1,5 @@
 import type { AppRouter } from '@strata/api';
-import { createTRPCClient, httpBatchLink } from '@trpc/client';
+import { createTRPCClient, httpBatchLink, httpSubscriptionLink, splitLink } from '@trpc/client';
 import superjson from 'superjson';
 
 export interface StrataClientOptions {
@@ -8,17 +8,37 @@ export interface StrataClientOptions {
   /** An API token (strata_…) or a session token. */
   token?: string;
   fetch?: typeof fetch;
+  /**
+   * The EventSource used by subscriptions (`executions.stream`); defaults to the platform's.
+   * In Node, pass the `eventsource` package's class, which can send the Bearer header.
+   */
+  EventSource?: typeof globalThis.EventSource;
 }
 
 /** A typed tRPC client for internal TypeScript code: every procedure, its input and output typed. */
 export function createStrataClient(options: StrataClientOptions) {
+  const url = `${options.baseUrl.replace(/\/$/, '')}/api/trpc`;
+  const authorization = options.token ? { authorization: `Bearer ${options.token}` } : undefined;
   return createTRPCClient<AppRouter>({
     links: [
-      httpBatchLink({
-        url: `${options.baseUrl.replace(/\/$/, '')}/api/trpc`,
-        transformer: superjson,
-        headers: () => (options.token ? { authorization: `Bearer ${options.token}` } : {}),
-        ...(options.fetch ? { fetch: options.fetch } : {}),
+      splitLink({
+        condition: (op) => op.type === 'subscription',
+        true: httpSubscriptionLink({
+          url,
+          transformer: superjson,
+          ...(options.EventSource ? { EventSource: options.EventSource } : {}),
+          // The `eventsource` package takes a fetch through which it can add the header.
+          eventSourceOptions: () =>
+            (authorization
+              ? { fetch: (input: RequestInfo | URL, init?: RequestInit) => (options.fetch ?? fetch)(input, { ...init, headers: { ...(init?.headers as Record<string, string>), ...authorization } }) }
+              : {}) as EventSourceInit,
+        }),
+        false: httpBatchLink({
+          url,
+          transformer: superjson,
+          headers: () => authorization ?? {},
+          ...(options.fetch ? { fetch: options.fetch } : {}),
+        }),
       }),
     ],
   });
