@@ -1,0 +1,1 @@
+export type { AgentDeps, BuiltInAgent } from './types.ts';
