@@ -14,6 +14,8 @@ export interface AgentTask {
   retryCount: number;
   maxRetries: number;
   timeoutSeconds: number;
+  /** True when this run follows a `wait()` that has run out. */
+  resumedFromWait: boolean;
 }
 
 export interface AgentContext {
@@ -24,6 +26,12 @@ export interface AgentContext {
   progress(data: Record<string, unknown>): Promise<void>;
   /** Aborted on timeout, when the lease is lost, or when the worker must stop. */
   signal: AbortSignal;
+  /**
+   * Holds the task until `until` without occupying a worker slot; it survives worker restarts.
+   * The task shows as in_progress with its wake-up time; the agent runs again afterwards with
+   * `task.resumedFromWait`. Pause lets a wait run out; cancel cuts it short (the task is skipped).
+   */
+  wait(until: Date): never;
 }
 
 /**

@@ -10,7 +10,7 @@ export const PRIORITY_RANK: Record<Priority, number> = { high: 0, medium: 1, low
 /** How long a job may stay active beyond its task's own timeout before pg-boss expires it. */
 const JOB_EXPIRY_MARGIN_SECONDS = 120;
 
-type AssignedRow = {
+export type AssignedRow = {
   id: string;
   executionId: string;
   workspaceId: string;

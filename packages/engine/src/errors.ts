@@ -29,3 +29,16 @@ export class NonRetryableError extends Error {
     this.name = 'NonRetryableError';
   }
 }
+
+/**
+ * Thrown by `ctx.wait(until)`: the task is held, durably and without a worker slot, until the
+ * given time; its agent then runs again with `task.resumedFromWait` set.
+ */
+export class WaitRequest extends Error {
+  readonly until: Date;
+  constructor(until: Date) {
+    super(`Waiting until ${until.toISOString()}`);
+    this.name = 'WaitRequest';
+    this.until = until;
+  }
+}

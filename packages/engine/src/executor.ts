@@ -1,4 +1,4 @@
-import { NonRetryableError } from './errors.ts';
+import { NonRetryableError, WaitRequest } from './errors.ts';
 import type { AgentRegistry } from './agent.ts';
 import type { EngineContext } from './context.ts';
 import { type AttemptOutcome, type ClaimedTask, type DependencyResult, reportProgress } from './runner.ts';
@@ -55,12 +55,17 @@ export async function runTask(
             retryCount: task.retryCount,
             maxRetries: task.maxRetries,
             timeoutSeconds: task.timeoutSeconds,
+            resumedFromWait: task.resumedFromWait,
           },
           dependencies: task.dependencies.map((id) => dependencies.get(id)).filter((d): d is DependencyResult => d !== undefined),
           progress: async (data) => {
             await reportProgress(ctx, task, data);
           },
           signal: controller.signal,
+          wait: (until: Date) => {
+            if (!(until instanceof Date) || Number.isNaN(until.getTime())) throw new NonRetryableError('wait() needs a valid Date');
+            throw new WaitRequest(until);
+          },
         }),
       ),
       timedOut,
@@ -68,6 +73,7 @@ export async function runTask(
     ]);
     return { ...base, ok: true, result: toJson(result) };
   } catch (error) {
+    if (error instanceof WaitRequest) return { ...base, ok: 'wait', until: error.until };
     const message = error instanceof Error ? error.message : String(error);
     return { ...base, ok: false, error: message || 'Agent failed', retryable: !(error instanceof NonRetryableError) };
   } finally {

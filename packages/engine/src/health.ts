@@ -106,7 +106,7 @@ export function statsQuery(executionId: string) {
     select status, agent_type as "agentType", count(*)::int as n,
       count(*) filter (where retry_count > 0)::int as retried,
       coalesce(sum(retry_count), 0)::int as retries,
-      count(*) filter (where status = 'in_progress' and started_at + timeout_seconds * interval '1 second' < now())::int as stalled,
+      count(*) filter (where status = 'in_progress' and wake_at is null and started_at + timeout_seconds * interval '1 second' < now())::int as stalled,
       coalesce(sum(extract(epoch from completed_at - started_at) * 1000) filter (where status = 'completed' and started_at is not null), 0)::float8 as "durationSum",
       count(*) filter (where status = 'completed' and started_at is not null)::int as "durationCount"
     from tasks where execution_id = ${executionId}

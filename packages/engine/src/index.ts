@@ -1,6 +1,6 @@
 export { AgentRegistry, type AgentContext, type AgentDefinition, type AgentHandler, type AgentTask } from './agent.ts';
 export { backoffMs, DEFAULT_RETRY, type EngineContext, type RetryPolicy } from './context.ts';
-export { EngineError, NonRetryableError, conflict, notFound, validationError, type EngineErrorCode } from './errors.ts';
+export { EngineError, NonRetryableError, WaitRequest, conflict, notFound, validationError, type EngineErrorCode } from './errors.ts';
 export { EVENTS_CHANNEL, appendEvents, type NewEvent } from './events.ts';
 export { computeHealth, computeMetrics, loadStats, type ExecutionStats, type Health, type Metrics } from './health.ts';
 export { controlExecution, startExecution, type ExecutionSummary, type StartExecutionInput } from './lifecycle.ts';

@@ -151,11 +151,13 @@ export async function controlExecution(ctx: EngineContext, executionId: string, 
   });
 }
 
-/** Marks every task of these executions that has not started as skipped. */
+/** Marks every task of these executions that has not started, or is waiting, as skipped. */
 export async function skipUnstarted(tx: Tx, executionIds: readonly string[]): Promise<number> {
   const rows = await tx.execute<{ executionId: string }>(sql`
     update tasks set status = 'skipped', job_id = null, updated_at = now()
-    where execution_id = any(${textArray(executionIds)}) and status in ('pending', 'assigned') returning execution_id as "executionId"`);
+    where execution_id = any(${textArray(executionIds)})
+      and (status in ('pending', 'assigned') or (status = 'in_progress' and wake_at is not null))
+    returning execution_id as "executionId"`);
   await bumpCounts(tx, 'skipped_tasks', rows);
   return rows.length;
 }

@@ -1,6 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { EngineContext } from './context.ts';
-import { assignTasks } from './dispatch.ts';
+import { type AssignedRow, assignTasks, enqueue } from './dispatch.ts';
 import { appendEvents, type NewEvent } from './events.ts';
 import { recordOutcomes } from './runner.ts';
 import { settleExecution } from './settle.ts';
@@ -44,7 +44,8 @@ export async function reapExpiredLeases(ctx: EngineContext, leaseSeconds: number
 export async function requeueLostJobs(ctx: EngineContext, leaseSeconds: number): Promise<number> {
   const lost = await ctx.db.execute<{ id: string; executionId: string }>(sql`
     select t.id, t.execution_id as "executionId" from tasks t
-    where t.status = 'assigned' and t.assigned_at < now() - ${leaseSeconds} * interval '1 second'
+    where ((t.status = 'assigned' and t.assigned_at < now() - ${leaseSeconds} * interval '1 second')
+        or (t.status = 'in_progress' and t.wake_at < now() - ${leaseSeconds} * interval '1 second'))
       and not exists (
         select 1 from pgboss.job j
         where j.name = 'agent.' || t.agent_type and j.id = t.job_id::uuid
@@ -61,6 +62,12 @@ export async function requeueLostJobs(ctx: EngineContext, leaseSeconds: number):
     if (paused.length > 0) {
       await tx.execute(sql`update tasks set status = 'pending', job_id = null where id = any(${textArray(paused)}) and status = 'assigned'`);
     }
+    // A waiting task keeps its attempt: only its wake-up job is queued again.
+    const waiting = await tx.execute<AssignedRow>(sql`
+      update tasks set job_id = gen_random_uuid()::text where id = any(${textArray(lost.map((t) => t.id))}) and status = 'in_progress' and wake_at is not null
+      returning id, execution_id as "executionId", workspace_id as "workspaceId", agent_type as "agentType", priority, attempt,
+        retry_count as "retryCount", timeout_seconds as "timeoutSeconds", job_id as "jobId"`);
+    if (waiting.length > 0) await enqueue(tx, ctx.queue, [...waiting], []);
     // Back to pending under lock, then assigned again with a new attempt and job.
     const reset = await tx.execute<{ id: string }>(sql`
       update tasks set status = 'pending' where id = any(${textArray(ids)}) and status = 'assigned' returning id`);
@@ -72,7 +79,7 @@ export async function requeueLostJobs(ctx: EngineContext, leaseSeconds: number):
       events,
     );
     await appendEvents(tx, events);
-    return count + paused.length;
+    return count + paused.length + waiting.length;
   });
 }
 

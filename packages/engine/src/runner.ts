@@ -1,8 +1,8 @@
-import type { AgentType } from '@strata/db';
+import type { AgentType, Priority } from '@strata/db';
 import { sql } from 'drizzle-orm';
 import { backoffMs, type EngineContext } from './context.ts';
 import { bumpCounts } from './counts.ts';
-import { assignTasks } from './dispatch.ts';
+import { assignTasks, enqueue } from './dispatch.ts';
 import { appendEvents, type NewEvent } from './events.ts';
 import { skipUnstarted } from './lifecycle.ts';
 import type { TaskJob } from './queue.ts';
@@ -23,6 +23,7 @@ export type ClaimedTask = {
   retryCount: number;
   maxRetries: number;
   timeoutSeconds: number;
+  resumedFromWait: boolean;
 };
 
 export type DependencyResult = {
@@ -45,7 +46,6 @@ export async function claimTasks(ctx: EngineContext, jobs: readonly TaskJob[], w
       tx,
       jobs.map((j) => j.executionId),
     );
-    const running = jobs.filter((j) => locked.get(j.executionId)?.status === 'running');
     const paused = jobs.filter((j) => locked.get(j.executionId)?.status === 'paused');
     if (paused.length > 0) {
       await tx.execute(sql`
@@ -53,15 +53,23 @@ export async function claimTasks(ctx: EngineContext, jobs: readonly TaskJob[], w
         from jsonb_to_recordset(${jsonRows(paused.map((j) => ({ id: j.taskId, attempt: j.attempt })))}) as j(id text, attempt int)
         where t.id = j.id and t.attempt = j.attempt and t.status = 'assigned'`);
     }
-    if (running.length === 0) return [];
+    // A task whose wait ran out is in-flight work: it resumes while paused too.
+    const resumable = jobs.filter((j) => ['running', 'paused'].includes(locked.get(j.executionId)?.status ?? ''));
+    if (resumable.length === 0) return [];
     const claimed = await tx.execute<ClaimedTask>(sql`
-      update tasks t set status = 'in_progress', started_at = now(), worker_id = ${workerId},
-        lease_expires_at = now() + ${leaseSeconds} * interval '1 second', updated_at = now()
-      from jsonb_to_recordset(${jsonRows(running.map((j) => ({ id: j.taskId, attempt: j.attempt })))}) as j(id text, attempt int)
-      where t.id = j.id and t.attempt = j.attempt and t.status = 'assigned'
+      with target as (
+        select t.id, t.wake_at is not null as resumed from tasks t
+        join jsonb_to_recordset(${jsonRows(resumable.map((j) => ({ id: j.taskId, attempt: j.attempt, running: locked.get(j.executionId)?.status === 'running' })))})
+          as j(id text, attempt int, running boolean) on t.id = j.id and t.attempt = j.attempt
+        where (t.status = 'assigned' and j.running) or (t.status = 'in_progress' and t.wake_at is not null)
+        for update of t
+      )
+      update tasks t set status = 'in_progress', started_at = now(),
+        wake_at = null, worker_id = ${workerId}, lease_expires_at = now() + ${leaseSeconds} * interval '1 second', updated_at = now()
+      from target where t.id = target.id
       returning t.id, t.execution_id as "executionId", t.workspace_id as "workspaceId", t.key, t.agent_type as "agentType",
         t.description, t.input, t.dependencies, t.attempt, t.retry_count as "retryCount", t.max_retries as "maxRetries",
-        t.timeout_seconds as "timeoutSeconds"`);
+        t.timeout_seconds as "timeoutSeconds", target.resumed as "resumedFromWait"`);
     await appendEvents(
       tx,
       claimed.map((task) => ({
@@ -85,7 +93,8 @@ export async function loadDependencyResults(ctx: EngineContext, claimed: readonl
 
 export type AttemptOutcome =
   | { taskId: string; executionId: string; attempt: number; ok: true; result: unknown }
-  | { taskId: string; executionId: string; attempt: number; ok: false; error: string; retryable: boolean };
+  | { taskId: string; executionId: string; attempt: number; ok: false; error: string; retryable: boolean }
+  | { taskId: string; executionId: string; attempt: number; ok: 'wait'; until: Date };
 
 type FailedRow = {
   id: string;
@@ -112,7 +121,7 @@ export async function recordOutcomes(ctx: EngineContext, outcomes: readonly Atte
     const events: NewEvent[] = [];
     let recorded = 0;
 
-    const successes = outcomes.filter((o): o is Extract<AttemptOutcome, { ok: true }> => o.ok);
+    const successes = outcomes.filter((o): o is Extract<AttemptOutcome, { ok: true }> => o.ok === true);
     if (successes.length > 0) {
       const done = await tx.execute<{ id: string; executionId: string; agentType: string; durationMs: number }>(sql`
         update tasks t set status = 'completed', result = j.result, error = null, completed_at = now(),
@@ -136,10 +145,13 @@ export async function recordOutcomes(ctx: EngineContext, outcomes: readonly Atte
       );
     }
 
-    const failures = outcomes.filter((o): o is Extract<AttemptOutcome, { ok: false }> => !o.ok);
+    const failures = outcomes.filter((o): o is Extract<AttemptOutcome, { ok: false }> => o.ok === false);
     for (const failure of failures) {
       recorded += await recordFailure(ctx, tx, failure, locked, events);
     }
+
+    const waits = outcomes.filter((o): o is Extract<AttemptOutcome, { ok: 'wait' }> => o.ok === 'wait');
+    if (waits.length > 0) recorded += await holdUntil(ctx, tx, waits, locked, events);
 
     for (const execution of locked.values()) await settleExecution(tx, execution, events);
     await appendEvents(tx, events);
@@ -215,6 +227,28 @@ async function recordFailure(
     }
   }
   return 1;
+}
+
+/**
+ * Agents that asked to wait: the task stays in_progress with its wake-up time, holds no lease
+ * and no worker slot, and a job for the same attempt is queued to fire at that time.
+ */
+async function holdUntil(ctx: EngineContext, tx: Tx, waits: Extract<AttemptOutcome, { ok: 'wait' }>[], locked: Map<string, ExecutionLockRow>, events: NewEvent[]): Promise<number> {
+  const held = await tx.execute<{ id: string; executionId: string; workspaceId: string; agentType: AgentType; priority: Priority; attempt: number; retryCount: number; timeoutSeconds: number; jobId: string; wakeAt: string }>(sql`
+    update tasks t set wake_at = j.until, lease_expires_at = null, worker_id = null, job_id = gen_random_uuid()::text,
+      progress = jsonb_build_object('waitingUntil', j.until), updated_at = now()
+    from jsonb_to_recordset(${jsonRows(waits.map((w) => ({ id: w.taskId, attempt: w.attempt, until: w.until.toISOString() })))}) as j(id text, attempt int, until timestamptz)
+    where t.id = j.id and t.attempt = j.attempt and t.status = 'in_progress'
+    returning t.id, t.execution_id as "executionId", t.workspace_id as "workspaceId", t.agent_type as "agentType", t.priority,
+      t.attempt, t.retry_count as "retryCount", t.timeout_seconds as "timeoutSeconds", t.job_id as "jobId", j.until::text as "wakeAt"`);
+  for (const task of held) {
+    const execution = locked.get(task.executionId);
+    if (execution?.status === 'cancelled' || execution?.status === 'failed') continue;
+    const delaySeconds = Math.max(0, (new Date(task.wakeAt).getTime() - Date.now()) / 1000);
+    await enqueue(tx, ctx.queue, [task], [], { startAfterSeconds: delaySeconds });
+    events.push({ executionId: task.executionId, type: 'task-progress', data: { taskId: task.id, status: 'in_progress', waitingUntil: new Date(task.wakeAt).toISOString() } });
+  }
+  return held.length;
 }
 
 /** With onTaskFailure "continue": skip everything downstream of the failed task, nothing else. */

@@ -17,6 +17,8 @@ export interface TaskView {
   assigned_at: string | null;
   started_at: string | null;
   completed_at: string | null;
+  /** Set while the task waits (coordination): when it wakes. */
+  wake_at: string | null;
   result: unknown;
   error: string | null;
   progress: unknown;
@@ -60,7 +62,7 @@ export async function getExecutionStatusParts(db: Db, executionId: string): Prom
       (select coalesce(json_agg(json_build_object('id', t.id, 'l4_item_id', t.l4_item_id, 'execution_id', t.execution_id,
           'key', t.key, 'agent_type', t.agent_type, 'status', t.status, 'priority', t.priority, 'description', t.description,
           'dependencies', t.dependencies, 'assigned_at', ${iso('t.assigned_at')}, 'started_at', ${iso('t.started_at')},
-          'completed_at', ${iso('t.completed_at')}, 'result', t.result, 'error', t.error, 'progress', t.progress,
+          'completed_at', ${iso('t.completed_at')}, 'wake_at', ${iso('t.wake_at')}, 'result', t.result, 'error', t.error, 'progress', t.progress,
           'retry_count', t.retry_count, 'max_retries', t.max_retries) order by t.id), '[]')::text
         from tasks t where t.execution_id = ${executionId}) as tasks,
       (select json_agg(s) from (${statsQuery(executionId)}) s) as stats`);
