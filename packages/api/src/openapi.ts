@@ -57,6 +57,7 @@ const REQUEST_BODIES: Record<string, z.ZodType> = {
 const QUERIES: Record<string, z.ZodObject> = {
   'GET /api/strategies': input.workspaceIdInput,
   'GET /api/executions': input.listExecutionsInput,
+  'GET /api/outbox': input.listOutboxInput,
 };
 const RESPONSES: Record<string, z.ZodType> = {
   'POST /api/executions/start': startResponse,

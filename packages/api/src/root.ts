@@ -1,5 +1,6 @@
 import { authRouter } from './router/auth.ts';
 import { executionsRouter } from './router/executions.ts';
+import { outboxRouter } from './router/outbox.ts';
 import { strategiesRouter } from './router/strategies.ts';
 import { tokensRouter } from './router/tokens.ts';
 import { workspacesRouter } from './router/workspaces.ts';
@@ -11,6 +12,7 @@ export const appRouter = router({
   tokens: tokensRouter,
   strategies: strategiesRouter,
   executions: executionsRouter,
+  outbox: outboxRouter,
 });
 
 export type AppRouter = typeof appRouter;

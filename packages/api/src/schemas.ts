@@ -59,3 +59,8 @@ export const listExecutionsInput = z.object({
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(500).optional(),
 });
+
+export const listOutboxInput = z.object({
+  workspaceId: id('workspaceId'),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});

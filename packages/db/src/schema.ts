@@ -335,3 +335,24 @@ export const idempotencyKeys = pgTable(
   },
   (t) => [primaryKey({ columns: [t.userId, t.key] }), index('idempotency_keys_created_idx').on(t.createdAt)],
 );
+
+/**
+ * Mail the email agent delivered without an SMTP server configured: kept here (and shown by
+ * the dashboard) so nothing is ever silently dropped.
+ */
+export const emailOutbox = pgTable(
+  'email_outbox',
+  {
+    id: text('id').primaryKey(),
+    executionId: text('execution_id').references(() => executions.id, { onDelete: 'cascade' }),
+    taskId: text('task_id'),
+    from: text('from').notNull(),
+    to: text('to').array().notNull(),
+    cc: text('cc').array().notNull().default(sql`'{}'::text[]`),
+    subject: text('subject').notNull(),
+    text: text('text').notNull(),
+    html: text('html'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('email_outbox_execution_idx').on(t.executionId, t.createdAt)],
+);

@@ -44,6 +44,7 @@ export const ROUTES: RestRoute[] = [
   { method: 'GET', path: '/api/executions/:id/status', auth: true, status: 200, call: (c, r) => c.executions.status({ id: r.params.id! }) },
   { method: 'POST', path: '/api/executions/:id/pause', auth: true, status: 200, call: (c, r) => c.executions.pause({ id: r.params.id! }) },
   { method: 'POST', path: '/api/executions/:id/resume', auth: true, status: 200, call: (c, r) => c.executions.resume({ id: r.params.id! }) },
+  { method: 'GET', path: '/api/outbox', auth: true, status: 200, call: (c, r) => c.outbox.list(queryObject(r.query) as never) },
   { method: 'POST', path: '/api/executions/:id/cancel', auth: true, status: 200, call: (c, r) => c.executions.cancel({ id: r.params.id! }) },
 ];
 

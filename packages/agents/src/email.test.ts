@@ -1,0 +1,309 @@
+import type { AddressInfo } from 'node:net';
+import { emailOutbox, executions, strategies, workspaces } from '@strata/db';
+import { createTestDatabase, type TestDatabase } from '@strata/db/testing';
+import { AgentRegistry, type AgentContext, type DependencyResult, NonRetryableError, WaitRequest } from '@strata/engine';
+import { eq } from 'drizzle-orm';
+import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { emailAgent, emailInputSchema } from './email.ts';
+import type { AgentDeps } from './types.ts';
+
+interface Received {
+  from: string;
+  rcptTo: string[];
+  mail: ParsedMail;
+}
+
+/** A real SMTP server on a free port: it records what it receives and refuses `bounce@…` recipients. */
+async function startSmtp(): Promise<{ url: string; received: Received[]; close(): Promise<void> }> {
+  const received: Received[] = [];
+  const server = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    logger: false,
+    onRcptTo(address, _session, callback) {
+      if (address.address.startsWith('bounce@')) {
+        callback(Object.assign(new Error('No such user here'), { responseCode: 550 }));
+        return;
+      }
+      callback();
+    },
+    onData(stream, session, callback) {
+      simpleParser(stream)
+        .then((mail) => {
+          received.push({
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            rcptTo: session.envelope.rcptTo.map((r) => r.address),
+            mail,
+          });
+          callback();
+        })
+        .catch((error: Error) => callback(error));
+    },
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.server.address() as AddressInfo;
+  return {
+    url: `smtp://127.0.0.1:${port}`,
+    received,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+const addressesOf = (field: AddressObject | AddressObject[] | undefined) =>
+  (Array.isArray(field) ? field : field ? [field] : []).flatMap((a) => a.value.map((v) => v.address));
+
+let database: TestDatabase;
+let smtp: Awaited<ReturnType<typeof startSmtp>>;
+let executionId: string;
+
+function config(overrides: Partial<AgentDeps['config']> = {}): AgentDeps['config'] {
+  return {
+    SMTP_URL: undefined,
+    SMTP_FROM: 'Strata Test <strata@test.local>',
+    LLM_BASE_URL: undefined,
+    LLM_MODEL: undefined,
+    LLM_API_KEY: undefined,
+    AGENT_FETCH_ALLOW_HOSTS: [],
+    ...overrides,
+  };
+}
+
+function context(input: Record<string, unknown>, dependencies: DependencyResult[] = []) {
+  const progress: Record<string, unknown>[] = [];
+  const ctx: AgentContext = {
+    task: {
+      id: 'task_email1',
+      executionId,
+      workspaceId: 'ws_email',
+      key: 'notify',
+      agentType: 'email',
+      description: 'Send the report',
+      input,
+      attempt: 1,
+      retryCount: 0,
+      maxRetries: 3,
+      timeoutSeconds: 60,
+      resumedFromWait: false,
+    },
+    dependencies,
+    progress: async (data) => void progress.push(data),
+    signal: new AbortController().signal,
+    wait: (until: Date): never => {
+      throw new WaitRequest(until);
+    },
+  };
+  return { ctx, progress };
+}
+
+const smtpAgent = () => emailAgent({ config: config({ SMTP_URL: smtp.url }), db: database.db });
+const outboxAgent = () => emailAgent({ config: config(), db: database.db });
+
+const research: DependencyResult = {
+  taskId: 'task_r',
+  key: 'research',
+  agentType: 'research',
+  result: { pages: [{ url: 'https://example.com/a', title: 'Quarterly <growth> report', description: 'Revenue grew 12%.' }], count: 3 },
+};
+const analysis: DependencyResult = {
+  taskId: 'task_a',
+  key: 'stats.q3',
+  agentType: 'analysis',
+  result: { table: [{ field: 'revenue', mean: 1234.5 }] },
+};
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  smtp = await startSmtp();
+  await database.db.insert(workspaces).values({ id: 'ws_email', name: 'Email tests' });
+  await database.db.insert(strategies).values({ id: 'strat_email', workspaceId: 'ws_email', name: 'Email strategy' });
+  executionId = 'exec_email_1';
+  await database.db.insert(executions).values({ id: executionId, workspaceId: 'ws_email', strategyId: 'strat_email' });
+});
+
+afterAll(async () => {
+  await smtp?.close();
+  await database?.drop();
+});
+
+beforeEach(() => {
+  smtp.received.length = 0;
+});
+
+describe('email agent over SMTP', () => {
+  it('delivers a message with the right headers and body', async () => {
+    const { ctx, progress } = context({
+      to: ['ann@example.com', 'bob@example.org'],
+      cc: 'carol@example.net',
+      subject: 'Weekly update',
+      body: 'Hello team,\n\nAll tasks are on track.\n',
+    });
+    const result = (await smtpAgent().run(ctx)) as Record<string, unknown>;
+    expect(result).toMatchObject({
+      delivered: 'smtp',
+      accepted: ['ann@example.com', 'bob@example.org', 'carol@example.net'],
+      rejected: [],
+      to: ['ann@example.com', 'bob@example.org'],
+      subject: 'Weekly update',
+    });
+    expect(result.messageId).toMatch(/^<.+@.+>$/);
+    expect(progress).toContainEqual(expect.objectContaining({ step: 'sending', via: 'smtp' }));
+
+    expect(smtp.received).toHaveLength(1);
+    const [got] = smtp.received;
+    expect(got?.from).toBe('strata@test.local');
+    expect(got?.rcptTo).toEqual(['ann@example.com', 'bob@example.org', 'carol@example.net']);
+    const mail = got!.mail;
+    expect(mail.from?.value).toEqual([{ address: 'strata@test.local', name: 'Strata Test' }]);
+    expect(addressesOf(mail.to)).toEqual(['ann@example.com', 'bob@example.org']);
+    expect(addressesOf(mail.cc)).toEqual(['carol@example.net']);
+    expect(mail.subject).toBe('Weekly update');
+    expect(mail.messageId).toBe(result.messageId);
+    expect(mail.text?.trim()).toBe('Hello team,\n\nAll tasks are on track.');
+    expect(mail.html).toBe(false);
+  });
+
+  it('fills a template from variables, input and dependency results, with an HTML part', async () => {
+    const { ctx } = context(
+      {
+        to: 'ann@example.com',
+        subject: 'Report: {{ deps.research.pages.0.title }}',
+        template:
+          '<p>Hi {{name}},</p><p>{{deps.research.pages.0.title}}: {{deps.research.pages.0.description}}</p>' +
+          '<p>Sources: {{deps.research.count}}, mean revenue {{deps.stats.q3.table.0.mean}}, by {{team}}.</p>',
+        variables: { name: 'Ann & co' },
+        team: 'Growth',
+        html: true,
+      },
+      [research, analysis],
+    );
+    const result = (await smtpAgent().run(ctx)) as Record<string, unknown>;
+    expect(result).toMatchObject({ delivered: 'smtp', subject: 'Report: Quarterly <growth> report' });
+    const mail = smtp.received[0]!.mail;
+    expect(mail.subject).toBe('Report: Quarterly <growth> report');
+    expect(mail.html).toBe(
+      '<p>Hi Ann &amp; co,</p><p>Quarterly &lt;growth&gt; report: Revenue grew 12%.</p><p>Sources: 3, mean revenue 1234.5, by Growth.</p>',
+    );
+    expect(mail.text?.trim()).toBe('Hi Ann & co,\n\nQuarterly <growth> report: Revenue grew 12%.\n\nSources: 3, mean revenue 1234.5, by Growth.');
+  });
+
+  it('fails the attempt, retryably, when the server refuses the recipient', async () => {
+    const { ctx } = context({ to: 'bounce@example.com', subject: 'Hello', body: 'Nobody home' });
+    const error = await Promise.resolve(smtpAgent().run(ctx)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(NonRetryableError);
+    expect((error as Error).message).toMatch(/SMTP delivery failed/);
+    expect((error as Error).message).toMatch(/550|No such user/);
+    expect(smtp.received).toHaveLength(0);
+  });
+
+  it('reports a partial refusal in the result', async () => {
+    const { ctx } = context({ to: ['ann@example.com', 'bounce@example.com'], subject: 'Hello', body: 'Partly home' });
+    const result = await smtpAgent().run(ctx);
+    expect(result).toMatchObject({ delivered: 'smtp', accepted: ['ann@example.com'], rejected: ['bounce@example.com'] });
+    expect(smtp.received[0]?.rcptTo).toEqual(['ann@example.com']);
+  });
+
+  it('fails retryably when the SMTP server cannot be reached', async () => {
+    const closed = await startSmtp();
+    await closed.close();
+    const agent = emailAgent({ config: config({ SMTP_URL: closed.url }), db: database.db });
+    const { ctx } = context({ to: 'ann@example.com', subject: 'Hello', body: 'x' });
+    const error = await Promise.resolve(agent.run(ctx)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect(error).not.toBeInstanceOf(NonRetryableError);
+    expect((error as Error).message).toMatch(/SMTP delivery failed/);
+  });
+});
+
+describe('email agent without SMTP: the outbox', () => {
+  it('stores the message in email_outbox', async () => {
+    const { ctx, progress } = context(
+      { to: ['ann@example.com'], cc: ['bob@example.org'], subject: 'Found {{deps.research.count}} pages', template: 'Top: {{deps.research.pages.0.title}}' },
+      [research],
+    );
+    const result = (await outboxAgent().run(ctx)) as Record<string, unknown>;
+    expect(result).toEqual({ delivered: 'outbox', outboxId: expect.stringMatching(/^mail_[a-z0-9]{16}$/), to: ['ann@example.com'], subject: 'Found 3 pages' });
+    expect(progress).toContainEqual(expect.objectContaining({ step: 'sending', via: 'outbox' }));
+    const rows = await database.db.select().from(emailOutbox).where(eq(emailOutbox.id, result.outboxId as string));
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({
+      executionId,
+      taskId: 'task_email1',
+      from: 'Strata Test <strata@test.local>',
+      to: ['ann@example.com'],
+      cc: ['bob@example.org'],
+      subject: 'Found 3 pages',
+      text: 'Top: Quarterly <growth> report',
+      html: null,
+    });
+    expect(rows[0]?.createdAt).toBeInstanceOf(Date);
+    expect(smtp.received).toHaveLength(0);
+  });
+
+  it('keeps the HTML part and removes the rows with their execution', async () => {
+    await database.db.insert(executions).values({ id: 'exec_email_2', workspaceId: 'ws_email', strategyId: 'strat_email' });
+    const { ctx } = context({ to: 'ann@example.com', subject: 'Hi', body: '<h1>Title</h1><p>Line <a href="https://x.test/">link</a></p>', html: true });
+    ctx.task.executionId = 'exec_email_2';
+    const result = (await outboxAgent().run(ctx)) as { outboxId: string };
+    const [row] = await database.db.select().from(emailOutbox).where(eq(emailOutbox.id, result.outboxId));
+    expect(row?.html).toBe('<h1>Title</h1><p>Line <a href="https://x.test/">link</a></p>');
+    expect(row?.text).toBe('Title\n\nLine link (https://x.test/)');
+    await database.db.delete(executions).where(eq(executions.id, 'exec_email_2'));
+    expect(await database.db.select().from(emailOutbox).where(eq(emailOutbox.executionId, 'exec_email_2'))).toEqual([]);
+  });
+});
+
+describe('email agent input', () => {
+  const bad: [string, Record<string, unknown>, RegExp][] = [
+    ['an invalid address', { to: 'not-an-address', subject: 's', body: 'b' }, /to: must be a valid email address/],
+    ['an invalid cc in a list', { to: 'a@example.com', cc: ['b@example.com', 'nope@'], subject: 's', body: 'b' }, /cc\.1: must be a valid email address/],
+    ['no recipients', { to: [], subject: 's', body: 'b' }, /to: needs at least one address/],
+    ['no subject', { to: 'a@example.com', body: 'b' }, /subject: is required/],
+    ['a subject of spaces', { to: 'a@example.com', subject: '  ', body: 'b' }, /subject: must not be empty/],
+    ['a non-boolean html', { to: 'a@example.com', subject: 's', body: 'b', html: 'yes' }, /html: must be true or false/],
+    ['neither body nor template', { to: 'a@example.com', subject: 's' }, /body: is required \(or give a template\)/],
+    ['both body and template', { to: 'a@example.com', subject: 's', body: 'b', template: 't' }, /template: cannot be given together with a body/],
+  ];
+  it.each(bad)('refuses %s without retry', async (_name, input, message) => {
+    const { ctx } = context(input);
+    const error = await Promise.resolve(outboxAgent().run(ctx)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NonRetryableError);
+    expect((error as Error).message).toMatch(/^Invalid email input: /);
+    expect((error as Error).message).toMatch(message);
+  });
+
+  it('is the schema the registry checks at strategy creation', () => {
+    const registry = new AgentRegistry().register('email', outboxAgent());
+    expect(registry.checkInput('email', { to: 'x', subject: 's', body: 'b' })).toBe('to: must be a valid email address');
+    expect(registry.checkInput('email', { to: 'a@example.com', subject: 's', template: 'Hi {{name}}' })).toBeUndefined();
+    expect(emailInputSchema.parse({ to: ' a@example.com ', subject: 's', body: 'b' }).to).toEqual(['a@example.com']);
+  });
+
+  it('refuses a template with unknown placeholders, naming them', async () => {
+    const { ctx } = context(
+      { to: 'a@example.com', subject: 'About {{topic}}', template: '{{deps.research.pages.0.title}} {{deps.research.missing}} {{deps.nope.x}}' },
+      [research],
+    );
+    const error = await Promise.resolve(outboxAgent().run(ctx)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NonRetryableError);
+    expect((error as Error).message).toMatch(/Unknown template placeholder \{\{topic\}\}/);
+    const bodyCtx = context({ to: 'a@example.com', subject: 'Fine', template: '{{deps.research.pages.0.title}} {{deps.research.missing}} {{deps.nope.x}}' }, [research]);
+    const bodyError = await Promise.resolve(outboxAgent().run(bodyCtx.ctx)).catch((e: unknown) => e);
+    expect(bodyError).toBeInstanceOf(NonRetryableError);
+    expect((bodyError as Error).message).toBe(
+      'Email template: Unknown template placeholders {{deps.research.missing}}, {{deps.nope.x}}: not found in variables, input or dependency results (dependencies: research)',
+    );
+    const rows = await database.db.select().from(emailOutbox).where(eq(emailOutbox.subject, 'Fine'));
+    expect(rows).toEqual([]);
+  });
+
+  it('sends a body as written, braces and all', async () => {
+    const { ctx } = context({ to: 'a@example.com', subject: 'Literal {{x}}', body: 'Use {{name}} in templates.' });
+    const result = (await outboxAgent().run(ctx)) as { outboxId: string; subject: string };
+    expect(result.subject).toBe('Literal {{x}}');
+    const [row] = await database.db.select().from(emailOutbox).where(eq(emailOutbox.id, result.outboxId));
+    expect(row?.text).toBe('Use {{name}} in templates.');
+  });
+});
