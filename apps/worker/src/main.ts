@@ -3,10 +3,9 @@ import { assertRuntime, onParentExit, surviveConnectionLoss } from '@strata/conf
 assertRuntime();
 
 const { createLogger, loadConfigOrExit } = await import('@strata/config');
-const { runMigrations } = await import('@strata/db');
-const { AgentRegistry } = await import('@strata/engine');
+const { createDatabase, runMigrations } = await import('@strata/db');
+const { builtInRegistry, loadAgentModules } = await import('@strata/agents');
 const { engineSettings, startWorker } = await import('./worker.ts');
-const { loadAgentModules } = await import('./agents.ts');
 
 const config = loadConfigOrExit();
 const logger = createLogger('worker', config.LOG_LEVEL);
@@ -17,7 +16,9 @@ if (!config.DATABASE_URL) {
   process.exit(1);
 }
 
-const registry = new AgentRegistry();
+// The six built-in agents; STRATA_AGENT_MODULES may replace any of them.
+const agentDatabase = createDatabase(config.DATABASE_URL, { applicationName: 'strata-agents', max: 4 });
+const registry = builtInRegistry({ config, db: agentDatabase.db });
 try {
   await loadAgentModules(registry, config.STRATA_AGENT_MODULES, process.cwd());
 } catch (error) {
@@ -40,6 +41,7 @@ async function shutdown(signal: NodeJS.Signals) {
   logger.info({ signal }, 'signal received');
   try {
     await worker.stop();
+    await agentDatabase.close();
     process.exit(0);
   } catch (error) {
     logger.error({ err: error }, 'worker did not stop cleanly');

@@ -1,24 +1,25 @@
 import { hashPassword } from '@strata/auth';
 import { createDatabase, memberships, newId, users, workspaces } from '@strata/db';
+import { type AgentDeps, builtInRegistry } from '@strata/agents';
 import { createStrategy, type StrategyInput } from '@strata/engine';
 import { eq, sql } from 'drizzle-orm';
 
 export const DEMO_EMAIL = 'demo@strata.local';
 
 const DEMO_ITEMS: StrategyInput['items'] = [
-  { key: 'research-market', description: 'Research the market', agentType: 'research', priority: 'high', input: { urls: [] }, l1: 'Grow the audience', l2: 'Newsletter', l3: 'Discovery' },
-  { key: 'analyse-findings', description: 'Analyse the findings', agentType: 'analysis', dependsOn: ['research-market'], l1: 'Grow the audience', l2: 'Newsletter', l3: 'Discovery' },
+  { key: 'research-market', description: 'Research the market', agentType: 'research', priority: 'high', input: { urls: ['https://example.com/'], keywords: ['domain'] }, l1: 'Grow the audience', l2: 'Newsletter', l3: 'Discovery' },
+  { key: 'analyse-findings', description: 'Analyse the findings', agentType: 'analysis', dependsOn: ['research-market'], input: { path: 'sources', fields: ['status'] }, l1: 'Grow the audience', l2: 'Newsletter', l3: 'Discovery' },
   { key: 'write-announcement', description: 'Write the launch announcement', agentType: 'content', priority: 'high', dependsOn: ['research-market'], input: { prompt: 'Announce the launch of our newsletter' }, l1: 'Grow the audience', l2: 'Newsletter', l3: 'Launch' },
-  { key: 'schedule-kickoff', description: 'Schedule the kickoff call', agentType: 'scheduling', priority: 'low', input: { title: 'Newsletter kickoff', durationMinutes: 30 }, l1: 'Grow the audience', l2: 'Newsletter', l3: 'Launch' },
-  { key: 'email-subscribers', description: 'Email the first subscribers', agentType: 'email', dependsOn: ['write-announcement'], input: { to: ['subscribers@example.com'], subject: 'We are live' }, l1: 'Grow the audience', l2: 'Newsletter', l3: 'Launch' },
-  { key: 'wrap-up', description: 'Wrap up the launch', agentType: 'coordination', priority: 'low', dependsOn: ['analyse-findings', 'email-subscribers', 'schedule-kickoff'], l1: 'Grow the audience', l2: 'Newsletter', l3: 'Launch' },
+  { key: 'schedule-kickoff', description: 'Schedule the kickoff call', agentType: 'scheduling', priority: 'low', input: { title: 'Newsletter kickoff', start: '2030-01-15T15:00:00Z', durationMinutes: 30, attendees: [{ email: 'team@example.com' }] }, l1: 'Grow the audience', l2: 'Newsletter', l3: 'Launch' },
+  { key: 'email-subscribers', description: 'Email the first subscribers', agentType: 'email', dependsOn: ['write-announcement'], input: { to: ['subscribers@example.com'], subject: 'We are live', template: '{{deps.write-announcement.text}}' }, l1: 'Grow the audience', l2: 'Newsletter', l3: 'Launch' },
+  { key: 'wrap-up', description: 'Wrap up the launch', agentType: 'coordination', priority: 'low', dependsOn: ['analyse-findings', 'email-subscribers', 'schedule-kickoff'], input: { waitSeconds: 5 }, l1: 'Grow the audience', l2: 'Newsletter', l3: 'Launch' },
 ];
 
 /**
  * A demo account, workspace and strategy, so a new user has something to run at once.
  * Idempotent: nothing happens when the demo user already exists.
  */
-export async function seedDemo(databaseUrl: string, password: string): Promise<{ created: boolean }> {
+export async function seedDemo(databaseUrl: string, password: string, config: AgentDeps['config']): Promise<{ created: boolean }> {
   const database = createDatabase(databaseUrl, { max: 1, applicationName: 'strata-seed' });
   try {
     const [existing] = await database.db
@@ -41,7 +42,12 @@ export async function seedDemo(databaseUrl: string, password: string): Promise<{
       return true;
     });
     if (!created) return { created: false };
-    await createStrategy(database.db, { workspaceId, name: 'Launch a newsletter', description: 'A small strategy that uses all six agent types.', items: DEMO_ITEMS }, { createdBy: userId });
+    const agents = builtInRegistry({ config, db: database.db });
+    await createStrategy(
+      database.db,
+      { workspaceId, name: 'Launch a newsletter', description: 'A small strategy that uses all six agent types.', items: DEMO_ITEMS },
+      { createdBy: userId, checkInput: agents.checkInput.bind(agents) },
+    );
     return { created: true };
   } finally {
     await database.close();

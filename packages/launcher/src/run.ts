@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { childEnv } from '@strata/config';
 import { boot } from './boot.ts';
 import { supervise, type AppSpec } from './supervisor.ts';
@@ -7,7 +8,8 @@ export async function run(options: { apps: (port: number) => AppSpec[]; seed: bo
   const { config, logger, database } = await boot({ seed: options.seed });
   supervise({
     apps: options.apps(config.PORT),
-    env: childEnv({ DATABASE_URL: database.url }),
+    // Relative agent module paths mean the directory Strata was started from, not each app's.
+    env: childEnv({ DATABASE_URL: database.url, STRATA_AGENT_MODULES: config.STRATA_AGENT_MODULES.map((m) => (m.startsWith('.') ? resolve(m) : m)).join(',') }),
     logger,
     stopTimeoutMs: config.WORKER_SHUTDOWN_TIMEOUT_MS + 5_000,
     afterStop: () => database.stop(),

@@ -1,3 +1,4 @@
+import { builtInRegistry, loadAgentModules } from '@strata/agents';
 import { createLogger, loadConfig } from '@strata/config';
 import { type ApiDeps, EventHub, processEventHub, StatusCache } from '@strata/api';
 import { ensureAgentQueues, pgBossTaskQueue } from '@strata/engine';
@@ -20,7 +21,11 @@ export function getApiDeps() {
     await boss.start();
     await ensureAgentQueues(boss);
     process.once('sveltekit:shutdown', () => void boss.stop({ graceful: false, close: true }));
+    // Strategy items are checked against the agents' input schemas before anything runs.
+    const agents = builtInRegistry({ config, db: database.db });
+    await loadAgentModules(agents, config.STRATA_AGENT_MODULES, process.cwd());
     return {
+      checkInput: agents.checkInput.bind(agents),
       db: database.db,
       engine: { db: database.db, queue: pgBossTaskQueue(boss), retry: { baseMs: config.TASK_RETRY_BASE_MS, maxMs: config.TASK_RETRY_MAX_MS } },
       rateLimits: { start: config.RATE_LIMIT_START_PER_MIN, status: config.RATE_LIMIT_STATUS_PER_MIN, control: config.RATE_LIMIT_CONTROL_PER_MIN },

@@ -1,0 +1,88 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { startExecution } from '@strata/engine';
+import { createEngineHarness, type EngineHarness } from '@strata/engine/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnWorker, type WorkerProcess } from '../test/processes.ts';
+
+/** The six built-in agents in a real worker process (no test agents), against local peers. */
+let h: EngineHarness;
+let site: Server;
+let siteUrl: string;
+const workers: WorkerProcess[] = [];
+
+const PAGE = `<!doctype html><html><head><title>Acme launches Rocket</title>
+<meta name="description" content="Acme's new product, Rocket, ships today."></head>
+<body><nav>Home | About</nav><main><h1>Rocket</h1><p>Rocket cuts onboarding time by 40 percent.</p>
+<p>Pricing starts at 49 dollars a month.</p></main><footer>(c) Acme</footer></body></html>`;
+
+beforeAll(async () => {
+  h = await createEngineHarness();
+  site = createServer((req, res) => {
+    if (req.url === '/rocket') return void res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
+    res.writeHead(404).end();
+  });
+  await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
+  siteUrl = `http://127.0.0.1:${(site.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  await Promise.all(workers.splice(0).map((w) => w.stop('SIGKILL')));
+  await new Promise((r) => site.close(r));
+  await h?.close();
+});
+
+function builtInWorker() {
+  return spawnWorker(h.database.url, { STRATA_AGENT_MODULES: '', AGENT_FETCH_ALLOW_HOSTS: '127.0.0.1', TASK_LEASE_SECONDS: '5' });
+}
+
+describe('the six built-in agents, end to end through a worker process', () => {
+  it('runs research -> content -> email, analysis over research, scheduling and a waiting coordination fan-in', async () => {
+    workers.push(await builtInWorker());
+    const ws = await h.workspace();
+    const strategyId = await h.strategy(ws, [
+      { key: 'research', description: 'Research the launch', agentType: 'research', input: { urls: [`${siteUrl}/rocket`], keywords: ['percent'] } },
+      { key: 'content', description: 'Write the post', agentType: 'content', dependsOn: ['research'], input: { prompt: 'Announce Rocket to our customers', kind: 'post' } },
+      { key: 'email', description: 'Email it', agentType: 'email', dependsOn: ['content', 'research'], input: { to: ['team@example.com'], subject: 'Launch: {{deps.research.sources.0.title}}', template: '{{deps.content.text}}' } },
+      { key: 'analysis', description: 'Analyse the sources', agentType: 'analysis', dependsOn: ['research'], input: { path: 'sources', fields: ['status'] } },
+      { key: 'schedule', description: 'Kickoff call', agentType: 'scheduling', input: { title: 'Rocket kickoff', start: '2030-01-15T15:00:00Z', durationMinutes: 30, attendees: [{ email: 'pm@example.com' }] } },
+      { key: 'wrap', description: 'Wrap up', agentType: 'coordination', dependsOn: ['email', 'analysis', 'schedule'], input: { waitSeconds: 1 } },
+    ]);
+    const execution = await startExecution(h.ctx, { strategyId, workspaceId: ws });
+    const done = await h.waitForStatus(execution.id, ['completed', 'failed'], 90_000);
+    const byKey = Object.fromEntries(done.tasks.map((t) => [t.key, t])) as Record<string, { status: string; result: Record<string, unknown>; error: string | null }>;
+    expect(done.execution.status, JSON.stringify(done.tasks.map((t) => [t.key, t.status, t.error]))).toBe('completed');
+    const research = byKey.research!.result as { sources: { title: string; description: string; text: string; highlights: string[] }[] };
+    expect(research.sources[0]).toMatchObject({ title: 'Acme launches Rocket', description: "Acme's new product, Rocket, ships today." });
+    expect(research.sources[0]!.text).toContain('40 percent');
+    expect(research.sources[0]!.text).not.toContain('(c) Acme');
+    expect(byKey.content!.result).toMatchObject({ provider: 'template', kind: 'post' });
+    expect(String(byKey.content!.result.text)).toContain('Rocket');
+    expect(byKey.email!.result).toMatchObject({ delivered: 'outbox', subject: 'Launch: Acme launches Rocket' });
+    const [mail] = await h.database.sql`select "to", subject, text from email_outbox where task_id = ${done.tasks.find((t) => t.key === 'email')!.id}`;
+    expect(mail).toMatchObject({ to: ['team@example.com'], subject: 'Launch: Acme launches Rocket' });
+    expect(String(mail?.text)).toContain('Rocket');
+    expect(JSON.stringify(byKey.analysis!.result)).toContain('status');
+    expect(String(byKey.schedule!.result.ics)).toContain('BEGIN:VEVENT');
+    const wrap = byKey.wrap!.result as { merged: Record<string, unknown>; waited: boolean };
+    expect(Object.keys(wrap.merged).sort()).toEqual(['analysis', 'email', 'schedule']);
+    expect(wrap.waited).toBe(true);
+  });
+
+  it('keeps a coordination wait across a worker restart', async () => {
+    await Promise.all(workers.splice(0).map((w) => w.stop()));
+    const first = await builtInWorker();
+    const ws = await h.workspace();
+    const strategyId = await h.strategy(ws, [{ key: 'hold', description: 'Hold on', agentType: 'coordination', input: { waitSeconds: 3 } }]);
+    const execution = await startExecution(h.ctx, { strategyId, workspaceId: ws });
+    for (let i = 0; i < 200; i++) {
+      const [row] = await h.database.sql`select wake_at from tasks where execution_id = ${execution.id}`;
+      if (row?.wake_at) break;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    expect(await first.stop()).toBe(0);
+    const second = await builtInWorker();
+    workers.push(second);
+    const done = await h.waitForStatus(execution.id, ['completed'], 30_000);
+    expect(done.tasks[0]).toMatchObject({ status: 'completed', result: expect.objectContaining({ waited: true }) });
+  });
+});
