@@ -59,7 +59,7 @@ export async function run(): Promise<void> {
     };
     const { token } = await post('/api/auth/signup', { email: 'bench@example.com', password: 'benchmark password' });
     const { workspace } = await post('/api/workspaces', { name: 'bench' }, token);
-    const items = Array.from({ length: 1000 }, (_, i) => ({ key: `t${i}`, description: `Task ${i}`, agentType: 'analysis', dependsOn: i % 10 === 0 ? [] : [`t${i - 1}`] }));
+    const items = Array.from({ length: 1000 }, (_, i) => ({ key: `t${i}`, description: `Task ${i}`, agentType: 'analysis', input: { fields: ['n'] }, dependsOn: i % 10 === 0 ? [] : [`t${i - 1}`] }));
     const { strategy } = await post('/api/strategies', { workspaceId: workspace.id, name: 'bench', items }, token);
     const { executionId } = await post('/api/executions/start', { strategyId: strategy.id, workspaceId: workspace.id }, token);
     const auth = { authorization: `Bearer ${token}` };

@@ -124,7 +124,7 @@ async function scenario(name: string, transport: 'sse' | 'ws', subscribers: numb
     };
     const { token } = await post('/api/auth/signup', { email: 'bench@example.com', password: 'benchmark password' });
     const { workspace } = await post('/api/workspaces', { name: 'bench' }, token);
-    const items = Array.from({ length: TASKS }, (_, i) => ({ key: `t${i}`, description: `Task ${i}`, agentType: 'analysis' }));
+    const items = Array.from({ length: TASKS }, (_, i) => ({ key: `t${i}`, description: `Task ${i}`, agentType: 'analysis', input: { fields: ['n'] } }));
     const { strategy } = await post('/api/strategies', { workspaceId: workspace.id, name: 'bench', items }, token);
     // Started with no worker running: subscribers connect, then the worker begins.
     const { executionId } = await post('/api/executions/start', { strategyId: strategy.id, workspaceId: workspace.id }, token);

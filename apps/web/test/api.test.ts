@@ -24,7 +24,7 @@ beforeAll(async () => {
   const signup = await post(webA.url, '/api/auth/signup', { email: 'integrator@example.com', password: 'long enough password' });
   token = signup.body.token;
   workspaceId = (await post(webA.url, '/api/workspaces', { name: 'Integrations' })).body.workspace.id;
-  strategyId = (await post(webB.url, '/api/strategies', { workspaceId, name: 'One step', items: [{ key: 'a', description: 'A', agentType: 'analysis' }] })).body.strategy.id;
+  strategyId = (await post(webB.url, '/api/strategies', { workspaceId, name: 'One step', items: [{ key: 'a', description: 'A', agentType: 'analysis', input: { fields: ['x'] } }] })).body.strategy.id;
 });
 afterAll(async () => {
   await Promise.all([webA?.stop(), webB?.stop()]);
@@ -88,10 +88,31 @@ describe('the REST client against a real server', () => {
   });
 });
 
+describe("strategy items checked against their agent's input schema", () => {
+  it('refuses a bad item before anything runs, naming it', async () => {
+    const before = await test.sql`select count(*)::int as n from strategies`;
+    const bad = await post(webA.url, '/api/strategies', {
+      workspaceId,
+      name: 'bad input',
+      items: [
+        { key: 'ok', description: 'Fine', agentType: 'analysis', input: { fields: ['x'] } },
+        { key: 'fetch', description: 'No URLs', agentType: 'research', input: { urls: [] } },
+      ],
+    });
+    expect(bad.status).toBe(400);
+    expect(bad.body.error).toMatch(/^Item "fetch": input urls/);
+    const email = await post(webA.url, '/api/strategies', { workspaceId, name: 'bad mail', items: [{ key: 'mail', description: 'Mail', agentType: 'email', input: { to: 'not-an-address', subject: 'x', body: 'y' } }] });
+    expect(email.status).toBe(400);
+    expect(email.body.error).toMatch(/^Item "mail": input to/);
+    const after = await test.sql`select count(*)::int as n from strategies`;
+    expect(after[0]?.n).toBe(before[0]?.n);
+  });
+});
+
 describe('bodiless control calls, as in the seed', () => {
   it('accepts POST /api/executions/:id/pause with no body and no content type', async () => {
     const other = (await post(webB.url, '/api/workspaces', { name: 'Bodiless' })).body.workspace.id;
-    const strategy = (await post(webB.url, '/api/strategies', { workspaceId: other, name: 'b', items: [{ key: 'a', description: 'A', agentType: 'analysis' }] })).body.strategy.id;
+    const strategy = (await post(webB.url, '/api/strategies', { workspaceId: other, name: 'b', items: [{ key: 'a', description: 'A', agentType: 'analysis', input: { fields: ['x'] } }] })).body.strategy.id;
     const started = await post(webA.url, '/api/executions/start', { strategyId: strategy, workspaceId: other });
     const response = await fetch(`${webA.url}/api/executions/${started.body.executionId}/pause`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
     expect(response.status).toBe(200);

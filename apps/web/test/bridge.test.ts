@@ -13,7 +13,7 @@ let workspaceId: string;
 
 beforeAll(async () => {
   h = await createEngineHarness();
-  h.registry.register('content', async ({ task }) => {
+  h.registry.register('coordination', async ({ task }) => {
     await new Promise((r) => setTimeout(r, 30));
     return { key: task.key };
   });
@@ -33,7 +33,7 @@ async function run(items: number) {
   const strategy = await fetch(`${web.url}/api/strategies`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    body: JSON.stringify({ workspaceId, name: 'b', items: Array.from({ length: items }, (_, i) => ({ key: `k${i}`, description: `K${i}`, agentType: 'content', dependsOn: i ? [`k${i - 1}`] : [] })) }),
+    body: JSON.stringify({ workspaceId, name: 'b', items: Array.from({ length: items }, (_, i) => ({ key: `k${i}`, description: `K${i}`, agentType: 'coordination', dependsOn: i ? [`k${i - 1}`] : [] })) }),
   });
   return startExecution(h.ctx, { strategyId: (await strategy.json()).strategy.id, workspaceId });
 }

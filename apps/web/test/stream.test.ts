@@ -19,12 +19,12 @@ async function post(path: string, body: unknown, bearer = token) {
 
 beforeAll(async () => {
   h = await createEngineHarness();
-  h.registry.register('content', async ({ task, progress }) => {
+  h.registry.register('coordination', async ({ task, progress }) => {
     await new Promise((r) => setTimeout(r, Number(task.input.delayMs ?? 20)));
     await progress({ half: true });
     return { key: task.key };
   });
-  h.registry.register('email', async () => {
+  h.registry.register('analysis', async () => {
     throw new Error('mail server said no');
   });
   await h.startWorker();
@@ -42,7 +42,7 @@ async function strategy(items: unknown[], extra: Record<string, unknown> = {}) {
   return (await post('/api/strategies', { workspaceId, name: 'stream', items, ...extra })).strategy.id as string;
 }
 
-const chain = (n: number, delayMs = 30) => Array.from({ length: n }, (_, i) => ({ key: `s${i}`, description: `Step ${i}`, agentType: 'content', dependsOn: i ? [`s${i - 1}`] : [], input: { delayMs } }));
+const chain = (n: number, delayMs = 30) => Array.from({ length: n }, (_, i) => ({ key: `s${i}`, description: `Step ${i}`, agentType: 'coordination', dependsOn: i ? [`s${i - 1}`] : [], input: { delayMs } }));
 
 const log = async (executionId: string) => (await h.events(executionId)).map((e) => ({ id: e.id, type: e.type }));
 const ids = (events: StreamEvent[]) => events.filter((e) => e.type !== 'state').map((e) => ({ id: e.id, type: e.type }));
@@ -117,7 +117,7 @@ describe('the execution stream', () => {
   });
 
   it('ends a failed execution with the error event', async () => {
-    const strategyId = await strategy([{ key: 'mail', description: 'Mail', agentType: 'email', maxRetries: 0 }]);
+    const strategyId = await strategy([{ key: 'mail', description: 'Mail', agentType: 'analysis', maxRetries: 0, input: { fields: ['n'] } }]);
     const execution = await startExecution(h.ctx, { strategyId, workspaceId });
     const sse = await readSse(streamUrl(webA.url, execution.id, '?lastEventId=0'), auth());
     expect(sse.events.at(-1)).toMatchObject({ type: 'error', data: { status: 'failed', error: 'Task "mail" failed: mail server said no' } });
