@@ -1,0 +1,37 @@
+/**
+ * Calls to the REST API from the browser. The session cookie goes along by itself (same
+ * origin); a failure carries the API's `{ error }` message.
+ */
+
+export type ApiResult<T> = { ok: true; data: T } | { ok: false; status: number; error: string };
+
+/** The API's `{ error }` message, or a fallback naming the status. */
+export async function errorMessage(response: Response): Promise<string> {
+  try {
+    const body = (await response.json()) as { error?: unknown };
+    if (typeof body?.error === 'string') return body.error;
+  } catch {
+    // not JSON
+  }
+  return `Request failed (HTTP ${response.status})`;
+}
+
+export async function postJson<T>(path: string, body: unknown = {}, headers: Record<string, string> = {}): Promise<ApiResult<T>> {
+  let response: Response;
+  try {
+    response = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  } catch {
+    return { ok: false, status: 0, error: 'The server could not be reached' };
+  }
+  if (!response.ok) return { ok: false, status: response.status, error: await errorMessage(response) };
+  return { ok: true, data: (await response.json()) as T };
+}
+
+/**
+ * Where to go after logging in: `next` when it is a path of this site, else the dashboard.
+ * (Never another origin: `//evil.example` and `/\evil.example` are refused.)
+ */
+export function safeNext(next: string | null | undefined, fallback = '/app'): string {
+  if (!next?.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return fallback;
+  return next;
+}
