@@ -3,30 +3,16 @@
  * quick tasks: latency from the event row's creation to its arrival at each client (p50/p99)
  * and the web process's peak memory. Writes bench/results/stream.json.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { request as httpRequest, Agent } from 'node:http';
-import { createServer } from 'node:net';
-import { fileURLToPath } from 'node:url';
 import { createLogger } from '@strata/config';
 import { createDatabase } from '@strata/db';
 import { AgentRegistry, ensureAgentQueues, pgBossTaskQueue, startEngineWorker } from '@strata/engine';
 import { PgBoss } from 'pg-boss';
 import WebSocket from 'ws';
-import { benchDatabase, machine, percentile, round, writeResult } from './support.ts';
+import { benchDatabase, machine, percentile, round, startBenchWeb, writeResult } from './support.ts';
 
-const WEB_DIR = fileURLToPath(new URL('../apps/web/', import.meta.url));
 const TASKS = 500;
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const port = (server.address() as { port: number }).port;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 function peakRssMb(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -99,31 +85,15 @@ function wsClient(url: string, token: string): Client {
 
 async function scenario(name: string, transport: 'sse' | 'ws', subscribers: number) {
   const db = await benchDatabase();
-  const port = await freePort();
-  const web: ChildProcess = spawn(process.execPath, ['server.ts'], {
-    cwd: WEB_DIR,
-    env: { ...process.env, DATABASE_URL: db.url, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_START_PER_MIN: '0', RATE_LIMIT_STATUS_PER_MIN: '0' },
-    stdio: ['ignore', 'inherit', 'inherit'],
-  });
-  const base = `http://127.0.0.1:${port}`;
+  const web = await startBenchWeb(db.url);
+  const base = web.base;
   const boss = new PgBoss({ connectionString: db.url, useListenNotify: true, schedule: false });
   boss.on('error', () => {});
   const database = createDatabase(db.url);
   try {
-    for (let i = 0; ; i++) {
-      try {
-        if ((await fetch(`${base}/api/health`)).ok) break;
-      } catch {}
-      if (i > 200) throw new Error('web did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    const post = async (path: string, body: unknown, token?: string) => {
-      const response = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
-      if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
-      return response.json();
-    };
-    const { token } = await post('/api/auth/signup', { email: 'bench@example.com', password: 'benchmark password' });
-    const { workspace } = await post('/api/workspaces', { name: 'bench' }, token);
+    const post = web.post;
+    const { token, workspaceId } = await web.account();
+    const workspace = { id: workspaceId };
     const items = Array.from({ length: TASKS }, (_, i) => ({ key: `t${i}`, description: `Task ${i}`, agentType: 'analysis', input: { fields: ['n'] } }));
     const { strategy } = await post('/api/strategies', { workspaceId: workspace.id, name: 'bench', items }, token);
     // Started with no worker running: subscribers connect, then the worker begins.
@@ -151,11 +121,10 @@ async function scenario(name: string, transport: 'sse' | 'ws', subscribers: numb
     await worker.stop();
     const latencies = clients.flatMap((c) => c.latencies).sort((a, b) => a - b);
     const complete = clients.filter((c) => c.latencies.length > 0).length;
-    return { subscribers, received_by: complete, events_delivered: latencies.length, p50_ms: round(percentile(latencies, 50)), p99_ms: round(percentile(latencies, 99)), rss_mb: peakRssMb(web.pid!) };
+    return { subscribers, received_by: complete, events_delivered: latencies.length, p50_ms: round(percentile(latencies, 50)), p99_ms: round(percentile(latencies, 99)), rss_mb: peakRssMb(web.pid) };
   } finally {
     agent.destroy();
-    web.kill('SIGTERM');
-    await new Promise((r) => web.once('exit', r));
+    await web.stop();
     await boss.stop({ graceful: false, close: true }).catch(() => {});
     await database.close();
     await db.drop();
@@ -163,7 +132,6 @@ async function scenario(name: string, transport: 'sse' | 'ws', subscribers: numb
 }
 
 export async function run(): Promise<void> {
-  if (!existsSync(`${WEB_DIR}build/handler.js`)) spawnSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build'], { cwd: WEB_DIR, stdio: 'inherit' });
   const only = process.env.STREAM_BENCH_ONLY;
   const sse = only && only !== 'sse' ? undefined : await scenario('sse', 'sse', 1000);
   const ws = only && only !== 'ws' ? undefined : await scenario('ws', 'ws', 1000);

@@ -46,3 +46,61 @@ export function writeResult(name: string, result: object): void {
   console.log(`  wrote ${file}`);
   console.log(JSON.stringify(result, null, 2));
 }
+
+export interface BenchWeb {
+  base: string;
+  pid: number;
+  // biome-ignore lint/suspicious/noExplicitAny: benchmark setup reads response bodies loosely
+  post: (path: string, body: unknown, token?: string) => Promise<any>;
+  /** Signs up a user and makes a workspace: `{ token, workspaceId }`. */
+  account: () => Promise<{ token: string; workspaceId: string }>;
+  stop: () => Promise<void>;
+}
+
+/** The built web app (apps/web/server.ts) on a free port against `databaseUrl`, rate limits lifted. */
+export async function startBenchWeb(databaseUrl: string): Promise<BenchWeb> {
+  const { spawn, spawnSync } = await import('node:child_process');
+  const { existsSync } = await import('node:fs');
+  const { createServer } = await import('node:net');
+  const webDir = fileURLToPath(new URL('../apps/web/', import.meta.url));
+  if (!existsSync(`${webDir}build/handler.js`)) spawnSync(process.execPath, ['node_modules/vite/bin/vite.js', 'build'], { cwd: webDir, stdio: 'inherit' });
+  const port = await new Promise<number>((resolve) => {
+    const server = createServer();
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address() as { port: number };
+      server.close(() => resolve(address.port));
+    });
+  });
+  const web = spawn(process.execPath, ['server.ts'], {
+    cwd: webDir,
+    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_STATUS_PER_MIN: '0', RATE_LIMIT_START_PER_MIN: '0' },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${base}/api/health`)).ok) break;
+    } catch {}
+    if (i > 200) throw new Error('web did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const post = async (path: string, body: unknown, token?: string) => {
+    const response = await fetch(`${base}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(body) });
+    if (!response.ok) throw new Error(`${path}: ${response.status} ${await response.text()}`);
+    return response.json();
+  };
+  return {
+    base,
+    pid: web.pid!,
+    post,
+    account: async () => {
+      const { token } = await post('/api/auth/signup', { email: 'bench@example.com', password: 'benchmark password' });
+      const { workspace } = await post('/api/workspaces', { name: 'bench' }, token);
+      return { token, workspaceId: workspace.id };
+    },
+    stop: async () => {
+      web.kill('SIGTERM');
+      await new Promise((r) => web.once('exit', r));
+    },
+  };
+}

@@ -6,7 +6,6 @@ import postgres from 'postgres';
 import type { AgentRegistry } from '@strata/engine';
 
 export function register(registry: AgentRegistry): void {
-  // biome-ignore lint/style/noProcessEnv: test agent reads the database it logs to
   const sql = postgres(process.env.DATABASE_URL!, { max: 2, onnotice: () => {} });
   for (const type of ['email', 'content', 'research', 'scheduling', 'analysis', 'coordination']) {
     registry.register(type, async ({ task, signal }) => {

@@ -37,7 +37,9 @@ export function findUnstorableText(input: unknown): string | undefined {
     if (typeof value === 'string') {
       if (unstorable(value)) return where(node);
     } else if (Array.isArray(value)) {
-      value.forEach((child, index) => stack.push({ value: child, parent: node, key: index }));
+      value.forEach((child, index) => {
+        stack.push({ value: child, parent: node, key: index });
+      });
     } else if (value !== null && typeof value === 'object') {
       for (const [key, child] of Object.entries(value)) {
         if (unstorable(key)) return where(node);

@@ -131,7 +131,8 @@ export function foldStats(rows: readonly StatsRow[]): ExecutionStats {
     stats.stalledTasks += row.stalled;
     durationSum += row.durationSum;
     durationCount += row.durationCount;
-    const agent = (stats.agents[row.agentType] ??= { tasksCompleted: 0, tasksFailed: 0, avgDuration: 0 });
+    const agent = stats.agents[row.agentType] ?? { tasksCompleted: 0, tasksFailed: 0, avgDuration: 0 };
+    stats.agents[row.agentType] = agent;
     if (row.status === 'completed') agent.tasksCompleted += row.n;
     if (row.status === 'failed') agent.tasksFailed += row.n;
     const d = agentDurations.get(row.agentType) ?? { sum: 0, count: 0 };
