@@ -116,3 +116,20 @@ describe('applyStreamEvent', () => {
     expect(applyStreamEvent(s, ev('task-completed', {}))).toBe(s);
   });
 });
+
+describe('durable waits in the bridge state', () => {
+  it('records a wait from task-progress and skips a waiting task on cancel', () => {
+    let state = createInitialState('exec_w');
+    state = applyStreamEvent(state, {
+      id: 1,
+      type: 'state',
+      executionId: 'exec_w',
+      timestamp: '2030-01-01T00:00:00.000Z',
+      data: { execution: { id: 'exec_w', status: 'running', totalTasks: 1, completedTasks: 0, failedTasks: 0 }, health: { score: 100 }, tasks: [{ id: 't1', status: 'in_progress' }], metrics: {} },
+    } as never);
+    state = applyStreamEvent(state, { id: 2, type: 'task-progress', executionId: 'exec_w', timestamp: '2030-01-01T00:00:01.000Z', data: { taskId: 't1', status: 'in_progress', waitingUntil: '2030-01-01T01:00:00.000Z' } } as never);
+    expect(state.tasks[0]?.wake_at).toBe('2030-01-01T01:00:00.000Z');
+    state = applyStreamEvent(state, { id: 3, type: 'execution-cancelled', executionId: 'exec_w', timestamp: '2030-01-01T00:00:02.000Z', data: { status: 'cancelled' } } as never);
+    expect(state.tasks[0]?.status).toBe('skipped');
+  });
+});

@@ -88,6 +88,8 @@ export interface AgentTask {
   max_retries?: number;
   /** From `task-progress` events, when the agent reports it. */
   progress?: unknown;
+  /** While the task waits (coordination): when it wakes. */
+  wake_at?: string | null;
   [key: string]: unknown;
 }
 
@@ -185,6 +187,8 @@ export function applyStreamEvent(state: ExecutionState, event: BridgeEvent): Exe
         ...task,
         status: str(data.status) ?? 'in_progress',
         ...('progress' in data ? { progress: data.progress } : {}),
+        // A durable wait (coordination) reports its wake-up time; any other progress means it runs.
+        wake_at: str(data.waitingUntil) ?? (data.progress === undefined ? null : (task.wake_at ?? null)),
       }));
     case 'task-completed':
       return updateTask(state, data, (task) => ({
@@ -278,9 +282,9 @@ function updateExecution(state: ExecutionState, data: Record<string, unknown>, s
   // A settled execution has no task left to run: those that never started were skipped
   // (cancel; a failure; or, with onTaskFailure "continue", the failed task's dependents).
   if (isTerminalStatus(nextStatus)) {
-    if (tasks.some((task) => task.status === 'pending' || task.status === 'assigned')) {
-      tasks = tasks.map((task) => (task.status === 'pending' || task.status === 'assigned' ? { ...task, status: 'skipped' } : task));
-    }
+    // A task still waiting (a durable wait) is cut short too.
+    const unstarted = (task: AgentTask) => task.status === 'pending' || task.status === 'assigned' || (task.status === 'in_progress' && Boolean(task.wake_at));
+    if (tasks.some(unstarted)) tasks = tasks.map((task) => (unstarted(task) ? { ...task, status: 'skipped' } : task));
   }
   // Counts the server sends win; otherwise they follow the tasks.
   if (typeof fields.completedTasks !== 'number' && tasks.length > 0 && tasks.length >= (execution.totalTasks ?? 0)) {
