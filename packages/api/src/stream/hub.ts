@@ -11,13 +11,27 @@ export interface WireEvent {
   json: string;
   /** The SSE frame, encoded once and shared by every subscriber. */
   sse?: Buffer;
-  /** The JSON as bytes for WebSocket text messages, encoded once. */
-  bytes?: Buffer;
+  /** The event as one WebSocket text frame (server frames are unmasked), encoded once. */
+  wsFrame?: Buffer;
 }
 
-export function wsBytes(event: WireEvent): Buffer {
-  event.bytes ??= Buffer.from(event.json);
-  return event.bytes;
+/** An event as a complete WebSocket text frame: FIN + text opcode, the length, the JSON. */
+export function wsFrame(event: WireEvent): Buffer {
+  if (event.wsFrame) return event.wsFrame;
+  const payload = Buffer.from(event.json);
+  const length = payload.length;
+  const header = length < 126 ? Buffer.from([0x81, length]) : length < 65_536 ? Buffer.alloc(4) : Buffer.alloc(10);
+  if (length >= 126 && length < 65_536) {
+    header[0] = 0x81;
+    header[1] = 126;
+    header.writeUInt16BE(length, 2);
+  } else if (length >= 65_536) {
+    header[0] = 0x81;
+    header[1] = 127;
+    header.writeBigUInt64BE(BigInt(length), 2);
+  }
+  event.wsFrame = Buffer.concat([header, payload]);
+  return event.wsFrame;
 }
 
 /** An event as an SSE frame (`id:`, `event:`, `data:`), encoded once. */

@@ -1,12 +1,24 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
-import { wsBytes } from './hub.ts';
+import { type WireEvent, wsFrame } from './hub.ts';
 import { authorizeStream, openStream, resumePoint, type StreamDeps } from './session.ts';
 
 const HEARTBEAT_MS = 15_000;
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 const STREAM_PATH = /^\/api\/executions\/([^/]+)\/stream\/?$/;
+/** A batch shared by many subscribers is framed once. */
+const batches = new WeakMap<readonly WireEvent[], Buffer>();
+
+function batchFrames(events: readonly WireEvent[]): Buffer {
+  if (events.length === 1) return wsFrame(events[0]!);
+  let bytes = batches.get(events);
+  if (!bytes) {
+    bytes = Buffer.concat(events.map(wsFrame));
+    batches.set(events, bytes);
+  }
+  return bytes;
+}
 
 /** True for the upgrade requests this module serves. */
 export function isStreamUpgrade(request: IncomingMessage): boolean {
@@ -56,11 +68,13 @@ export function createStreamUpgradeHandler(getDeps: () => Promise<StreamDeps>) {
         void openStream(deps, executionId, resumePoint(new Headers(), url), {
           send(events) {
             if (ws.readyState !== ws.OPEN) return false;
-            if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
+            if (socket.writableLength + ws.bufferedAmount > MAX_BUFFERED_BYTES) {
               ws.terminate();
               return false;
             }
-            for (const event of events) ws.send(wsBytes(event), { binary: false, compress: false });
+            // Pre-framed text frames written straight to the socket this server upgraded: the
+            // frame bytes are shared by every subscriber instead of framed per client.
+            socket.write(batchFrames(events));
             return true;
           },
           close() {
