@@ -1,6 +1,10 @@
 /** The REST API's bodies as the dashboard reads them (see /docs/api). */
 
-export type Role = 'viewer' | 'operator' | 'admin' | 'owner';
+import type { Role } from '@strata/db';
+
+export type { Role } from '@strata/db';
+export type { ExecutionListItem } from '@strata/engine';
+export type { StartResponse } from '@strata/client';
 
 export interface User {
   id: string;
@@ -30,20 +34,6 @@ export interface Strategy {
   createdAt: string;
 }
 
-/** An item of `GET /api/executions?workspaceId=` */
-export interface ExecutionListItem {
-  id: string;
-  status: string;
-  strategyId: string;
-  workspaceId: string;
-  createdAt: string;
-  startedAt: string | null;
-  completedAt: string | null;
-  totalTasks: number;
-  completedTasks: number;
-  failedTasks: number;
-}
-
 /** An item of `GET /api/outbox?workspaceId=`: mail the email agent kept instead of sending. */
 export interface OutboxMessage {
   id: string;
@@ -58,9 +48,3 @@ export interface OutboxMessage {
   createdAt: string;
 }
 
-/** `POST /api/executions/start` */
-export interface StartResponse {
-  success: true;
-  executionId: string;
-  message: string;
-}
