@@ -29,6 +29,8 @@ export interface EmbeddedPostgresOptions {
   log?: (message: string) => void;
   /** How long to wait for the server to accept connections. */
   startTimeoutMs?: number;
+  /** A fixed port (default: a free one), e.g. to restart a server where clients expect it. */
+  port?: number;
 }
 
 const SUPERUSER = 'postgres';
@@ -210,7 +212,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
     return { url: urlFor(existing.port, database), port: existing.port, dataDir, owned: false, stop: async () => {} };
   }
 
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const logFd = openSync(logFile, 'a');
   // Detached: its own process group, so a terminal's Ctrl-C reaches web and worker first and
   // the database stops last, when we stop it.
