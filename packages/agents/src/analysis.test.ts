@@ -1,26 +1,14 @@
 import type { Db } from '@strata/db';
-import { type AgentContext, type DependencyResult, NonRetryableError } from '@strata/engine';
+import { type DependencyResult, NonRetryableError } from '@strata/engine';
 import { describe, expect, it } from 'vitest';
 import { type AnalysisResult, analyse, analysisAgent, analysisInputSchema, nearestRank, numericValue } from './analysis.ts';
 import type { AgentDeps } from './types.ts';
+import { agentContext } from './testing.ts';
 
 const deps = { config: { AGENT_FETCH_ALLOW_HOSTS: [] }, db: undefined as unknown as Db } as unknown as AgentDeps;
 
-function context(input: Record<string, unknown>, dependencies: DependencyResult[]) {
-  const progress: Record<string, unknown>[] = [];
-  const ctx = {
-    task: { id: 't', executionId: 'e', workspaceId: 'w', key: 'stats', agentType: 'analysis', description: '', input, attempt: 1, retryCount: 0, maxRetries: 3, timeoutSeconds: 60, resumedFromWait: false },
-    dependencies,
-    progress: async (data: Record<string, unknown>) => {
-      progress.push(data);
-    },
-    signal: new AbortController().signal,
-    wait: () => {
-      throw new Error('no');
-    },
-  } as AgentContext;
-  return { ctx, progress };
-}
+const context = (input: Record<string, unknown>, dependencies: DependencyResult[]) =>
+  agentContext({ input, dependencies, task: { id: 't', executionId: 'e', workspaceId: 'w', key: 'stats', agentType: 'analysis' } });
 
 const dep = (key: string, result: unknown): DependencyResult => ({ taskId: `id-${key}`, key, agentType: 'custom', result });
 

@@ -1,9 +1,10 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { AgentRegistry, type AgentContext, type DependencyResult, NonRetryableError, WaitRequest } from '@strata/engine';
+import { AgentRegistry, type DependencyResult, NonRetryableError } from '@strata/engine';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { contentAgent, contentInputSchema, generateFromTemplate, TEMPLATE_NOTE } from './content.ts';
 import type { AgentDeps } from './types.ts';
+import { agentContext } from './testing.ts';
 
 interface Recorded {
   method: string;
@@ -112,32 +113,8 @@ const analysis: DependencyResult = {
   result: { rows: 240, mean: 17.25, groups: [{ name: 'EMEA', total: 1200 }] },
 };
 
-function context(input: Record<string, unknown>, dependencies: DependencyResult[] = [research, analysis], signal = new AbortController().signal) {
-  const progress: Record<string, unknown>[] = [];
-  const ctx: AgentContext = {
-    task: {
-      id: 'task_c',
-      executionId: 'exec_c',
-      workspaceId: 'ws_c',
-      key: 'write',
-      agentType: 'content',
-      description: 'Write the post',
-      input,
-      attempt: 1,
-      retryCount: 0,
-      maxRetries: 3,
-      timeoutSeconds: 60,
-      resumedFromWait: false,
-    },
-    dependencies,
-    progress: async (data) => void progress.push(data),
-    signal,
-    wait: (until: Date): never => {
-      throw new WaitRequest(until);
-    },
-  };
-  return { ctx, progress };
-}
+const context = (input: Record<string, unknown>, dependencies: DependencyResult[] = [research, analysis], signal = new AbortController().signal) =>
+  agentContext({ input, dependencies, signal, task: { id: 'task_c', executionId: 'exec_c', workspaceId: 'ws_c', key: 'write', agentType: 'content', description: 'Write the post' } });
 
 const failure = (promise: unknown) => Promise.resolve(promise).then(
   () => {

@@ -1,27 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import { WaitRequest } from '@strata/engine';
 import { coordinationAgent } from './coordination.ts';
+import { agentContext } from './testing.ts';
 
 const agent = coordinationAgent({ config: { SMTP_URL: undefined, SMTP_FROM: 'x', LLM_BASE_URL: undefined, LLM_MODEL: undefined, LLM_API_KEY: undefined, AGENT_FETCH_ALLOW_HOSTS: [] }, db: undefined as never });
 
-function context(input: Record<string, unknown>, resumedFromWait = false) {
-  const progress: unknown[] = [];
-  return {
-    progress,
-    ctx: {
-      task: { id: 't', executionId: 'e', workspaceId: 'w', key: 'wrap', agentType: 'coordination', description: 'd', input, attempt: 1, retryCount: 0, maxRetries: 3, timeoutSeconds: 300, resumedFromWait },
-      dependencies: [
-        { taskId: 't1', key: 'research', agentType: 'research', result: { sources: 2 } },
-        { taskId: 't2', key: 'email', agentType: 'email', result: { delivered: 'outbox' } },
-      ],
-      progress: async (data: Record<string, unknown>) => void progress.push(data),
-      signal: new AbortController().signal,
-      wait: (until: Date): never => {
-        throw new WaitRequest(until);
-      },
-    },
-  };
-}
+const context = (input: Record<string, unknown>, resumedFromWait = false) =>
+  agentContext({
+    input,
+    task: { id: 't', executionId: 'e', workspaceId: 'w', key: 'wrap', agentType: 'coordination', description: 'd', timeoutSeconds: 300, resumedFromWait },
+    dependencies: [
+      { taskId: 't1', key: 'research', agentType: 'research', result: { sources: 2 } },
+      { taskId: 't2', key: 'email', agentType: 'email', result: { delivered: 'outbox' } },
+    ],
+  });
 
 describe('coordination agent', () => {
   it('merges its dependencies by key', async () => {

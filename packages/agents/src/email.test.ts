@@ -1,13 +1,14 @@
 import type { AddressInfo } from 'node:net';
 import { emailOutbox, executions, strategies, workspaces } from '@strata/db';
 import { createTestDatabase, type TestDatabase } from '@strata/db/testing';
-import { AgentRegistry, type AgentContext, type DependencyResult, NonRetryableError, WaitRequest } from '@strata/engine';
+import { AgentRegistry, type DependencyResult, NonRetryableError } from '@strata/engine';
 import { eq } from 'drizzle-orm';
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { emailAgent, emailInputSchema } from './email.ts';
 import type { AgentDeps } from './types.ts';
+import { agentContext } from './testing.ts';
 
 interface Received {
   from: string;
@@ -70,32 +71,8 @@ function config(overrides: Partial<AgentDeps['config']> = {}): AgentDeps['config
   };
 }
 
-function context(input: Record<string, unknown>, dependencies: DependencyResult[] = []) {
-  const progress: Record<string, unknown>[] = [];
-  const ctx: AgentContext = {
-    task: {
-      id: 'task_email1',
-      executionId,
-      workspaceId: 'ws_email',
-      key: 'notify',
-      agentType: 'email',
-      description: 'Send the report',
-      input,
-      attempt: 1,
-      retryCount: 0,
-      maxRetries: 3,
-      timeoutSeconds: 60,
-      resumedFromWait: false,
-    },
-    dependencies,
-    progress: async (data) => void progress.push(data),
-    signal: new AbortController().signal,
-    wait: (until: Date): never => {
-      throw new WaitRequest(until);
-    },
-  };
-  return { ctx, progress };
-}
+const context = (input: Record<string, unknown>, dependencies: DependencyResult[] = []) =>
+  agentContext({ input, dependencies, task: { id: 'task_email1', executionId, workspaceId: 'ws_email', key: 'notify', agentType: 'email', description: 'Send the report' } });
 
 const smtpAgent = () => emailAgent({ config: config({ SMTP_URL: smtp.url }), db: database.db });
 const outboxAgent = () => emailAgent({ config: config(), db: database.db });

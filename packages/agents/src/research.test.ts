@@ -3,12 +3,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import type { Db } from '@strata/db';
-import { type AgentContext, NonRetryableError } from '@strata/engine';
+import { NonRetryableError } from '@strata/engine';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { allowListSet, canonicalHost, classifyAddress, parseIPv6 } from './net/address.ts';
 import { FetchRefusedError, FetchTimeoutError, vetHost } from './net/fetch.ts';
 import { findHighlights, htmlToText, type ResearchResult, researchAgent, researchInputSchema } from './research.ts';
 import type { AgentDeps } from './types.ts';
+import { agentContext } from './testing.ts';
 
 // The resolver the guard uses knows one extra name, which the system resolver (used by a socket
 // that was not handed the vetted address) does not: fetching it proves the connection is pinned.
@@ -110,34 +111,8 @@ function deps(allow: string[]): AgentDeps {
   } as AgentDeps;
 }
 
-function context(input: Record<string, unknown>, signal = new AbortController().signal) {
-  const progress: Record<string, unknown>[] = [];
-  const ctx = {
-    task: {
-      id: 'task-1',
-      executionId: 'exec-1',
-      workspaceId: 'ws-1',
-      key: 'research',
-      agentType: 'research',
-      description: 'Research',
-      input,
-      attempt: 1,
-      retryCount: 0,
-      maxRetries: 3,
-      timeoutSeconds: 60,
-      resumedFromWait: false,
-    },
-    dependencies: [],
-    progress: async (data: Record<string, unknown>) => {
-      progress.push(data);
-    },
-    signal,
-    wait: () => {
-      throw new Error('no waiting here');
-    },
-  } as AgentContext;
-  return { ctx, progress };
-}
+const context = (input: Record<string, unknown>, signal = new AbortController().signal) =>
+  agentContext({ input, signal, task: { id: 'task-1', executionId: 'exec-1', workspaceId: 'ws-1', key: 'research', agentType: 'research', description: 'Research' } });
 
 const local = (path: string) => `http://localhost:${port}${path}`;
 const run = async (allow: string[], input: Record<string, unknown>, signal?: AbortSignal) => {

@@ -1,9 +1,10 @@
 import type { Db } from '@strata/db';
-import { type AgentContext, NonRetryableError } from '@strata/engine';
+import { NonRetryableError } from '@strata/engine';
 import ICAL from 'ical.js';
 import { describe, expect, it } from 'vitest';
 import { buildCalendar, escapeText, foldLine, type SchedulingResult, schedulingAgent, schedulingInputSchema, slugify, wallToInstant } from './scheduling.ts';
 import type { AgentDeps } from './types.ts';
+import { agentContext } from './testing.ts';
 
 /** Parses with ical.js (an independent RFC 5545 implementation), registering the file's own VTIMEZONEs. */
 function parse(ics: string) {
@@ -162,21 +163,8 @@ describe('scheduling: iCalendar read back by ical.js', () => {
 
 describe('scheduling agent', () => {
   const deps = { config: { AGENT_FETCH_ALLOW_HOSTS: [] }, db: undefined as unknown as Db } as unknown as AgentDeps;
-  const context = (input: Record<string, unknown>, id = 'task-7') => {
-    const progress: Record<string, unknown>[] = [];
-    const ctx = {
-      task: { id, executionId: 'e', workspaceId: 'w', key: 'schedule', agentType: 'scheduling', description: '', input, attempt: 1, retryCount: 0, maxRetries: 3, timeoutSeconds: 60, resumedFromWait: false },
-      dependencies: [],
-      progress: async (data: Record<string, unknown>) => {
-        progress.push(data);
-      },
-      signal: new AbortController().signal,
-      wait: () => {
-        throw new Error('no');
-      },
-    } as AgentContext;
-    return { ctx, progress };
-  };
+  const context = (input: Record<string, unknown>, id = 'task-7') =>
+    agentContext({ input, task: { id, executionId: 'e', workspaceId: 'w', key: 'schedule', agentType: 'scheduling' } });
 
   it('runs, reports progress and keeps the UID stable per task', async () => {
     const input = { title: 'Review', start: '2025-04-01T10:00', timeZone: 'Europe/Paris', recurrence: { frequency: 'weekly', count: 2 } };
