@@ -3,7 +3,7 @@ import { createTestDatabase, type TestDatabase } from '@strata/db/testing';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { logIn, signUp } from './accounts.ts';
-import { AuthError } from './errors.ts';
+import { authError } from './testing.ts';
 
 let t: TestDatabase;
 
@@ -13,15 +13,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await t?.drop();
 });
-
-async function authError(promise: Promise<unknown>): Promise<AuthError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AuthError);
-  return error as AuthError;
-}
 
 describe('sign-up', () => {
   it('creates a user with a lower-cased email and an argon2id hash', async () => {

@@ -1,4 +1,6 @@
 import { type Db, memberships, newId, type Role, users, workspaces } from '@strata/db';
+import { expect } from 'vitest';
+import { AuthError } from './errors.ts';
 import type { AuthUser } from './user.ts';
 
 /**
@@ -16,4 +18,14 @@ export async function insertWorkspace(db: Db, members: { userId: string; role: R
   await db.insert(workspaces).values({ id, name: 'Test workspace' });
   if (members.length) await db.insert(memberships).values(members.map((m) => ({ workspaceId: id, ...m })));
   return id;
+}
+
+/** The AuthError a promise rejects with (the test fails if it resolves or throws anything else). */
+export async function authError(promise: Promise<unknown>): Promise<AuthError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(AuthError);
+  return error as AuthError;
 }

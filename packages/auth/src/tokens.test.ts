@@ -2,8 +2,7 @@ import { apiTokens } from '@strata/db';
 import { createTestDatabase, type TestDatabase } from '@strata/db/testing';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AuthError } from './errors.ts';
-import { insertUser, insertWorkspace } from './testing.ts';
+import { authError, insertUser, insertWorkspace } from './testing.ts';
 import { createApiToken, hashApiToken, listApiTokens, revokeApiToken, validateApiToken } from './tokens.ts';
 
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -19,15 +18,6 @@ afterAll(async () => {
 async function stored(id: string) {
   const [row] = await t.db.select().from(apiTokens).where(eq(apiTokens.id, id));
   return row!;
-}
-
-async function authError(promise: Promise<unknown>): Promise<AuthError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  expect(error).toBeInstanceOf(AuthError);
-  return error as AuthError;
 }
 
 describe('API tokens', () => {
