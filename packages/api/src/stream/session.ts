@@ -55,13 +55,13 @@ export function resumePoint(headers: Headers, url: URL): number | null {
  * the execution's final event. Returns a function that ends it early (client gone).
  */
 export async function openStream(deps: StreamDeps, executionId: string, after: number | null, sink: StreamSink): Promise<() => void> {
-  const [latest] = await deps.db.execute<{ id: number; settled: boolean }>(sql`
+  const [latest] = await deps.db.execute<{ id: number; settled: boolean; version: number | null }>(sql`
     select coalesce((select max(id) from execution_events where execution_id = ${executionId}), 0)::int8::float8 as id,
-           (select completed_at is not null from executions where id = ${executionId}) as settled`);
+           (select completed_at is not null from executions where id = ${executionId}) as settled,
+           (select version from executions where id = ${executionId}) as version`);
   const latestId = Number(latest?.id ?? 0);
   const cache = deps.statusCache ?? new StatusCache(1);
-  const execution = await findExecution(deps.db, executionId);
-  const entry = await cache.get(deps.db, executionId, execution?.version ?? -1);
+  const entry = await cache.get(deps.db, executionId, latest?.version ?? -1);
   // Many clients connecting at once share one serialised state while nothing changes.
   const now = Date.now();
   if (!entry.state || entry.state.id !== latestId || now - entry.state.at > 1000) {
