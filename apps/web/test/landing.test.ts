@@ -29,7 +29,8 @@ describe('landing page in a real browser', () => {
     await expect(page.title()).resolves.toContain('Strata');
     expect(await page.locator('h1').textContent()).toBe('Strata');
     expect(await page.locator('main').textContent()).toContain('runs your strategies autonomously');
-    await page.click('a[href="/api/health"]');
+    // Not a page: the click ends in a full navigation, which is awaited before reading the body.
+    await Promise.all([page.waitForURL('**/api/health'), page.click('a[href="/api/health"]')]);
     expect(await page.locator('body').textContent()).toContain('"database":"ok"');
     expect(errors).toEqual([]);
   });
@@ -42,7 +43,7 @@ describe('landing page in a real browser', () => {
     for (const path of ['/api/executions/start', '/api/executions/{id}/status', '/api/executions/{id}/pause', '/api/executions/{id}/resume', '/api/executions/{id}/cancel']) {
       expect(paths).toContain(path);
     }
-    await page.click('a[href="/api/openapi.json"]');
+    await Promise.all([page.waitForURL('**/api/openapi.json'), page.click('a[href="/api/openapi.json"]')]);
     expect(JSON.parse((await page.locator('body').textContent()) ?? '{}').openapi).toBe('3.1.0');
   });
 });
