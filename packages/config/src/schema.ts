@@ -52,7 +52,15 @@ const commaListKeepCase = optionalString.transform((v) =>
  */
 export const configSchema = z.object({
   PORT: port.default(3008),
-  HOST: optionalString.default('0.0.0.0'),
+  /** Loopback unless told otherwise: a fresh install is not reachable from the network. */
+  HOST: optionalString.default('127.0.0.1'),
+  /** The app's public origin (adapter-node's own variable): same-origin checks and Secure cookies. */
+  ORIGIN: httpUrl,
+  /** Behind a reverse proxy: trust X-Forwarded-Proto / X-Forwarded-For. */
+  TRUST_PROXY: z
+    .enum(['true', 'false', '1', '0'])
+    .default('false')
+    .transform((v) => v === 'true' || v === '1'),
   DATABASE_URL: postgresUrl,
   STRATA_DATA_DIR: optionalString,
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
@@ -60,7 +68,8 @@ export const configSchema = z.object({
     .enum(['true', 'false', '1', '0'])
     .default('true')
     .transform((v) => v === 'true' || v === '1'),
-  STRATA_DEMO_PASSWORD: z.string().min(8, 'must be at least 8 characters').default('strata-demo'),
+  /** Set: the demo account uses it (and is created on any interface); unset: only on loopback. */
+  STRATA_DEMO_PASSWORD: optionalString.refine((v) => v === undefined || v.length >= 8, 'must be at least 8 characters'),
 
   RATE_LIMIT_START_PER_MIN: nonNegativeInt.default(5),
   RATE_LIMIT_STATUS_PER_MIN: nonNegativeInt.default(30),
@@ -80,6 +89,10 @@ export const configSchema = z.object({
   TASK_LEASE_SECONDS: positiveInt.default(30),
   TASK_RETRY_BASE_MS: positiveInt.default(1000),
   TASK_RETRY_MAX_MS: positiveInt.default(60_000),
+  /** A task's stored result is capped; a bigger one fails its attempt without retry. */
+  TASK_RESULT_MAX_BYTES: positiveInt.default(1024 * 1024),
+  /** Open execution streams per credential (session or API token); more answer 429. */
+  STREAM_MAX_PER_CREDENTIAL: positiveInt.default(20),
 
   SMTP_URL: smtpUrl,
   SMTP_FROM: optionalString.default('Strata <strata@localhost>'),

@@ -321,6 +321,77 @@ export const rateLimits = pgTable(
   ],
 );
 
+/**
+ * Failed logins, one row each, counted over a sliding window per account (lower-cased email)
+ * and per client address: the throttle holds across every web process.
+ */
+export const loginFailures = pgTable(
+  'login_failures',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    /** `account:<email>` or `client:<address>`. */
+    key: text('key').notNull(),
+    failedAt: ts('failed_at').notNull().defaultNow(),
+  },
+  (t) => [index('login_failures_key_idx').on(t.key, t.failedAt), index('login_failures_failed_idx').on(t.failedAt)],
+);
+
+export const INVITATION_STATUSES = ['pending', 'accepted', 'declined', 'revoked'] as const;
+export type InvitationStatus = (typeof INVITATION_STATUSES)[number];
+
+/**
+ * Membership by invitation: an admin invites an email (whether or not it has an account); the
+ * invitee sees it after logging in and accepts or declines.
+ */
+export const invitations = pgTable(
+  'invitations',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    email: text('email').notNull(),
+    role: text('role', { enum: ROLES }).notNull(),
+    status: text('status', { enum: INVITATION_STATUSES }).notNull().default('pending'),
+    invitedBy: text('invited_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    expiresAt: ts('expires_at').notNull(),
+    respondedAt: ts('responded_at'),
+  },
+  (t) => [
+    index('invitations_email_idx').on(sql`lower(${t.email})`, t.status),
+    uniqueIndex('invitations_pending_unique')
+      .on(t.workspaceId, sql`lower(${t.email})`)
+      .where(sql`${t.status} = 'pending'`),
+    check('invitations_role_check', inList('role', ROLES)),
+    check('invitations_status_check', inList('status', INVITATION_STATUSES)),
+  ],
+);
+
+/**
+ * Short-lived, single-use tickets for `?access_token=` on the stream (clients that cannot send
+ * headers): only the SHA-256 of the ticket is stored; it names the credential it was issued
+ * from, so the stream still ends with that credential.
+ */
+export const streamTickets = pgTable(
+  'stream_tickets',
+  {
+    id: text('id').primaryKey(),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    executionId: text('execution_id')
+      .notNull()
+      .references(() => executions.id, { onDelete: 'cascade' }),
+    sessionId: text('session_id'),
+    tokenId: text('token_id'),
+    createdAt: createdAt(),
+    expiresAt: ts('expires_at').notNull(),
+    usedAt: ts('used_at'),
+  },
+  (t) => [index('stream_tickets_expires_idx').on(t.expiresAt)],
+);
+
 /** Idempotency-Key on start: a repeat within 24 h returns the first execution. */
 export const idempotencyKeys = pgTable(
   'idempotency_keys',

@@ -25,8 +25,9 @@ export async function boot(options: { seed: boolean }): Promise<Booted> {
     await runMigrations(database.url);
     logger.info('database migrated');
     if (options.seed && config.STRATA_DEMO) {
-      const { created } = await seedDemo(database.url, config.STRATA_DEMO_PASSWORD, config);
-      if (created) logger.info(`demo workspace created: log in as ${DEMO_EMAIL} / ${config.STRATA_DEMO_PASSWORD}`);
+      const password = config.STRATA_DEMO_PASSWORD ?? 'strata-demo';
+      const { created } = await seedDemo(database.url, password, config);
+      if (created) logger.info(`demo workspace created: log in as ${DEMO_EMAIL} / ${password}`);
     }
   } catch (error) {
     logger.fatal({ err: error }, 'could not prepare the database');
