@@ -8,3 +8,4 @@ export { EventHub, FINAL_EVENT_TYPES, processEventHub, type WireEvent } from './
 export { authorizeStream, openStream, resumePoint, type StreamDeps, type StreamSink } from './stream/session.ts';
 export { serveSse } from './stream/sse.ts';
 export { createStreamUpgradeHandler, isStreamUpgrade } from './stream/ws.ts';
+export { checkSameOrigin, type OriginPolicy, type OriginVerdict } from './same-origin.ts';
