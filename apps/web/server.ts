@@ -33,12 +33,6 @@ const streams = createStreamServer({ databaseUrl: config.DATABASE_URL, logger })
 
 const server = createServer((req, res) => {
   if (streams.handleRequest(req, res)) return;
-  // The REST API takes bodiless POSTs (the seed's own `curl -X POST .../pause`). SvelteKit's
-  // CSRF guard treats a POST without a content type as a cross-site form; API calls are not
-  // forms (credentials are a Bearer header or a SameSite=Lax cookie), so mark them as JSON.
-  if (req.url?.startsWith('/api/') && req.method !== 'GET' && req.method !== 'HEAD' && !req.headers['content-type']) {
-    req.headers['content-type'] = 'application/json';
-  }
   handler(req, res);
 });
 server.on('upgrade', (req, socket, head) => streams.handleUpgrade(req, socket, head));

@@ -10,4 +10,5 @@ export { authorizeStream, openStream, resumePoint, type StreamDeps, type StreamS
 export { serveSse } from './stream/sse.ts';
 export { createStreamUpgradeHandler, isStreamUpgrade } from './stream/ws.ts';
 export { checkSameOrigin, type OriginPolicy, type OriginVerdict } from './same-origin.ts';
+export { refuseCrossSite } from './cross-site.ts';
 export { handleTrpc, MAX_BATCH_CALLS } from './trpc-http.ts';
