@@ -1,3 +1,4 @@
+import { createStrataClient } from '@strata/client';
 import { createTestDatabase, type TestDatabase } from '@strata/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawExchange } from './raw-http.ts';
@@ -125,6 +126,12 @@ describe('tRPC batches', () => {
     const body = (await answered.json()) as Json[];
     expect(body).toHaveLength(10);
     expect(body.every((call) => call.result.data.json.user.email === 'policy@example.com')).toBe(true);
+  });
+
+  it('the typed client splits 25 concurrent calls into batches the server takes', async () => {
+    const client = createStrataClient({ baseUrl: web.url, token });
+    const answers = await Promise.all(Array.from({ length: 25 }, () => client.auth.me.query()));
+    expect(answers.every((me) => me.user.email === 'policy@example.com')).toBe(true);
   });
 
   it('counts calls however the commas are spelled', async () => {
