@@ -1,6 +1,6 @@
 import { refuseCrossSite } from '@strata/api';
 import { loadConfig } from '@strata/config';
-import type { Handle } from '@sveltejs/kit';
+import type { Handle } from '@sveltejs/kit/hooks';
 
 /**
  * Cross-site request forgery, judged once for every route (REST, tRPC, pages and their form
