@@ -19,9 +19,11 @@ if (!config.DATABASE_URL) {
 }
 await runMigrations(config.DATABASE_URL);
 
-// The REST adapter enforces the 1 MiB body limit itself, with a JSON 413.
+// One body limit for every route: the API (REST and tRPC) answers 413 in its own shape at
+// 1 MiB; SvelteKit bounds everything else (pages' form actions) at the same size.
+const { MAX_BODY_BYTES } = await import('@strata/api');
 // biome-ignore lint/style/noProcessEnv: adapter-node reads its own setting from the environment
-process.env.BODY_SIZE_LIMIT ??= 'Infinity';
+process.env.BODY_SIZE_LIMIT = String(MAX_BODY_BYTES);
 const { handler } = await import(new URL('./build/handler.js', import.meta.url).href).catch((error: unknown) => {
   logger.fatal({ err: error }, 'apps/web/build is missing: run `pnpm --filter @strata/web build` (pnpm start does it for you)');
   process.exit(1);
@@ -31,12 +33,6 @@ const streams = createStreamServer({ databaseUrl: config.DATABASE_URL, logger })
 
 const server = createServer((req, res) => {
   if (streams.handleRequest(req, res)) return;
-  // The REST API takes bodiless POSTs (the seed's own `curl -X POST .../pause`). SvelteKit's
-  // CSRF guard treats a POST without a content type as a cross-site form; API calls are not
-  // forms (credentials are a Bearer header or a SameSite=Lax cookie), so mark them as JSON.
-  if (req.url?.startsWith('/api/') && req.method !== 'GET' && req.method !== 'HEAD' && !req.headers['content-type']) {
-    req.headers['content-type'] = 'application/json';
-  }
   handler(req, res);
 });
 server.on('upgrade', (req, socket, head) => streams.handleUpgrade(req, socket, head));

@@ -23,12 +23,14 @@ export interface RunningWeb {
   stop(): Promise<number | null>;
 }
 
-/** Starts the built web app (server.ts over build/) as its own process. */
-export async function startWeb(env: Record<string, string>): Promise<RunningWeb> {
+/** Starts the built web app (server.ts over build/) as its own process; an undefined value unsets that variable. */
+export async function startWeb(env: Record<string, string | undefined>): Promise<RunningWeb> {
   const port = await freePort();
+  const childEnv: Record<string, string | undefined> = { ...process.env, LOG_LEVEL: 'info', ...env, PORT: String(port), HOST: '127.0.0.1' };
+  for (const [name, value] of Object.entries(childEnv)) if (value === undefined) delete childEnv[name];
   const child = spawn(process.execPath, ['server.ts'], {
     cwd: WEB_DIR,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env, PORT: String(port), HOST: '127.0.0.1' },
+    env: childEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

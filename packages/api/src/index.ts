@@ -1,5 +1,6 @@
 export { type ApiContext, type ApiDeps, createContext } from './context.ts';
-export { errorResponse, handleRest, MAX_BODY_BYTES } from './rest/handler.ts';
+export { MAX_BODY_BYTES } from './body.ts';
+export { errorResponse, handleRest } from './rest/handler.ts';
 export { openApiDocument } from './openapi.ts';
 export { pruneRateLimits, type RateLimits } from './rate-limit.ts';
 export { type AppRouter, appRouter, createCaller } from './root.ts';
@@ -9,3 +10,5 @@ export { authorizeStream, openStream, resumePoint, type StreamDeps, type StreamS
 export { serveSse } from './stream/sse.ts';
 export { createStreamUpgradeHandler, isStreamUpgrade } from './stream/ws.ts';
 export { checkSameOrigin, type OriginPolicy, type OriginVerdict } from './same-origin.ts';
+export { refuseCrossSite } from './cross-site.ts';
+export { handleTrpc, MAX_BATCH_CALLS } from './trpc-http.ts';

@@ -1,5 +1,5 @@
 import { EXECUTION_STATUSES, ROLES } from '@strata/db';
-import { l4ItemSchema } from '@strata/engine';
+import { strategyFields } from '@strata/engine';
 import { z } from 'zod';
 
 /** Request schemas, defined once: tRPC validates with them and the OpenAPI document is generated from them. */
@@ -22,31 +22,10 @@ export const createTokenInput = z.object({
 });
 export const tokenIdInput = z.object({ id: id('id') });
 
-/** How deep an item's input may nest: far deeper JSON overflows the stack when it is serialised for jsonb. */
-export const MAX_INPUT_DEPTH = 64;
-
-/** Whether a JSON value nests deeper than the limit; iterative, so any depth is safe to measure. */
-function nestsDeeperThan(value: unknown, limit: number): boolean {
-  const stack: [unknown, number][] = [[value, 1]];
-  while (stack.length > 0) {
-    const [current, depth] = stack.pop()!;
-    if (current === null || typeof current !== 'object') continue;
-    if (depth > limit) return true;
-    for (const child of Object.values(current)) stack.push([child, depth + 1]);
-  }
-  return false;
-}
-
-const strategyItemInput = l4ItemSchema.superRefine((item, ctx) => {
-  if (nestsDeeperThan(item.input, MAX_INPUT_DEPTH)) ctx.addIssue({ code: 'custom', path: ['input'], message: `nested deeper than ${MAX_INPUT_DEPTH} levels` });
-});
-
 export const createStrategyInput = z.object({
   workspaceId: id('workspaceId'),
-  name: z.string().trim().min(1, 'name is required').max(200),
-  description: z.string().trim().max(5000).optional(),
+  ...strategyFields,
   onTaskFailure: z.enum(['fail', 'continue']).optional(),
-  items: z.array(strategyItemInput).max(20_000),
 });
 export const strategyIdInput = z.object({ id: id('id') });
 export const workspaceIdInput = z.object({ workspaceId: id('workspaceId') });

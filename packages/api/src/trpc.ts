@@ -1,3 +1,4 @@
+import { isDevelopment } from '@strata/config';
 import { roleAllows, workspaceRole, type Permission, type Principal } from '@strata/auth';
 import type { Role } from '@strata/db';
 import { initTRPC, TRPCError } from '@trpc/server';
@@ -8,11 +9,20 @@ import { accessDenied, toTRPCError, unauthorized } from './errors.ts';
 import { findUnstorableText, formatInputError } from './input-error.ts';
 import { rateLimitHeaders, takeRateLimit, type RateBucket } from './rate-limit.ts';
 
+/** Stack traces in error answers: development only (NODE_ENV=development), never by default. */
+const isDev = isDevelopment();
+
 const t = initTRPC.context<ApiContext>().create({
   transformer: superjson,
+  isDev,
+  /**
+   * What a caller sees of an error: the message meant for them; for a server error only
+   * `Internal server error` (a driver's message may hold SQL and its parameters; the log has it).
+   */
   errorFormatter({ shape, error }) {
-    const message = error.cause instanceof ZodError ? formatInputError(error.cause) : shape.message;
-    return { ...shape, message };
+    const message = shape.data.httpStatus >= 500 ? 'Internal server error' : error.cause instanceof ZodError ? formatInputError(error.cause) : shape.message;
+    const { stack, ...data } = shape.data;
+    return { ...shape, message, data: isDev && stack !== undefined ? { ...data, stack } : data };
   },
 });
 

@@ -36,6 +36,8 @@ export function createStrataClient(options: StrataClientOptions) {
         false: httpBatchLink({
           url,
           transformer: superjson,
+          // The server takes at most 10 calls per request (MAX_BATCH_CALLS in @strata/api).
+          maxItems: 10,
           headers: () => authorization ?? {},
           ...(options.fetch ? { fetch: options.fetch } : {}),
         }),

@@ -35,6 +35,11 @@ export function loadConfig(): Config {
   return cached;
 }
 
+/** Development mode (NODE_ENV=development): the only mode whose error answers carry stack traces. */
+export function isDevelopment(config: Config = loadConfig()): boolean {
+  return config.NODE_ENV === 'development';
+}
+
 /** For entry points: load the configuration or exit with a message naming the variable. */
 export function loadConfigOrExit(): Config {
   try {

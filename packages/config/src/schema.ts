@@ -64,6 +64,8 @@ export const configSchema = z.object({
   DATABASE_URL: postgresUrl,
   STRATA_DATA_DIR: optionalString,
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /** `development` only: error bodies may then carry stack traces. Any other value, or unset, is production behaviour. */
+  NODE_ENV: optionalString,
   STRATA_DEMO: z
     .enum(['true', 'false', '1', '0'])
     .default('true')

@@ -8,7 +8,7 @@ export { agentQueue, ensureAgentQueues, pgBossTaskQueue, taskJobSchema, type Tas
 export { reapExpiredLeases, requeueLostJobs } from './recovery.ts';
 export { claimTasks, recordOutcomes, reportProgress, type AttemptOutcome, type ClaimedTask, type DependencyResult } from './runner.ts';
 export { getExecutionStatus, getExecutionStatusParts, statusBody, type ExecutionStatusBody, type ExecutionStatusParts, type TaskView } from './status.ts';
-export { KNOWN_AGENT_TYPES, l4ItemSchema, strategyInputSchema, type L4ItemInput, type StrategyInput } from './strategy/schema.ts';
+export { KNOWN_AGENT_TYPES, l4ItemSchema, STRATEGY_LIMITS, strategyFields, strategyInputSchema, type L4ItemInput, type StrategyInput } from './strategy/schema.ts';
 export { createStrategy, findStrategy, getStrategy, listStrategies, type ItemInputCheck, type StrategyView } from './strategy/store.ts';
 export { findCycle, validateItems } from './strategy/validate.ts';
 export { startEngineWorker, type EngineWorker, type EngineWorkerOptions, type QueueSettings } from './worker.ts';

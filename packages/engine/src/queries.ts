@@ -21,10 +21,21 @@ export interface ExecutionListItem {
 
 const encodeCursor = (createdAt: Date, id: string) => Buffer.from(`${createdAt.toISOString()}|${id}`).toString('base64url');
 
+/** What encodeCursor writes, and nothing else: a timestamp PostgreSQL can hold and an execution id. */
+const CURSOR_TEXT = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)\|(exec_[A-Za-z0-9_]{1,200})$/;
+
+/**
+ * A cursor is client-supplied text: anything but one this server wrote is refused here, before
+ * it reaches SQL (where a year PostgreSQL cannot store, or a NUL, failed the query).
+ */
 function decodeCursor(cursor: string): { createdAt: Date; id: string } | undefined {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString('utf8').split('|');
-  const createdAt = new Date(at ?? '');
-  return id && !Number.isNaN(createdAt.getTime()) ? { createdAt, id } : undefined;
+  if (!/^[A-Za-z0-9_-]{1,400}$/.test(cursor)) return undefined;
+  const match = CURSOR_TEXT.exec(Buffer.from(cursor, 'base64url').toString('utf8'));
+  if (!match) return undefined;
+  const [, at, id] = match;
+  const createdAt = new Date(at!);
+  if (Number.isNaN(createdAt.getTime()) || createdAt.toISOString() !== at || createdAt.getUTCFullYear() < 1970) return undefined;
+  return { createdAt, id: id! };
 }
 
 /** A workspace's executions, newest first, a page at a time; `nextCursor` fetches the next page. */

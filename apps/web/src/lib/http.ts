@@ -28,10 +28,14 @@ export async function postJson<T>(path: string, body: unknown = {}, headers: Rec
 }
 
 /**
- * Where to go after logging in: `next` when it is a path of this site, else the dashboard.
- * (Never another origin: `//evil.example` and `/\evil.example` are refused.)
+ * Where to go after logging in: `next` when it is a path of this site, else the fallback.
+ * Only printable ASCII is taken (the app's own links are percent-encoded): a tab or a
+ * non-ASCII character would break the Location header, and browsers drop tabs and newlines
+ * from URLs, so `/<tab>/evil.example` would become `//evil.example`. Never another origin:
+ * `//evil.example` and `/\evil.example` are refused.
  */
 export function safeNext(next: string | null | undefined, fallback = '/app'): string {
-  if (!next?.startsWith('/') || next.startsWith('//') || next.startsWith('/\\')) return fallback;
-  return next;
+  if (!next || !/^\/[\x21-\x7e]*$/.test(next) || next.startsWith('//') || next.includes('\\')) return fallback;
+  const base = 'http://strata.invalid';
+  return new URL(next, base).origin === base ? next : fallback;
 }

@@ -2,6 +2,7 @@ import type { Logger } from '@strata/config';
 import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { ZodError } from 'zod';
+import { BodyError, readJsonBody } from '../body.ts';
 import { type ApiDeps, createContext } from '../context.ts';
 import { formatInputError } from '../input-error.ts';
 import { openApiDocument } from '../openapi.ts';
@@ -9,49 +10,12 @@ import { stringifyWithRaw } from '../raw-json.ts';
 import { createCaller } from '../root.ts';
 import { matchRoute } from './routes.ts';
 
-export const MAX_BODY_BYTES = 1024 * 1024;
-
 const json = (status: number, body: unknown, headers?: HeadersInit) => {
   const response = new Response(stringifyWithRaw(body), { status, headers });
   response.headers.set('content-type', 'application/json; charset=utf-8');
   response.headers.set('cache-control', 'no-store');
   return response;
 };
-
-class BodyError extends Error {
-  readonly status: 400 | 413;
-  constructor(status: 400 | 413, message: string) {
-    super(message);
-    this.status = status;
-  }
-}
-
-/** Reads a JSON body of at most 1 MiB; an empty body reads as undefined. */
-async function readBody(request: Request): Promise<unknown> {
-  const declared = Number(request.headers.get('content-length') ?? '0');
-  if (declared > MAX_BODY_BYTES) throw new BodyError(413, 'Request body too large (limit 1 MiB)');
-  if (!request.body) return undefined;
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_BODY_BYTES) {
-      await reader.cancel();
-      throw new BodyError(413, 'Request body too large (limit 1 MiB)');
-    }
-    chunks.push(value);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new BodyError(400, 'Invalid JSON body');
-  }
-}
 
 /** HTTP status and the public message of any error: the one mapping the REST surface uses. */
 export function errorResponse(error: unknown, logger?: Logger): { status: number; message: string } {
@@ -94,9 +58,10 @@ export async function handleRest(request: Request, deps: ApiDeps & { logger?: Lo
     if (match.route.auth && !ctx.principal) return json(401, { error: 'Unauthorized' });
     let body: unknown;
     try {
-      body = match.route.method === 'POST' ? await readBody(request) : undefined;
+      body = match.route.method === 'POST' ? await readJsonBody(request) : undefined;
     } catch (error) {
-      if (error instanceof BodyError) return json(error.status, { error: error.message });
+      // Past a refused body the connection is closed, so the rest of it is never read.
+      if (error instanceof BodyError) return json(error.status, { error: error.message }, error.status === 413 ? { connection: 'close' } : undefined);
       throw error;
     }
     try {

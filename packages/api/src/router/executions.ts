@@ -114,7 +114,7 @@ export const executionsRouter = router({
   list: authedProcedure.input(listExecutionsInput).query(async ({ ctx, input }) => {
     await requireRole(ctx, input.workspaceId, 'read');
     const page = await listExecutions(ctx.db, input);
-    if ('invalidCursor' in page) throw new TRPCError({ code: 'BAD_REQUEST', message: 'cursor: invalid' });
+    if ('invalidCursor' in page) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Invalid cursor' });
     return page;
   }),
 });

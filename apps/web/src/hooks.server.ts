@@ -1,0 +1,3 @@
+import { crossSiteGuard } from '#lib/server/cross-site.ts';
+
+export const handle = crossSiteGuard;
