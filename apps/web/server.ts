@@ -27,9 +27,11 @@ const { handler } = await import(new URL('./build/handler.js', import.meta.url).
   process.exit(1);
 });
 const { createStreamServer } = await import('./src/stream-server.ts');
+const { answerClientErrors, guardRequests, guardUpgrades } = await import('./src/http-guard.ts');
 const streams = createStreamServer({ databaseUrl: config.DATABASE_URL, logger });
 
-const server = createServer((req, res) => {
+// Every request and upgrade passes the guard: a malformed one answers 400, nothing throws.
+const server = createServer(guardRequests(logger, (req, res) => {
   if (streams.handleRequest(req, res)) return;
   // The REST API takes bodiless POSTs (the seed's own `curl -X POST .../pause`). SvelteKit's
   // CSRF guard treats a POST without a content type as a cross-site form; API calls are not
@@ -38,8 +40,9 @@ const server = createServer((req, res) => {
     req.headers['content-type'] = 'application/json';
   }
   handler(req, res);
-});
-server.on('upgrade', (req, socket, head) => streams.handleUpgrade(req, socket, head));
+}));
+server.on('upgrade', guardUpgrades(logger, (req, socket, head) => streams.handleUpgrade(req, socket, head)));
+answerClientErrors(server, logger);
 server.keepAliveTimeout = 65_000;
 
 server.listen(config.PORT, config.HOST, () => {
