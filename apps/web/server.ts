@@ -28,10 +28,12 @@ const { handler } = await import(new URL('./build/handler.js', import.meta.url).
 });
 const { createStreamServer } = await import('./src/stream-server.ts');
 const { answerClientErrors, guardRequests, guardUpgrades } = await import('./src/http-guard.ts');
-const streams = createStreamServer({ databaseUrl: config.DATABASE_URL, logger });
+const transport = { origin: config.ORIGIN, trustProxy: config.TRUST_PROXY };
+const streams = createStreamServer({ databaseUrl: config.DATABASE_URL, logger, transport });
 
-// Every request and upgrade passes the guard: a malformed one answers 400, nothing throws.
-const server = createServer(guardRequests(logger, (req, res) => {
+// Every request and upgrade passes the guard: a malformed one answers 400, nothing throws,
+// every response carries the security headers.
+const server = createServer(guardRequests(logger, transport, (req, res) => {
   if (streams.handleRequest(req, res)) return;
   // The REST API takes bodiless POSTs (the seed's own `curl -X POST .../pause`). SvelteKit's
   // CSRF guard treats a POST without a content type as a cross-site form; API calls are not

@@ -14,7 +14,7 @@ export function streamUpgradeDevPlugin(): Plugin {
       const { createStreamServer } = await import('./stream-server.ts');
       const { guardUpgrades } = await import('./http-guard.ts');
       const logger = createLogger('web', config.LOG_LEVEL);
-      const streams = createStreamServer({ databaseUrl: config.DATABASE_URL, logger });
+      const streams = createStreamServer({ databaseUrl: config.DATABASE_URL, logger, transport: { origin: config.ORIGIN, trustProxy: config.TRUST_PROXY } });
       const streamUpgrade = guardUpgrades(logger, (request, socket, head) => streams.handleUpgrade(request, socket, head));
       server.middlewares.use((req, res, next) => {
         if (!streams.handleRequest(req, res)) next();

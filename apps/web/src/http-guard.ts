@@ -8,6 +8,7 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
+import { isHttpsRequest, securityHeaders, type TransportPolicy } from '@strata/api';
 import type { Logger } from '@strata/config';
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => unknown;
@@ -96,9 +97,23 @@ function runCaught(call: () => unknown, fail: (error: unknown) => void) {
   }
 }
 
-/** Wraps the request listener: bad targets answer 400, throws and rejections answer 500. */
-export function guardRequests(logger: Logger, listener: RequestListener): RequestListener {
+/**
+ * Sets the security headers on a Node response before anyone writes it: what bypasses
+ * SvelteKit (static files, the event stream, this guard's own answers) carries them too, and
+ * whatever SvelteKit then sets (a page's own Content-Security-Policy) replaces them.
+ */
+export function setSecurityHeaders(req: IncomingMessage, res: ServerResponse, transport: TransportPolicy) {
+  const proto = req.headers['x-forwarded-proto'];
+  for (const [name, value] of securityHeaders(isHttpsRequest(Array.isArray(proto) ? proto[0] : proto, transport))) res.setHeader(name, value);
+}
+
+/**
+ * Wraps the request listener: every response gets the security headers, bad targets answer
+ * 400, throws and rejections answer 500.
+ */
+export function guardRequests(logger: Logger, transport: TransportPolicy, listener: RequestListener): RequestListener {
   return (req, res) => {
+    setSecurityHeaders(req, res, transport);
     const target = parseTarget(req);
     if (!target.ok) {
       logger.warn(describe(req), `malformed request refused: ${target.error}`);

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { createStreamUpgradeHandler, EventHub, processEventHub, serveSse, StatusCache, type StreamDeps } from '@strata/api';
+import { createStreamUpgradeHandler, EventHub, processEventHub, serveSse, StatusCache, type StreamDeps, type TransportPolicy } from '@strata/api';
 import type { Logger } from '@strata/config';
 import { createDatabase } from '@strata/db';
-import { answerJson, answerSocket, parseTarget } from './http-guard.ts';
+import { answerJson, answerSocket, parseTarget, setSecurityHeaders } from './http-guard.ts';
 
 const STREAM_PATH = /^\/api\/executions\/([^/]+)\/stream\/?$/;
 
@@ -36,7 +36,7 @@ export interface StreamServer {
  * dev plugin alike), so WebSocket and SSE share one event hub and one LISTEN connection per
  * process.
  */
-export function createStreamServer(options: { databaseUrl: string; logger: Logger }): StreamServer {
+export function createStreamServer(options: { databaseUrl: string; logger: Logger; transport: TransportPolicy }): StreamServer {
   const database = createDatabase(options.databaseUrl, { applicationName: 'strata-web-stream', max: 10 });
   const hub = processEventHub(() => new EventHub({ db: database.db, listenSql: database.sql, logger: options.logger }));
   const deps: StreamDeps = { db: database.db, hub, statusCache: new StatusCache() };
@@ -45,6 +45,8 @@ export function createStreamServer(options: { databaseUrl: string; logger: Logge
     handleRequest(req, res) {
       const target = streamTarget(req);
       if (!target || req.method !== 'GET') return false;
+      // The stream bypasses SvelteKit and its hook: its answers get the headers here.
+      setSecurityHeaders(req, res, options.transport);
       if (!target.ok) {
         options.logger.warn({ url: req.url?.slice(0, 200) }, `malformed request refused: ${target.error}`);
         answerJson(res, 400, target.error);

@@ -1,0 +1,3 @@
+import { securityHeadersHandle } from '#lib/server/security-headers.ts';
+
+export const handle = securityHeadersHandle;
