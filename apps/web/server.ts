@@ -29,13 +29,18 @@ const { handler } = await import(new URL('./build/handler.js', import.meta.url).
   process.exit(1);
 });
 const { createStreamServer } = await import('./src/stream-server.ts');
-const streams = createStreamServer({ databaseUrl: config.DATABASE_URL, logger });
+const { answerClientErrors, guardRequests, guardUpgrades } = await import('./src/http-guard.ts');
+const transport = { origin: config.ORIGIN, trustProxy: config.TRUST_PROXY };
+const streams = createStreamServer({ databaseUrl: config.DATABASE_URL, logger, transport });
 
-const server = createServer((req, res) => {
+// Every request and upgrade passes the guard: a malformed one answers 400, nothing throws,
+// every response carries the security headers.
+const server = createServer(guardRequests(logger, transport, (req, res) => {
   if (streams.handleRequest(req, res)) return;
   handler(req, res);
-});
-server.on('upgrade', (req, socket, head) => streams.handleUpgrade(req, socket, head));
+}));
+server.on('upgrade', guardUpgrades(logger, (req, socket, head) => streams.handleUpgrade(req, socket, head)));
+answerClientErrors(server, logger);
 server.keepAliveTimeout = 65_000;
 
 server.listen(config.PORT, config.HOST, () => {

@@ -12,13 +12,16 @@ export function streamUpgradeDevPlugin(): Plugin {
       const config = loadConfig();
       if (!config.DATABASE_URL) return;
       const { createStreamServer } = await import('./stream-server.ts');
-      const streams = createStreamServer({ databaseUrl: config.DATABASE_URL, logger: createLogger('web', config.LOG_LEVEL) });
+      const { guardUpgrades } = await import('./http-guard.ts');
+      const logger = createLogger('web', config.LOG_LEVEL);
+      const streams = createStreamServer({ databaseUrl: config.DATABASE_URL, logger, transport: { origin: config.ORIGIN, trustProxy: config.TRUST_PROXY } });
+      const streamUpgrade = guardUpgrades(logger, (request, socket, head) => streams.handleUpgrade(request, socket, head));
       server.middlewares.use((req, res, next) => {
         if (!streams.handleRequest(req, res)) next();
       });
       server.httpServer?.on('upgrade', (request, socket, head) => {
         if (request.headers['sec-websocket-protocol'] === 'vite-hmr' || !request.url?.startsWith('/api/')) return;
-        streams.handleUpgrade(request, socket, head);
+        streamUpgrade(request, socket, head);
       });
       server.httpServer?.once('close', () => void streams.close());
     },

@@ -1,10 +1,28 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { createStreamUpgradeHandler, EventHub, processEventHub, serveSse, StatusCache, type StreamDeps } from '@strata/api';
+import { createStreamUpgradeHandler, EventHub, processEventHub, serveSse, StatusCache, type StreamDeps, type TransportPolicy } from '@strata/api';
 import type { Logger } from '@strata/config';
 import { createDatabase } from '@strata/db';
+import { answerJson, answerSocket, parseTarget, setSecurityHeaders } from './http-guard.ts';
 
 const STREAM_PATH = /^\/api\/executions\/([^/]+)\/stream\/?$/;
+
+/**
+ * Whether a request is for the stream (null: it is not) and which execution it names. Never
+ * throws: a target that does not parse or percent-decode is refused (400) here too, for the
+ * dev server, where no guard stands in front of this module.
+ */
+function streamTarget(req: IncomingMessage): { ok: true; executionId: string } | { ok: false; error: string } | null {
+  const target = parseTarget(req);
+  if (!target.ok) return target;
+  const match = STREAM_PATH.exec(target.url.pathname);
+  if (!match) return null;
+  try {
+    return { ok: true, executionId: decodeURIComponent(match[1]!) };
+  } catch {
+    return { ok: false, error: 'Malformed percent-encoding in the request path' };
+  }
+}
 
 export interface StreamServer {
   /** Serves SSE for `GET /api/executions/:id/stream`; false for any other request. */
@@ -18,16 +36,23 @@ export interface StreamServer {
  * dev plugin alike), so WebSocket and SSE share one event hub and one LISTEN connection per
  * process.
  */
-export function createStreamServer(options: { databaseUrl: string; logger: Logger }): StreamServer {
+export function createStreamServer(options: { databaseUrl: string; logger: Logger; transport: TransportPolicy }): StreamServer {
   const database = createDatabase(options.databaseUrl, { applicationName: 'strata-web-stream', max: 10 });
   const hub = processEventHub(() => new EventHub({ db: database.db, listenSql: database.sql, logger: options.logger }));
   const deps: StreamDeps = { db: database.db, hub, statusCache: new StatusCache() };
   const upgrade = createStreamUpgradeHandler(async () => deps);
   return {
     handleRequest(req, res) {
-      const match = STREAM_PATH.exec(new URL(req.url ?? '/', 'http://localhost').pathname);
-      if (!match || req.method !== 'GET') return false;
-      serveSse(req, res, deps, decodeURIComponent(match[1]!)).catch((error: unknown) => {
+      const target = streamTarget(req);
+      if (!target || req.method !== 'GET') return false;
+      // The stream bypasses SvelteKit and its hook: its answers get the headers here.
+      setSecurityHeaders(req, res, options.transport);
+      if (!target.ok) {
+        options.logger.warn({ url: req.url?.slice(0, 200) }, `malformed request refused: ${target.error}`);
+        answerJson(res, 400, target.error);
+        return true;
+      }
+      serveSse(req, res, deps, target.executionId).catch((error: unknown) => {
         options.logger.error({ err: error }, 'stream failed');
         if (!res.headersSent) res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"Internal server error"}');
         else res.destroy();
@@ -35,11 +60,16 @@ export function createStreamServer(options: { databaseUrl: string; logger: Logge
       return true;
     },
     handleUpgrade(req, socket, head) {
-      if (!STREAM_PATH.test(new URL(req.url ?? '/', 'http://localhost').pathname)) {
-        socket.end('HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 21\r\nConnection: close\r\n\r\n{"error":"Not found"}');
-        return;
+      const target = streamTarget(req);
+      if (!target) return answerSocket(socket, 404, 'Not found');
+      if (!target.ok) {
+        options.logger.warn({ url: req.url?.slice(0, 200) }, `malformed upgrade refused: ${target.error}`);
+        return answerSocket(socket, 400, target.error);
       }
-      void upgrade(req, socket, head);
+      upgrade(req, socket, head).catch((error: unknown) => {
+        options.logger.error({ err: error }, 'stream upgrade failed');
+        answerSocket(socket, 500, 'Internal server error');
+      });
     },
     async close() {
       await hub.stop();

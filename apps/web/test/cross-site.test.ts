@@ -1,6 +1,6 @@
 import { createTestDatabase, type TestDatabase } from '@strata/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rawExchange } from './raw-http.ts';
+import { rawPartialBody } from './raw-http.ts';
 import { startWeb, type RunningWeb } from './server.ts';
 
 /**
@@ -137,7 +137,7 @@ describe('requests that are not cross-site forgeries still work', () => {
     const id = await startExecution();
     // Byte for byte what curl sends: no Content-Type, no Content-Length, no Origin.
     const head = `POST /api/executions/${id}/pause HTTP/1.1\r\nHost: ${new URL(web.url).host}\r\nUser-Agent: curl/8.14.1\r\nAccept: */*\r\nAuthorization: Bearer ${token}\r\nConnection: close\r\n\r\n`;
-    const answer = await rawExchange(web.url, head, () => {});
+    const answer = await rawPartialBody(web.url, head, () => {});
     expect(answer.status).toBe(200);
     expect(JSON.parse(answer.body)).toEqual({ success: true, message: 'Execution paused', execution: { id, status: 'paused' } });
   });

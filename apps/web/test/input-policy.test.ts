@@ -1,7 +1,7 @@
 import { createStrataClient } from '@strata/client';
 import { createTestDatabase, type TestDatabase } from '@strata/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rawExchange } from './raw-http.ts';
+import { rawPartialBody } from './raw-http.ts';
 import { startWeb, type RunningWeb } from './server.ts';
 
 /**
@@ -56,7 +56,7 @@ describe('the body limit on tRPC', () => {
 
   it('refuses an unauthenticated 60 MB login by its Content-Length with 413, without reading it', async () => {
     // Only 64 KiB of the announced 60 MB is ever sent: the answer must come without the rest.
-    const answer = await rawExchange(web.url, loginHead(`Content-Length: ${60 * 1000 * 1000}`), (write) => write(`{"json":{"email":"a@example.com","password":"${'x'.repeat(64 * 1024)}`));
+    const answer = await rawPartialBody(web.url, loginHead(`Content-Length: ${60 * 1000 * 1000}`), (write) => write(`{"json":{"email":"a@example.com","password":"${'x'.repeat(64 * 1024)}`));
     expect(answer.status).toBe(413);
     expect(answer.headers['content-type']).toMatch(/^application\/json/);
     expect(JSON.parse(answer.body)).toMatchObject({ error: { json: { message: 'Request body too large (limit 1 MiB)', data: { code: 'PAYLOAD_TOO_LARGE', httpStatus: 413 } } } });
@@ -64,7 +64,7 @@ describe('the body limit on tRPC', () => {
 
   it('refuses a chunked body as soon as its bytes pass 1 MiB', async () => {
     const chunk = 'x'.repeat(64 * 1024);
-    const answer = await rawExchange(web.url, loginHead('Transfer-Encoding: chunked'), (write) => {
+    const answer = await rawPartialBody(web.url, loginHead('Transfer-Encoding: chunked'), (write) => {
       const start = '{"json":{"a":"';
       write(`${start.length.toString(16)}\r\n${start}\r\n`);
       // 1 MiB + 64 KiB, and the final chunk never comes.

@@ -4,6 +4,7 @@ import type { EngineContext, ItemInputCheck } from '@strata/engine';
 import type { RateLimits } from './rate-limit.ts';
 import type { StatusCache } from './status-cache.ts';
 import type { EventHub } from './stream/hub.ts';
+import { isHttpsRequest, type TransportPolicy } from './transport-security.ts';
 
 /** What the API needs from the process hosting it. */
 export interface ApiDeps {
@@ -12,8 +13,10 @@ export interface ApiDeps {
   rateLimits: RateLimits;
   /** Checks an L4 item's input against its agent's schema at strategy creation. */
   checkInput?: ItemInputCheck;
-  /** Marks the session cookie Secure (behind HTTPS). */
+  /** Marks the session cookie Secure on every request (else per request, see `transport`). */
   secureCookies?: boolean;
+  /** How to tell that a request came over HTTPS (`ORIGIN`, `TRUST_PROXY`): its cookie is then Secure. */
+  transport?: TransportPolicy;
   /** Status snapshots reused while an execution is unchanged; one per process. */
   statusCache?: StatusCache;
   /** The process's event hub, for the stream subscription. */
@@ -32,5 +35,6 @@ export interface ApiContext extends ApiDeps {
 /** Builds a request's context from its headers: the same for tRPC and REST. */
 export async function createContext(deps: ApiDeps, headers: Headers, options: { rawJson?: boolean } = {}): Promise<ApiContext> {
   const principal = await authenticate(deps.db, { authorization: headers.get('authorization'), cookie: headers.get('cookie') });
-  return { ...deps, principal, responseHeaders: new Headers(), idempotencyKey: headers.get('idempotency-key'), rawJson: options.rawJson ?? false };
+  const secureCookies = deps.secureCookies || isHttpsRequest(headers.get('x-forwarded-proto'), deps.transport);
+  return { ...deps, principal, secureCookies, responseHeaders: new Headers(), idempotencyKey: headers.get('idempotency-key'), rawJson: options.rawJson ?? false };
 }

@@ -12,3 +12,4 @@ export { createStreamUpgradeHandler, isStreamUpgrade } from './stream/ws.ts';
 export { checkSameOrigin, type OriginPolicy, type OriginVerdict } from './same-origin.ts';
 export { refuseCrossSite } from './cross-site.ts';
 export { handleTrpc, MAX_BATCH_CALLS } from './trpc-http.ts';
+export { isHttpsRequest, NON_PAGE_CSP, securityHeaders, type TransportPolicy } from './transport-security.ts';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, parseConfig } from './index.ts';
+import { ConfigError, childEnv, parseConfig } from './index.ts';
 
 describe('parseConfig', () => {
   it('applies the documented defaults', () => {
@@ -48,5 +48,19 @@ describe('parseConfig', () => {
     expect((caught as ConfigError).problems).toHaveLength(1);
     expect((caught as ConfigError).problems[0]).toContain(name);
     expect((caught as ConfigError).message).toContain(value);
+  });
+});
+
+describe('childEnv', () => {
+  it('fills defaults only where the environment leaves a variable unset or empty (NODE_ENV for pnpm start)', () => {
+    process.env.STRATA_TEST_SET = 'development';
+    process.env.STRATA_TEST_EMPTY = '';
+    try {
+      const env = childEnv({ STRATA_TEST_OVERRIDE: 'forced' }, { STRATA_TEST_SET: 'production', STRATA_TEST_EMPTY: 'production', STRATA_TEST_UNSET: 'production', STRATA_TEST_OVERRIDE: 'default' });
+      expect([env.STRATA_TEST_SET, env.STRATA_TEST_EMPTY, env.STRATA_TEST_UNSET, env.STRATA_TEST_OVERRIDE]).toEqual(['development', 'production', 'production', 'forced']);
+    } finally {
+      delete process.env.STRATA_TEST_SET;
+      delete process.env.STRATA_TEST_EMPTY;
+    }
   });
 });

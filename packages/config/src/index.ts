@@ -53,7 +53,12 @@ export function loadConfigOrExit(): Config {
   }
 }
 
-/** The environment for a child process: this one's, plus the given overrides. */
-export function childEnv(overrides: Record<string, string> = {}): NodeJS.ProcessEnv {
-  return { ...process.env, ...overrides };
+/**
+ * The environment for a child process: this one's, plus the given overrides; `defaults` fill
+ * only variables this environment leaves unset or empty.
+ */
+export function childEnv(overrides: Record<string, string> = {}, defaults: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { ...process.env, ...overrides };
+  for (const [name, value] of Object.entries(defaults)) if (!env[name]) env[name] = value;
+  return env;
 }

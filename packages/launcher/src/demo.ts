@@ -1,5 +1,5 @@
-import { hashPassword } from '@strata/auth';
-import { createDatabase, memberships, newId, users, workspaces } from '@strata/db';
+import { hashPassword, verifyPassword } from '@strata/auth';
+import { createDatabase, type Db, memberships, newId, users, workspaces } from '@strata/db';
 import { type AgentDeps, builtInRegistry } from '@strata/agents';
 import { createStrategy, type StrategyInput } from '@strata/engine';
 import { eq, sql } from 'drizzle-orm';
@@ -15,6 +15,14 @@ const DEMO_ITEMS: StrategyInput['items'] = [
   { key: 'wrap-up', description: 'Wrap up the launch', agentType: 'coordination', priority: 'low', dependsOn: ['analyse-findings', 'email-subscribers', 'schedule-kickoff'], input: { waitSeconds: 5 }, l1: 'Grow the audience', l2: 'Newsletter', l3: 'Launch' },
 ];
 
+async function findDemoUser(db: Db): Promise<{ id: string; passwordHash: string | null } | undefined> {
+  const [demo] = await db
+    .select({ id: users.id, passwordHash: users.passwordHash })
+    .from(users)
+    .where(eq(sql`lower(${users.email})`, DEMO_EMAIL));
+  return demo;
+}
+
 /**
  * A demo account, workspace and strategy, so a new user has something to run at once.
  * Idempotent: nothing happens when the demo user already exists.
@@ -22,11 +30,7 @@ const DEMO_ITEMS: StrategyInput['items'] = [
 export async function seedDemo(databaseUrl: string, password: string, config: AgentDeps['config']): Promise<{ created: boolean }> {
   const database = createDatabase(databaseUrl, { max: 1, applicationName: 'strata-seed' });
   try {
-    const [existing] = await database.db
-      .select({ id: users.id })
-      .from(users)
-      .where(eq(sql`lower(${users.email})`, DEMO_EMAIL));
-    if (existing) return { created: false };
+    if (await findDemoUser(database.db)) return { created: false };
     const passwordHash = await hashPassword(password);
     const userId = newId('usr');
     const workspaceId = newId('ws');
@@ -49,6 +53,17 @@ export async function seedDemo(databaseUrl: string, password: string, config: Ag
       { createdBy: userId, checkInput: agents.checkInput.bind(agents) },
     );
     return { created: true };
+  } finally {
+    await database.close();
+  }
+}
+
+/** True when the demo account exists and still has `password` (an earlier run's default). */
+export async function demoHasPassword(databaseUrl: string, password: string): Promise<boolean> {
+  const database = createDatabase(databaseUrl, { max: 1, applicationName: 'strata-seed' });
+  try {
+    const demo = await findDemoUser(database.db);
+    return demo?.passwordHash ? await verifyPassword(demo.passwordHash, password) : false;
   } finally {
     await database.close();
   }

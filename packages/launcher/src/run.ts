@@ -3,13 +3,20 @@ import { childEnv } from '@strata/config';
 import { boot } from './boot.ts';
 import { supervise, type AppSpec } from './supervisor.ts';
 
-/** Boots the database, then runs the given apps as one process tree. */
-export async function run(options: { apps: (port: number) => AppSpec[]; seed: boolean; announce: boolean }): Promise<void> {
+/**
+ * Boots the database, then runs the given apps as one process tree. `mode` is the apps'
+ * NODE_ENV unless the user set one: `pnpm start` runs in production (no stack traces in
+ * answers), `pnpm dev` in development.
+ */
+export async function run(options: { apps: (port: number) => AppSpec[]; seed: boolean; announce: boolean; mode: 'production' | 'development' }): Promise<void> {
   const { config, logger, database } = await boot({ seed: options.seed });
   supervise({
     apps: options.apps(config.PORT),
     // Relative agent module paths mean the directory Strata was started from, not each app's.
-    env: childEnv({ DATABASE_URL: database.url, STRATA_AGENT_MODULES: config.STRATA_AGENT_MODULES.map((m) => (m.startsWith('.') ? resolve(m) : m)).join(',') }),
+    env: childEnv(
+      { DATABASE_URL: database.url, STRATA_AGENT_MODULES: config.STRATA_AGENT_MODULES.map((m) => (m.startsWith('.') ? resolve(m) : m)).join(',') },
+      { NODE_ENV: options.mode },
+    ),
     logger,
     stopTimeoutMs: config.WORKER_SHUTDOWN_TIMEOUT_MS + 5_000,
     afterStop: () => database.stop(),

@@ -1,4 +1,4 @@
 import { workerApp } from './apps.ts';
 import { run } from './run.ts';
 
-await run({ apps: () => [workerApp()], seed: false, announce: false });
+await run({ apps: () => [workerApp()], seed: false, announce: false, mode: 'production' });

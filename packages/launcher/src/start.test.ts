@@ -30,10 +30,16 @@ interface Started {
   output: () => string;
 }
 
+/** The environment of `pnpm start` in a shell: vitest's own NODE_ENV=test is not part of it. */
+function shellEnv(): NodeJS.ProcessEnv {
+  const { NODE_ENV: _vitest, ...env } = process.env;
+  return env;
+}
+
 async function start(env: Record<string, string>): Promise<Started> {
   const port = await freePort();
   const child = spawn(process.execPath, [START], {
-    env: { ...process.env, DATABASE_URL: '', STRATA_DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env, PORT: String(port) },
+    env: { ...shellEnv(), DATABASE_URL: '', STRATA_DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -72,8 +78,41 @@ function processesMentioning(text: string): number[] {
 }
 
 function childPids(output: string): number[] {
-  return [...output.matchAll(/"pid":(\d+),"name":"(web|worker)"/g)].map((m) => Number(m[1]));
+  return [...new Set([...output.matchAll(/"pid":(\d+),"name":"(web|worker)"/g)].map((m) => Number(m[1])))];
 }
+
+/** The pid of the latest process that logged as `name` (web or worker). */
+function latestPid(output: string, name: 'web' | 'worker'): number {
+  return Number([...output.matchAll(new RegExp(`"pid":(\\d+),"name":"${name}"`, 'g'))].at(-1)?.[1]);
+}
+
+/** A process's environment variable, read from /proc. */
+function envOf(pid: number, name: string): string | undefined {
+  const entry = readFileSync(`/proc/${pid}/environ`, 'latin1')
+    .split('\0')
+    .find((e) => e.startsWith(`${name}=`));
+  return entry?.slice(name.length + 1);
+}
+
+/** Resolves once `predicate` holds for the launcher's output (checked as output arrives). */
+function outputUntil(started: Started, predicate: (output: string) => boolean): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      if (!predicate(started.output())) return;
+      started.child.stdout?.off('data', check);
+      started.child.stderr?.off('data', check);
+      started.child.off('exit', exited);
+      resolve();
+    };
+    const exited = (code: number | null) => reject(new Error(`launcher exited ${code}: ${started.output()}`));
+    started.child.stdout?.on('data', check);
+    started.child.stderr?.on('data', check);
+    started.child.once('exit', exited);
+    check();
+  });
+}
+
+const count = (text: string, part: string) => text.split(part).length - 1;
 
 const alive = (pid: number) => {
   try {
@@ -88,12 +127,26 @@ describe('pnpm start (the launcher)', () => {
   it('runs web and worker on the embedded database, stops everything on SIGTERM, and reuses the data', async () => {
     const first = await start({});
     expect(first.output()).toContain('initialising a new PostgreSQL');
-    expect(first.output()).toContain('demo workspace created');
+    // HOST defaults to loopback, where the demo account with its public password is safe.
+    expect(first.output()).toContain('demo workspace created: log in as demo@strata.local / strata-demo (reachable from this machine only: HOST is 127.0.0.1)');
     const health = await fetch(`http://127.0.0.1:${first.port}/api/health`);
     expect(await health.json()).toEqual({ status: 'ok', database: 'ok' });
-    const pids = childPids(first.output());
-    expect(pids.length).toBeGreaterThanOrEqual(2);
     expect(processesMentioning(join(dataDir, 'pg')).length).toBeGreaterThan(0);
+    // `pnpm start` runs the apps in production mode.
+    const web = latestPid(first.output(), 'web');
+    const worker = latestPid(first.output(), 'worker');
+    expect([envOf(web, 'NODE_ENV'), envOf(worker, 'NODE_ENV')]).toEqual(['production', 'production']);
+
+    // A crashed web app is started again; the worker and the database keep running.
+    const database = processesMentioning(join(dataDir, 'pg'));
+    process.kill(web, 'SIGKILL');
+    await outputUntil(first, (output) => output.includes('web exited unexpectedly; restarting it in 0.5 s') && count(output, 'web listening') === 2);
+    expect((await fetch(`http://127.0.0.1:${first.port}/api/health`)).status).toBe(200);
+    expect(latestPid(first.output(), 'web')).not.toBe(web);
+    expect(alive(worker)).toBe(true);
+    expect(processesMentioning(join(dataDir, 'pg'))).toEqual(database);
+    const pids = childPids(first.output());
+    expect(pids.length).toBeGreaterThanOrEqual(3);
 
     expect(await stop(first)).toBe(0);
     expect(pids.filter(alive)).toEqual([]);
@@ -128,6 +181,28 @@ describe('pnpm start (the launcher)', () => {
       expect((await me.json()).workspaces).toEqual([expect.objectContaining({ name: 'Demo workspace', role: 'owner' })]);
       expect(await stop(started)).toBe(0);
       expect(existsSync(otherDir)).toBe(false);
+    } finally {
+      await test.drop();
+    }
+  });
+
+  it('creates no demo account on a public interface unless STRATA_DEMO_PASSWORD is set (issue 9, finding 8)', async () => {
+    const test = await createTestDatabase({ migrate: false });
+    try {
+      const open = await start({ DATABASE_URL: test.url, HOST: '0.0.0.0' });
+      expect(open.output()).toContain('no demo account created: HOST=0.0.0.0 is reachable from the network');
+      const [none] = await test.sql`select count(*)::int as n from users`;
+      expect(none?.n).toBe(0);
+      expect(await stop(open)).toBe(0);
+
+      const chosen = await start({ DATABASE_URL: test.url, HOST: '0.0.0.0', STRATA_DEMO_PASSWORD: 'an operator secret' });
+      expect(chosen.output()).toContain('demo workspace created: log in as demo@strata.local with the password set in STRATA_DEMO_PASSWORD');
+      expect(chosen.output()).not.toContain('an operator secret');
+      const login = (password: string) =>
+        fetch(`http://127.0.0.1:${chosen.port}/api/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'demo@strata.local', password }) });
+      expect((await login('strata-demo')).status).toBe(401);
+      expect((await login('an operator secret')).status).toBe(200);
+      expect(await stop(chosen)).toBe(0);
     } finally {
       await test.drop();
     }

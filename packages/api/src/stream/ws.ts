@@ -22,11 +22,22 @@ function batchFrames(events: readonly WireEvent[]): Buffer {
 
 /** True for the upgrade requests this module serves. */
 export function isStreamUpgrade(request: IncomingMessage): boolean {
-  return STREAM_PATH.test(new URL(request.url ?? '/', 'http://x').pathname);
+  return streamTarget(request) !== null;
+}
+
+/** The URL and execution id of a stream upgrade; null for anything else, including a target that does not parse or decode. */
+function streamTarget(request: IncomingMessage): { url: URL; executionId: string } | null {
+  try {
+    const url = new URL(request.url ?? '/', 'http://localhost');
+    const match = STREAM_PATH.exec(url.pathname);
+    return match ? { url, executionId: decodeURIComponent(match[1]!) } : null;
+  } catch {
+    return null;
+  }
 }
 
 function refuse(socket: Duplex, status: number, error: string) {
-  const reason = { 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error' }[status] ?? 'Error';
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error' }[status] ?? 'Error';
   const body = JSON.stringify({ error });
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
 }
@@ -38,18 +49,21 @@ function refuse(socket: Duplex, status: number, error: string) {
 export function createStreamUpgradeHandler(getDeps: () => Promise<StreamDeps>) {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   return async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
-    const url = new URL(request.url ?? '/', 'http://localhost');
-    const match = STREAM_PATH.exec(url.pathname);
-    if (!match) return refuse(socket, 404, 'Not found');
+    const target = streamTarget(request);
+    if (!target) return refuse(socket, 404, 'Not found');
+    const { url, executionId } = target;
     try {
       const deps = await getDeps();
       const headers = new Headers();
       for (const [name, value] of Object.entries(request.headers)) if (typeof value === 'string') headers.set(name, value);
-      const executionId = decodeURIComponent(match[1]!);
       const auth = await authorizeStream(deps, { headers, url, executionId });
       if (!auth.ok) return refuse(socket, auth.status, auth.error);
       await deps.hub.start();
       wss.handleUpgrade(request, socket, head, (ws: WebSocket) => {
+        // A malformed frame from the client arrives as 'error' after ws has begun closing the
+        // connection (1002/1007/1009); without a listener the emitter would throw it out of
+        // the process.
+        ws.on('error', () => {});
         let alive = true;
         const heartbeat = setInterval(() => {
           if (!alive) return ws.terminate();

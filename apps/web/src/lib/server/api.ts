@@ -28,6 +28,8 @@ export function getApiDeps() {
       checkInput: agents.checkInput.bind(agents),
       db: database.db,
       engine: { db: database.db, queue: pgBossTaskQueue(boss), retry: { baseMs: config.TASK_RETRY_BASE_MS, maxMs: config.TASK_RETRY_MAX_MS } },
+      // The session cookie is Secure on requests that came over HTTPS.
+      transport: { origin: config.ORIGIN, trustProxy: config.TRUST_PROXY },
       rateLimits: { start: config.RATE_LIMIT_START_PER_MIN, status: config.RATE_LIMIT_STATUS_PER_MIN, control: config.RATE_LIMIT_CONTROL_PER_MIN },
       statusCache: new StatusCache(),
       // Shared with the Node server's stream endpoint: one LISTEN connection per process.
