@@ -392,6 +392,26 @@ export const streamTickets = pgTable(
   (t) => [index('stream_tickets_expires_idx').on(t.expiresAt)],
 );
 
+/**
+ * One row per open execution stream, held by the web process serving it, so the cap on
+ * concurrent streams per credential holds across processes. The process renews its rows'
+ * lease while the streams are open; a crashed process's rows stop counting once their lease
+ * has passed. `credential` is `session:<id>` or `token:<id>`: the credential that pays for
+ * the stream (for a ticket, the one that issued it).
+ */
+export const streamLeases = pgTable(
+  'stream_leases',
+  {
+    id: text('id').primaryKey(),
+    credential: text('credential').notNull(),
+    userId: text('user_id').notNull(),
+    executionId: text('execution_id').notNull(),
+    leaseExpiresAt: ts('lease_expires_at').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('stream_leases_credential_idx').on(t.credential, t.leaseExpiresAt), index('stream_leases_expires_idx').on(t.leaseExpiresAt)],
+);
+
 /** Idempotency-Key on start: a repeat within 24 h returns the first execution. */
 export const idempotencyKeys = pgTable(
   'idempotency_keys',
