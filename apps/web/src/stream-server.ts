@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { createStreamUpgradeHandler, EventHub, processEventHub, serveSse, StatusCache, type StreamDeps } from '@strata/api';
-import type { Logger } from '@strata/config';
+import { createStreamUpgradeHandler, EventHub, processEventHub, processStreamGuard, serveSse, StatusCache, StreamGuard, type StreamDeps } from '@strata/api';
+import { type Logger, loadConfig } from '@strata/config';
 import { createDatabase } from '@strata/db';
 
 const STREAM_PATH = /^\/api\/executions\/([^/]+)\/stream\/?$/;
@@ -20,9 +20,11 @@ export interface StreamServer {
  */
 export function createStreamServer(options: { databaseUrl: string; logger: Logger }): StreamServer {
   const database = createDatabase(options.databaseUrl, { applicationName: 'strata-web-stream', max: 10 });
+  const config = loadConfig();
   const hub = processEventHub(() => new EventHub({ db: database.db, listenSql: database.sql, logger: options.logger }));
-  const deps: StreamDeps = { db: database.db, hub, statusCache: new StatusCache() };
-  const upgrade = createStreamUpgradeHandler(async () => deps);
+  const guard = processStreamGuard(() => new StreamGuard({ db: database.db, maxPerCredential: config.STREAM_MAX_PER_CREDENTIAL, logger: options.logger }));
+  const deps: StreamDeps = { db: database.db, hub, statusCache: new StatusCache(), guard, rateLimits: { status: config.RATE_LIMIT_STATUS_PER_MIN } };
+  const upgrade = createStreamUpgradeHandler(async () => deps, { origin: config.ORIGIN });
   return {
     handleRequest(req, res) {
       const match = STREAM_PATH.exec(new URL(req.url ?? '/', 'http://localhost').pathname);
@@ -42,6 +44,7 @@ export function createStreamServer(options: { databaseUrl: string; logger: Logge
       void upgrade(req, socket, head);
     },
     async close() {
+      await guard.stop();
       await hub.stop();
       await database.close();
     },
