@@ -23,8 +23,8 @@ export function createStreamServer(options: { databaseUrl: string; logger: Logge
   const config = loadConfig();
   const hub = processEventHub(() => new EventHub({ db: database.db, listenSql: database.sql, logger: options.logger }));
   const guard = processStreamGuard(() => new StreamGuard({ db: database.db, maxPerCredential: config.STREAM_MAX_PER_CREDENTIAL, logger: options.logger }));
-  const deps: StreamDeps = { db: database.db, hub, statusCache: new StatusCache(), guard, rateLimits: { status: config.RATE_LIMIT_STATUS_PER_MIN } };
-  const upgrade = createStreamUpgradeHandler(async () => deps, { origin: config.ORIGIN });
+  const deps: StreamDeps = { db: database.db, hub, statusCache: new StatusCache(), guard, rateLimits: { status: config.RATE_LIMIT_STATUS_PER_MIN }, origin: config.ORIGIN };
+  const upgrade = createStreamUpgradeHandler(async () => deps);
   return {
     handleRequest(req, res) {
       const match = STREAM_PATH.exec(new URL(req.url ?? '/', 'http://localhost').pathname);

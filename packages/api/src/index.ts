@@ -9,5 +9,5 @@ export { credentialKey, processStreamGuard, type StreamEnd, StreamGuard, type St
 export { admitStream, authorizeStream, openStream, resumePoint, type StreamAdmission, type StreamDeps, type StreamSink } from './stream/session.ts';
 export { issueStreamTicket, redeemStreamTicket, STREAM_TICKET_TTL_SECONDS } from './stream/tickets.ts';
 export { serveSse, sseCloseFrame } from './stream/sse.ts';
-export { createStreamUpgradeHandler, isStreamUpgrade, type StreamUpgradeOptions } from './stream/ws.ts';
+export { createStreamUpgradeHandler, isStreamUpgrade } from './stream/ws.ts';
 export { checkSameOrigin, type OriginPolicy, type OriginVerdict } from './same-origin.ts';

@@ -26,8 +26,8 @@ beforeAll(async () => {
   h = await createApiHarness();
   hub = new EventHub({ db: h.database.db, listenSql: h.database.sql });
   guard = new StreamGuard({ db: h.database.db, maxPerCredential: MAX, checkIntervalMs: 3_600_000 });
-  deps = { db: h.database.db, hub, statusCache: new StatusCache(), guard, rateLimits: { status: 0 } };
-  server = await startStreamServer(deps, { origin: APP_ORIGIN });
+  deps = { db: h.database.db, hub, statusCache: new StatusCache(), guard, rateLimits: { status: 0 }, origin: APP_ORIGIN };
+  server = await startStreamServer(deps);
 });
 afterAll(async () => {
   await server?.close();
@@ -235,7 +235,7 @@ describe('opening a stream counts against the status rate limit', () => {
   });
 });
 
-describe('WebSocket upgrades on the session cookie alone must come from the app', () => {
+describe('streams on the session cookie alone must come from the app', () => {
   const cookie = (token: string) => ({ cookie: `strata_session=${token}` });
 
   it('refuses a cross-site cookie upgrade with 403 before upgrading', async () => {
@@ -245,6 +245,16 @@ describe('WebSocket upgrades on the session cookie alone must come from the app'
     expect(evil.body?.error).toMatch(/cross-site/i);
     const crossSite = await openWs(s.stream, { ...cookie(s.token), origin: APP_ORIGIN, 'sec-fetch-site': 'cross-site' });
     expect(crossSite.status).toBe(403);
+  });
+
+  it('refuses a cross-site cookie SSE request with 403 too (it would take a place in the cap and the rate limit)', async () => {
+    const s = await setup();
+    const refused = await openSse(s.stream, { ...cookie(s.token), 'sec-fetch-site': 'cross-site' });
+    expect(refused.status).toBe(403);
+    expect(refused.body?.error).toMatch(/cross-site/i);
+    const own = await openSse(s.stream, { ...cookie(s.token), 'sec-fetch-site': 'same-origin' });
+    expect(own.status).toBe(200);
+    own.abort();
   });
 
   it("accepts the app's own pages, and does not check Bearer upgrades", async () => {

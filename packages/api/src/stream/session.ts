@@ -4,6 +4,7 @@ import { findExecution, statusBody } from '@strata/engine';
 import { sql } from 'drizzle-orm';
 import { rawJson, stringifyWithRaw } from '../raw-json.ts';
 import { type RateLimits, rateLimitHeaders, takeRateLimit } from '../rate-limit.ts';
+import { checkSameOrigin } from '../same-origin.ts';
 import { StatusCache } from '../status-cache.ts';
 import type { StreamGuard, StreamLease } from './guard.ts';
 import { FINAL_EVENT_TYPES, type EventHub, type WireEvent } from './hub.ts';
@@ -17,6 +18,8 @@ export interface StreamDeps {
   guard?: StreamGuard;
   /** Opening a stream reads the full status: it counts against the workspace's status limit. */
   rateLimits?: Pick<RateLimits, 'status'>;
+  /** The app's public origin (`ORIGIN`) for the same-origin check of cookie-authenticated streams; without it the Host header stands for it. */
+  origin?: string | undefined;
 }
 
 /** Where a stream goes: one transport's way of sending a frame and closing. */
@@ -61,6 +64,18 @@ export async function authorizeStream(deps: StreamDeps, request: { headers: Head
   const role = await workspaceRole(deps.db, principal, execution.workspaceId);
   if (!role || !roleAllows(role, 'read')) return { ok: false, status: 403, error: 'Access denied' };
   return { ok: true, principal, executionId: execution.id, workspaceId: execution.workspaceId, ambient: !authorization && ticket === null };
+}
+
+/**
+ * A stream that rests on the session cookie alone must come from the app's own pages: a
+ * WebSocket is not bound by CORS, and a cross-site EventSource would still take a place in the
+ * credential's cap and the workspace's rate limit. Opening one is treated as a state-changing
+ * request. Bearer and ticket streams carry their own credential and are not checked.
+ */
+export function crossSiteRefusal(deps: StreamDeps, auth: Extract<StreamAuth, { ok: true }>, headers: Headers): string | null {
+  if (!auth.ambient) return null;
+  const verdict = checkSameOrigin('POST', headers, { origin: deps.origin });
+  return verdict.ok ? null : verdict.reason;
 }
 
 export type StreamAdmission =

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sseFrame, type WireEvent } from './hub.ts';
 import type { StreamEnd } from './guard.ts';
-import { admitStream, authorizeStream, openStream, resumePoint, type StreamDeps } from './session.ts';
+import { admitStream, authorizeStream, crossSiteRefusal, openStream, resumePoint, type StreamDeps } from './session.ts';
 
 const HEARTBEAT_MS = 15_000;
 /** Bytes a client may leave unread before it is dropped. */
@@ -46,6 +46,8 @@ export async function serveSse(req: IncomingMessage, res: ServerResponse, deps: 
   const headers = headersOf(req);
   const auth = await authorizeStream(deps, { headers, url, executionId });
   if (!auth.ok) return refuse(res, auth.status, auth.error);
+  const crossSite = crossSiteRefusal(deps, auth, headers);
+  if (crossSite) return refuse(res, 403, crossSite);
   const admission = await admitStream(deps, auth);
   if (!admission.ok) return refuse(res, admission.status, admission.error, admission.headers);
   const { lease } = admission;

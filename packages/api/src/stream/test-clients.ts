@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
 import type { StreamDeps } from './session.ts';
 import { serveSse } from './sse.ts';
-import { createStreamUpgradeHandler, type StreamUpgradeOptions } from './ws.ts';
+import { createStreamUpgradeHandler } from './ws.ts';
 
 const STREAM_PATH = /^\/api\/executions\/([^/]+)\/stream\/?$/;
 
@@ -17,8 +17,8 @@ export interface StreamTestServer {
   close(): Promise<void>;
 }
 
-export async function startStreamServer(deps: StreamDeps, options: StreamUpgradeOptions = {}): Promise<StreamTestServer> {
-  const upgrade = createStreamUpgradeHandler(async () => deps, options);
+export async function startStreamServer(deps: StreamDeps): Promise<StreamTestServer> {
+  const upgrade = createStreamUpgradeHandler(async () => deps);
   const server: Server = createServer((req, res) => {
     const match = STREAM_PATH.exec(new URL(req.url ?? '/', 'http://x').pathname);
     if (!match) return void res.writeHead(404).end();

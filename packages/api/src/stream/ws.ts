@@ -2,8 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { type WireEvent, wsFrame } from './hub.ts';
-import { checkSameOrigin } from '../same-origin.ts';
-import { admitStream, authorizeStream, openStream, resumePoint, type StreamDeps } from './session.ts';
+import { admitStream, authorizeStream, crossSiteRefusal, openStream, resumePoint, type StreamDeps } from './session.ts';
 
 const HEARTBEAT_MS = 15_000;
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
@@ -35,10 +34,6 @@ function refuse(socket: Duplex, status: number, error: string, headers: Record<s
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`);
 }
 
-export interface StreamUpgradeOptions {
-  /** The app's public origin (`ORIGIN`); without it the Host header stands for it. */
-  origin?: string | undefined;
-}
 
 /**
  * WebSocket upgrades of `/api/executions/:id/stream`: the same checks and the same stream as
@@ -47,7 +42,7 @@ export interface StreamUpgradeOptions {
  * any site could otherwise open one with the visitor's cookie). When the credential or the
  * caller's access ends, the socket closes with 4401 or 4403 and the reason.
  */
-export function createStreamUpgradeHandler(getDeps: () => Promise<StreamDeps>, options: StreamUpgradeOptions = {}) {
+export function createStreamUpgradeHandler(getDeps: () => Promise<StreamDeps>) {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   return async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(request.url ?? '/', 'http://localhost');
@@ -60,11 +55,8 @@ export function createStreamUpgradeHandler(getDeps: () => Promise<StreamDeps>, o
       const executionId = decodeURIComponent(match[1]!);
       const auth = await authorizeStream(deps, { headers, url, executionId });
       if (!auth.ok) return refuse(socket, auth.status, auth.error);
-      if (auth.ambient) {
-        // Opening a stream on someone's cookie is treated as a state-changing request.
-        const verdict = checkSameOrigin('POST', headers, { origin: options.origin });
-        if (!verdict.ok) return refuse(socket, 403, verdict.reason);
-      }
+      const crossSite = crossSiteRefusal(deps, auth, headers);
+      if (crossSite) return refuse(socket, 403, crossSite);
       const admission = await admitStream(deps, auth);
       if (!admission.ok) return refuse(socket, admission.status, admission.error, admission.headers);
       const { lease } = admission;
