@@ -203,6 +203,9 @@ export class StreamGuard {
           insert into stream_leases (id, credential, user_id, execution_id, lease_expires_at)
           select id, credential, "userId", "executionId", now() + make_interval(secs => ${this.#leaseMs / 1000}) from open
           on conflict (id) do update set lease_expires_at = excluded.lease_expires_at
+        ), stale as (
+          -- Rows of processes long gone, of credentials nobody opens a stream with again.
+          delete from stream_leases where lease_expires_at < now() - interval '10 minutes'
         )
         select o.id,
           (o."sessionId" is not null and s.id is null) as "sessionGone",
