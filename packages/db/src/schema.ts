@@ -393,23 +393,35 @@ export const streamTickets = pgTable(
 );
 
 /**
- * One row per open execution stream, held by the web process serving it, so the cap on
- * concurrent streams per credential holds across processes. The process renews its rows'
- * lease while the streams are open; a crashed process's rows stop counting once their lease
- * has passed. `credential` is `session:<id>` or `token:<id>`: the credential that pays for
- * the stream (for a ticket, the one that issued it).
+ * The web processes serving execution streams, each with a lease it renews while it has
+ * streams open (one row write per interval, whatever the number of streams). A crashed
+ * process's streams stop counting once its lease has passed.
  */
-export const streamLeases = pgTable(
-  'stream_leases',
+export const streamProcesses = pgTable(
+  'stream_processes',
   {
     id: text('id').primaryKey(),
-    credential: text('credential').notNull(),
-    userId: text('user_id').notNull(),
-    executionId: text('execution_id').notNull(),
     leaseExpiresAt: ts('lease_expires_at').notNull(),
     createdAt: createdAt(),
   },
-  (t) => [index('stream_leases_credential_idx').on(t.credential, t.leaseExpiresAt), index('stream_leases_expires_idx').on(t.leaseExpiresAt)],
+  (t) => [index('stream_processes_expires_idx').on(t.leaseExpiresAt)],
+);
+
+/**
+ * Open execution streams per credential and process, so the cap on concurrent streams per
+ * credential holds across web processes. `credential` is `session:<id>` or `token:<id>`: the
+ * credential that pays for the stream (for a ticket, the one that issued it).
+ */
+export const streamCounts = pgTable(
+  'stream_counts',
+  {
+    processId: text('process_id')
+      .notNull()
+      .references(() => streamProcesses.id, { onDelete: 'cascade' }),
+    credential: text('credential').notNull(),
+    open: integer('open').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.processId, t.credential] }), index('stream_counts_credential_idx').on(t.credential)],
 );
 
 /** Idempotency-Key on start: a repeat within 24 h returns the first execution. */

@@ -187,10 +187,9 @@ describe('open streams per credential are capped', () => {
       await openWs(s.stream, bearer(t.token));
       expect((await openWs(otherStream, bearer(t.token))).status).toBe(429);
       expect((await openWs(s.stream, bearer(t.token))).status).toBe(429);
-      // The other process stops renewing, as if it had crashed: its leases run out (moved here
-      // instead of waited for), while this process's next check renews its own.
-      await h.database.db.execute(sql`update stream_leases set lease_expires_at = now() - interval '1 second' where credential = ${`token:${t.id}`}`);
-      await guard.check();
+      // The other process stops renewing, as if it had crashed: its lease runs out (moved here
+      // instead of waited for).
+      await h.database.db.execute(sql`update stream_processes set lease_expires_at = now() - interval '1 second' where id = ${otherGuard.processId}`);
       expect((await openWs(s.stream, bearer(t.token))).status).toBe(101);
     } finally {
       await other.close();
@@ -226,7 +225,7 @@ describe('opening a stream counts against the status rate limit', () => {
       expect(refused.status).toBe(429);
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
       // The refused streams gave their places back: two are open, one place is left.
-      const [row] = await h.database.db.execute<{ n: number }>(sql`select count(*)::int as n from stream_leases where credential = ${`session:${sessionIdFromToken(s.token)}`}`);
+      const [row] = await h.database.db.execute<{ n: number }>(sql`select coalesce(sum(open), 0)::int as n from stream_counts where credential = ${`session:${sessionIdFromToken(s.token)}`}`);
       expect(row?.n).toBe(2);
       sse.abort();
     } finally {

@@ -27,21 +27,19 @@ export interface StreamGuardOptions {
   maxPerCredential: number;
   /** How often open streams' credentials and access are re-checked; with the query's time it bounds how long a stream outlives them. */
   checkIntervalMs?: number;
-  /** How long a lease counts without renewal: a crashed process's streams stop counting after it. */
+  /** How long the process's lease counts without renewal: a crashed process's streams stop counting after it. */
   leaseMs?: number;
   logger?: Logger;
 }
 
 /** One admitted stream: its place in the count, and the way the guard tells it to end. */
 export class StreamLease {
-  readonly id: string;
   #ended: StreamEnd | null = null;
   #listener: ((end: StreamEnd) => void) | null = null;
   readonly #release: () => Promise<void>;
   #released: Promise<void> | null = null;
 
-  constructor(id: string, release: () => Promise<void>) {
-    this.id = id;
+  constructor(release: () => Promise<void>) {
     this.#release = release;
   }
 
@@ -73,6 +71,8 @@ interface Open {
   lease: StreamLease;
   holder: StreamHolder;
   credential: string;
+  /** Streams of one credential, user and workspace are checked as one. */
+  checkKey: string;
 }
 
 /** What the database says of one open stream's credential and access. */
@@ -100,20 +100,25 @@ export const credentialKey = (holder: Pick<StreamHolder, 'sessionId' | 'tokenId'
   holder.tokenId ? `token:${holder.tokenId}` : `session:${holder.sessionId ?? ''}`;
 
 /**
- * The open streams of one process. Admission counts the credential's live streams in
- * PostgreSQL (a lease row per stream, renewed while it is open), so the cap holds across web
- * processes. While streams are open, one query per interval renews every lease of the process
- * and re-reads every stream's credential and membership; a stream whose credential or access
- * ended is told so. The check goes through the database because another process may have done
- * the logout or the revocation.
+ * The open streams of one process. Admission counts the credential's open streams in
+ * PostgreSQL (a counter per credential and process, counted only while the process's lease
+ * is current), so the cap holds across web processes and a crashed process's streams stop
+ * counting once its lease has passed. While streams are open, one query per interval renews
+ * the process's lease and re-reads every open stream's credential and membership; a stream
+ * whose credential or access ended is told so. The check goes through the database because
+ * another process may have done the logout or the revocation.
  */
 export class StreamGuard {
+  /** This process's row in stream_processes. */
+  readonly processId = `proc_${randomUUID()}`;
   readonly #db: Db;
   readonly #max: number;
   readonly #checkIntervalMs: number;
   readonly #leaseMs: number;
   readonly #logger: Logger | undefined;
-  readonly #open = new Map<string, Open>();
+  readonly #open = new Set<Open>();
+  /** When this process's lease runs out, as far as this process knows (its own clock measures only the time since renewal). */
+  #leaseUntil = 0;
   #timer: NodeJS.Timeout | undefined;
   #checking: Promise<void> | undefined;
 
@@ -132,23 +137,30 @@ export class StreamGuard {
   /** A lease for a new stream, or null when the credential already holds its maximum of open streams. */
   async admit(holder: StreamHolder): Promise<StreamLease | null> {
     const credential = credentialKey(holder);
-    const id = randomUUID();
+    // Renewed here only when half spent, outside the admission's transaction, so admissions do not queue on the process's row.
+    if (Date.now() > this.#leaseUntil - this.#leaseMs / 2) await this.#renewProcess();
     const admitted = await this.#db.transaction(async (tx) => {
       // Admissions of one credential queue here, whichever process makes them, so two cannot both take the last place.
       await tx.execute(sql`select pg_advisory_xact_lock(hashtextextended(${`stream:${credential}`}, 0))`);
-      await tx.execute(sql`delete from stream_leases where credential = ${credential} and lease_expires_at < now()`);
-      const rows = await tx.execute<{ id: string }>(sql`
-        insert into stream_leases (id, credential, user_id, execution_id, lease_expires_at)
-        select ${id}, ${credential}, ${holder.userId}, ${holder.executionId}, now() + make_interval(secs => ${this.#leaseMs / 1000})
-        where (select count(*) from stream_leases where credential = ${credential}) < ${this.#max}
-        returning id`);
+      const rows = await tx.execute<{ open: number }>(sql`
+        insert into stream_counts (process_id, credential, open)
+        select ${this.processId}, ${credential}, 1
+        where (select coalesce(sum(c.open), 0) from stream_counts c join stream_processes p on p.id = c.process_id
+               where c.credential = ${credential} and p.lease_expires_at > now()) < ${this.#max}
+        on conflict (process_id, credential) do update set open = stream_counts.open + 1
+        returning open`);
       return rows.length > 0;
     });
     if (!admitted) return null;
-    const lease = new StreamLease(id, () => this.#release(id));
-    this.#open.set(id, { lease, holder, credential });
+    const open: Open = {
+      lease: new StreamLease(() => this.#release(open)),
+      holder,
+      credential,
+      checkKey: [credential, holder.userId, holder.workspaceId].join(' '),
+    };
+    this.#open.add(open);
     this.#schedule();
-    return lease;
+    return open.lease;
   }
 
   /** Re-checks every open stream now (the timer calls it; tests call it to skip the wait). */
@@ -159,14 +171,12 @@ export class StreamGuard {
     return this.#checking;
   }
 
+  /** Forgets this process's streams in the database (shutdown). */
   async stop(): Promise<void> {
     clearInterval(this.#timer);
     this.#timer = undefined;
-    const ids = [...this.#open.keys()];
     this.#open.clear();
-    if (ids.length > 0) {
-      await this.#db.execute(sql`delete from stream_leases where id in (select jsonb_array_elements_text(${JSON.stringify(ids)}::jsonb))`).catch(() => {});
-    }
+    await this.#db.execute(sql`delete from stream_processes where id = ${this.processId}`).catch(() => {});
   }
 
   #schedule() {
@@ -175,39 +185,49 @@ export class StreamGuard {
     this.#timer.unref();
   }
 
-  async #release(id: string): Promise<void> {
-    if (!this.#open.delete(id)) return;
+  async #renewProcess(): Promise<void> {
+    const startedAt = Date.now();
+    await this.#db.execute(sql`
+      insert into stream_processes (id, lease_expires_at) values (${this.processId}, now() + make_interval(secs => ${this.#leaseMs / 1000}))
+      on conflict (id) do update set lease_expires_at = excluded.lease_expires_at`);
+    this.#leaseUntil = startedAt + this.#leaseMs;
+  }
+
+  async #release(open: Open): Promise<void> {
+    if (!this.#open.delete(open)) return;
     if (this.#open.size === 0) {
       clearInterval(this.#timer);
       this.#timer = undefined;
     }
     try {
-      await this.#db.execute(sql`delete from stream_leases where id = ${id}`);
+      await this.#db.execute(sql`
+        update stream_counts set open = open - 1 where process_id = ${this.processId} and credential = ${open.credential} and open > 0`);
     } catch (error) {
-      // The lease runs out by itself.
-      this.#logger?.warn({ err: error }, 'could not release a stream lease');
+      // Counted until the process's lease runs out or the process restarts.
+      this.#logger?.warn({ err: error }, 'could not release a stream');
     }
   }
 
   async #check(): Promise<void> {
-    const open = [...this.#open.values()];
+    const open = [...this.#open];
     if (open.length === 0) return;
-    const rows = open.map(({ lease, holder, credential }) => ({ id: lease.id, credential, ...holder }));
-    let facts: (CredentialFacts & { id: string })[];
+    const distinct = new Map<string, StreamHolder & { key: string }>();
+    for (const { holder, checkKey } of open) if (!distinct.has(checkKey)) distinct.set(checkKey, { key: checkKey, ...holder });
+    const startedAt = Date.now();
+    let facts: (CredentialFacts & { key: string })[];
     try {
-      facts = await this.#db.execute<CredentialFacts & { id: string }>(sql`
+      facts = await this.#db.execute<CredentialFacts & { key: string }>(sql`
         with open as (
-          select * from jsonb_to_recordset(${JSON.stringify(rows)}::jsonb)
-            as o(id text, credential text, "userId" text, "executionId" text, "workspaceId" text, "sessionId" text, "tokenId" text)
+          select * from jsonb_to_recordset(${JSON.stringify([...distinct.values()])}::jsonb)
+            as o(key text, "userId" text, "workspaceId" text, "sessionId" text, "tokenId" text)
         ), renewed as (
-          insert into stream_leases (id, credential, user_id, execution_id, lease_expires_at)
-          select id, credential, "userId", "executionId", now() + make_interval(secs => ${this.#leaseMs / 1000}) from open
+          insert into stream_processes (id, lease_expires_at) values (${this.processId}, now() + make_interval(secs => ${this.#leaseMs / 1000}))
           on conflict (id) do update set lease_expires_at = excluded.lease_expires_at
         ), stale as (
-          -- Rows of processes long gone, of credentials nobody opens a stream with again.
-          delete from stream_leases where lease_expires_at < now() - interval '10 minutes'
+          -- Processes long gone, with their counts.
+          delete from stream_processes where lease_expires_at < now() - interval '10 minutes'
         )
-        select o.id,
+        select o.key,
           (o."sessionId" is not null and s.id is null) as "sessionGone",
           coalesce(s.expires_at <= now(), false) as "sessionExpired",
           (o."tokenId" is not null and t.id is null) as "tokenGone",
@@ -223,9 +243,16 @@ export class StreamGuard {
       this.#logger?.warn({ err: error }, 'could not re-check open streams');
       return;
     }
+    this.#leaseUntil = startedAt + this.#leaseMs;
+    const ends = new Map<string, StreamEnd>();
     for (const row of facts) {
       const end = streamEndFrom(row);
-      if (end) this.#open.get(row.id)?.lease.end(end);
+      if (end) ends.set(row.key, end);
+    }
+    if (ends.size === 0) return;
+    for (const entry of open) {
+      const end = ends.get(entry.checkKey);
+      if (end) entry.lease.end(end);
     }
   }
 }
