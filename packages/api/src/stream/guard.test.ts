@@ -2,53 +2,34 @@ import { sessionIdFromToken } from '@strata/auth';
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { appRouter } from '../root.ts';
-import { StatusCache } from '../status-cache.ts';
-import { type ApiHarness, createApiHarness } from '../testing.ts';
 import { StreamGuard } from './guard.ts';
-import { EventHub } from './hub.ts';
 import type { StreamDeps } from './session.ts';
-import { openSse, openWs, startStreamServer, type StreamTestServer } from './test-clients.ts';
+import { createStreamTestbed, openSse, openWs, type StreamTestbed, startStreamServer } from './test-clients.ts';
 
 /**
  * Finding 6: streams outlived their credentials, and any number of them could be open.
  * The guard re-checks on a timer; these tests call `check()` themselves instead of waiting
  * for it (its interval is an hour here), except the one that proves the timer runs.
  */
-let h: ApiHarness;
-let hub: EventHub;
+let bed: StreamTestbed;
+let h: StreamTestbed['h'];
 let guard: StreamGuard;
 let deps: StreamDeps;
-let server: StreamTestServer;
 const APP_ORIGIN = 'http://app.strata.test';
 const MAX = 3;
 
 beforeAll(async () => {
-  h = await createApiHarness();
-  hub = new EventHub({ db: h.database.db, listenSql: h.database.sql });
-  guard = new StreamGuard({ db: h.database.db, maxPerCredential: MAX, checkIntervalMs: 3_600_000 });
-  deps = { db: h.database.db, hub, statusCache: new StatusCache(), guard, rateLimits: { status: 0 }, origin: APP_ORIGIN };
-  server = await startStreamServer(deps);
+  bed = await createStreamTestbed({ maxPerCredential: MAX, origin: APP_ORIGIN });
+  ({ h, guard, deps } = bed);
 });
 afterAll(async () => {
-  await server?.close();
-  await guard?.stop();
-  await hub?.stop();
-  await h?.close();
+  await bed?.close();
 });
 
-let users = 0;
-/** A user with a workspace and a running execution (no worker: it stays open). */
+/** A user with a workspace and a running execution, and its stream's URL on the test server. */
 async function setup() {
-  const { token, userId } = await h.signup(`watcher${++users}@example.com`);
-  const workspaceId = await h.createWorkspace(token);
-  const strategy = await h.call('POST', '/api/strategies', {
-    token,
-    body: { workspaceId, name: 'watched', items: [{ key: 'a', description: 'A', agentType: 'analysis' }] },
-  });
-  const started = await h.call('POST', '/api/executions/start', { token, body: { workspaceId, strategyId: strategy.body.strategy.id } });
-  expect(started.status).toBe(200);
-  const executionId = started.body.executionId as string;
-  return { token, userId, workspaceId, executionId, stream: `${server.url}/api/executions/${executionId}/stream` };
+  const watcher = await bed.watcher();
+  return { ...watcher, stream: watcher.stream() };
 }
 
 async function apiToken(sessionToken: string, body: Record<string, unknown> = {}) {
@@ -136,7 +117,7 @@ describe('streams end with their credentials', () => {
     const s = await setup();
     const t = await apiToken(s.token);
     const { createContext } = await import('../context.ts');
-    const ctx = await createContext({ ...h.deps, hub, streamGuard: guard }, new Headers(bearer(t.token)));
+    const ctx = await createContext({ ...h.deps, hub: bed.hub, streamGuard: guard }, new Headers(bearer(t.token)));
     const caller = appRouter.createCaller(ctx);
     const iterable = await caller.executions.stream({ id: s.executionId });
     const iterator = iterable[Symbol.asyncIterator]();

@@ -5,6 +5,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import WebSocket from 'ws';
+import { StatusCache } from '../status-cache.ts';
+import { type ApiHarness, createApiHarness } from '../testing.ts';
+import { StreamGuard } from './guard.ts';
+import { EventHub } from './hub.ts';
 import type { StreamDeps } from './session.ts';
 import { serveSse } from './sse.ts';
 import { createStreamUpgradeHandler } from './ws.ts';
@@ -133,4 +137,54 @@ export function openWs(url: string, headers: Record<string, string> = {}): Promi
       if (!String(error.message).includes('Unexpected server response')) reject(error);
     });
   });
+}
+
+export interface StreamTestbed {
+  h: ApiHarness;
+  hub: EventHub;
+  /** Its interval is an hour: tests call `guard.check()` instead of waiting. */
+  guard: StreamGuard;
+  deps: StreamDeps;
+  server: StreamTestServer;
+  /** A new user with a workspace and a running execution (no worker: it stays open); `start()` starts another of the same strategy. */
+  watcher(): Promise<{ token: string; userId: string; workspaceId: string; executionId: string; start(): Promise<string>; stream(id?: string): string }>;
+  close(): Promise<void>;
+}
+
+/** A fresh database, a hub, a guard and the stream endpoint on a real HTTP server. */
+export async function createStreamTestbed(options: { maxPerCredential: number; origin?: string }): Promise<StreamTestbed> {
+  const h = await createApiHarness();
+  const hub = new EventHub({ db: h.database.db, listenSql: h.database.sql });
+  const guard = new StreamGuard({ db: h.database.db, maxPerCredential: options.maxPerCredential, checkIntervalMs: 3_600_000 });
+  const deps: StreamDeps = { db: h.database.db, hub, statusCache: new StatusCache(), guard, rateLimits: { status: 0 }, origin: options.origin };
+  const server = await startStreamServer(deps);
+  let users = 0;
+  return {
+    h,
+    hub,
+    guard,
+    deps,
+    server,
+    async watcher() {
+      const { token, userId } = await h.signup(`watcher${++users}@example.com`);
+      const workspaceId = await h.createWorkspace(token);
+      const strategy = await h.call('POST', '/api/strategies', {
+        token,
+        body: { workspaceId, name: 'watched', items: [{ key: 'a', description: 'A', agentType: 'analysis' }] },
+      });
+      const start = async () => {
+        const started = await h.call('POST', '/api/executions/start', { token, body: { workspaceId, strategyId: strategy.body.strategy.id } });
+        if (started.status !== 200) throw new Error(`start failed: ${started.status} ${JSON.stringify(started.body)}`);
+        return started.body.executionId as string;
+      };
+      const executionId = await start();
+      return { token, userId, workspaceId, executionId, start, stream: (id = executionId) => `${server.url}/api/executions/${id}/stream` };
+    },
+    async close() {
+      await server.close();
+      await guard.stop();
+      await hub.stop();
+      await h.close();
+    },
+  };
 }

@@ -1,46 +1,25 @@
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StatusCache } from '../status-cache.ts';
-import { type ApiHarness, createApiHarness } from '../testing.ts';
-import { StreamGuard } from './guard.ts';
-import { EventHub } from './hub.ts';
-import { openSse, openWs, startStreamServer, type StreamTestServer } from './test-clients.ts';
+import { createStreamTestbed, openSse, openWs, type StreamTestbed } from './test-clients.ts';
 
 /**
  * `?access_token=` on the stream used to take a session or API token, which then sat in URLs
  * (server logs, proxies, browser history). It now takes only a stream ticket: one execution,
  * 60 s, once.
  */
-let h: ApiHarness;
-let hub: EventHub;
-let guard: StreamGuard;
-let server: StreamTestServer;
+let bed: StreamTestbed;
+let h: StreamTestbed['h'];
+let guard: StreamTestbed['guard'];
 
 beforeAll(async () => {
-  h = await createApiHarness();
-  hub = new EventHub({ db: h.database.db, listenSql: h.database.sql });
-  guard = new StreamGuard({ db: h.database.db, maxPerCredential: 20, checkIntervalMs: 3_600_000 });
-  server = await startStreamServer({ db: h.database.db, hub, statusCache: new StatusCache(), guard, rateLimits: { status: 0 } });
+  bed = await createStreamTestbed({ maxPerCredential: 20 });
+  ({ h, guard } = bed);
 });
 afterAll(async () => {
-  await server?.close();
-  await guard?.stop();
-  await hub?.stop();
-  await h?.close();
+  await bed?.close();
 });
 
-let users = 0;
-async function setup() {
-  const { token, userId } = await h.signup(`ticket${++users}@example.com`);
-  const workspaceId = await h.createWorkspace(token);
-  const strategy = await h.call('POST', '/api/strategies', {
-    token,
-    body: { workspaceId, name: 'ticketed', items: [{ key: 'a', description: 'A', agentType: 'analysis' }] },
-  });
-  const start = async () => (await h.call('POST', '/api/executions/start', { token, body: { workspaceId, strategyId: strategy.body.strategy.id } })).body.executionId as string;
-  const executionId = await start();
-  return { token, userId, workspaceId, executionId, start, stream: (id = executionId) => `${server.url}/api/executions/${id}/stream` };
-}
+const setup = () => bed.watcher();
 
 async function ticketFor(executionId: string, token: string) {
   const res = await h.call('POST', `/api/executions/${executionId}/stream-ticket`, { token });
@@ -72,7 +51,7 @@ describe('POST /api/executions/:id/stream-ticket', () => {
   it('needs credentials (401) and read access to the execution (403), like the status endpoint', async () => {
     const s = await setup();
     expect((await h.call('POST', `/api/executions/${s.executionId}/stream-ticket`)).status).toBe(401);
-    const outsider = await h.signup(`outsider${++users}@example.com`);
+    const outsider = await h.signup('outsider@example.com');
     const refused = await h.call('POST', `/api/executions/${s.executionId}/stream-ticket`, { token: outsider.token });
     expect(refused.status).toBe(403);
     expect(refused.body).toEqual({ error: 'Access denied' });
@@ -153,7 +132,8 @@ describe('?access_token= on the stream', () => {
     expect(await ws.closed).toEqual({ code: 4401, reason: 'API token revoked' });
 
     // A ticket issued by a session that has since logged out opens nothing.
-    const login = await h.call('POST', '/api/auth/login', { body: { email: `ticket${users}@example.com`, password: 'correct horse battery' } });
+    const me = await h.call('GET', '/api/me', { token: s.token });
+    const login = await h.call('POST', '/api/auth/login', { body: { email: me.body.user.email, password: 'correct horse battery' } });
     const late = await ticketFor(s.executionId, login.body.token);
     await h.call('POST', '/api/auth/logout', { token: login.body.token });
     expect((await openWs(withTicket(s.stream(), late.ticket))).status).toBe(401);
