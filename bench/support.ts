@@ -73,7 +73,7 @@ export async function startBenchWeb(databaseUrl: string): Promise<BenchWeb> {
   });
   const web = spawn(process.execPath, ['server.ts'], {
     cwd: webDir,
-    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_STATUS_PER_MIN: '0', RATE_LIMIT_START_PER_MIN: '0' },
+    env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_STATUS_PER_MIN: '0', RATE_LIMIT_START_PER_MIN: '0', STREAM_MAX_PER_CREDENTIAL: '100000' },
     stdio: ['ignore', 'inherit', 'inherit'],
   });
   const base = `http://127.0.0.1:${port}`;

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { createStreamUpgradeHandler, EventHub, processEventHub, serveSse, StatusCache, type StreamDeps, type TransportPolicy } from '@strata/api';
-import type { Logger } from '@strata/config';
+import { createStreamUpgradeHandler, EventHub, processEventHub, processStreamGuard, serveSse, StatusCache, StreamGuard, type StreamDeps, type TransportPolicy } from '@strata/api';
+import { type Logger, loadConfig } from '@strata/config';
 import { createDatabase } from '@strata/db';
 import { answerJson, answerSocket, parseTarget, setSecurityHeaders } from './http-guard.ts';
 
@@ -38,8 +38,10 @@ export interface StreamServer {
  */
 export function createStreamServer(options: { databaseUrl: string; logger: Logger; transport: TransportPolicy }): StreamServer {
   const database = createDatabase(options.databaseUrl, { applicationName: 'strata-web-stream', max: 10 });
+  const config = loadConfig();
   const hub = processEventHub(() => new EventHub({ db: database.db, listenSql: database.sql, logger: options.logger }));
-  const deps: StreamDeps = { db: database.db, hub, statusCache: new StatusCache() };
+  const guard = processStreamGuard(() => new StreamGuard({ db: database.db, maxPerCredential: config.STREAM_MAX_PER_CREDENTIAL, logger: options.logger }));
+  const deps: StreamDeps = { db: database.db, hub, statusCache: new StatusCache(), guard, rateLimits: { status: config.RATE_LIMIT_STATUS_PER_MIN }, origin: config.ORIGIN };
   const upgrade = createStreamUpgradeHandler(async () => deps);
   return {
     handleRequest(req, res) {
@@ -72,6 +74,7 @@ export function createStreamServer(options: { databaseUrl: string; logger: Logge
       });
     },
     async close() {
+      await guard.stop();
       await hub.stop();
       await database.close();
     },

@@ -69,6 +69,15 @@ describe('executionBridge against the real server', () => {
     bridge.disconnectAll();
   });
 
+  it('follows an execution with a stream ticket in the URL instead of the header (as a browser with a token does)', async () => {
+    const execution = await run(3);
+    const bridge = new ExecutionBridge({ token, tokenInQuery: true });
+    await bridge.connectWebSocket(execution.id, `${web.url.replace('http', 'ws')}/api/executions/${execution.id}/stream`, { after: 0 });
+    expect(bridge.getState(execution.id)?.transport).toBe('websocket');
+    await finalStateMatchesStatus(bridge, execution.id, web.url);
+    bridge.disconnectAll();
+  });
+
   it('falls back to SSE when the WebSocket upgrade is refused, and still gets everything', async () => {
     // A proxy that forwards HTTP but refuses every upgrade.
     const target = new URL(web.url);

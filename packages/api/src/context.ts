@@ -3,6 +3,7 @@ import type { Db } from '@strata/db';
 import type { EngineContext, ItemInputCheck } from '@strata/engine';
 import type { RateLimits } from './rate-limit.ts';
 import type { StatusCache } from './status-cache.ts';
+import type { StreamGuard } from './stream/guard.ts';
 import type { EventHub } from './stream/hub.ts';
 import { isHttpsRequest, type TransportPolicy } from './transport-security.ts';
 
@@ -21,6 +22,8 @@ export interface ApiDeps {
   statusCache?: StatusCache;
   /** The process's event hub, for the stream subscription. */
   hub?: EventHub;
+  /** The process's stream guard: caps streams per credential, ends those whose credential or access ended. */
+  streamGuard?: StreamGuard;
 }
 
 export interface ApiContext extends ApiDeps {

@@ -12,6 +12,10 @@ const startResponse = z.object({
   execution: z.object({ id: z.string(), status: z.enum(EXECUTION_STATUSES), strategyId: z.string(), startedAt: z.string().nullable(), totalTasks: z.number().int() }),
 });
 const controlResponse = z.object({ success: z.literal(true), message: z.string(), execution: z.object({ id: z.string(), status: z.enum(EXECUTION_STATUSES) }) });
+const streamTicketResponse = z.object({
+  ticket: z.string().meta({ description: 'For `?access_token=` on GET /api/executions/{id}/stream (WebSocket or SSE): this execution only, once, within 60 s' }),
+  expiresAt: z.string(),
+});
 const statusResponse = z.object({
   execution: z.object({
     id: z.string(),
@@ -65,6 +69,7 @@ const RESPONSES: Record<string, z.ZodType> = {
   'POST /api/executions/:id/pause': controlResponse,
   'POST /api/executions/:id/resume': controlResponse,
   'POST /api/executions/:id/cancel': controlResponse,
+  'POST /api/executions/:id/stream-ticket': streamTicketResponse,
 };
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
@@ -120,12 +125,37 @@ export function openApiDocument(): object {
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'An API token (strata_…) or a session token' },
         cookie: { type: 'apiKey', in: 'cookie', name: 'strata_session' },
+        streamTicket: { type: 'apiKey', in: 'query', name: 'access_token', description: 'A single-use stream ticket (stream endpoint only)' },
       },
     },
     paths: {
       '/api/health': { get: { operationId: 'health', security: [], responses: { '200': { description: 'OK' }, '503': { description: 'Database unreachable' } } } },
       '/api/openapi.json': { get: { operationId: 'openapi', security: [], responses: { '200': { description: 'This document' } } } },
       ...paths,
+      '/api/executions/{id}/stream': {
+        get: {
+          operationId: 'GET_api_executions_id_stream',
+          description:
+            'The live stream of an execution: a WebSocket upgrade (each event one text message) or Server-Sent Events. First a `state` message (the status body), then every event. ' +
+            'Opening one counts against the status rate limit; a credential holds at most STREAM_MAX_PER_CREDENTIAL open streams (429). A cookie-authenticated WebSocket upgrade must come from the app origin (403). ' +
+            'When the credential ends (logout, expiry, revocation) or access to the workspace is removed, the stream is closed within 5 s: WebSocket close code 4401 or 4403 with a reason; over SSE a final `close` event with data `{ "code", "reason" }`.',
+          parameters: [
+            { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
+            { name: 'access_token', in: 'query', required: false, description: 'A stream ticket from POST /api/executions/{id}/stream-ticket (never a session or API token)', schema: { type: 'string' } },
+            { name: 'after', in: 'query', required: false, description: 'Resume after this event id (WebSocket)', schema: { type: 'integer', minimum: 0 } },
+            { name: 'lastEventId', in: 'query', required: false, description: 'Resume after this event id (SSE; or the Last-Event-ID header)', schema: { type: 'integer', minimum: 0 } },
+          ],
+          security: [{ bearer: [] }, { cookie: [] }, { streamTicket: [] }],
+          responses: {
+            '101': { description: 'WebSocket stream' },
+            '200': { description: 'Server-Sent Events', content: { 'text/event-stream': {} } },
+            '401': { description: 'Unauthorized', content: { 'application/json': { schema: schema(errorBody) } } },
+            '403': { description: 'Access denied, a ticket for another execution, or a cross-site cookie upgrade', content: { 'application/json': { schema: schema(errorBody) } } },
+            '404': { description: 'Execution not found', content: { 'application/json': { schema: schema(errorBody) } } },
+            '429': { description: 'Too many open streams for the credential, or the status rate limit', content: { 'application/json': { schema: schema(errorBody) } } },
+          },
+        },
+      },
     },
   };
   return cached;

@@ -1,8 +1,9 @@
-import type { Db } from '@strata/db';
+import { apiTokens, type Db, sessions, users } from '@strata/db';
+import { and, eq, gt, isNull, or, sql } from 'drizzle-orm';
 import { readSessionCookie } from './cookie.ts';
 import { validateSessionToken } from './session.ts';
 import { API_TOKEN_PREFIX, validateApiToken } from './tokens.ts';
-import type { AuthUser } from './user.ts';
+import { type AuthUser, authUserColumns } from './user.ts';
 
 /** Who is calling, however they proved it. */
 export interface Principal {
@@ -53,4 +54,26 @@ async function fromSession(db: Db, token: string): Promise<Principal | null> {
   const { session, user } = await validateSessionToken(db, token);
   if (!session) return null;
   return { user, kind: 'session', sessionId: session.id, sessionExpiresAt: session.expiresAt, tokenWorkspaceId: null };
+}
+
+/**
+ * The principal of a credential named by id (a stream ticket remembers which one issued it),
+ * or null when that session or API token has ended since.
+ */
+export async function principalFromCredential(db: Db, credential: { sessionId: string | null; tokenId: string | null }): Promise<Principal | null> {
+  if (credential.tokenId) {
+    const [row] = await db
+      .select({ user: authUserColumns, workspaceId: apiTokens.workspaceId })
+      .from(apiTokens)
+      .innerJoin(users, eq(apiTokens.userId, users.id))
+      .where(and(eq(apiTokens.id, credential.tokenId), isNull(apiTokens.revokedAt), or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, sql`now()`))));
+    return row ? { user: row.user, kind: 'token', tokenId: credential.tokenId, tokenWorkspaceId: row.workspaceId } : null;
+  }
+  if (!credential.sessionId) return null;
+  const [row] = await db
+    .select({ user: authUserColumns, expiresAt: sessions.expiresAt })
+    .from(sessions)
+    .innerJoin(users, eq(sessions.userId, users.id))
+    .where(and(eq(sessions.id, credential.sessionId), gt(sessions.expiresAt, sql`now()`)));
+  return row ? { user: row.user, kind: 'session', sessionId: credential.sessionId, sessionExpiresAt: row.expiresAt, tokenWorkspaceId: null } : null;
 }

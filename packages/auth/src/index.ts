@@ -27,5 +27,5 @@ export {
   type CreatedApiToken,
   type ValidatedApiToken,
 } from './tokens.ts';
-export { authenticate, type CredentialsInput, type Principal } from './credentials.ts';
+export { authenticate, type CredentialsInput, type Principal, principalFromCredential } from './credentials.ts';
 export { roleAllows, workspaceRole, type Permission, type Role } from './roles.ts';

@@ -71,6 +71,8 @@ interface StreamServerOptions {
   refuseUpgrade?: number;
   /** Per connection (by order): drop it (no close handshake) after sending this many events. */
   dropAfter?: (number | undefined)[];
+  /** End every stream as the server does when its credential ends: after this many events, with this code and reason. */
+  endAfter?: { events: number; code: number; reason: string };
   /** Publish one event every this many ms once the first stream has its state. */
   intervalMs?: number;
   /** Publish the whole script before anyone connects (a settled execution). */
@@ -94,6 +96,8 @@ class StreamServer {
   readonly connections: SeenConnection[] = [];
   readonly upgradeAttempts: URL[] = [];
   readonly controls: { method: string; path: string; authorization: string | undefined; contentType?: string | undefined }[] = [];
+  /** Stream tickets handed out (by number), and whether each was used. */
+  readonly tickets = new Map<string, { used: boolean }>();
   url = '';
   readonly #server: Server;
   readonly #wss = new WebSocketServer({ noServer: true });
@@ -144,12 +148,17 @@ class StreamServer {
     }, this.#options.intervalMs ?? 5);
   }
 
+  /** As the real server: the Bearer header, or an unused stream ticket in `?access_token=` (never the token itself). */
   #authorized(req: IncomingMessage, url: URL) {
-    return req.headers.authorization === `Bearer ${TOKEN}` || url.searchParams.get('access_token') === TOKEN;
+    if (req.headers.authorization === `Bearer ${TOKEN}`) return true;
+    const ticket = this.tickets.get(url.searchParams.get('access_token') ?? '');
+    if (!ticket || ticket.used) return false;
+    ticket.used = true;
+    return true;
   }
 
   /** Runs one stream: state, then the events after the resume point, then live ones; closes after the final event. */
-  #run(sink: { send(event: BridgeEvent): void; close(): void; drop(): void }, after: number | null) {
+  #run(sink: { send(event: BridgeEvent): void; close(): void; drop(): void; end(code: number, reason: string): void }, after: number | null) {
     const index = this.connections.length - 1;
     const dropAfter = this.#options.dropAfter?.[index];
     const latest = this.published.length;
@@ -173,6 +182,10 @@ class StreamServer {
           done = true;
           this.#pumps.delete(pump);
           sink.drop();
+        } else if (this.#options.endAfter && sent >= this.#options.endAfter.events) {
+          done = true;
+          this.#pumps.delete(pump);
+          sink.end(this.#options.endAfter.code, this.#options.endAfter.reason);
         }
       }
     };
@@ -197,6 +210,14 @@ class StreamServer {
       res.writeHead(answer.status, { 'content-type': 'application/json' }).end(JSON.stringify(answer.body));
       return;
     }
+    if (/^\/api\/executions\/[^/]+\/stream-ticket$/.test(url.pathname) && req.method === 'POST') {
+      this.controls.push({ method: req.method, path: url.pathname, authorization: req.headers.authorization });
+      if (req.headers.authorization !== `Bearer ${TOKEN}`) return void res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'Unauthorized' }));
+      const ticket = `stkt_${this.tickets.size + 1}`;
+      this.tickets.set(ticket, { used: false });
+      res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify({ ticket, expiresAt: new Date(Date.now() + 60_000).toISOString() }));
+      return;
+    }
     if (!/^\/api\/executions\/[^/]+\/stream$/.test(url.pathname)) return void res.writeHead(404).end();
     if (!this.#authorized(req, url)) return void res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'Unauthorized' }));
     const header = req.headers['last-event-id'] as string | undefined;
@@ -217,6 +238,10 @@ class StreamServer {
           clearInterval(heartbeat);
           // Drop without ending the response, once what was written has gone out.
           res.write(': bye\n\n', () => res.socket?.destroy());
+        },
+        end: (code, reason) => {
+          clearInterval(heartbeat);
+          res.end(`event: close\ndata: ${JSON.stringify({ code, reason })}\n\n`);
         },
       },
       raw ? Number(raw) : null,
@@ -244,6 +269,7 @@ class StreamServer {
           send: (event) => ws.send(JSON.stringify(event)),
           close: () => ws.close(1000, 'execution finished'),
           drop: () => ws.terminate(),
+          end: (code, reason) => ws.close(code, reason),
         },
         after === null ? null : Number(after),
       );
@@ -402,7 +428,7 @@ describe('ExecutionBridge over WebSocket', () => {
     }
   });
 
-  it('sends the token as access_token when the WebSocket class cannot send headers (browser), and as a header with the ws package', async () => {
+  it('trades the token for a single-use ticket in access_token when the WebSocket class cannot send headers (browser), and sends it as a header with the ws package', async () => {
     const server = await serve();
     // A browser's WebSocket: takes a URL (and protocols), no headers.
     class BrowserWebSocket {
@@ -416,7 +442,10 @@ describe('ExecutionBridge over WebSocket', () => {
     await browser.connectWebSocket(EXEC, server.streamUrl());
     await viaQuery.finished;
     expect(server.connections[0]!.authorization).toBeUndefined();
-    expect(server.connections[0]!.url.searchParams.get('access_token')).toBe(TOKEN);
+    // The ticket, bought with the token in a header; the token itself is in no URL.
+    expect(server.connections[0]!.url.searchParams.get('access_token')).toBe('stkt_1');
+    expect(server.controls).toEqual([{ method: 'POST', path: `/api/executions/${EXEC}/stream-ticket`, authorization: `Bearer ${TOKEN}` }]);
+    expect(server.upgradeAttempts.map((u) => u.searchParams.get('access_token'))).not.toContain(TOKEN);
 
     const server2 = await serve();
     const node = bridgeFor({ WebSocket: WebSocketPackage });
@@ -531,6 +560,23 @@ describe('ExecutionBridge over Server-Sent Events', () => {
     expect(server.upgradeAttempts).toHaveLength(attempts);
     expect(server.connections).toHaveLength(0);
   });
+});
+
+describe('streams the server ends because their credential or access ended', () => {
+  for (const transport of ['websocket', 'sse'] as const) {
+    it(`stops (${transport}) without reconnecting, and says why`, async () => {
+      const server = await serve({ endAfter: { events: 2, code: 4401, reason: 'API token revoked' } });
+      const bridge = bridgeFor({ transport });
+      const states: ExecutionState[] = [];
+      bridge.subscribe(EXEC, (state) => states.push(state));
+      await bridge.connectWebSocket(EXEC, server.streamUrl());
+      await expect.poll(() => states.at(-1)?.connectionError).toMatch(/API token revoked/);
+      expect(states.at(-1)).toMatchObject({ connected: false, finished: false });
+      await sleep(150);
+      // One stream, no reconnect: coming back would only be refused.
+      expect(server.connections).toHaveLength(1);
+    });
+  }
 });
 
 describe('ExecutionBridge control and lifecycle', () => {

@@ -30,6 +30,7 @@ import {
   openEventSource,
   openWebSocket,
   resolveEventSource,
+  isEndedByServer,
   resolveWebSocket,
   type Transport,
   type TransportClose,
@@ -67,7 +68,11 @@ export interface ReconnectOptions {
 }
 
 export interface ExecutionBridgeOptions {
-  /** A Bearer token (API token or session token). Without one, a browser's session cookie is used. */
+  /**
+   * A Bearer token (API token or session token). Without one, a browser's session cookie is used.
+   * Where a transport cannot send it as a header (a browser's WebSocket or EventSource), the
+   * bridge trades it for a single-use stream ticket first (`POST /api/executions/:id/stream-ticket`).
+   */
   token?: string;
   /** fetch for control calls (and, in Node, the SSE requests). */
   fetch?: FetchFn;
@@ -79,8 +84,9 @@ export interface ExecutionBridgeOptions {
   transport?: 'auto' | 'sse' | 'websocket';
   reconnect?: ReconnectOptions;
   /**
-   * Send the token as `?access_token=` too. Default: only when the transport cannot send an
-   * Authorization header (browser WebSocket / EventSource).
+   * Open streams with a stream ticket in `?access_token=` (fetched with the token) instead of the
+   * Authorization header. Default: only when the transport cannot send headers (browser
+   * WebSocket / EventSource). The token itself never goes into a URL.
    */
   tokenInQuery?: boolean;
   /** Where control calls go for an execution the bridge is not connected to (default: the page's origin). */
@@ -324,19 +330,55 @@ export class ExecutionBridge {
     return connection.ready ? connection.state.lastEventId : connection.initialAfter;
   }
 
-  #authQuery(url: URL, canSendHeaders: boolean) {
-    const { token, tokenInQuery } = this.#options;
-    if (token && (tokenInQuery ?? !canSendHeaders)) url.searchParams.set('access_token', token);
+  /** Whether this stream goes with a ticket: there is a token, and it cannot (or should not) go as a header. */
+  #usesTicket(canSendHeaders: boolean): boolean {
+    return Boolean(this.#options.token) && (this.#options.tokenInQuery ?? !canSendHeaders);
   }
 
-  #openWebSocket(connection: Connection, generation: number, ws: NonNullable<Awaited<ReturnType<typeof resolveWebSocket>>>, fallback: boolean) {
+  /** A fresh single-use stream ticket for the connection's execution, bought with the token. */
+  async #streamTicket(connection: Connection): Promise<{ ticket: string } | { failed: TransportClose }> {
+    const url = this.#executionUrl(connection.executionId, 'stream-ticket');
+    const doFetch = this.#options.fetch ?? globalThis.fetch.bind(globalThis);
+    try {
+      const response = await doFetch(url.href, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${this.#options.token}` },
+        body: '{}',
+      });
+      const body = (await response.json().catch(() => undefined)) as { ticket?: unknown; error?: unknown } | undefined;
+      if (response.ok && typeof body?.ticket === 'string') return { ticket: body.ticket };
+      const error = typeof body?.error === 'string' ? body.error : `HTTP ${response.status}`;
+      return { failed: { opened: false, code: response.status, reason: `stream ticket refused: ${error} (HTTP ${response.status})` } };
+    } catch (error) {
+      return { failed: { opened: false, reason: `stream ticket request failed: ${error instanceof Error ? error.message : String(error)}` } };
+    }
+  }
+
+  /**
+   * The credentials of one stream: the token as a header where the transport can send it, else
+   * (when there is a token) a ticket in the URL; nothing when the browser's cookie will do.
+   * False when no ticket could be had (the attempt has then failed).
+   */
+  async #authorize(connection: Connection, generation: number, url: URL, canSendHeaders: boolean, kind: BridgeTransportKind): Promise<Record<string, string> | false> {
+    if (!this.#usesTicket(canSendHeaders)) return this.#options.token && canSendHeaders ? { authorization: `Bearer ${this.#options.token}` } : {};
+    const answer = await this.#streamTicket(connection);
+    if (connection.stopped || generation !== connection.generation) return false;
+    if ('failed' in answer) {
+      this.#attemptFailed(connection, answer.failed, kind);
+      return false;
+    }
+    url.searchParams.set('access_token', answer.ticket);
+    return {};
+  }
+
+  async #openWebSocket(connection: Connection, generation: number, ws: NonNullable<Awaited<ReturnType<typeof resolveWebSocket>>>, fallback: boolean) {
     const after = this.#resumePoint(connection);
     const url = withScheme(connection.url, 'ws');
     if (after !== null) url.searchParams.set('after', String(after));
-    this.#authQuery(url, ws.headers);
-    const headers: Record<string, string> = this.#options.token ? { authorization: `Bearer ${this.#options.token}` } : {};
+    const headers = await this.#authorize(connection, generation, url, ws.headers, 'websocket');
+    if (!headers) return;
     const session = this.#session(connection, generation, 'websocket', after);
-    connection.transport = openWebSocket(ws, url, ws.headers ? headers : {}, {
+    connection.transport = openWebSocket(ws, url, headers, {
       open: session.open,
       message: session.message,
       closed: (info) => {
@@ -357,9 +399,9 @@ export class ExecutionBridge {
     const after = this.#resumePoint(connection);
     const url = withScheme(connection.url, 'http');
     if (after !== null) url.searchParams.set('lastEventId', String(after));
-    this.#authQuery(url, es.headers);
-    const headers: Record<string, string> = {};
-    if (this.#options.token) headers.authorization = `Bearer ${this.#options.token}`;
+    const auth = await this.#authorize(connection, generation, url, es.headers, 'sse');
+    if (!auth) return;
+    const headers: Record<string, string> = { ...auth };
     if (after !== null) headers['last-event-id'] = String(after);
     const session = this.#session(connection, generation, 'sse', after, () => {
       if (isFallback) connection.sseOnly = true;
@@ -434,6 +476,13 @@ export class ExecutionBridge {
 
   /** A stream that had delivered its state ended before the final event. */
   #dropped(connection: Connection, info: TransportClose, kind: BridgeTransportKind) {
+    // The server ended it because the credential ended or access was removed: coming back
+    // would only be refused.
+    if (isEndedByServer(info.code)) {
+      connection.stopped = true;
+      this.#setState(connection, { ...connection.state, connected: false, transport: kind, connectionError: describe(info, kind) });
+      return;
+    }
     // Settled (its final event written, completedAt set), the stream ends and nothing more will
     // come. A status of failed or cancelled alone is not enough: the final event follows once
     // the tasks still running have finished.
@@ -513,7 +562,8 @@ export class ExecutionBridge {
 
   // ---- control --------------------------------------------------------------------------------
 
-  #controlUrl(executionId: string, action: 'pause' | 'resume' | 'cancel'): URL {
+  /** Where an execution's control calls and stream tickets go: beside the stream the bridge is connected to, else under `baseUrl`. */
+  #executionUrl(executionId: string, action: 'pause' | 'resume' | 'cancel' | 'stream-ticket'): URL {
     const connection = this.#connections.get(executionId);
     if (connection) {
       const url = withScheme(connection.url, 'http');
@@ -531,7 +581,7 @@ export class ExecutionBridge {
   }
 
   async #control(executionId: string, action: 'pause' | 'resume' | 'cancel'): Promise<ControlResponse> {
-    const url = this.#controlUrl(executionId, action);
+    const url = this.#executionUrl(executionId, action);
     const doFetch = this.#options.fetch ?? globalThis.fetch.bind(globalThis);
     const response = await doFetch(url.href, {
       method: 'POST',

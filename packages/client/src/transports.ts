@@ -6,8 +6,9 @@
  *
  * Credentials: where a transport can send headers (the `ws` package, Node's built-in WebSocket,
  * the `eventsource` package through its `fetch` option) the token goes in `Authorization: Bearer`;
- * elsewhere (a browser) the `strata_session` cookie goes along by itself, and a token given
- * explicitly is sent as `?access_token=`.
+ * elsewhere (a browser) the `strata_session` cookie goes along by itself, and with a token given
+ * explicitly the bridge first trades it for a single-use stream ticket, sent as `?access_token=`
+ * (a token itself never goes into a URL).
  */
 import { BRIDGE_EVENT_TYPES } from './bridge-state.ts';
 
@@ -208,6 +209,15 @@ export function openWebSocket(resolved: ResolvedWebSocket, url: URL, headers: Re
 const SSE_TYPES = ['state', ...BRIDGE_EVENT_TYPES, 'message'];
 
 /**
+ * The server ends a stream early when its credential ends (4401) or access to the workspace is
+ * removed (4403): WebSocket close codes, and over SSE the same code and reason in a final
+ * `close` event.
+ */
+export const CREDENTIALS_ENDED = 4401;
+export const ACCESS_REMOVED = 4403;
+export const isEndedByServer = (code: number | undefined) => code === CREDENTIALS_ENDED || code === ACCESS_REMOVED;
+
+/**
  * Opens an SSE stream. The bridge reconnects on its own terms, so the EventSource is closed at
  * its first error rather than left to reconnect by itself.
  */
@@ -259,6 +269,25 @@ export function openEventSource(
       if (typeof event.data === 'string') callbacks.message(event.data);
     });
   }
+  source.addEventListener('close', (event: { data?: unknown }) => {
+    if (done) return;
+    let said: { code?: unknown; reason?: unknown } = {};
+    try {
+      said = JSON.parse(String(event.data)) as typeof said;
+    } catch {
+      // a close without a readable reason is still a close
+    }
+    try {
+      source.close();
+    } catch {
+      // ignore
+    }
+    finish({
+      opened,
+      ...(typeof said.code === 'number' ? { code: said.code } : {}),
+      reason: typeof said.reason === 'string' ? said.reason : 'the server closed the stream',
+    });
+  });
   source.onerror = (event: { code?: number; message?: string }) => {
     try {
       source.close();

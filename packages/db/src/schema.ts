@@ -392,6 +392,38 @@ export const streamTickets = pgTable(
   (t) => [index('stream_tickets_expires_idx').on(t.expiresAt)],
 );
 
+/**
+ * The web processes serving execution streams, each with a lease it renews while it has
+ * streams open (one row write per interval, whatever the number of streams). A crashed
+ * process's streams stop counting once its lease has passed.
+ */
+export const streamProcesses = pgTable(
+  'stream_processes',
+  {
+    id: text('id').primaryKey(),
+    leaseExpiresAt: ts('lease_expires_at').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('stream_processes_expires_idx').on(t.leaseExpiresAt)],
+);
+
+/**
+ * Open execution streams per credential and process, so the cap on concurrent streams per
+ * credential holds across web processes. `credential` is `session:<id>` or `token:<id>`: the
+ * credential that pays for the stream (for a ticket, the one that issued it).
+ */
+export const streamCounts = pgTable(
+  'stream_counts',
+  {
+    processId: text('process_id')
+      .notNull()
+      .references(() => streamProcesses.id, { onDelete: 'cascade' }),
+    credential: text('credential').notNull(),
+    open: integer('open').notNull().default(0),
+  },
+  (t) => [primaryKey({ columns: [t.processId, t.credential] }), index('stream_counts_credential_idx').on(t.credential)],
+);
+
 /** Idempotency-Key on start: a repeat within 24 h returns the first execution. */
 export const idempotencyKeys = pgTable(
   'idempotency_keys',

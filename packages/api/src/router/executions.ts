@@ -4,8 +4,10 @@ import { StatusCache } from '../status-cache.ts';
 import { executions } from '@strata/db';
 import { TRPCError, tracked } from '@trpc/server';
 import { z } from 'zod';
+import type { StreamEnd } from '../stream/guard.ts';
 import type { WireEvent } from '../stream/hub.ts';
-import { openStream } from '../stream/session.ts';
+import { admitStream, openStream, type StreamDeps } from '../stream/session.ts';
+import { issueStreamTicket } from '../stream/tickets.ts';
 import { eq } from 'drizzle-orm';
 import type { ApiContext } from '../context.ts';
 import { notFound } from '../errors.ts';
@@ -25,6 +27,9 @@ async function executionInWorkspace(ctx: ApiContext & { principal: NonNullable<A
 /** Events a subscriber may have waiting before it is dropped. */
 const MAX_QUEUED_EVENTS = 10_000;
 const streamInput = executionIdInput.extend({ lastEventId: z.coerce.number().int().min(0).nullish() });
+
+/** A stream ended by the server: its credential ended (UNAUTHORIZED) or the caller's access was removed (FORBIDDEN). */
+const endError = (end: StreamEnd) => new TRPCError({ code: end.code === 4401 ? 'UNAUTHORIZED' : 'FORBIDDEN', message: end.reason });
 
 const CONTROL_MESSAGES = { pause: 'Execution paused', resume: 'Execution resumed', cancel: 'Execution cancelled' } as const;
 
@@ -73,42 +78,76 @@ export const executionsRouter = router({
   pause: control('pause'),
   resume: control('resume'),
   cancel: control('cancel'),
-  /** The execution stream as a tRPC subscription (SSE): state first, then events, each tracked by id so a reconnect resumes. */
+  /**
+   * A stream ticket for `?access_token=` on the stream, for clients that cannot send headers:
+   * one stream of this execution, within 60 s, once; the stream ends with the credential that asked.
+   */
+  streamTicket: authedProcedure.input(executionIdInput).mutation(async ({ ctx, input }) => {
+    const execution = await executionInWorkspace(ctx, input.id, 'read');
+    const issued = await issueStreamTicket(ctx.db, ctx.principal, execution.id);
+    return { ticket: issued.ticket, expiresAt: issued.expiresAt.toISOString() };
+  }),
+  /**
+   * The execution stream as a tRPC subscription (SSE): state first, then events, each tracked by
+   * id so a reconnect resumes. It counts like any stream (cap per credential, status rate limit)
+   * and ends with an UNAUTHORIZED or FORBIDDEN error saying why when its credential or access ends.
+   */
   stream: authedProcedure.input(streamInput).subscription(async function* ({ ctx, input, signal }) {
     const execution = await executionInWorkspace(ctx, input.id, 'read');
     if (!ctx.hub) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'No event hub in this process' });
-    await ctx.hub.start();
+    const deps: StreamDeps = {
+      db: ctx.db,
+      hub: ctx.hub,
+      rateLimits: ctx.rateLimits,
+      ...(ctx.statusCache ? { statusCache: ctx.statusCache } : {}),
+      ...(ctx.streamGuard ? { guard: ctx.streamGuard } : {}),
+    };
+    const admission = await admitStream(deps, { ok: true, principal: ctx.principal, executionId: execution.id, workspaceId: execution.workspaceId, ambient: false });
+    for (const [name, value] of Object.entries(admission.headers)) ctx.responseHeaders.set(name, value);
+    if (!admission.ok) throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: admission.error });
+    const { lease } = admission;
     const queue: WireEvent[] = [];
     let wake: (() => void) | undefined;
     let done = false;
-    const finish = await openStream({ db: ctx.db, hub: ctx.hub, ...(ctx.statusCache ? { statusCache: ctx.statusCache } : {}) }, execution.id, input.lastEventId ?? null, {
-      send(events) {
-        if (queue.length > MAX_QUEUED_EVENTS) return false;
-        queue.push(...events);
-        wake?.();
-        return true;
-      },
-      close() {
-        done = true;
-        wake?.();
-      },
-    });
-    signal?.addEventListener('abort', () => finish());
+    let ended: StreamEnd | null = null;
     try {
-      while (!signal?.aborted) {
-        const event = queue.shift();
-        if (event) {
-          yield tracked(String(event.id), JSON.parse(event.json) as { id: number; type: string; executionId: string; timestamp: string; data: unknown });
-          continue;
+      await ctx.hub.start();
+      const finish = await openStream(deps, execution.id, input.lastEventId ?? null, {
+        send(events) {
+          if (queue.length > MAX_QUEUED_EVENTS) return false;
+          queue.push(...events);
+          wake?.();
+          return true;
+        },
+        close() {
+          done = true;
+          wake?.();
+        },
+      });
+      signal?.addEventListener('abort', () => finish());
+      lease?.onEnd((end) => {
+        ended = end;
+        finish();
+      });
+      try {
+        while (!signal?.aborted) {
+          const event = queue.shift();
+          if (event) {
+            yield tracked(String(event.id), JSON.parse(event.json) as { id: number; type: string; executionId: string; timestamp: string; data: unknown });
+            continue;
+          }
+          if (ended) throw endError(ended);
+          if (done) return;
+          await new Promise<void>((resolve) => {
+            wake = resolve;
+          });
+          wake = undefined;
         }
-        if (done) return;
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-        });
-        wake = undefined;
+      } finally {
+        finish();
       }
     } finally {
-      finish();
+      await lease?.release();
     }
   }),
   list: authedProcedure.input(listExecutionsInput).query(async ({ ctx, input }) => {

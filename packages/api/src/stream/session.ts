@@ -1,15 +1,25 @@
-import { authenticate, roleAllows, workspaceRole, type Principal } from '@strata/auth';
+import { authenticate, principalFromCredential, roleAllows, workspaceRole, type Principal } from '@strata/auth';
 import type { Db } from '@strata/db';
 import { findExecution, statusBody } from '@strata/engine';
 import { sql } from 'drizzle-orm';
 import { rawJson, stringifyWithRaw } from '../raw-json.ts';
+import { type RateLimits, rateLimitHeaders, takeRateLimit } from '../rate-limit.ts';
+import { checkSameOrigin } from '../same-origin.ts';
 import { StatusCache } from '../status-cache.ts';
+import type { StreamGuard, StreamLease } from './guard.ts';
 import { FINAL_EVENT_TYPES, type EventHub, type WireEvent } from './hub.ts';
+import { redeemStreamTicket } from './tickets.ts';
 
 export interface StreamDeps {
   db: Db;
   hub: EventHub;
   statusCache?: StatusCache;
+  /** Caps open streams per credential and ends streams whose credential or access ended. */
+  guard?: StreamGuard;
+  /** Opening a stream reads the full status: it counts against the workspace's status limit. */
+  rateLimits?: Pick<RateLimits, 'status'>;
+  /** The app's public origin (`ORIGIN`) for the same-origin check of cookie-authenticated streams; without it the Host header stands for it. */
+  origin?: string | undefined;
 }
 
 /** Where a stream goes: one transport's way of sending a frame and closing. */
@@ -20,25 +30,83 @@ export interface StreamSink {
 }
 
 export type StreamAuth =
-  | { ok: true; principal: Principal; executionId: string; workspaceId: string }
+  | {
+      ok: true;
+      principal: Principal;
+      executionId: string;
+      workspaceId: string;
+      /** Authenticated by the session cookie alone: a browser sends it by itself, whoever made the page. */
+      ambient: boolean;
+    }
   | { ok: false; status: 401 | 403 | 404; error: string };
 
 /**
- * The stream's checks, as the status endpoint makes them: credentials (Bearer header, the
- * session cookie, or `access_token` for clients that cannot set headers), the execution, the
- * caller's role in its workspace.
+ * The stream's checks, as the status endpoint makes them: credentials (a Bearer header, the
+ * session cookie, or `?access_token=` carrying a stream ticket for clients that cannot set
+ * headers), the execution, the caller's role in its workspace. `?access_token=` takes nothing
+ * but a ticket: a session or API token in a URL would end up in logs and browser histories.
  */
 export async function authorizeStream(deps: StreamDeps, request: { headers: Headers; url: URL; executionId: string }): Promise<StreamAuth> {
-  const headers = new Headers(request.headers);
-  const queryToken = request.url.searchParams.get('access_token');
-  if (queryToken && !headers.has('authorization')) headers.set('authorization', `Bearer ${queryToken}`);
-  const principal = await authenticate(deps.db, { authorization: headers.get('authorization'), cookie: headers.get('cookie') });
+  const authorization = request.headers.get('authorization');
+  const ticket = request.url.searchParams.get('access_token');
+  let principal: Principal | null;
+  if (ticket !== null && !authorization) {
+    const issued = await redeemStreamTicket(deps.db, ticket);
+    if (!issued) return { ok: false, status: 401, error: 'Unauthorized: access_token takes a stream ticket (POST /api/executions/:id/stream-ticket), valid once for 60 s' };
+    if (issued.executionId !== request.executionId) return { ok: false, status: 403, error: 'Access denied: the stream ticket is for another execution' };
+    principal = await principalFromCredential(deps.db, issued);
+  } else {
+    principal = await authenticate(deps.db, { authorization, cookie: request.headers.get('cookie') });
+  }
   if (!principal) return { ok: false, status: 401, error: 'Unauthorized' };
   const execution = await findExecution(deps.db, request.executionId);
   if (!execution) return { ok: false, status: 404, error: 'Execution not found' };
   const role = await workspaceRole(deps.db, principal, execution.workspaceId);
   if (!role || !roleAllows(role, 'read')) return { ok: false, status: 403, error: 'Access denied' };
-  return { ok: true, principal, executionId: execution.id, workspaceId: execution.workspaceId };
+  return { ok: true, principal, executionId: execution.id, workspaceId: execution.workspaceId, ambient: !authorization && ticket === null };
+}
+
+/**
+ * A stream that rests on the session cookie alone must come from the app's own pages: a
+ * WebSocket is not bound by CORS, and a cross-site EventSource would still take a place in the
+ * credential's cap and the workspace's rate limit. Opening one is treated as a state-changing
+ * request. Bearer and ticket streams carry their own credential and are not checked.
+ */
+export function crossSiteRefusal(deps: StreamDeps, auth: Extract<StreamAuth, { ok: true }>, headers: Headers): string | null {
+  if (!auth.ambient) return null;
+  const verdict = checkSameOrigin('POST', headers, { origin: deps.origin });
+  return verdict.ok ? null : verdict.reason;
+}
+
+export type StreamAdmission =
+  | { ok: true; lease: StreamLease | null; headers: Record<string, string> }
+  | { ok: false; status: 429; error: string; headers: Record<string, string> };
+
+/**
+ * Whether an authorized stream may open: the credential's cap on open streams (across web
+ * processes), then the workspace's status rate limit, since the stream's first message is a
+ * full status read. A refusal by the cap does not count against the rate limit; a refusal by
+ * the rate limit gives its place back.
+ */
+export async function admitStream(deps: StreamDeps, auth: Extract<StreamAuth, { ok: true }>): Promise<StreamAdmission> {
+  const { principal } = auth;
+  const lease = deps.guard
+    ? await deps.guard.admit({
+        userId: principal.user.id,
+        executionId: auth.executionId,
+        workspaceId: auth.workspaceId,
+        sessionId: principal.kind === 'session' ? (principal.sessionId ?? null) : null,
+        tokenId: principal.kind === 'token' ? (principal.tokenId ?? null) : null,
+      })
+    : null;
+  if (deps.guard && !lease) return { ok: false, status: 429, error: 'Too many open streams for this credential', headers: {} };
+  const decision = await takeRateLimit(deps.db, auth.workspaceId, 'status', deps.rateLimits?.status ?? 0);
+  const headers = rateLimitHeaders(decision);
+  if (!decision.allowed) {
+    await lease?.release();
+    return { ok: false, status: 429, error: 'Rate limit exceeded', headers };
+  }
+  return { ok: true, lease, headers };
 }
 
 /** The resume point a client asked for: `Last-Event-ID`, `?lastEventId=` or `?after=`; null for none. */

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { sseFrame, type WireEvent } from './hub.ts';
-import { authorizeStream, openStream, resumePoint, type StreamDeps } from './session.ts';
+import type { StreamEnd } from './guard.ts';
+import { admitStream, authorizeStream, crossSiteRefusal, openStream, resumePoint, type StreamDeps } from './session.ts';
 
 const HEARTBEAT_MS = 15_000;
 /** Bytes a client may leave unread before it is dropped. */
@@ -26,31 +27,59 @@ function headersOf(req: IncomingMessage): Headers {
   return headers;
 }
 
+/** The last frame of a stream the server ends early; named apart from the twelve event types. */
+export function sseCloseFrame(end: StreamEnd): Buffer {
+  return Buffer.from(`event: close\ndata: ${JSON.stringify({ code: end.code, reason: end.reason })}\n\n`);
+}
+
+function refuse(res: ServerResponse, status: number, error: string, headers: Record<string, string> = {}) {
+  res.writeHead(status, { ...headers, 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error }));
+}
+
 /**
  * `GET /api/executions/:id/stream` without an upgrade: Server-Sent Events, written straight
  * to the Node response (one shared buffer per event or batch, whatever the number of clients).
+ * When the credential or the caller's access ends, a `close` event says why and the response ends.
  */
 export async function serveSse(req: IncomingMessage, res: ServerResponse, deps: StreamDeps, executionId: string): Promise<void> {
   const url = new URL(req.url ?? '/', 'http://localhost');
   const headers = headersOf(req);
   const auth = await authorizeStream(deps, { headers, url, executionId });
-  if (!auth.ok) {
-    res.writeHead(auth.status, { 'content-type': 'application/json; charset=utf-8' }).end(JSON.stringify({ error: auth.error }));
-    return;
-  }
-  await deps.hub.start();
-  res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-  res.write(RETRY);
+  if (!auth.ok) return refuse(res, auth.status, auth.error);
+  const crossSite = crossSiteRefusal(deps, auth, headers);
+  if (crossSite) return refuse(res, 403, crossSite);
+  const admission = await admitStream(deps, auth);
+  if (!admission.ok) return refuse(res, admission.status, admission.error, admission.headers);
+  const { lease } = admission;
   let open = true;
-  const heartbeat = setInterval(() => res.write(PING), HEARTBEAT_MS);
-  heartbeat.unref();
+  let stop: () => void = () => {};
+  let heartbeat: NodeJS.Timeout | undefined;
   const close = () => {
     if (!open) return;
     open = false;
     clearInterval(heartbeat);
+    void lease?.release();
     res.end();
   };
-  const stop = await openStream(deps, executionId, resumePoint(headers, url), {
+  res.on('close', () => {
+    open = false;
+    clearInterval(heartbeat);
+    void lease?.release();
+    stop();
+  });
+  // Whatever fails from here, the response's 'close' gives the lease back.
+  await deps.hub.start();
+  res.writeHead(200, {
+    ...admission.headers,
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+  });
+  res.write(RETRY);
+  heartbeat = setInterval(() => res.write(PING), HEARTBEAT_MS);
+  heartbeat.unref();
+  stop = await openStream(deps, executionId, resumePoint(headers, url), {
     send(events) {
       if (!open) return false;
       // A client that stopped reading is dropped rather than buffered without limit.
@@ -64,9 +93,10 @@ export async function serveSse(req: IncomingMessage, res: ServerResponse, deps: 
     },
     close,
   });
-  res.on('close', () => {
-    open = false;
-    clearInterval(heartbeat);
+  if (!open) return stop();
+  lease?.onEnd((end) => {
+    if (open) res.write(sseCloseFrame(end));
     stop();
+    close();
   });
 }

@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { type WireEvent, wsFrame } from './hub.ts';
-import { authorizeStream, openStream, resumePoint, type StreamDeps } from './session.ts';
+import { admitStream, authorizeStream, crossSiteRefusal, openStream, resumePoint, type StreamDeps } from './session.ts';
 
 const HEARTBEAT_MS = 15_000;
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
@@ -36,15 +36,21 @@ function streamTarget(request: IncomingMessage): { url: URL; executionId: string
   }
 }
 
-function refuse(socket: Duplex, status: number, error: string) {
-  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 500: 'Internal Server Error' }[status] ?? 'Error';
+function refuse(socket: Duplex, status: number, error: string, headers: Record<string, string> = {}) {
+  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error' }[status] ?? 'Error';
   const body = JSON.stringify({ error });
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`);
 }
 
 /**
  * WebSocket upgrades of `/api/executions/:id/stream`: the same checks and the same stream as
- * SSE, each event one text message; `?after=<eventId>` resumes.
+ * SSE, each event one text message; `?after=<eventId>` resumes. An upgrade that rests on the
+ * session cookie alone must come from the app's own pages (a WebSocket is not bound by CORS:
+ * any site could otherwise open one with the visitor's cookie). When the credential or the
+ * caller's access ends, the socket closes with 4401 or 4403 and the reason.
  */
 export function createStreamUpgradeHandler(getDeps: () => Promise<StreamDeps>) {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
@@ -58,6 +64,13 @@ export function createStreamUpgradeHandler(getDeps: () => Promise<StreamDeps>) {
       for (const [name, value] of Object.entries(request.headers)) if (typeof value === 'string') headers.set(name, value);
       const auth = await authorizeStream(deps, { headers, url, executionId });
       if (!auth.ok) return refuse(socket, auth.status, auth.error);
+      const crossSite = crossSiteRefusal(deps, auth, headers);
+      if (crossSite) return refuse(socket, 403, crossSite);
+      const admission = await admitStream(deps, auth);
+      if (!admission.ok) return refuse(socket, admission.status, admission.error, admission.headers);
+      const { lease } = admission;
+      // However the socket ends (even before the handshake completes), the stream stops counting.
+      socket.once('close', () => void lease?.release());
       await deps.hub.start();
       wss.handleUpgrade(request, socket, head, (ws: WebSocket) => {
         // A malformed frame from the client arrives as 'error' after ws has begun closing the
@@ -77,6 +90,7 @@ export function createStreamUpgradeHandler(getDeps: () => Promise<StreamDeps>) {
         let stop: () => void = () => {};
         ws.on('close', () => {
           clearInterval(heartbeat);
+          void lease?.release();
           stop();
         });
         void openStream(deps, executionId, resumePoint(new Headers(), url), {
@@ -97,6 +111,12 @@ export function createStreamUpgradeHandler(getDeps: () => Promise<StreamDeps>) {
         }).then(
           (finish) => {
             stop = finish;
+            // The client left while the state was read.
+            if (ws.readyState !== ws.OPEN) return finish();
+            lease?.onEnd((end) => {
+              if (ws.readyState === ws.OPEN) ws.close(end.code, end.reason);
+              finish();
+            });
           },
           () => ws.close(1011, 'stream failed'),
         );

@@ -1,6 +1,6 @@
 import { builtInRegistry, loadAgentModules } from '@strata/agents';
 import { createLogger, loadConfig } from '@strata/config';
-import { type ApiDeps, EventHub, processEventHub, StatusCache } from '@strata/api';
+import { type ApiDeps, EventHub, processEventHub, processStreamGuard, StatusCache, StreamGuard } from '@strata/api';
 import { ensureAgentQueues, pgBossTaskQueue } from '@strata/engine';
 import { PgBoss } from 'pg-boss';
 import { getDatabase } from './database.ts';
@@ -34,6 +34,8 @@ export function getApiDeps() {
       statusCache: new StatusCache(),
       // Shared with the Node server's stream endpoint: one LISTEN connection per process.
       hub: processEventHub(() => new EventHub({ db: database.db, listenSql: database.sql, logger })),
+      // Shared with the Node server's stream endpoint too: one count and one check per process.
+      streamGuard: processStreamGuard(() => new StreamGuard({ db: database.db, maxPerCredential: config.STREAM_MAX_PER_CREDENTIAL, logger })),
       logger,
     };
   })();
