@@ -5,6 +5,7 @@ import type { PgBoss } from 'pg-boss';
 import type { AgentRegistry } from './agent.ts';
 import type { EngineContext } from './context.ts';
 import { runTask } from './executor.ts';
+import { DEFAULT_RESULT_MAX_BYTES } from './limits.ts';
 import { agentQueue, ensureAgentQueues, taskJobSchema } from './queue.ts';
 import { reapExpiredLeases, refreshStalledHealth, requeueLostJobs } from './recovery.ts';
 import { type AttemptOutcome, claimTasks, loadDependencyResults, recordOutcomes, renewLeases } from './runner.ts';
@@ -28,6 +29,8 @@ export interface EngineWorkerOptions {
   /** How often this worker sweeps for lapsed leases and lost jobs. */
   sweepIntervalMs?: number;
   workerId?: string;
+  /** A task's result over this many bytes (as JSON) fails its attempt without retry. Default 1 MiB. */
+  resultMaxBytes?: number;
 }
 
 export interface EngineWorker {
@@ -49,6 +52,7 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
   const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomId(6)}`;
   const running = new Map<string, { id: string; attempt: number; controller: AbortController }>();
   const defaults = options.defaultQueue ?? { batchSize: 1, localConcurrency: 10 };
+  const limits = { resultMaxBytes: options.resultMaxBytes ?? DEFAULT_RESULT_MAX_BYTES };
   let stopping = false;
   /** `taskId:attempt` of attempts whose lease this worker lost. */
   const lost = new Set<string>();
@@ -85,7 +89,7 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
     });
     try {
       const dependencies = await loadDependencyResults(ctx, claimed);
-      const outcomes = await Promise.all(claimed.map((task, i) => runTask(ctx, registry, task, dependencies, controllers[i]!)));
+      const outcomes = await Promise.all(claimed.map((task, i) => runTask(ctx, registry, task, dependencies, controllers[i]!, limits)));
       // Attempts whose lease this worker lost are not recorded: their retry is already under way.
       const current = outcomes.filter((o) => !lost.has(`${o.taskId}:${o.attempt}`));
       await recordWithRetry(current);
