@@ -2,9 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { AgentRegistry, type DependencyResult, NonRetryableError } from '@strata/engine';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { contentAgent, contentInputSchema, generateFromTemplate, TEMPLATE_NOTE } from './content.ts';
+import { contentAgent, contentInputSchema, firstSentences, generateFromTemplate, TEMPLATE_NOTE } from './content.ts';
 import type { AgentDeps } from './types.ts';
-import { agentContext } from './testing.ts';
+import { agentContext, expectLinearTime } from './testing.ts';
 
 interface Recorded {
   method: string;
@@ -308,5 +308,16 @@ describe('content agent input', () => {
     const registry = new AgentRegistry().register('content', templateAgent());
     expect(registry.checkInput('content', { prompt: 'x', kind: 'essay' })).toBe('kind: must be one of post, brief, outline');
     expect(registry.checkInput('content', { prompt: 'x' })).toBeUndefined();
+  });
+});
+
+describe('firstSentences', () => {
+  it('keeps whole sentences up to the limit', () => {
+    expect(firstSentences('One is here. Two is 3.5 long! Three? Four.', 30)).toBe('One is here. Two is 3.5 long!');
+  });
+
+  it('runs in linear time on text without a sentence end', () => {
+    expectLinearTime((size) => 'a'.repeat(size), (text) => firstSentences(text, 280));
+    expectLinearTime((size) => 'a.b'.repeat(size / 3), (text) => firstSentences(text, 280));
   });
 });

@@ -357,16 +357,40 @@ function oneLine(text: string, max: number): string {
   return line.length > max ? `${line.slice(0, max - 1).trimEnd()}…` : line;
 }
 
-function firstSentences(text: string, max: number): string {
+export function firstSentences(text: string, max: number): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   if (flat.length <= max) return flat;
-  const sentences = flat.match(/[^.!?]+[.!?]+(\s|$)/g) ?? [];
+  const sentences = sentencesOf(flat);
   let out = '';
   for (const sentence of sentences) {
     if ((out + sentence).length > max) break;
     out += sentence;
   }
   return out.trim() || oneLine(flat, max);
+}
+
+const isTerminator = (c: string | undefined) => c === '.' || c === '!' || c === '?';
+
+/**
+ * The sentences of a text whose whitespace is single spaces: text up to `.`, `!` or `?` (one or
+ * more) followed by a space or the end; a terminator inside a word ("3.5") does not end one.
+ * Text after the last sentence end is not a sentence. One pass (the regular expression this
+ * replaces backtracked quadratically on a text without a sentence end).
+ */
+function sentencesOf(flat: string): string[] {
+  const sentences: string[] = [];
+  let start = 0;
+  for (let i = 0; i < flat.length; i++) {
+    if (!isTerminator(flat[i])) continue;
+    while (i + 1 < flat.length && isTerminator(flat[i + 1])) i++;
+    if (i + 1 < flat.length && flat[i + 1] !== ' ') continue; // inside a word: the sentence goes on
+    const end = Math.min(i + 2, flat.length); // with its space
+    let first = start;
+    while (first < i && (isTerminator(flat[first]) || flat[first] === ' ')) first++; // "!! " alone is no sentence
+    if (!isTerminator(flat[first])) sentences.push(flat.slice(first, end));
+    start = end;
+  }
+  return sentences;
 }
 
 function titleFrom(prompt: string): string {
