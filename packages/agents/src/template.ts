@@ -10,10 +10,16 @@ import { parseHtml } from './html.ts';
  * - `{{deps.<key>}}` and `{{deps.<key>.<path>}}` read the result of the dependency with that
  *   key (keys may themselves hold dots; the longest matching key wins). Path segments that are
  *   integers index arrays: `{{deps.research.pages.0.title}}`.
+ *   A coordination task's result names its dependencies (`dependencies.<i>.key`, `taskId`,
+ *   `resultBytes`, `summary`) but does not hold their results: to read one, depend on that
+ *   task; a path through a coordination task into a result fails with a hint saying so.
  * - Strings are inserted as they are, numbers and booleans as text, arrays of plain values
- *   joined with ", ", objects as JSON; null as the empty string.
+ *   joined with ", ", objects as indented JSON (compact when large or deeply nested); null as
+ *   the empty string.
  * - A placeholder that resolves to nothing fails the whole fill with a TemplateError naming
- *   every unknown placeholder, so a message is never sent with holes in it.
+ *   the unknown placeholders (the first ten), so a message is never sent with holes in it.
+ * - The filled text is at most FILLED_MAX_CHARS (2,000,000) characters. Scanning and filling
+ *   are linear in the template's length, whatever it holds.
  */
 export class TemplateError extends Error {
   readonly unknown: string[];
