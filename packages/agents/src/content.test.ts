@@ -124,6 +124,21 @@ const failure = (promise: unknown) => Promise.resolve(promise).then(
 );
 
 describe('content agent with an OpenAI-compatible LLM', () => {
+  it('reports a long generation by its tail, so every progress report stays far under the 64 KiB cap', async () => {
+    handler = async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (let i = 0; i < 100; i++) res.write(chunk(`${String(i).padStart(3, '0')}${'x'.repeat(997)}`));
+      res.end('data: [DONE]\n\n');
+    };
+    const { ctx, progress } = context({ prompt: 'Write a very long post' });
+    const result = (await llmAgent().run(ctx)) as { text: string };
+    expect(result.text).toHaveLength(100_000);
+    const last = progress.at(-1)!;
+    expect(last).toMatchObject({ step: 'generated', chars: 100_000, truncated: true });
+    expect(result.text.endsWith(last.text as string)).toBe(true);
+    for (const p of progress) expect(JSON.stringify(p).length).toBeLessThan(20_000);
+  });
+
   it('streams the completion, reporting tokens as progress', async () => {
     const { ctx, progress } = context({ prompt: 'Write a launch post for the beta', kind: 'post', maxTokens: 300, temperature: 0.3 });
     const result = await llmAgent().run(ctx);

@@ -29,6 +29,18 @@ export type ContentResult =
 /** How often streamed tokens are reported as progress: whichever comes first. */
 const PROGRESS_INTERVAL_MS = 200;
 const PROGRESS_TOKENS = 64;
+/**
+ * Progress carries the text so far up to this length, then its last PROGRESS_TEXT_CHARS
+ * characters: a progress report is capped (64 KiB) and goes to every watcher, and the whole
+ * text in every report would stream a long generation's text many times over.
+ */
+const PROGRESS_TEXT_CHARS = 16_000;
+
+/** The generated text for a progress report (see PROGRESS_TEXT_CHARS). */
+function progressText(text: string): { text: string; chars: number; truncated?: true } {
+  if (text.length <= PROGRESS_TEXT_CHARS) return { text, chars: text.length };
+  return { text: text.slice(-PROGRESS_TEXT_CHARS), chars: text.length, truncated: true };
+}
 /** Dependency results given to the model, per dependency and in all. */
 const CONTEXT_PER_DEPENDENCY = 6_000;
 const CONTEXT_TOTAL = 24_000;
@@ -128,7 +140,7 @@ async function generateWithLlm(
     await readStream(response, state, ctx);
   }
   if (state.text.trim() === '') throw new Error('The LLM returned no text');
-  await ctx.progress({ step: 'generated', provider: 'llm', model: config.model, tokens: state.tokens, text: state.text });
+  await ctx.progress({ step: 'generated', provider: 'llm', model: config.model, tokens: state.tokens, ...progressText(state.text) });
   return {
     provider: 'llm',
     model: config.model,
@@ -155,7 +167,7 @@ async function readStream(response: Response, state: StreamState, ctx: AgentCont
     if (!force && state.tokens - reportedTokens < PROGRESS_TOKENS && Date.now() - reportedAt < PROGRESS_INTERVAL_MS) return;
     reportedTokens = state.tokens;
     reportedAt = Date.now();
-    await ctx.progress({ step: 'generating', provider: 'llm', tokens: state.tokens, text: state.text });
+    await ctx.progress({ step: 'generating', provider: 'llm', tokens: state.tokens, ...progressText(state.text) });
   };
 
   let done = false;

@@ -415,6 +415,11 @@ describe('htmlToText on hostile pages', () => {
     });
   }
 
+  it('keeps a title and a description short however long the page makes them', () => {
+    const page = htmlToText(`<title>${'T'.repeat(100_000)}</title><meta name="description" content="${'d'.repeat(1_000_000)}"><p>x</p>`);
+    expect([page.title.length, page.description.length, page.text]).toEqual([500, 2000, 'x']);
+  });
+
   it('still closes implied elements and ignores stray end tags', () => {
     expect(htmlToText('<ul><li>one<li>two</ul><p>a<p>b</span>c').text).toBe('one\ntwo\na\nbc');
   });

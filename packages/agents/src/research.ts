@@ -25,6 +25,8 @@ export const RESEARCH_DEFAULTS = {
   concurrency: 3,
   maxHighlights: 20,
 } as const;
+const MAX_TITLE_CHARS = 500;
+const MAX_DESCRIPTION_CHARS = 2000;
 
 export const researchInputSchema = z.object({
   urls: z
@@ -299,8 +301,9 @@ export function htmlToText(html: string): ExtractedPage {
   const text = articleText || mainText || collapseLines(body.join(''));
   const pick = (...values: (string | undefined)[]) => collapseSpaces(values.find((v) => v !== undefined && collapseSpaces(v) !== '') ?? '');
   return {
-    title: pick(meta['og:title'], title, meta['twitter:title'], h1),
-    description: pick(meta.description, meta['og:description'], meta['twitter:description']),
+    // A page's title and description are short by nature; a hostile page's need not be.
+    title: capChars(pick(meta['og:title'], title, meta['twitter:title'], h1), MAX_TITLE_CHARS),
+    description: capChars(pick(meta.description, meta['og:description'], meta['twitter:description']), MAX_DESCRIPTION_CHARS),
     text,
   };
 }
