@@ -62,6 +62,21 @@ describe('task result cap (TASK_RESULT_MAX_BYTES)', () => {
   });
 });
 
+describe('results that are not JSON', () => {
+  it('fail without retry instead of being retried', async () => {
+    h.registry.register('scheduling', ({ task }) => {
+      runs.set(task.key, (runs.get(task.key) ?? 0) + 1);
+      const cycle: Record<string, unknown> = {};
+      cycle.self = cycle;
+      return cycle;
+    });
+    const { task } = await runOne('cyclic', 'scheduling', {});
+    expect(task).toMatchObject({ status: 'failed', retry_count: 0 });
+    expect(task.error).toMatch(/^Result is not JSON-serialisable: .*circular/i);
+    expect(runs.get('cyclic')).toBe(1);
+  });
+});
+
 describe('progress report cap', () => {
   it('refuses a progress report over 64 KiB: nothing is stored or streamed, the attempt fails without retry', async () => {
     const { task, events } = await runOne('big-progress', 'research', { progressChars: 70 * 1024 });

@@ -26,7 +26,13 @@ function sizeAgainstLimit(bytes: number, limit: number): [string, string] {
  * value is not JSON, a NonRetryableError (another attempt would produce the same thing).
  */
 export function boundedJson(value: unknown, limit: number, what: { label: string; setting?: string }): string {
-  const text = JSON.stringify(value);
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    // A cycle or a BigInt: the same value would fail the same way on every attempt.
+    throw new NonRetryableError(`${what.label} is not JSON-serialisable: ${(error as Error).message}`);
+  }
   if (text === undefined) throw new NonRetryableError(`${what.label} is not JSON-serialisable`);
   // One UTF-16 unit is at most 3 UTF-8 bytes: a text that short is under the cap without counting.
   if (text.length * 3 <= limit) return text;
