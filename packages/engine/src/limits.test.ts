@@ -98,3 +98,33 @@ describe('formatBytes', () => {
     expect([formatBytes(512), formatBytes(1536), formatBytes(MiB), formatBytes(1.3 * MiB)]).toEqual(['512 B', '1.5 KiB', '1 MiB', '1.3 MiB']);
   });
 });
+
+describe('dependency results per task', () => {
+  let small: EngineHarness;
+  const fanIns: string[] = [];
+  beforeAll(async () => {
+    small = await createEngineHarness();
+    small.registry.register('content', () => 'x'.repeat(20_000 - 2));
+    small.registry.register('coordination', ({ task, dependencies }) => {
+      fanIns.push(task.key);
+      return { bytes: dependencies.map((d) => JSON.stringify(d.result).length) };
+    });
+    await small.startWorker({ dependenciesMaxBytes: 50_000 });
+  });
+  afterAll(async () => {
+    await small?.close();
+  });
+
+  it('refuses, without loading them, dependencies whose results together pass the cap', async () => {
+    const ws = await small.workspace();
+    const leaf = (key: string) => ({ key, description: key, agentType: 'content' });
+    const fanIn = (key: string, dependsOn: string[]) => ({ key, description: key, agentType: 'coordination', dependsOn });
+    const strategyId = await small.strategy(ws, [leaf('a1'), leaf('a2'), leaf('a3'), fanIn('two', ['a1', 'a2']), fanIn('three', ['a1', 'a2', 'a3'])], { onTaskFailure: 'continue' });
+    const execution = await startExecution(small.ctx, { strategyId, workspaceId: ws });
+    const done = await small.waitForStatus(execution.id, ['completed', 'failed']);
+    const byKey = Object.fromEntries(done.tasks.map((t) => [t.key, t]));
+    expect(byKey.two).toMatchObject({ status: 'completed', result: { bytes: [20_000, 20_000] } });
+    expect(byKey.three).toMatchObject({ status: 'failed', retry_count: 0, error: 'Dependency results too large: 3 results, 58.6 KiB in total (limit 48.8 KiB)' });
+    expect(fanIns).toEqual(['two']);
+  });
+});

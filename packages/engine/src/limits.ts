@@ -7,6 +7,11 @@ export const DEFAULT_RESULT_MAX_BYTES = 1024 * 1024;
  * `task-progress` event, so it stays far below the result cap.
  */
 export const PROGRESS_MAX_BYTES = 64 * 1024;
+/**
+ * Default cap on the results one task's dependencies hold together (they are loaded into the
+ * worker's memory to run it): 64 MiB, and always room for four results at the cap.
+ */
+export const defaultDependenciesMaxBytes = (resultMaxBytes: number): number => Math.max(64 * 1024 * 1024, 4 * resultMaxBytes);
 
 /** Bytes for people: `512 B`, `12.5 KiB`, `1.3 MiB`. */
 export function formatBytes(bytes: number): string {
