@@ -20,6 +20,7 @@ beforeAll(async () => {
   h = await createEngineHarness();
   site = createServer((req, res) => {
     if (req.url === '/rocket') return void res.writeHead(200, { 'content-type': 'text/html' }).end(PAGE);
+    if (req.url === '/long') return void res.writeHead(200, { 'content-type': 'text/html' }).end(`<p>${'Rocket cuts onboarding time. '.repeat(400)}</p>`);
     res.writeHead(404).end();
   });
   await new Promise<void>((r) => site.listen(0, '127.0.0.1', r));
@@ -31,8 +32,8 @@ afterAll(async () => {
   await h?.close();
 });
 
-function builtInWorker() {
-  return spawnWorker(h.database.url, { STRATA_AGENT_MODULES: '', AGENT_FETCH_ALLOW_HOSTS: '127.0.0.1', TASK_LEASE_SECONDS: '5' });
+function builtInWorker(env: Record<string, string> = {}) {
+  return spawnWorker(h.database.url, { STRATA_AGENT_MODULES: '', AGENT_FETCH_ALLOW_HOSTS: '127.0.0.1', TASK_LEASE_SECONDS: '5', ...env });
 }
 
 describe('the six built-in agents, end to end through a worker process', () => {
@@ -63,9 +64,26 @@ describe('the six built-in agents, end to end through a worker process', () => {
     expect(String(mail?.text)).toContain('Rocket');
     expect(JSON.stringify(byKey.analysis!.result)).toContain('status');
     expect(String(byKey.schedule!.result.ics)).toContain('BEGIN:VEVENT');
-    const wrap = byKey.wrap!.result as { merged: Record<string, unknown>; waited: boolean };
-    expect(Object.keys(wrap.merged).sort()).toEqual(['analysis', 'email', 'schedule']);
+    // Coordination names its dependencies' results (by task id, size and summary) instead of copying them.
+    const wrap = byKey.wrap!.result as { dependencies: { key: string; taskId: string; resultBytes: number; summary: string }[]; waited: boolean };
+    expect(wrap.dependencies.map((d) => d.key).sort()).toEqual(['analysis', 'email', 'schedule']);
+    const email = wrap.dependencies.find((d) => d.key === 'email')!;
+    expect(email.taskId).toBe(done.tasks.find((t) => t.key === 'email')!.id);
+    expect(email.resultBytes).toBe(Buffer.byteLength(JSON.stringify(byKey.email!.result)));
+    expect(email.summary).toMatch(/^object with keys: /);
+    expect(JSON.stringify(wrap)).not.toContain('BEGIN:VEVENT');
     expect(wrap.waited).toBe(true);
+  });
+
+  it('fails a result over TASK_RESULT_MAX_BYTES without retry', async () => {
+    await Promise.all(workers.splice(0).map((w) => w.stop()));
+    workers.push(await builtInWorker({ TASK_RESULT_MAX_BYTES: '4096' }));
+    const ws = await h.workspace();
+    const strategyId = await h.strategy(ws, [{ key: 'long', description: 'A long page', agentType: 'research', input: { urls: [`${siteUrl}/long`] } }]);
+    const execution = await startExecution(h.ctx, { strategyId, workspaceId: ws });
+    const done = await h.waitForStatus(execution.id, ['completed', 'failed'], 60_000);
+    expect(done.tasks[0]).toMatchObject({ status: 'failed', retry_count: 0, result: null });
+    expect(done.tasks[0]!.error).toMatch(/^Result too large: 1\d\.\d KiB \(limit 4 KiB, TASK_RESULT_MAX_BYTES\)$/);
   });
 
   it('keeps a coordination wait across a worker restart', async () => {

@@ -19,6 +19,8 @@ export interface WorkerOptions {
     defaultQueue: QueueSettings;
     queues: Partial<Record<AgentType, QueueSettings>>;
     sweepIntervalMs: number;
+    /** TASK_RESULT_MAX_BYTES: a bigger result fails its attempt without retry. */
+    resultMaxBytes: number;
   };
 }
 
@@ -49,6 +51,7 @@ export function engineSettings(config: Config, registry: AgentRegistry): NonNull
     defaultQueue: { batchSize: config.WORKER_BATCH_SIZE, localConcurrency: config.WORKER_CONCURRENCY },
     queues,
     sweepIntervalMs: config.WORKER_SWEEP_INTERVAL_MS,
+    resultMaxBytes: config.TASK_RESULT_MAX_BYTES,
   };
 }
 
@@ -72,6 +75,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       defaultQueue: options.engine.defaultQueue,
       queues: options.engine.queues,
       sweepIntervalMs: options.engine.sweepIntervalMs,
+      resultMaxBytes: options.engine.resultMaxBytes,
     });
   }
   logger.info({ agents: options.engine?.registry.types() ?? [] }, 'worker ready');

@@ -3,7 +3,7 @@ import { type DependencyResult, NonRetryableError } from '@strata/engine';
 import { describe, expect, it } from 'vitest';
 import { type AnalysisResult, analyse, analysisAgent, analysisInputSchema, nearestRank, numericValue } from './analysis.ts';
 import type { AgentDeps } from './types.ts';
-import { agentContext } from './testing.ts';
+import { agentContext, expectLinearTime } from './testing.ts';
 
 const deps = { config: { AGENT_FETCH_ALLOW_HOSTS: [] }, db: undefined as unknown as Db } as unknown as AgentDeps;
 
@@ -155,5 +155,18 @@ describe('analysis agent', () => {
     expect(parsed.success).toBe(false);
     expect(parsed.error?.issues.map((i) => i.path.join('.'))).toContain(path);
     await expect(analysisAgent(deps).run(context(input, [api]).ctx)).rejects.toBeInstanceOf(NonRetryableError);
+  });
+});
+
+describe('numericValue on hostile strings', () => {
+  it('runs in linear time on long near-numbers', () => {
+    expectLinearTime((size) => `${'1'.repeat(size)}x`, numericValue);
+    expectLinearTime((size) => `1.${'1'.repeat(size)}e`, numericValue);
+    expectLinearTime((size) => `${' '.repeat(size)}x`, numericValue);
+  });
+
+  it('still reads the same numbers', () => {
+    expect(['1', ' -2.5 ', '3.', '.5', '1e3', '+1.5E-2'].map(numericValue)).toEqual([1, -2.5, 3, 0.5, 1000, 0.015]);
+    expect(['1.2.3', '.', 'e5', '1e', '--1', ''].map(numericValue)).toEqual([undefined, undefined, undefined, undefined, undefined, undefined]);
   });
 });

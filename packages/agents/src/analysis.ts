@@ -91,7 +91,8 @@ export function getPath(value: Json, path: string): Json {
 /** A finite number, or a string that is exactly one; undefined for anything else. */
 export function numericValue(value: Json): number | undefined {
   if (typeof value === 'number') return Number.isFinite(value) ? value : undefined;
-  if (typeof value === 'string' && /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/.test(value)) {
+  // Unambiguous (a digit run is split one way only), so a long non-number fails in linear time.
+  if (typeof value === 'string' && /^\s*[-+]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d+)?\s*$/.test(value)) {
     const n = Number(value);
     return Number.isFinite(n) ? n : undefined;
   }

@@ -2,9 +2,9 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { AgentRegistry, type DependencyResult, NonRetryableError } from '@strata/engine';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { contentAgent, contentInputSchema, generateFromTemplate, TEMPLATE_NOTE } from './content.ts';
+import { contentAgent, contentInputSchema, firstSentences, generateFromTemplate, TEMPLATE_NOTE } from './content.ts';
 import type { AgentDeps } from './types.ts';
-import { agentContext } from './testing.ts';
+import { agentContext, expectLinearTime } from './testing.ts';
 
 interface Recorded {
   method: string;
@@ -124,6 +124,21 @@ const failure = (promise: unknown) => Promise.resolve(promise).then(
 );
 
 describe('content agent with an OpenAI-compatible LLM', () => {
+  it('reports a long generation by its tail, so every progress report stays far under the 64 KiB cap', async () => {
+    handler = async (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (let i = 0; i < 100; i++) res.write(chunk(`${String(i).padStart(3, '0')}${'x'.repeat(997)}`));
+      res.end('data: [DONE]\n\n');
+    };
+    const { ctx, progress } = context({ prompt: 'Write a very long post' });
+    const result = (await llmAgent().run(ctx)) as { text: string };
+    expect(result.text).toHaveLength(100_000);
+    const last = progress.at(-1)!;
+    expect(last).toMatchObject({ step: 'generated', chars: 100_000, truncated: true });
+    expect(result.text.endsWith(last.text as string)).toBe(true);
+    for (const p of progress) expect(JSON.stringify(p).length).toBeLessThan(20_000);
+  });
+
   it('streams the completion, reporting tokens as progress', async () => {
     const { ctx, progress } = context({ prompt: 'Write a launch post for the beta', kind: 'post', maxTokens: 300, temperature: 0.3 });
     const result = await llmAgent().run(ctx);
@@ -308,5 +323,16 @@ describe('content agent input', () => {
     const registry = new AgentRegistry().register('content', templateAgent());
     expect(registry.checkInput('content', { prompt: 'x', kind: 'essay' })).toBe('kind: must be one of post, brief, outline');
     expect(registry.checkInput('content', { prompt: 'x' })).toBeUndefined();
+  });
+});
+
+describe('firstSentences', () => {
+  it('keeps whole sentences up to the limit', () => {
+    expect(firstSentences('One is here. Two is 3.5 long! Three? Four.', 30)).toBe('One is here. Two is 3.5 long!');
+  });
+
+  it('runs in linear time on text without a sentence end', () => {
+    expectLinearTime((size) => 'a'.repeat(size), (text) => firstSentences(text, 280));
+    expectLinearTime((size) => 'a.b'.repeat(size / 3), (text) => firstSentences(text, 280));
   });
 });

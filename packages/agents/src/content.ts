@@ -29,6 +29,18 @@ export type ContentResult =
 /** How often streamed tokens are reported as progress: whichever comes first. */
 const PROGRESS_INTERVAL_MS = 200;
 const PROGRESS_TOKENS = 64;
+/**
+ * Progress carries the text so far up to this length, then its last PROGRESS_TEXT_CHARS
+ * characters: a progress report is capped (64 KiB) and goes to every watcher, and the whole
+ * text in every report would stream a long generation's text many times over.
+ */
+const PROGRESS_TEXT_CHARS = 16_000;
+
+/** The generated text for a progress report (see PROGRESS_TEXT_CHARS). */
+function progressText(text: string): { text: string; chars: number; truncated?: true } {
+  if (text.length <= PROGRESS_TEXT_CHARS) return { text, chars: text.length };
+  return { text: text.slice(-PROGRESS_TEXT_CHARS), chars: text.length, truncated: true };
+}
 /** Dependency results given to the model, per dependency and in all. */
 const CONTEXT_PER_DEPENDENCY = 6_000;
 const CONTEXT_TOTAL = 24_000;
@@ -128,7 +140,7 @@ async function generateWithLlm(
     await readStream(response, state, ctx);
   }
   if (state.text.trim() === '') throw new Error('The LLM returned no text');
-  await ctx.progress({ step: 'generated', provider: 'llm', model: config.model, tokens: state.tokens, text: state.text });
+  await ctx.progress({ step: 'generated', provider: 'llm', model: config.model, tokens: state.tokens, ...progressText(state.text) });
   return {
     provider: 'llm',
     model: config.model,
@@ -155,7 +167,7 @@ async function readStream(response: Response, state: StreamState, ctx: AgentCont
     if (!force && state.tokens - reportedTokens < PROGRESS_TOKENS && Date.now() - reportedAt < PROGRESS_INTERVAL_MS) return;
     reportedTokens = state.tokens;
     reportedAt = Date.now();
-    await ctx.progress({ step: 'generating', provider: 'llm', tokens: state.tokens, text: state.text });
+    await ctx.progress({ step: 'generating', provider: 'llm', tokens: state.tokens, ...progressText(state.text) });
   };
 
   let done = false;
@@ -357,16 +369,40 @@ function oneLine(text: string, max: number): string {
   return line.length > max ? `${line.slice(0, max - 1).trimEnd()}…` : line;
 }
 
-function firstSentences(text: string, max: number): string {
+export function firstSentences(text: string, max: number): string {
   const flat = text.replace(/\s+/g, ' ').trim();
   if (flat.length <= max) return flat;
-  const sentences = flat.match(/[^.!?]+[.!?]+(\s|$)/g) ?? [];
+  const sentences = sentencesOf(flat);
   let out = '';
   for (const sentence of sentences) {
     if ((out + sentence).length > max) break;
     out += sentence;
   }
   return out.trim() || oneLine(flat, max);
+}
+
+const isTerminator = (c: string | undefined) => c === '.' || c === '!' || c === '?';
+
+/**
+ * The sentences of a text whose whitespace is single spaces: text up to `.`, `!` or `?` (one or
+ * more) followed by a space or the end; a terminator inside a word ("3.5") does not end one.
+ * Text after the last sentence end is not a sentence. One pass (the regular expression this
+ * replaces backtracked quadratically on a text without a sentence end).
+ */
+function sentencesOf(flat: string): string[] {
+  const sentences: string[] = [];
+  let start = 0;
+  for (let i = 0; i < flat.length; i++) {
+    if (!isTerminator(flat[i])) continue;
+    while (i + 1 < flat.length && isTerminator(flat[i + 1])) i++;
+    if (i + 1 < flat.length && flat[i + 1] !== ' ') continue; // inside a word: the sentence goes on
+    const end = Math.min(i + 2, flat.length); // with its space
+    let first = start;
+    while (first < i && (isTerminator(flat[first]) || flat[first] === ' ')) first++; // "!! " alone is no sentence
+    if (!isTerminator(flat[first])) sentences.push(flat.slice(first, end));
+    start = end;
+  }
+  return sentences;
 }
 
 function titleFrom(prompt: string): string {

@@ -1,3 +1,4 @@
+import type { DependencyResult } from '@strata/engine';
 import { z } from 'zod';
 import type { BuiltInAgent } from './types.ts';
 
@@ -11,13 +12,37 @@ export const coordinationInput = z
   })
   .refine((input) => input.waitSeconds === undefined || input.until === undefined, { message: 'give waitSeconds or until, not both' });
 
+/** A summary of a dependency's result is at most about this many characters. */
+export const SUMMARY_MAX_CHARS = 200;
+
+/** What a coordination result says about one dependency: where its result is, how big, what it holds. */
+export interface DependencyReference {
+  key: string;
+  agentType: string;
+  taskId: string;
+  /** The size of the dependency's result as JSON, in UTF-8 bytes. */
+  resultBytes: number;
+  /** Its top-level keys, its length, or its first characters; never the result itself. */
+  summary: string;
+}
+
+export interface CoordinationResult {
+  dependencies: DependencyReference[];
+  waited: boolean;
+  note?: string;
+  completedAt: string;
+}
+
 /**
- * Fans in: merges its dependencies' results by key. It can first wait — `waitSeconds` or
+ * Fans in: names each dependency's result (key, agent type, task id, size, summary) without
+ * copying it, so a chain of coordination tasks stays small however large the results it joins
+ * (copying them made each hop hold everything before it). Whoever needs a result reads it from
+ * that task (its `taskId`) or depends on that task. It can first wait — `waitSeconds` or
  * `until` — durably (the engine holds the task without a worker slot, across restarts).
  */
 export const coordinationAgent: BuiltInAgent = () => ({
   inputSchema: coordinationInput,
-  run: async ({ task, dependencies, wait, progress }) => {
+  run: async ({ task, dependencies, wait, progress }): Promise<CoordinationResult> => {
     const input = coordinationInput.parse(task.input);
     if (!task.resumedFromWait) {
       const until = input.until ? new Date(input.until) : input.waitSeconds ? new Date(Date.now() + input.waitSeconds * 1000) : undefined;
@@ -26,14 +51,52 @@ export const coordinationAgent: BuiltInAgent = () => ({
         wait(until);
       }
     }
-    const merged: Record<string, unknown> = {};
-    for (const dependency of dependencies) merged[dependency.key] = dependency.result;
     return {
-      merged,
-      dependencies: dependencies.map((d) => ({ key: d.key, agentType: d.agentType, taskId: d.taskId })),
+      dependencies: dependencies.map(referenceTo),
       waited: task.resumedFromWait,
       ...(input.note ? { note: input.note } : {}),
       completedAt: new Date().toISOString(),
     };
   },
 });
+
+export function referenceTo(dependency: DependencyResult): DependencyReference {
+  const json = JSON.stringify(dependency.result ?? null);
+  return {
+    key: dependency.key,
+    agentType: dependency.agentType,
+    taskId: dependency.taskId,
+    resultBytes: Buffer.byteLength(json, 'utf8'),
+    summary: summarise(dependency.result ?? null, json),
+  };
+}
+
+/** A short description of a JSON value: at most SUMMARY_MAX_CHARS (plus an ellipsis). */
+export function summarise(value: unknown, json: string): string {
+  if (typeof value === 'string') return clip(value);
+  if (Array.isArray(value)) return `array of ${value.length} item${value.length === 1 ? '' : 's'}`;
+  if (value !== null && typeof value === 'object') {
+    const keys = Object.keys(value);
+    if (keys.length === 0) return 'object with no keys';
+    return clip(`object with keys: ${keys.join(', ')}`);
+  }
+  return clip(json); // a number, boolean or null
+}
+
+function clip(text: string): string {
+  if (text.length <= SUMMARY_MAX_CHARS) return text;
+  let end = SUMMARY_MAX_CHARS;
+  const code = text.charCodeAt(end - 1);
+  if (code >= 0xd800 && code <= 0xdbff) end--; // do not split a surrogate pair
+  return `${text.slice(0, end)}…`;
+}
+
+/** True for a coordination agent's result: a template that reads through it gets a hint. */
+export function isCoordinationResult(value: unknown): value is CoordinationResult {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return false;
+  const { dependencies } = value as { dependencies?: unknown };
+  return (
+    Array.isArray(dependencies) &&
+    dependencies.every((d) => d !== null && typeof d === 'object' && typeof (d as DependencyReference).taskId === 'string' && typeof (d as DependencyReference).resultBytes === 'number')
+  );
+}

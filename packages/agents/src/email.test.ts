@@ -6,9 +6,9 @@ import { eq } from 'drizzle-orm';
 import { simpleParser, type AddressObject, type ParsedMail } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { emailAgent, emailInputSchema } from './email.ts';
+import { composeEmail, emailAgent, emailInputSchema, oneLineHeader } from './email.ts';
 import type { AgentDeps } from './types.ts';
-import { agentContext } from './testing.ts';
+import { agentContext, expectLinearTime } from './testing.ts';
 
 interface Received {
   from: string;
@@ -282,5 +282,22 @@ describe('email agent input', () => {
     expect(result.subject).toBe('Literal {{x}}');
     const [row] = await database.db.select().from(emailOutbox).where(eq(emailOutbox.id, result.outboxId));
     expect(row?.text).toBe('Use {{name}} in templates.');
+  });
+});
+
+describe('subject lines', () => {
+  it('fold line breaks and the whitespace around them into one space', () => {
+    expect(oneLineHeader(' Hello \r\n\n  world\u2028\nagain ')).toBe('Hello world again');
+  });
+
+  it('stay within 998 characters after filling, so a chain of emails quoting subjects cannot grow them hop by hop', () => {
+    const input = emailInputSchema.parse({ to: 'a@example.com', subject: '{{deps.prev.subject}} {{deps.prev.subject}}', template: 'x' });
+    const { ctx } = agentContext({ input: {}, dependencies: [{ taskId: 't', key: 'prev', agentType: 'email', result: { subject: 's'.repeat(600) } }] });
+    expect(() => composeEmail(input, ctx, 'from@example.com')).toThrow(new NonRetryableError('Invalid email input: subject is 1201 characters after filling the template (at most 998)'));
+  });
+
+  it('fold in linear time', () => {
+    expectLinearTime((size) => `${' '.repeat(size)}x`, oneLineHeader);
+    expectLinearTime((size) => ' \n'.repeat(size / 2), oneLineHeader);
   });
 });

@@ -6,6 +6,8 @@ import { dependencyScope, escapeHtml, fillTemplate, htmlToText, parseInput, Temp
 import type { AgentDeps, BuiltInAgent } from './types.ts';
 
 const MAX_RECIPIENTS = 50;
+/** RFC 5322's line limit; also keeps a subject filled from dependency results from growing hop by hop. */
+const MAX_SUBJECT_CHARS = 998;
 
 const address = z.string().trim().pipe(z.email({ error: 'must be a valid email address' }).max(254));
 const required = (what: string) => (issue: { input: unknown }) => (issue.input === undefined ? 'is required' : `must be ${what}`);
@@ -27,7 +29,7 @@ export const emailInputSchema = z
   .object({
     to: addresses,
     cc: addresses.optional(),
-    subject: z.string({ error: required('a string') }).trim().min(1, 'must not be empty').max(998, 'may be at most 998 characters'),
+    subject: z.string({ error: required('a string') }).trim().min(1, 'must not be empty').max(MAX_SUBJECT_CHARS, `may be at most ${MAX_SUBJECT_CHARS} characters`),
     body: z.string({ error: required('a string') }).min(1, 'must not be empty').max(1_000_000).optional(),
     template: z.string({ error: required('a string') }).min(1, 'must not be empty').max(1_000_000).optional(),
     variables: z.record(z.string(), z.unknown(), { error: 'must be an object of name: value' }).optional(),
@@ -70,9 +72,11 @@ export function composeEmail(input: EmailInput, context: Pick<AgentContext, 'tas
       throw error;
     }
   }
-  // A header never spans lines, whatever a filled value held.
-  subject = subject.replace(/\s*[\r\n]+\s*/g, ' ').trim();
+  subject = oneLineHeader(subject);
   if (subject === '') throw new NonRetryableError('Invalid email input: subject is empty after filling the template');
+  if (subject.length > MAX_SUBJECT_CHARS) {
+    throw new NonRetryableError(`Invalid email input: subject is ${subject.length} characters after filling the template (at most ${MAX_SUBJECT_CHARS})`);
+  }
   return {
     from,
     to: input.to,
@@ -81,6 +85,19 @@ export function composeEmail(input: EmailInput, context: Pick<AgentContext, 'tas
     text: input.html ? htmlToText(content) : content,
     html: input.html ? content : undefined,
   };
+}
+
+/**
+ * A header never spans lines, whatever a filled value held: each line break, with the
+ * whitespace around it, becomes one space. Split and trim, linear in the length (the regular
+ * expression `\s*[\r\n]+\s*` backtracked quadratically on long runs of spaces).
+ */
+export function oneLineHeader(text: string): string {
+  return text
+    .split(/[\r\n]+/)
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .join(' ');
 }
 
 /** Delivers through SMTP; any refusal (connection, auth, a 4xx/5xx reply) is a retryable failure. */

@@ -1,6 +1,6 @@
 export { analysisAgent } from './analysis.ts';
 export { contentAgent } from './content.ts';
-export { coordinationAgent } from './coordination.ts';
+export { type CoordinationResult, coordinationAgent, type DependencyReference } from './coordination.ts';
 export { emailAgent } from './email.ts';
 export { loadAgentModules } from './modules.ts';
 export { BUILT_IN_AGENTS, builtInRegistry, registerBuiltInAgents } from './registry.ts';

@@ -9,7 +9,7 @@ import { allowListSet, canonicalHost, classifyAddress, parseIPv6 } from './net/a
 import { FetchRefusedError, FetchTimeoutError, vetHost } from './net/fetch.ts';
 import { findHighlights, htmlToText, type ResearchResult, researchAgent, researchInputSchema } from './research.ts';
 import type { AgentDeps } from './types.ts';
-import { agentContext } from './testing.ts';
+import { agentContext, expectLinearTime } from './testing.ts';
 
 // The resolver the guard uses knows one extra name, which the system resolver (used by a socket
 // that was not handed the vetted address) does not: fetching it proves the connection is pinned.
@@ -221,27 +221,36 @@ describe('research agent against a local HTTP server', () => {
     expect(slowHits).toBe(before + 1);
   });
 
-  it('refuses a redirect to 127.0.0.1 when only localhost is allowed, naming the host', async () => {
+  const LITERAL_REFUSED = 'Refused to fetch a private or internal address (add it to AGENT_FETCH_ALLOW_HOSTS to allow it)';
+
+  it('refuses a redirect to 127.0.0.1 when only localhost is allowed, without naming the address', async () => {
     const error = await failure(['localhost'], { urls: [local('/redirect-loopback')] });
     expect(error).toBeInstanceOf(NonRetryableError);
     expect(error).toBeInstanceOf(FetchRefusedError);
-    expect(error.message).toContain('Refused to fetch 127.0.0.1');
-    expect(error.message).toContain('loopback');
+    expect(error.message).toBe(LITERAL_REFUSED);
+    expect((error as FetchRefusedError).kind).toBe('loopback');
   });
 
   it('refuses a redirect to an IPv4-mapped IPv6 loopback address', async () => {
     const error = await failure(['localhost'], { urls: [local('/redirect-mapped')] });
     expect(error).toBeInstanceOf(FetchRefusedError);
-    expect(error.message).toContain('::ffff:7f00:1');
+    expect(error.message).toBe(LITERAL_REFUSED);
   });
 
-  it('refuses loopback by address and, after DNS resolution, by name when nothing is allowed', async () => {
+  it('refuses loopback by address and, after DNS resolution, by name when nothing is allowed, naming no address', async () => {
     const byAddress = await failure([], { urls: [`http://127.0.0.1:${port}/article`] });
     expect(byAddress).toBeInstanceOf(FetchRefusedError);
-    expect(byAddress.message).toContain('127.0.0.1');
-    const byName = await failure([], { urls: [local('/article')] });
+    expect(byAddress.message).toBe(LITERAL_REFUSED);
+    const { ctx, progress } = context({ urls: [local('/article')] });
+    const byName = await Promise.resolve(researchAgent(deps([])).run(ctx)).then(
+      () => new Error('expected a refusal'),
+      (e: unknown) => e as Error,
+    );
     expect(byName).toBeInstanceOf(FetchRefusedError);
-    expect(byName.message).toContain('Refused to fetch localhost');
+    expect(byName.message).toBe('Refused to fetch localhost: it resolves to a private or internal address (add the host to AGENT_FETCH_ALLOW_HOSTS to allow it)');
+    // The progress events carry the same message: no resolved address anywhere.
+    expect(progress.at(-1)).toMatchObject({ stage: 'failed', error: byName.message });
+    expect(JSON.stringify(progress)).not.toMatch(/127\.0\.0\.1|::1\b/);
   });
 
   it('allows an address on the allow-list, with or without a port on the entry', async () => {
@@ -257,7 +266,7 @@ describe('research agent against a local HTTP server', () => {
     const { result } = await run(['127.0.0.1'], { urls: [`http://pinned.strata.test:${port}/article`] });
     expect(result.sources[0]?.title).toBe('Quarterly Report & Outlook');
     const refused = await failure([], { urls: [`http://pinned.strata.test:${port}/article`] });
-    expect(refused.message).toContain('Refused to fetch pinned.strata.test: it resolves to 127.0.0.1');
+    expect(refused.message).toBe('Refused to fetch pinned.strata.test: it resolves to a private or internal address (add the host to AGENT_FETCH_ALLOW_HOSTS to allow it)');
   });
 
   it('gives up after five redirects and refuses non-http redirects', async () => {
@@ -386,5 +395,32 @@ describe('HTML to text', () => {
     expect(findHighlights(text, [], ['solar'])).toEqual(['Solar output rose.']);
     expect(findHighlights(text, ['How did wind power change?'], [])).toEqual(['Wind power fell sharply in May.']);
     expect(findHighlights(text, [], [])).toEqual([]);
+  });
+});
+
+describe('htmlToText on hostile pages', () => {
+  const repeat = (unit: string) => (size: number) => unit.repeat(Math.ceil(size / unit.length));
+  const pages: [string, (size: number) => string][] = [
+    // htmlparser2's Parser keeps open elements with unshift and finds end tags with indexOf: quadratic in the depth.
+    ['deeply nested blocks', repeat('<p><li><div>x')],
+    ['deep nesting closed at the end', (size) => `${'<span>'.repeat(size / 12)}${'</span>'.repeat(size / 14)}`],
+    ['<a href=" repeated', repeat('<a href="')],
+    ['<script without a close', repeat('<script ')],
+    ['a style attribute of spaces', (size) => `<div style="display${' '.repeat(size)}">x</div>`],
+    ['text without a sentence end', repeat('word ')],
+  ];
+  for (const [name, make] of pages) {
+    it(`runs in linear time: ${name}`, () => {
+      expectLinearTime(make, (html) => findHighlights(htmlToText(html).text, ['word problem'], ['word']));
+    });
+  }
+
+  it('keeps a title and a description short however long the page makes them', () => {
+    const page = htmlToText(`<title>${'T'.repeat(100_000)}</title><meta name="description" content="${'d'.repeat(1_000_000)}"><p>x</p>`);
+    expect([page.title.length, page.description.length, page.text]).toEqual([500, 2000, 'x']);
+  });
+
+  it('still closes implied elements and ignores stray end tags', () => {
+    expect(htmlToText('<ul><li>one<li>two</ul><p>a<p>b</span>c').text).toBe('one\ntwo\na\nbc');
   });
 });

@@ -4,14 +4,14 @@
  * the sentences that bear on them.
  *
  * HTML to text uses htmlparser2's streaming tokenizer (the forgiving, widely used parser under
- * cheerio; it decodes entities and closes implied tags) with a small extraction of our own on
- * top: no DOM is built, scripts, styles, navigation, asides, page headers and footers and hidden
+ * cheerio) through html.ts, which closes implied tags in linear time, with a small extraction
+ * of our own on top: no DOM is built, scripts, styles, navigation, asides, page headers and footers and hidden
  * elements are dropped, block elements become line breaks, and `<article>` (else `<main>` or
  * `role=main`, else the body) is preferred as the main text.
  */
 import { NonRetryableError } from '@strata/engine';
-import { Parser } from 'htmlparser2';
 import { z } from 'zod';
+import { parseHtml } from './html.ts';
 import { allowListSet } from './net/address.ts';
 import { type FetchedResponse, safeFetch } from './net/fetch.ts';
 import type { BuiltInAgent } from './types.ts';
@@ -25,6 +25,8 @@ export const RESEARCH_DEFAULTS = {
   concurrency: 3,
   maxHighlights: 20,
 } as const;
+const MAX_TITLE_CHARS = 500;
+const MAX_DESCRIPTION_CHARS = 2000;
 
 export const researchInputSchema = z.object({
   urls: z
@@ -221,7 +223,10 @@ export function htmlToText(html: string): ExtractedPage {
     if (mainDepth > 0) main.push(piece);
   };
 
+  /** Open elements by name: an end tag finds its element in O(1), however deep the nesting. */
+  const openByName = new Map<string, number>();
   const close = (entry: OpenElement) => {
+    openByName.set(entry.name, (openByName.get(entry.name) ?? 1) - 1);
     if (entry.title) inTitle = false;
     if (entry.drops) dropDepth--;
     if (!entry.live) return;
@@ -233,67 +238,62 @@ export function htmlToText(html: string): ExtractedPage {
     if (entry.main) mainDepth--;
   };
 
-  const parser = new Parser(
-    {
-      onopentag(name, attrs) {
-        if (name === 'meta') {
-          const key = (attrs.property ?? attrs.name ?? '').trim().toLowerCase();
-          if (key && attrs.content !== undefined && meta[key] === undefined) meta[key] = attrs.content;
-        }
-        const hidden =
-          name !== 'html' &&
-          name !== 'body' &&
-          (attrs.hidden !== undefined || attrs['aria-hidden'] === 'true' || /display\s*:\s*none|visibility\s*:\s*hidden/i.test(attrs.style ?? ''));
-        const pageChrome = name === 'header' ? articleDepth === 0 && mainDepth === 0 : DROP.has(name);
-        const live = dropDepth === 0 && !pageChrome && !hidden;
-        const entry: OpenElement = {
-          name,
-          drops: pageChrome || hidden,
-          live,
-          article: live && name === 'article',
-          main: live && (name === 'main' || attrs.role === 'main'),
-          h1: live && name === 'h1' && h1 === undefined,
-          // The document's <title>, not an SVG's.
-          title: name === 'title' && title === undefined && !stack.some((e) => e.name === 'svg' || e.name === 'math'),
-        };
-        stack.push(entry);
-        if (entry.drops) dropDepth++;
-        if (entry.title) {
-          inTitle = true;
-          title = '';
-        }
-        if (!live) return;
-        if (entry.article) articleDepth++;
-        if (entry.main) mainDepth++;
-        if (name === 'pre') preDepth++;
-        if (entry.h1) {
-          inH1 = true;
-          h1 = '';
-        }
-        if (BLOCK.has(name)) emit('\n');
-        else if (CELL.has(name)) emit(' ');
-      },
-      ontext(text) {
-        if (inTitle) title += text;
-        if (dropDepth > 0) return;
-        if (inH1) h1 += text;
-        // A line break in the source is only whitespace, except in <pre>.
-        emit(preDepth > 0 ? text : text.replace(/\s+/g, ' '));
-      },
-      onclosetag(name) {
-        // Close up to the matching element; a stray end tag closes nothing.
-        if (!stack.some((e) => e.name === name)) return;
-        for (let entry = stack.pop(); entry; entry = stack.pop()) {
-          close(entry);
-          if (entry.name === name) break;
-        }
-      },
+  parseHtml(html, {
+    onopentag(name, attrs) {
+      if (name === 'meta') {
+        const key = (attrs.property ?? attrs.name ?? '').trim().toLowerCase();
+        if (key && attrs.content !== undefined && meta[key] === undefined) meta[key] = attrs.content;
+      }
+      const hidden =
+        name !== 'html' &&
+        name !== 'body' &&
+        (attrs.hidden !== undefined || attrs['aria-hidden'] === 'true' || /display\s*:\s*none|visibility\s*:\s*hidden/i.test(attrs.style ?? ''));
+      const pageChrome = name === 'header' ? articleDepth === 0 && mainDepth === 0 : DROP.has(name);
+      const live = dropDepth === 0 && !pageChrome && !hidden;
+      const entry: OpenElement = {
+        name,
+        drops: pageChrome || hidden,
+        live,
+        article: live && name === 'article',
+        main: live && (name === 'main' || attrs.role === 'main'),
+        h1: live && name === 'h1' && h1 === undefined,
+        // The document's <title>, not an SVG's.
+        title: name === 'title' && title === undefined && (openByName.get('svg') ?? 0) + (openByName.get('math') ?? 0) === 0,
+      };
+      stack.push(entry);
+      openByName.set(name, (openByName.get(name) ?? 0) + 1);
+      if (entry.drops) dropDepth++;
+      if (entry.title) {
+        inTitle = true;
+        title = '';
+      }
+      if (!live) return;
+      if (entry.article) articleDepth++;
+      if (entry.main) mainDepth++;
+      if (name === 'pre') preDepth++;
+      if (entry.h1) {
+        inH1 = true;
+        h1 = '';
+      }
+      if (BLOCK.has(name)) emit('\n');
+      else if (CELL.has(name)) emit(' ');
     },
-    { decodeEntities: true, lowerCaseTags: true, lowerCaseAttributeNames: true },
-  );
-
-  parser.write(html);
-  parser.end();
+    ontext(text) {
+      if (inTitle) title += text;
+      if (dropDepth > 0) return;
+      if (inH1) h1 += text;
+      // A line break in the source is only whitespace, except in <pre>.
+      emit(preDepth > 0 ? text : text.replace(/\s+/g, ' '));
+    },
+    onclosetag(name) {
+      // Close up to the matching element; a stray end tag closes nothing.
+      if (!openByName.get(name)) return;
+      for (let entry = stack.pop(); entry; entry = stack.pop()) {
+        close(entry);
+        if (entry.name === name) break;
+      }
+    },
+  });
   for (let entry = stack.pop(); entry; entry = stack.pop()) close(entry);
 
   const articleText = collapseLines(article.join(''));
@@ -301,8 +301,9 @@ export function htmlToText(html: string): ExtractedPage {
   const text = articleText || mainText || collapseLines(body.join(''));
   const pick = (...values: (string | undefined)[]) => collapseSpaces(values.find((v) => v !== undefined && collapseSpaces(v) !== '') ?? '');
   return {
-    title: pick(meta['og:title'], title, meta['twitter:title'], h1),
-    description: pick(meta.description, meta['og:description'], meta['twitter:description']),
+    // A page's title and description are short by nature; a hostile page's need not be.
+    title: capChars(pick(meta['og:title'], title, meta['twitter:title'], h1), MAX_TITLE_CHARS),
+    description: capChars(pick(meta.description, meta['og:description'], meta['twitter:description']), MAX_DESCRIPTION_CHARS),
     text,
   };
 }

@@ -33,3 +33,34 @@ export function agentContext(options: { input: Record<string, unknown>; task?: P
   };
   return { ctx, progress };
 }
+
+/** CPU time (user + system) that `run` takes, in milliseconds; a throw counts as finishing. */
+export function cpuMs(run: () => unknown): number {
+  const start = process.cpuUsage();
+  try {
+    run();
+  } catch {
+    // An error (e.g. "invalid placeholder") is an answer too: only the time matters here.
+  }
+  const used = process.cpuUsage(start);
+  return (used.user + used.system) / 1000;
+}
+
+const KiB = 1024;
+
+/**
+ * Test-only: asserts that `run` is linear on `make(size)` inputs: 1 MiB must take well under a
+ * second of CPU, and no more than 20 times what 64 KiB takes (16× the input) plus 100 ms, so a
+ * quadratic algorithm fails even on a fast machine and a linear one passes on a busy one.
+ */
+export function expectLinearTime(make: (size: number) => string, run: (input: string) => unknown): { smallMs: number; largeMs: number } {
+  const small = make(64 * KiB);
+  const large = make(1024 * KiB);
+  cpuMs(() => run(small)); // warm up the JIT
+  const smallMs = cpuMs(() => run(small));
+  const largeMs = cpuMs(() => run(large));
+  if (largeMs > 500 || largeMs > 20 * smallMs + 100) {
+    throw new Error(`not linear: ${smallMs.toFixed(1)} ms for 64 KiB, ${largeMs.toFixed(1)} ms for 1 MiB`);
+  }
+  return { smallMs, largeMs };
+}

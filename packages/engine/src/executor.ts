@@ -1,11 +1,17 @@
 import { NonRetryableError, WaitRequest } from './errors.ts';
 import type { AgentRegistry } from './agent.ts';
 import type { EngineContext } from './context.ts';
+import { boundedJson, PROGRESS_MAX_BYTES } from './limits.ts';
 import { type AttemptOutcome, type ClaimedTask, type DependencyResult, reportProgress } from './runner.ts';
 
 export interface RunningTask {
   task: ClaimedTask;
   controller: AbortController;
+}
+
+export interface TaskLimits {
+  /** A bigger result fails the attempt without retry (`TASK_RESULT_MAX_BYTES`). */
+  resultMaxBytes: number;
 }
 
 /** Runs one claimed task's agent to an outcome: never throws. */
@@ -15,6 +21,7 @@ export async function runTask(
   task: ClaimedTask,
   dependencies: Map<string, DependencyResult>,
   controller: AbortController,
+  limits: TaskLimits,
 ): Promise<AttemptOutcome> {
   const base = { taskId: task.id, executionId: task.executionId, attempt: task.attempt };
   const agent = registry.get(task.agentType);
@@ -59,7 +66,9 @@ export async function runTask(
           },
           dependencies: task.dependencies.map((id) => dependencies.get(id)).filter((d): d is DependencyResult => d !== undefined),
           progress: async (data) => {
-            await reportProgress(ctx, task, data);
+            // Checked and copied now: what is stored and streamed is what was measured.
+            const text = boundedJson(data, Math.min(PROGRESS_MAX_BYTES, limits.resultMaxBytes), { label: 'Progress report' });
+            await reportProgress(ctx, task, JSON.parse(text) as Record<string, unknown>);
           },
           signal: controller.signal,
           wait: (until: Date) => {
@@ -71,7 +80,7 @@ export async function runTask(
       timedOut,
       aborted,
     ]);
-    return { ...base, ok: true, result: toJson(result) };
+    return { ...base, ok: true, result: toStoredResult(result, limits.resultMaxBytes) };
   } catch (error) {
     if (error instanceof WaitRequest) return { ...base, ok: 'wait', until: error.until };
     const message = error instanceof Error ? error.message : String(error);
@@ -81,10 +90,11 @@ export async function runTask(
   }
 }
 
-/** Results are stored as JSON: undefined becomes null, and anything unserialisable fails loudly. */
-function toJson(value: unknown): unknown {
+/**
+ * Results are stored as JSON: undefined becomes null; anything unserialisable, or bigger than
+ * the cap, fails the attempt without retry (another attempt would return the same).
+ */
+function toStoredResult(value: unknown, maxBytes: number): unknown {
   if (value === undefined) return null;
-  const text = JSON.stringify(value);
-  if (text === undefined) throw new NonRetryableError('Agent result is not JSON-serialisable');
-  return JSON.parse(text);
+  return JSON.parse(boundedJson(value, maxBytes, { label: 'Result', setting: 'TASK_RESULT_MAX_BYTES' }));
 }

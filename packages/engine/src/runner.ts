@@ -5,6 +5,7 @@ import { bumpCounts } from './counts.ts';
 import { assignTasks, enqueue } from './dispatch.ts';
 import { appendEvents, type NewEvent } from './events.ts';
 import { skipUnstarted } from './lifecycle.ts';
+import { formatBytes } from './limits.ts';
 import type { TaskJob } from './queue.ts';
 import { settleExecution } from './settle.ts';
 import { type ExecutionLockRow, jsonRows, lockExecutions, textArray, transaction, type Tx } from './tx.ts';
@@ -82,13 +83,38 @@ export async function claimTasks(ctx: EngineContext, jobs: readonly TaskJob[], w
   });
 }
 
-/** The results of the tasks these tasks depend on, keyed by task id. */
-export async function loadDependencyResults(ctx: EngineContext, claimed: readonly ClaimedTask[]): Promise<Map<string, DependencyResult>> {
+/**
+ * The results of the tasks these tasks depend on, keyed by task id. Each result is capped, but
+ * a task may have a thousand dependencies: their sizes are read first, and a task whose
+ * dependencies' results together pass `maxBytesPerTask` is refused (with the reason) instead
+ * of loading them into this process.
+ */
+export async function loadDependencyResults(
+  ctx: EngineContext,
+  claimed: readonly ClaimedTask[],
+  maxBytesPerTask: number,
+): Promise<{ results: Map<string, DependencyResult>; refused: Map<string, string> }> {
+  const results = new Map<string, DependencyResult>();
+  const refused = new Map<string, string>();
   const ids = [...new Set(claimed.flatMap((t) => t.dependencies))];
-  if (ids.length === 0) return new Map();
+  if (ids.length === 0) return { results, refused };
+  const sizes = await ctx.db.execute<{ id: string; bytes: number }>(sql`
+    select id, coalesce(octet_length(result::text), 0)::float8 as bytes from tasks where id = any(${textArray(ids)})`);
+  const bytesOf = new Map(sizes.map((r) => [r.id, Number(r.bytes)]));
+  const needed = new Set<string>();
+  for (const task of claimed) {
+    const total = task.dependencies.reduce((sum, id) => sum + (bytesOf.get(id) ?? 0), 0);
+    if (total > maxBytesPerTask) {
+      refused.set(task.id, `Dependency results too large: ${task.dependencies.length} results, ${formatBytes(total)} in total (limit ${formatBytes(maxBytesPerTask)})`);
+    } else {
+      for (const id of task.dependencies) needed.add(id);
+    }
+  }
+  if (needed.size === 0) return { results, refused };
   const rows = await ctx.db.execute<DependencyResult>(sql`
-    select id as "taskId", key, agent_type as "agentType", result from tasks where id = any(${textArray(ids)})`);
-  return new Map(rows.map((r) => [r.taskId, r]));
+    select id as "taskId", key, agent_type as "agentType", result from tasks where id = any(${textArray([...needed])})`);
+  for (const row of rows) results.set(row.taskId, row);
+  return { results, refused };
 }
 
 export type AttemptOutcome =

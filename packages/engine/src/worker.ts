@@ -5,6 +5,7 @@ import type { PgBoss } from 'pg-boss';
 import type { AgentRegistry } from './agent.ts';
 import type { EngineContext } from './context.ts';
 import { runTask } from './executor.ts';
+import { DEFAULT_RESULT_MAX_BYTES, defaultDependenciesMaxBytes } from './limits.ts';
 import { agentQueue, ensureAgentQueues, taskJobSchema } from './queue.ts';
 import { reapExpiredLeases, refreshStalledHealth, requeueLostJobs } from './recovery.ts';
 import { type AttemptOutcome, claimTasks, loadDependencyResults, recordOutcomes, renewLeases } from './runner.ts';
@@ -28,6 +29,10 @@ export interface EngineWorkerOptions {
   /** How often this worker sweeps for lapsed leases and lost jobs. */
   sweepIntervalMs?: number;
   workerId?: string;
+  /** A task's result over this many bytes (as JSON) fails its attempt without retry. Default 1 MiB. */
+  resultMaxBytes?: number;
+  /** A task whose dependencies' results hold more than this together fails without retry. Default: see limits.ts. */
+  dependenciesMaxBytes?: number;
 }
 
 export interface EngineWorker {
@@ -49,6 +54,8 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
   const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomId(6)}`;
   const running = new Map<string, { id: string; attempt: number; controller: AbortController }>();
   const defaults = options.defaultQueue ?? { batchSize: 1, localConcurrency: 10 };
+  const resultMaxBytes = options.resultMaxBytes ?? DEFAULT_RESULT_MAX_BYTES;
+  const limits = { resultMaxBytes, dependenciesMaxBytes: options.dependenciesMaxBytes ?? defaultDependenciesMaxBytes(resultMaxBytes) };
   let stopping = false;
   /** `taskId:attempt` of attempts whose lease this worker lost. */
   const lost = new Set<string>();
@@ -84,8 +91,14 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
       return controller;
     });
     try {
-      const dependencies = await loadDependencyResults(ctx, claimed);
-      const outcomes = await Promise.all(claimed.map((task, i) => runTask(ctx, registry, task, dependencies, controllers[i]!)));
+      const { results, refused } = await loadDependencyResults(ctx, claimed, limits.dependenciesMaxBytes);
+      const outcomes = await Promise.all(
+        claimed.map((task, i): AttemptOutcome | Promise<AttemptOutcome> => {
+          const error = refused.get(task.id);
+          if (error) return { taskId: task.id, executionId: task.executionId, attempt: task.attempt, ok: false, error, retryable: false };
+          return runTask(ctx, registry, task, results, controllers[i]!, limits);
+        }),
+      );
       // Attempts whose lease this worker lost are not recorded: their retry is already under way.
       const current = outcomes.filter((o) => !lost.has(`${o.taskId}:${o.attempt}`));
       await recordWithRetry(current);

@@ -3,7 +3,7 @@
  *
  * - Each hop's host is resolved once (`dns.promises.lookup(host, { all: true })`); if any
  *   address is forbidden (see address.ts) the fetch is refused with a NonRetryableError that
- *   names the host, unless the host name, or every forbidden address, is on the allow-list.
+ *   says so without naming the address (FetchRefusedError), unless the host name, or every forbidden address, is on the allow-list.
  * - The connection then goes to the vetted addresses only: the request's `lookup` hands the
  *   socket exactly what was checked, so a DNS answer that changes between check and connect
  *   (DNS rebinding) cannot swap in another address.
@@ -21,7 +21,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { NonRetryableError } from '@strata/engine';
-import { canonicalHost, classifyAddress, parseIPv4, parseIPv6 } from './address.ts';
+import { type AddressClass, canonicalHost, classifyAddress, parseIPv4, parseIPv6 } from './address.ts';
 
 export interface SafeFetchOptions {
   /** Canonical hosts (see `allowListSet`) that may be fetched even when they resolve to forbidden addresses. */
@@ -48,15 +48,27 @@ export interface FetchedResponse {
   redirects: string[];
 }
 
-/** A fetch refused by the address guard: it names the host and the address it resolved to. */
+/**
+ * A fetch refused by the address guard. Its message (which becomes the task's error and goes
+ * into its events) says that the address is private or internal but never names it: the
+ * address a name resolves to on the worker's network is not the task author's to learn. A
+ * host given by name is named (the author wrote it, or the server redirected to it); an
+ * address literal is not repeated.
+ */
 export class FetchRefusedError extends NonRetryableError {
   readonly host: string;
-  readonly address: string;
-  constructor(host: string, address: string, kind: string) {
-    super(`Refused to fetch ${host}: it resolves to ${address}, a ${kind} address (add the host to AGENT_FETCH_ALLOW_HOSTS to allow it)`);
+  /** Why the address is refused (loopback, private, metadata, ...): for the worker's logs only. */
+  readonly kind: AddressClass;
+  constructor(host: string, kind: AddressClass) {
+    const literal = parseIPv4(host) !== undefined || parseIPv6(host) !== undefined;
+    super(
+      literal
+        ? 'Refused to fetch a private or internal address (add it to AGENT_FETCH_ALLOW_HOSTS to allow it)'
+        : `Refused to fetch ${host}: it resolves to a private or internal address (add the host to AGENT_FETCH_ALLOW_HOSTS to allow it)`,
+    );
     this.name = 'FetchRefusedError';
     this.host = host;
-    this.address = address;
+    this.kind = kind;
   }
 }
 
@@ -96,7 +108,7 @@ export async function vetHost(url: URL, allowHosts: ReadonlySet<string>, signal?
   if (allowHosts.has(host)) return addresses;
   for (const { address } of addresses) {
     const kind = classifyAddress(address);
-    if (kind !== 'public' && !allowHosts.has(canonicalHost(address))) throw new FetchRefusedError(hostname, address, kind);
+    if (kind !== 'public' && !allowHosts.has(canonicalHost(address))) throw new FetchRefusedError(hostname, kind);
   }
   return addresses;
 }

@@ -1,0 +1,50 @@
+import { NonRetryableError } from './errors.ts';
+
+/** Default cap on a task's stored result (`TASK_RESULT_MAX_BYTES`). */
+export const DEFAULT_RESULT_MAX_BYTES = 1024 * 1024;
+/**
+ * Cap on one `progress()` report: it is stored on the task and streamed to every watcher as a
+ * `task-progress` event, so it stays far below the result cap.
+ */
+export const PROGRESS_MAX_BYTES = 64 * 1024;
+/**
+ * Default cap on the results one task's dependencies hold together (they are loaded into the
+ * worker's memory to run it): 64 MiB, and always room for four results at the cap.
+ */
+export const defaultDependenciesMaxBytes = (resultMaxBytes: number): number => Math.max(64 * 1024 * 1024, 4 * resultMaxBytes);
+
+/** Bytes for people: `512 B`, `12.5 KiB`, `1.3 MiB`. */
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const [value, unit] = bytes < 1024 * 1024 ? [bytes / 1024, 'KiB'] : [bytes / (1024 * 1024), 'MiB'];
+  return `${Number(value.toFixed(1))} ${unit}`;
+}
+
+/** "1.3 MiB (limit 1 MiB": exact byte counts where rounding would make the two look equal. */
+function sizeAgainstLimit(bytes: number, limit: number): [string, string] {
+  const [size, max] = [formatBytes(bytes), formatBytes(limit)];
+  return size === max ? [`${bytes} bytes`, `${limit} bytes`] : [size, max];
+}
+
+/**
+ * Serialises a value as JSON once and checks its UTF-8 size against a cap; over it, or when the
+ * value is not JSON, a NonRetryableError (another attempt would produce the same thing).
+ */
+export function boundedJson(value: unknown, limit: number, what: { label: string; setting?: string }): string {
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    // A cycle or a BigInt: the same value would fail the same way on every attempt.
+    throw new NonRetryableError(`${what.label} is not JSON-serialisable: ${(error as Error).message}`);
+  }
+  if (text === undefined) throw new NonRetryableError(`${what.label} is not JSON-serialisable`);
+  // One UTF-16 unit is at most 3 UTF-8 bytes: a text that short is under the cap without counting.
+  if (text.length * 3 <= limit) return text;
+  const bytes = Buffer.byteLength(text, 'utf8');
+  if (bytes > limit) {
+    const [size, max] = sizeAgainstLimit(bytes, limit);
+    throw new NonRetryableError(`${what.label} too large: ${size} (limit ${max}${what.setting ? `, ${what.setting}` : ''})`);
+  }
+  return text;
+}
