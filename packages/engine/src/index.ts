@@ -14,3 +14,4 @@ export { createStrategy, findStrategy, getStrategy, listStrategies, type ItemInp
 export { findCycle, validateItems } from './strategy/validate.ts';
 export { startEngineWorker, type EngineWorker, type EngineWorkerOptions, type QueueSettings } from './worker.ts';
 export { findExecution, listExecutions, type ExecutionListItem } from './queries.ts';
+export { blockAt, clearHooks, hookPoint, onHook, type HookBarrier, type HookInfo, type HookListener } from './hooks.ts';
