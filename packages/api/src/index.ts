@@ -9,3 +9,4 @@ export { authorizeStream, openStream, resumePoint, type StreamDeps, type StreamS
 export { serveSse } from './stream/sse.ts';
 export { createStreamUpgradeHandler, isStreamUpgrade } from './stream/ws.ts';
 export { checkSameOrigin, type OriginPolicy, type OriginVerdict } from './same-origin.ts';
+export { clientAddress } from './client-address.ts';

@@ -2,8 +2,10 @@ import { appRouter, createContext } from '@strata/api';
 import type { RequestHandler } from '@sveltejs/kit';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { getApiDeps } from '#lib/server/api.ts';
+import { requestClientAddress } from '#lib/server/client-address.ts';
 
-const handler: RequestHandler = async ({ request }) => {
+const handler: RequestHandler = async (event) => {
+  const { request } = event;
   const deps = await getApiDeps();
   let responseHeaders: Headers | undefined;
   return fetchRequestHandler({
@@ -11,7 +13,8 @@ const handler: RequestHandler = async ({ request }) => {
     req: request,
     router: appRouter,
     createContext: async () => {
-      const ctx = await createContext(deps, request.headers);
+      // Each procedure of a batch shares this context but runs (and is throttled) on its own.
+      const ctx = await createContext(deps, request.headers, { clientAddress: requestClientAddress(event) });
       responseHeaders = ctx.responseHeaders;
       return ctx;
     },
