@@ -85,6 +85,12 @@ describe('login throttling per client address', () => {
     expect((await authError(attempt('dee@example.com', PASSWORD, '203.0.113.7'))).code).toBe('RATE_LIMITED');
   });
 
+  it('counts an IPv6 client by its /64, so rotating addresses inside it does not reset the count', async () => {
+    for (let i = 0; i < 50; i++) await authError(attempt(`v6-${i}@example.com`, 'password', `2001:db8:7:7::${(i + 1).toString(16)}`));
+    expect((await authError(attempt('dee@example.com', PASSWORD, '2001:db8:7:7:ffff::1'))).code).toBe('RATE_LIMITED');
+    expect((await attempt('dee@example.com', PASSWORD, '2001:db8:7:8::1')).email).toBe('dee@example.com');
+  });
+
   it('prunes failures that have left the window as new ones are recorded', async () => {
     await t.db.insert(loginFailures).values(Array.from({ length: 30 }, () => ({ key: 'account:old@example.com', failedAt: new Date(START.getTime() - 20 * MINUTE) })));
     await authError(attempt('eve@example.com', 'wrong'));

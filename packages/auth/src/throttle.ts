@@ -1,11 +1,12 @@
 import { type Db, loginFailures } from '@strata/db';
 import { and, desc, eq, gt, inArray, lte, or, sql } from 'drizzle-orm';
+import { addressBlock } from './address-block.ts';
 import { AuthError } from './errors.ts';
 
 /**
  * Login throttling, kept in PostgreSQL so it holds across any number of web processes. Every
  * failed login (and every wrong current password on a password change) leaves one row per
- * key: `account:<lower-cased email>` and `client:<address>`. A key with `limit` failures inside
+ * key: `account:<lower-cased email>` and `client:<address>` (an IPv6 client by its /64). A key with `limit` failures inside
  * the window is refused before any password is verified (argon2 is the costly part), with
  * Retry-After saying when enough of them will have left the window.
  */
@@ -32,7 +33,8 @@ export const THROTTLED_MESSAGE = 'Too many failed logins; try again later';
 const PRUNE_BATCH = 200;
 
 export const accountKey = (email: string) => `account:${email.trim().toLowerCase()}`;
-export const clientKey = (address: string) => `client:${address}`;
+/** IPv6 clients count by their /64 (see addressBlock). */
+export const clientKey = (address: string) => `client:${addressBlock(address)}`;
 
 export interface ThrottleSubject {
   /** The email the attempt names (lower-cased here). */

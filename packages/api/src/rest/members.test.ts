@@ -217,3 +217,25 @@ describe('managing members', () => {
     expect(owners!.n).toBe(1);
   });
 });
+
+describe('the OpenAPI document', () => {
+  it('describes the membership, invitation and password endpoints', async () => {
+    const doc = (await h.call('GET', '/api/openapi.json')).body;
+    for (const [path, method] of [
+      ['/api/workspaces/{id}/members', 'post'],
+      ['/api/workspaces/{id}/members', 'get'],
+      ['/api/workspaces/{id}/members/{userId}', 'patch'],
+      ['/api/workspaces/{id}/members/{userId}', 'delete'],
+      ['/api/workspaces/{id}/invitations/{invitationId}', 'delete'],
+      ['/api/invitations', 'get'],
+      ['/api/invitations/{id}/accept', 'post'],
+      ['/api/invitations/{id}/decline', 'post'],
+      ['/api/auth/password', 'post'],
+    ] as const) {
+      expect(doc.paths[path]?.[method], `${method} ${path}`).toBeDefined();
+    }
+    const invite = doc.paths['/api/workspaces/{id}/members'].post;
+    expect(invite.responses['201'].content['application/json'].schema.properties.invitation.properties).not.toHaveProperty('userId');
+    expect(doc.paths['/api/auth/password'].post.requestBody.content['application/json'].schema.required).toEqual(['currentPassword', 'newPassword']);
+  });
+});
