@@ -48,6 +48,11 @@ async function ownerCount(tx: Tx, workspaceId: string): Promise<number> {
   return rows.length;
 }
 
+/** Test-only: runs after a change's checks, just before it writes (to hold a change mid-flight). */
+export interface MemberChangeHooks {
+  beforeWrite?: () => Promise<void>;
+}
+
 interface MemberChange {
   workspaceId: string;
   /** Who acts; their role is read again under the lock. */
@@ -73,7 +78,7 @@ async function lockedChange(tx: Tx, change: MemberChange) {
 }
 
 /** Changes a member's role. Admins may change their own role downwards, never to owner. */
-export async function changeMemberRole(db: Db, change: MemberChange & { role: Role }): Promise<Member> {
+export async function changeMemberRole(db: Db, change: MemberChange & { role: Role }, hooks: MemberChangeHooks = {}): Promise<Member> {
   return db.transaction(async (tx) => {
     const { actor, target } = await lockedChange(tx, change);
     if (!roleAllows(actor.role, 'manage')) throw new AuthError('FORBIDDEN', 'Access denied');
@@ -81,6 +86,7 @@ export async function changeMemberRole(db: Db, change: MemberChange & { role: Ro
     if (target.role === 'owner' && change.role !== 'owner' && (await ownerCount(tx, change.workspaceId)) <= 1) {
       throw new AuthError('CONFLICT', LAST_OWNER_MESSAGE);
     }
+    await hooks.beforeWrite?.();
     await tx
       .update(memberships)
       .set({ role: change.role })
@@ -90,10 +96,11 @@ export async function changeMemberRole(db: Db, change: MemberChange & { role: Ro
 }
 
 /** Removes a member, or lets a member leave (userId = actorId). */
-export async function removeMember(db: Db, change: MemberChange): Promise<void> {
+export async function removeMember(db: Db, change: MemberChange, hooks: MemberChangeHooks = {}): Promise<void> {
   await db.transaction(async (tx) => {
     const { target } = await lockedChange(tx, change);
     if (target.role === 'owner' && (await ownerCount(tx, change.workspaceId)) <= 1) throw new AuthError('CONFLICT', LAST_OWNER_MESSAGE);
+    await hooks.beforeWrite?.();
     await tx.delete(memberships).where(and(eq(memberships.workspaceId, change.workspaceId), eq(memberships.userId, change.userId)));
   });
 }
