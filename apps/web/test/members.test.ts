@@ -115,4 +115,30 @@ describe('members and invitations in the dashboard', () => {
 
     for (const { errors } of [owner, invitee, decliner]) expect(errors).toEqual([]);
   });
+
+  it('changes the password on the account page: a weak one is refused, the other sessions end', async () => {
+    const email = 'pat.password@example.com';
+    expect((await api('/api/auth/signup', { body: { email, password: PASSWORD } })).status).toBe(201);
+    const elsewhere = (await api('/api/auth/login', { body: { email, password: PASSWORD } })).body.token;
+    const { page, errors } = await loggedInPage(email);
+    await page.click('header a[href="/app/account"]');
+    await page.waitForURL(`${web.url}/app/account`);
+    const form = page.locator('section[aria-labelledby=password-title]');
+
+    await form.locator('input[name=current-password]').fill(PASSWORD);
+    await form.locator('input[name=new-password]').fill('iloveyou');
+    await form.locator('button[type=submit]').click();
+    expect(await form.locator('[role=alert]').textContent()).toContain('newPassword: this password is too common');
+
+    await form.locator('input[name=new-password]').fill('a much better passphrase');
+    await form.locator('button[type=submit]').click();
+    await form.locator('[role=status]').waitFor();
+    expect(await form.locator('[role=status]').textContent()).toContain('Password changed');
+    // This browser stays logged in; the other session ended; the new password works.
+    await page.goto(`${web.url}/app`);
+    expect(page.url()).toBe(`${web.url}/app`);
+    expect((await api('/api/me', { token: elsewhere })).status).toBe(401);
+    expect((await api('/api/auth/login', { body: { email, password: 'a much better passphrase' } })).status).toBe(200);
+    expect(errors).toEqual([]);
+  });
 });
