@@ -102,8 +102,12 @@ describe('members and invitations in the dashboard', () => {
     const row = members.locator(`tr[data-member="${INVITEE}"]`);
     await row.waitFor();
     expect(await members.locator(`tr[data-invitation="${DECLINER}"]`).count()).toBe(0);
-    await row.locator('select').selectOption('viewer');
-    await expect.poll(() => roleIn(INVITEE)).toBe('viewer');
+    const [changed] = await Promise.all([
+      owner.page.waitForResponse((response) => response.request().method() === 'PATCH'),
+      row.locator('select').selectOption('viewer'),
+    ]);
+    expect(changed.status()).toBe(200);
+    expect(await roleIn(INVITEE)).toBe('viewer');
     await row.locator('button', { hasText: 'Remove' }).click();
     await row.waitFor({ state: 'detached' });
     expect(await roleIn(INVITEE)).toBeNull();
