@@ -32,7 +32,8 @@ async function api(path: string, init: { method?: string; body?: unknown; token?
 
 async function loggedInPage(email: string): Promise<{ page: Page; errors: string[] }> {
   const { page, errors } = await newCheckedPage(browser);
-  await page.goto(`${web.url}/login`);
+  // networkidle: the app's modules have loaded and hydrated the form before it is used.
+  await page.goto(`${web.url}/login`, { waitUntil: 'networkidle' });
   await page.fill('input[name=email]', email);
   await page.fill('input[name=password]', PASSWORD);
   await page.click('button[type=submit]');
@@ -60,7 +61,14 @@ afterAll(async () => {
 describe('members and invitations in the dashboard', () => {
   it('invite, accept, decline, change a role, remove; the last owner cannot leave', async () => {
     const owner = await loggedInPage(OWNER);
-    await owner.page.goto(`${web.url}/app/w/${workspaceId}`);
+    // Client-side navigation from here on: the page stays hydrated, so its buttons always act.
+    const openWorkspace = async () => {
+      await owner.page.click('header nav a[href="/app"]:not(.brand)');
+      await owner.page.waitForURL(`${web.url}/app`);
+      await owner.page.click(`a[href="/app/w/${workspaceId}"]`);
+      await owner.page.waitForURL(`${web.url}/app/w/${workspaceId}`);
+    };
+    await openWorkspace();
     const members = owner.page.locator('section[aria-labelledby=members-title]');
     expect(await members.locator(`tr[data-member="${OWNER}"]`).textContent()).toContain('Olive Owner');
 
@@ -98,7 +106,7 @@ describe('members and invitations in the dashboard', () => {
     expect(await roleIn(DECLINER)).toBeNull();
 
     // The owner sees the new member, changes their role, then removes them.
-    await owner.page.reload();
+    await openWorkspace();
     const row = members.locator(`tr[data-member="${INVITEE}"]`);
     await row.waitFor();
     expect(await members.locator(`tr[data-invitation="${DECLINER}"]`).count()).toBe(0);
