@@ -34,7 +34,8 @@ async function createStrategy(name: string, items: unknown[]): Promise<string> {
 const newPage = () => newCheckedPage(browser);
 
 async function logIn(page: Page) {
-  await page.goto(`${web.url}/login`);
+  // networkidle: the form is hydrated before it is used (a click before hydration submits natively).
+  await page.goto(`${web.url}/login`, { waitUntil: 'networkidle' });
   await page.fill('input[name=email]', EMAIL);
   await page.fill('input[name=password]', PASSWORD);
   await page.click('button[type=submit]');
@@ -200,7 +201,7 @@ describe('the dashboard in a real browser', () => {
 
   it('logs out, and the dashboard then asks for a login', async () => {
     const { page, errors } = await newPage();
-    await page.goto(`${web.url}/login`);
+    await page.goto(`${web.url}/login`, { waitUntil: 'networkidle' });
     await page.fill('input[name=email]', EMAIL);
     await page.fill('input[name=password]', 'not the password');
     await page.click('button[type=submit]');
