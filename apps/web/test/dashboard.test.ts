@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { createEngineHarness, type EngineHarness } from '@strata/engine/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser } from './browser.ts';
+import { launchBrowser, newCheckedPage } from './browser.ts';
 import { startWeb, type RunningWeb } from './server.ts';
 
 let h: EngineHarness;
@@ -31,20 +31,11 @@ async function createStrategy(name: string, items: unknown[]): Promise<string> {
 }
 
 /** A page that fails the test on any uncaught script error or console error. */
-async function newPage(): Promise<{ page: Page; errors: string[] }> {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  const errors: string[] = [];
-  page.on('pageerror', (error) => errors.push(error.message));
-  // Responses with an error status are the API answering; anything else logged as an error is not.
-  page.on('console', (message) => {
-    if (message.type() === 'error' && !message.text().startsWith('Failed to load resource')) errors.push(message.text());
-  });
-  return { page, errors };
-}
+const newPage = () => newCheckedPage(browser);
 
 async function logIn(page: Page) {
-  await page.goto(`${web.url}/login`);
+  // networkidle: the form is hydrated before it is used (a click before hydration submits natively).
+  await page.goto(`${web.url}/login`, { waitUntil: 'networkidle' });
   await page.fill('input[name=email]', EMAIL);
   await page.fill('input[name=password]', PASSWORD);
   await page.click('button[type=submit]');
@@ -210,7 +201,7 @@ describe('the dashboard in a real browser', () => {
 
   it('logs out, and the dashboard then asks for a login', async () => {
     const { page, errors } = await newPage();
-    await page.goto(`${web.url}/login`);
+    await page.goto(`${web.url}/login`, { waitUntil: 'networkidle' });
     await page.fill('input[name=email]', EMAIL);
     await page.fill('input[name=password]', 'not the password');
     await page.click('button[type=submit]');

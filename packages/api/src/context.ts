@@ -1,4 +1,4 @@
-import { authenticate, type Principal } from '@strata/auth';
+import { authenticate, type LoginThrottleSettings, type Principal } from '@strata/auth';
 import type { Db } from '@strata/db';
 import type { EngineContext, ItemInputCheck } from '@strata/engine';
 import type { RateLimits } from './rate-limit.ts';
@@ -24,6 +24,8 @@ export interface ApiDeps {
   hub?: EventHub;
   /** The process's stream guard: caps streams per credential, ends those whose credential or access ended. */
   streamGuard?: StreamGuard;
+  /** Login throttling limits and clock; the defaults (10 per account, 50 per client, 15 min) when unset. */
+  loginThrottle?: LoginThrottleSettings;
 }
 
 export interface ApiContext extends ApiDeps {
@@ -33,11 +35,27 @@ export interface ApiContext extends ApiDeps {
   idempotencyKey: string | null;
   /** Set by the REST adapter: large JSON (the tasks of a status) may pass through as raw text. */
   rawJson: boolean;
+  /** The caller's address as the host saw it (the login throttle counts per address); null when unknown. */
+  clientAddress: string | null;
 }
 
-/** Builds a request's context from its headers: the same for tRPC and REST. */
-export async function createContext(deps: ApiDeps, headers: Headers, options: { rawJson?: boolean } = {}): Promise<ApiContext> {
+export interface RequestInfo {
+  rawJson?: boolean;
+  /** The remote address, or the proxy's X-Forwarded-For entry where the proxy is trusted. */
+  clientAddress?: string | null;
+}
+
+/** Builds a request's context from its headers and the address it came from: the same for tRPC and REST. */
+export async function createContext(deps: ApiDeps, headers: Headers, options: RequestInfo = {}): Promise<ApiContext> {
   const principal = await authenticate(deps.db, { authorization: headers.get('authorization'), cookie: headers.get('cookie') });
   const secureCookies = deps.secureCookies || isHttpsRequest(headers.get('x-forwarded-proto'), deps.transport);
-  return { ...deps, principal, secureCookies, responseHeaders: new Headers(), idempotencyKey: headers.get('idempotency-key'), rawJson: options.rawJson ?? false };
+  return {
+    ...deps,
+    principal,
+    secureCookies,
+    responseHeaders: new Headers(),
+    idempotencyKey: headers.get('idempotency-key'),
+    rawJson: options.rawJson ?? false,
+    clientAddress: options.clientAddress ?? null,
+  };
 }

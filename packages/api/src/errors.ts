@@ -10,6 +10,7 @@ const CODE: Record<string, TRPC_ERROR_CODE_KEY> = {
   CONFLICT: 'CONFLICT',
   FORBIDDEN: 'FORBIDDEN',
   UNAUTHORIZED: 'UNAUTHORIZED',
+  RATE_LIMITED: 'TOO_MANY_REQUESTS',
 };
 
 /** Converts a domain error into a TRPCError; anything else is left for the 500 path. */

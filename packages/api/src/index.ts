@@ -15,3 +15,4 @@ export { checkSameOrigin, type OriginPolicy, type OriginVerdict } from './same-o
 export { refuseCrossSite } from './cross-site.ts';
 export { handleTrpc, MAX_BATCH_CALLS } from './trpc-http.ts';
 export { isHttpsRequest, NON_PAGE_CSP, securityHeaders, type TransportPolicy } from './transport-security.ts';
+export { clientAddress } from './client-address.ts';

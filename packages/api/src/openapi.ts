@@ -1,4 +1,4 @@
-import { EXECUTION_STATUSES, TASK_STATUSES } from '@strata/db';
+import { EXECUTION_STATUSES, INVITATION_STATUSES, ROLES, TASK_STATUSES } from '@strata/db';
 import { z } from 'zod';
 import { ROUTES } from './rest/routes.ts';
 import * as input from './schemas.ts';
@@ -49,11 +49,24 @@ const statusResponse = z.object({
   metrics: z.object({ totalDuration: z.number(), averageTaskDuration: z.number() }),
 });
 
+const invitation = z.object({
+  id: z.string(),
+  workspaceId: z.string(),
+  email: z.string(),
+  role: z.enum(ROLES),
+  status: z.enum(INVITATION_STATUSES),
+  expiresAt: z.string(),
+});
+const member = z.object({ userId: z.string(), email: z.string(), name: z.string().nullable(), role: z.enum(ROLES), joinedAt: z.string() });
+const success = z.object({ success: z.literal(true) });
+
 const REQUEST_BODIES: Record<string, z.ZodType> = {
   'POST /api/auth/signup': input.signupInput,
   'POST /api/auth/login': input.loginInput,
   'POST /api/workspaces': input.createWorkspaceInput,
+  'POST /api/auth/password': input.changePasswordInput,
   'POST /api/workspaces/:id/members': input.addMemberInput.omit({ workspaceId: true }),
+  'PATCH /api/workspaces/:id/members/:userId': input.changeRoleInput.omit({ workspaceId: true, userId: true }),
   'POST /api/tokens': input.createTokenInput,
   'POST /api/strategies': input.createStrategyInput,
   'POST /api/executions/start': input.startExecutionInput,
@@ -70,6 +83,23 @@ const RESPONSES: Record<string, z.ZodType> = {
   'POST /api/executions/:id/resume': controlResponse,
   'POST /api/executions/:id/cancel': controlResponse,
   'POST /api/executions/:id/stream-ticket': streamTicketResponse,
+  'POST /api/auth/password': success,
+  'POST /api/workspaces/:id/members': z.object({ invitation }),
+  'GET /api/workspaces/:id/members': z.object({ members: z.array(member), invitations: z.array(invitation.extend({ createdAt: z.string() })) }),
+  'PATCH /api/workspaces/:id/members/:userId': z.object({ member }),
+  'DELETE /api/workspaces/:id/members/:userId': success,
+  'DELETE /api/workspaces/:id/invitations/:invitationId': z.object({ invitation }),
+  'GET /api/invitations': z.object({
+    invitations: z.array(
+      invitation.extend({
+        createdAt: z.string(),
+        workspace: z.object({ id: z.string(), name: z.string() }),
+        invitedBy: z.object({ name: z.string().nullable(), email: z.string() }).nullable(),
+      }),
+    ),
+  }),
+  'POST /api/invitations/:id/accept': z.object({ invitation, workspace: z.object({ id: z.string(), name: z.string(), role: z.enum(ROLES) }) }),
+  'POST /api/invitations/:id/decline': z.object({ invitation }),
 };
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
@@ -98,7 +128,7 @@ export function openApiDocument(): object {
       ['403', 'Access denied'],
       ['404', 'Not found'],
       ['409', 'Conflict'],
-      ['429', 'Rate limit exceeded'],
+      ['429', 'Rate limit exceeded (login: too many failed logins), with Retry-After'],
       ['500', 'Internal server error'],
     ] as const) {
       if (!route.auth && (code === '401' || code === '403')) continue;

@@ -1,5 +1,6 @@
 import { authRouter } from './router/auth.ts';
 import { executionsRouter } from './router/executions.ts';
+import { invitationsRouter } from './router/invitations.ts';
 import { outboxRouter } from './router/outbox.ts';
 import { strategiesRouter } from './router/strategies.ts';
 import { tokensRouter } from './router/tokens.ts';
@@ -9,6 +10,7 @@ import { createCallerFactory, router } from './trpc.ts';
 export const appRouter = router({
   auth: authRouter,
   workspaces: workspacesRouter,
+  invitations: invitationsRouter,
   tokens: tokensRouter,
   strategies: strategiesRouter,
   executions: executionsRouter,

@@ -1,3 +1,4 @@
+import { PASSWORD_MAX_LENGTH } from '@strata/auth';
 import { EXECUTION_STATUSES, ROLES } from '@strata/db';
 import { strategyFields } from '@strata/engine';
 import { z } from 'zod';
@@ -5,15 +6,27 @@ import { z } from 'zod';
 /** Request schemas, defined once: tRPC validates with them and the OpenAPI document is generated from them. */
 const id = (name: string) => z.string().trim().min(1, `${name} is required`).max(200);
 
+/**
+ * Passwords are only bounded here (a cheap refusal of huge bodies); @strata/auth's policy
+ * (length, blank, the 10,000 most common) judges new ones, so one rule speaks for every surface.
+ */
+const password = z.string().max(PASSWORD_MAX_LENGTH);
+
 export const signupInput = z.object({
   email: z.string().max(320),
-  password: z.string().max(200),
+  password,
   name: z.string().trim().max(200).optional(),
 });
-export const loginInput = z.object({ email: z.string().max(320), password: z.string().max(200) });
+export const loginInput = z.object({ email: z.string().max(320), password });
+export const changePasswordInput = z.object({ currentPassword: password, newPassword: password });
 
 export const createWorkspaceInput = z.object({ name: z.string().trim().min(1, 'name is required').max(200) });
+/** Adding a member invites them: the same answer whether or not the email has an account. */
 export const addMemberInput = z.object({ workspaceId: id('workspaceId'), email: z.string().max(320), role: z.enum(ROLES) });
+export const memberInput = z.object({ workspaceId: id('workspaceId'), userId: id('userId') });
+export const changeRoleInput = memberInput.extend({ role: z.enum(ROLES) });
+export const workspaceInvitationInput = z.object({ workspaceId: id('workspaceId'), invitationId: id('invitationId') });
+export const invitationIdInput = z.object({ id: id('id') });
 
 export const createTokenInput = z.object({
   name: z.string().trim().min(1, 'name is required').max(200),

@@ -44,7 +44,7 @@ export function trpcRefusal(request: Request, error: TRPCError, headers?: Header
  * `PAYLOAD_TOO_LARGE`, judged as it streams in, never read whole) and at most
  * MAX_BATCH_CALLS calls per request (400).
  */
-export async function handleTrpc(request: Request, deps: ApiDeps & { logger?: Logger }): Promise<Response> {
+export async function handleTrpc(request: Request, deps: ApiDeps & { logger?: Logger }, info: { clientAddress?: string | null } = {}): Promise<Response> {
   const calls = batchCalls(new URL(request.url));
   if (calls > MAX_BATCH_CALLS) {
     return trpcRefusal(request, new TRPCError({ code: 'BAD_REQUEST', message: `Too many calls in one batch: ${calls} (the limit is ${MAX_BATCH_CALLS})` }));
@@ -67,7 +67,8 @@ export async function handleTrpc(request: Request, deps: ApiDeps & { logger?: Lo
     router: appRouter,
     maxBatchSize: MAX_BATCH_CALLS,
     createContext: async () => {
-      const ctx = await createContext(deps, request.headers);
+      // Each procedure of a batch shares this context but runs (and is throttled) on its own.
+      const ctx = await createContext(deps, request.headers, { clientAddress: info.clientAddress ?? null });
       responseHeaders = ctx.responseHeaders;
       return ctx;
     },

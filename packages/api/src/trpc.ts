@@ -1,5 +1,5 @@
 import { isDevelopment } from '@strata/config';
-import { roleAllows, workspaceRole, type Permission, type Principal } from '@strata/auth';
+import { AuthError, roleAllows, workspaceRole, type Permission, type Principal } from '@strata/auth';
 import type { Role } from '@strata/db';
 import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
@@ -30,10 +30,12 @@ export const router = t.router;
 export const createCallerFactory = t.createCallerFactory;
 
 /** Domain errors thrown anywhere below become tRPC errors with the right code. */
-const mapErrors = t.middleware(async ({ next }) => {
+const mapErrors = t.middleware(async ({ ctx, next }) => {
   const result = await next();
   if (!result.ok) {
-    const mapped = toTRPCError(result.error.cause);
+    const cause = result.error.cause;
+    if (cause instanceof AuthError && cause.retryAfterSeconds !== undefined) ctx.responseHeaders.set('Retry-After', String(cause.retryAfterSeconds));
+    const mapped = toTRPCError(cause);
     if (mapped instanceof TRPCError) throw mapped;
   }
   return result;

@@ -24,20 +24,20 @@ describe('sign-up', () => {
   });
 
   it('stores no name when none or a blank one is given', async () => {
-    expect((await signUp(t.db, { email: 'noname@example.com', password: 'password1' })).name).toBeNull();
-    expect((await signUp(t.db, { email: 'blank@example.com', password: 'password1', name: '  ' })).name).toBeNull();
+    expect((await signUp(t.db, { email: 'noname@example.com', password: 'password one' })).name).toBeNull();
+    expect((await signUp(t.db, { email: 'blank@example.com', password: 'password one', name: '  ' })).name).toBeNull();
   });
 
   it('refuses a duplicate email, whatever its case', async () => {
-    await signUp(t.db, { email: 'dup@example.com', password: 'password1' });
-    const error = await authError(signUp(t.db, { email: 'DUP@Example.com', password: 'password2' }));
+    await signUp(t.db, { email: 'dup@example.com', password: 'password one' });
+    const error = await authError(signUp(t.db, { email: 'DUP@Example.com', password: 'password two' }));
     expect(error.code).toBe('CONFLICT');
   });
 
   it('keeps one account when two sign-ups race', async () => {
     const results = await Promise.allSettled([
-      signUp(t.db, { email: 'race@example.com', password: 'password1' }),
-      signUp(t.db, { email: 'Race@example.com', password: 'password1' }),
+      signUp(t.db, { email: 'race@example.com', password: 'password one' }),
+      signUp(t.db, { email: 'Race@example.com', password: 'password one' }),
     ]);
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
     const rejected = results.find((r) => r.status === 'rejected');
@@ -50,13 +50,26 @@ describe('sign-up', () => {
     expect(error.message).toMatch(/^password: /);
   });
 
-  it('refuses a password longer than 200 characters', async () => {
-    const error = await authError(signUp(t.db, { email: 'long@example.com', password: 'x'.repeat(201) }));
-    expect(error.code).toBe('VALIDATION');
+  it('accepts 256 characters and refuses a password longer than 256 characters', async () => {
+    expect((await signUp(t.db, { email: 'long-ok@example.com', password: 'xy'.repeat(128) })).email).toBe('long-ok@example.com');
+    const error = await authError(signUp(t.db, { email: 'long@example.com', password: 'x'.repeat(257) }));
+    expect(error).toMatchObject({ code: 'VALIDATION', message: 'password: must be at most 256 characters' });
+  });
+
+  it.each([
+    ['eight spaces', ' '.repeat(8), 'password: must not be blank'],
+    ['tabs and newlines', '\t\n \t\n \t\n', 'password: must not be blank'],
+    ['12345678', '12345678', 'password: this password is too common'],
+    ['a common password in capitals', 'PassWord1', 'password: this password is too common'],
+    ['qwertyuiop', 'qwertyuiop', 'password: this password is too common'],
+  ])('refuses %s, saying why', async (_, password, message) => {
+    const error = await authError(signUp(t.db, { email: 'weak@example.com', password }));
+    expect(error).toMatchObject({ code: 'VALIDATION', message });
+    expect(await t.db.select().from(users).where(eq(users.email, 'weak@example.com'))).toHaveLength(0);
   });
 
   it.each(['not-an-email', 'a@', '@example.com', ''])('refuses the email %j', async (email) => {
-    const error = await authError(signUp(t.db, { email, password: 'password1' }));
+    const error = await authError(signUp(t.db, { email, password: 'password one' }));
     expect(error.code).toBe('VALIDATION');
     expect(error.message).toMatch(/^email: /);
   });

@@ -1,15 +1,19 @@
 /**
  * Typed auth failures. The API maps each code once to a status (UNAUTHORIZED 401,
- * FORBIDDEN 403, NOT_FOUND 404, CONFLICT 409, VALIDATION 400); nothing here knows HTTP.
+ * FORBIDDEN 403, NOT_FOUND 404, CONFLICT 409, VALIDATION 400, RATE_LIMITED 429); nothing here
+ * knows HTTP.
  */
-export type AuthErrorCode = 'UNAUTHORIZED' | 'FORBIDDEN' | 'CONFLICT' | 'VALIDATION' | 'NOT_FOUND';
+export type AuthErrorCode = 'UNAUTHORIZED' | 'FORBIDDEN' | 'CONFLICT' | 'VALIDATION' | 'NOT_FOUND' | 'RATE_LIMITED';
 
 export class AuthError extends Error {
   readonly code: AuthErrorCode;
-  constructor(code: AuthErrorCode, message: string) {
+  /** For RATE_LIMITED: when to try again (the API sends it as Retry-After). */
+  readonly retryAfterSeconds: number | undefined;
+  constructor(code: AuthErrorCode, message: string, options: { retryAfterSeconds?: number } = {}) {
     super(message);
     this.name = 'AuthError';
     this.code = code;
+    this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
 

@@ -14,7 +14,29 @@ export {
   type SessionValidationResult,
 } from './session.ts';
 export { clearSessionCookieHeader, readSessionCookie, sessionCookieHeader, type CookieOptions } from './cookie.ts';
-export { logIn, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, signUp, type LogInInput, type SignUpInput } from './accounts.ts';
+export {
+  changePassword,
+  logIn,
+  signUp,
+  type AttemptOptions,
+  type ChangePasswordInput,
+  type LogInInput,
+  type SignUpInput,
+} from './accounts.ts';
+export { isCommonPassword, newPasswordSchema, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordProblem } from './password-policy.ts';
+export { DEFAULT_LOGIN_THROTTLE, THROTTLED_MESSAGE, type LoginThrottleSettings } from './throttle.ts';
+export { createWorkspace, listMemberships } from './workspaces.ts';
+export { changeMemberRole, LAST_OWNER_MESSAGE, listMembers, removeMember, type Member } from './members.ts';
+export {
+  INVITATION_LIFETIME_MS,
+  inviteMember,
+  listPendingInvitations,
+  listReceivedInvitations,
+  respondToInvitation,
+  revokeInvitation,
+  type Invitation,
+  type ReceivedInvitation,
+} from './invitations.ts';
 export {
   API_TOKEN_PREFIX,
   createApiToken,

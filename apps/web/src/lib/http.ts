@@ -16,10 +16,15 @@ export async function errorMessage(response: Response): Promise<string> {
   return `Request failed (HTTP ${response.status})`;
 }
 
-export async function postJson<T>(path: string, body: unknown = {}, headers: Record<string, string> = {}): Promise<ApiResult<T>> {
+export function postJson<T>(path: string, body: unknown = {}, headers: Record<string, string> = {}): Promise<ApiResult<T>> {
+  return sendJson<T>('POST', path, body, headers);
+}
+
+/** Any method with a JSON body (PATCH, DELETE); the answer as for postJson. */
+export async function sendJson<T>(method: 'POST' | 'PATCH' | 'DELETE', path: string, body: unknown = {}, headers: Record<string, string> = {}): Promise<ApiResult<T>> {
   let response: Response;
   try {
-    response = await fetch(path, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+    response = await fetch(path, { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
   } catch {
     return { ok: false, status: 0, error: 'The server could not be reached' };
   }

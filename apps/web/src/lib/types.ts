@@ -24,6 +24,40 @@ export interface Me {
   workspaces: Membership[];
 }
 
+export const ROLES: readonly Role[] = ['owner', 'admin', 'operator', 'viewer'];
+
+/** An item of `GET /api/workspaces/:id/members` → members */
+export interface Member {
+  userId: string;
+  email: string;
+  name: string | null;
+  role: Role;
+  joinedAt: string;
+}
+
+/** An invitation as the inviting workspace sees it. */
+export interface Invitation {
+  id: string;
+  workspaceId: string;
+  email: string;
+  role: Role;
+  status: 'pending' | 'accepted' | 'declined' | 'revoked';
+  expiresAt: string;
+}
+
+/** `GET /api/workspaces/:id/members` (admins) */
+export interface WorkspaceMembers {
+  members: Member[];
+  invitations: (Invitation & { createdAt: string })[];
+}
+
+/** An item of `GET /api/invitations`: an invitation the logged-in person received. */
+export interface ReceivedInvitation extends Invitation {
+  createdAt: string;
+  workspace: { id: string; name: string };
+  invitedBy: { name: string | null; email: string } | null;
+}
+
 /** An item of `GET /api/strategies?workspaceId=` */
 export interface Strategy {
   id: string;

@@ -37,7 +37,8 @@ async function newUser(label = 'user') {
   return { email, token, userId };
 }
 
-async function addMember(token: string, wsId: string, email: string, role: string) {
+/** Invites an email (adding a member is an invitation the invitee must accept). */
+async function invite(token: string, wsId: string, email: string, role: string) {
   return h.call('POST', `/api/workspaces/${wsId}/members`, { token, body: { email, role } });
 }
 
@@ -62,7 +63,7 @@ beforeAll(async () => {
   for (const role of ['admin', 'operator', 'viewer'] as const) {
     const user = await newUser(role);
     tokens[role] = user.token;
-    expect((await addMember(owner.token, workspaceId, user.email, role)).status).toBe(201);
+    await h.addMember(owner.token, workspaceId, user, role);
   }
   tokens.outsider = (await newUser('outsider')).token;
   const created = await h.call('POST', '/api/strategies', { token: owner.token, body: { workspaceId, name: 'Launch', items: ITEMS } });
@@ -122,7 +123,7 @@ const PROCEDURES: { name: string; need: Need; success: number; request: (token: 
     name: 'POST /api/workspaces/:id/members',
     need: 'admin',
     success: 201,
-    request: async (token) => addMember(token, workspaceId, (await newUser('invitee')).email, 'viewer'),
+    request: async (token) => invite(token, workspaceId, (await newUser('invitee')).email, 'viewer'),
   },
   {
     name: 'POST /api/tokens (workspace-bound)',
@@ -147,13 +148,14 @@ describe('the role matrix', () => {
   });
 
   it('refuses without writing anything', async () => {
-    const count = async () => (await h.database.sql`select (select count(*) from strategies)::int as s, (select count(*) from memberships)::int as m, (select count(*) from api_tokens)::int as t, (select count(*) from executions)::int as e`)[0];
+    const count = async () =>
+      (await h.database.sql`select (select count(*) from strategies)::int as s, (select count(*) from memberships)::int as m, (select count(*) from invitations)::int as i, (select count(*) from api_tokens)::int as t, (select count(*) from executions)::int as e`)[0];
     const before = await count();
     const invitee = await newUser('never-added');
     for (const caller of ['viewer', 'outsider'] as const) {
       const token = tokens[caller];
       expect(await h.call('POST', '/api/strategies', { token, body: { workspaceId, name: 'Nope', items: ITEMS } })).toMatchObject(DENIED);
-      expect(await addMember(token, workspaceId, invitee.email, 'viewer')).toMatchObject(DENIED);
+      expect(await invite(token, workspaceId, invitee.email, 'viewer')).toMatchObject(DENIED);
       expect(await h.call('POST', '/api/tokens', { token, body: { name: 'nope', workspaceId } })).toMatchObject(DENIED);
       expect(await h.call('POST', '/api/executions/start', { token, body: { strategyId, workspaceId } })).toMatchObject(DENIED);
     }
@@ -181,27 +183,30 @@ describe('the role matrix', () => {
 });
 
 describe('owners', () => {
-  it('only an owner may add another owner', async () => {
+  it('only an owner may invite another owner', async () => {
     const candidate = await newUser('candidate');
-    const byAdmin = await addMember(tokens.admin, workspaceId, candidate.email, 'owner');
+    const byAdmin = await invite(tokens.admin, workspaceId, candidate.email, 'owner');
     expect(byAdmin.status).toBe(403);
     expect(byAdmin.body.error).toMatch(/^Access denied/);
-    const [row] = await h.database.sql`select count(*)::int as n from memberships where user_id = ${candidate.userId}`;
+    const [row] = await h.database.sql`select count(*)::int as n from invitations where email = ${candidate.email}`;
     expect(row?.n).toBe(0);
-    const byOwner = await addMember(tokens.owner, workspaceId, candidate.email, 'owner');
+    const byOwner = await invite(tokens.owner, workspaceId, candidate.email, 'owner');
     expect(byOwner.status).toBe(201);
-    expect(byOwner.body.member.role).toBe('owner');
+    expect(byOwner.body.invitation.role).toBe('owner');
+    const [member] = await h.database.sql`select count(*)::int as n from memberships where user_id = ${candidate.userId}`;
+    expect(member?.n).toBe(0);
   });
 
   it('an admin cannot demote an owner (nor promote themselves)', async () => {
     const ws = await h.createWorkspace(tokens.owner, 'Guarded');
     const owner = (await h.call('GET', '/api/me', { token: tokens.owner })).body.user;
     const admin = await newUser('ambitious');
-    expect((await addMember(tokens.owner, ws, admin.email, 'admin')).status).toBe(201);
-    const demote = await addMember(admin.token, ws, owner.email, 'viewer');
+    await h.addMember(tokens.owner, ws, admin, 'admin');
+    const demote = await h.call('PATCH', `/api/workspaces/${ws}/members/${owner.id}`, { token: admin.token, body: { role: 'viewer' } });
     expect(demote.status).toBe(403);
     expect(demote.body.error).toMatch(/^Access denied/);
-    expect((await addMember(admin.token, ws, admin.email, 'owner')).status).toBe(403);
+    expect((await h.call('PATCH', `/api/workspaces/${ws}/members/${admin.userId}`, { token: admin.token, body: { role: 'owner' } })).status).toBe(403);
+    expect((await invite(admin.token, ws, admin.email, 'owner')).status).toBe(403);
     const roles = await h.database.sql`select user_id, role from memberships where workspace_id = ${ws} order by role`;
     expect(roles.map((r) => [r.user_id, r.role])).toEqual([
       [admin.userId, 'admin'],
@@ -244,7 +249,7 @@ describe('workspace-bound API tokens', () => {
       expect(await h.call('POST', `/api/executions/${otherExecution}/${action}`, { token: bound })).toMatchObject(DENIED);
     }
     expect(await h.call('POST', '/api/strategies', { token: bound, body: { workspaceId: other, name: 'x', items: ITEMS } })).toMatchObject(DENIED);
-    expect(await addMember(bound, other, 'anyone@example.com', 'viewer')).toMatchObject(DENIED);
+    expect(await invite(bound, other, 'anyone@example.com', 'viewer')).toMatchObject(DENIED);
     expect(await h.call('POST', '/api/workspaces', { token: bound, body: { name: 'Escape' } })).toMatchObject(DENIED);
   });
 
@@ -346,7 +351,7 @@ describe('sessions', () => {
   it('GET /api/me answers { user, workspaces: [{ id, name, role }] }', async () => {
     const user = await newUser('me');
     const ws = await h.createWorkspace(user.token, 'Mine');
-    expect((await addMember(tokens.owner, workspaceId, user.email, 'operator')).status).toBe(201);
+    await h.addMember(tokens.owner, workspaceId, user, 'operator');
     const res = await h.call('GET', '/api/me', { token: user.token });
     expect(res.status).toBe(200);
     expect(Object.keys(res.body).sort()).toEqual(['user', 'workspaces']);

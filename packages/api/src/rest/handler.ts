@@ -35,7 +35,7 @@ export function errorResponse(error: unknown, logger?: Logger): { status: number
  * The REST adapter: a plain Request in, a Response out, every call made through the same tRPC
  * procedures internal code uses. Returns undefined for paths it does not serve.
  */
-export async function handleRest(request: Request, deps: ApiDeps & { logger?: Logger }): Promise<Response> {
+export async function handleRest(request: Request, deps: ApiDeps & { logger?: Logger }, info: { clientAddress?: string | null } = {}): Promise<Response> {
   const url = new URL(request.url);
   if (url.pathname === '/api/openapi.json' || url.pathname === '/api/openapi.json/') {
     if (request.method !== 'GET' && request.method !== 'HEAD') return json(405, { error: 'Method not allowed' }, { Allow: 'GET, HEAD' });
@@ -53,12 +53,12 @@ export async function handleRest(request: Request, deps: ApiDeps & { logger?: Lo
   if ('allow' in match) return json(405, { error: 'Method not allowed' }, { Allow: [...new Set(match.allow)].join(', ') });
 
   try {
-    const ctx = await createContext(deps, request.headers, { rawJson: true });
+    const ctx = await createContext(deps, request.headers, { rawJson: true, clientAddress: info.clientAddress ?? null });
     // Credentials are judged before the body.
     if (match.route.auth && !ctx.principal) return json(401, { error: 'Unauthorized' });
     let body: unknown;
     try {
-      body = match.route.method === 'POST' ? await readJsonBody(request) : undefined;
+      body = match.route.method === 'POST' || match.route.method === 'PATCH' ? await readJsonBody(request) : undefined;
     } catch (error) {
       // Past a refused body the connection is closed, so the rest of it is never read.
       if (error instanceof BodyError) return json(error.status, { error: error.message }, error.status === 413 ? { connection: 'close' } : undefined);

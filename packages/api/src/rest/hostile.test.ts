@@ -236,7 +236,7 @@ describe('SQL injection', () => {
       for (const action of ['pause', 'resume', 'cancel']) expectClearRefusal(await post(`/api/executions/${enc}/${action}`), [404]);
       expectClearRefusal(await h.call('DELETE', `/api/tokens/${enc}`, { token }), [404]);
       expectClearRefusal(await post(`/api/workspaces/${enc}/members`, { body: { email: 'x@example.com', role: 'viewer' } }), [403]);
-      expectClearRefusal(await post(`/api/workspaces/${workspaceId}/members`, { body: { email: text, role: 'viewer' } }), [404]);
+      expectClearRefusal(await post(`/api/workspaces/${workspaceId}/members`, { body: { email: text, role: 'viewer' } }), [400]);
       expectClearRefusal(await post(`/api/workspaces/${workspaceId}/members`, { body: { email: 'x@example.com', role: text } }), [400]);
       expectClearRefusal(await h.call('POST', '/api/auth/signup', { body: { email: text, password: 'correct horse battery' } }), [400]);
       expectClearRefusal(await h.call('POST', '/api/auth/login', { body: { email: text, password: text } }), [401]);

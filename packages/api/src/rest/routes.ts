@@ -3,7 +3,7 @@ import type { createCaller } from '../root.ts';
 type Caller = ReturnType<typeof createCaller>;
 
 export interface RestRoute {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** Path pattern; `:name` segments become params. */
   path: string;
   /** False for the calls that need no credentials. */
@@ -23,6 +23,7 @@ export const ROUTES: RestRoute[] = [
   { method: 'POST', path: '/api/auth/signup', auth: false, status: 201, call: (c, r) => c.auth.signup(bodyOr(r.body) as never) },
   { method: 'POST', path: '/api/auth/login', auth: false, status: 200, call: (c, r) => c.auth.login(bodyOr(r.body) as never) },
   { method: 'POST', path: '/api/auth/logout', auth: true, status: 200, call: (c) => c.auth.logout() },
+  { method: 'POST', path: '/api/auth/password', auth: true, status: 200, call: (c, r) => c.auth.changePassword(bodyOr(r.body) as never) },
   { method: 'GET', path: '/api/me', auth: true, status: 200, call: (c) => c.auth.me() },
   { method: 'POST', path: '/api/workspaces', auth: true, status: 201, call: (c, r) => c.workspaces.create(bodyOr(r.body) as never) },
   { method: 'GET', path: '/api/workspaces', auth: true, status: 200, call: (c) => c.workspaces.list() },
@@ -33,6 +34,31 @@ export const ROUTES: RestRoute[] = [
     status: 201,
     call: (c, r) => c.workspaces.addMember(bodyOr(r.body, { workspaceId: r.params.id }) as never),
   },
+  { method: 'GET', path: '/api/workspaces/:id/members', auth: true, status: 200, call: (c, r) => c.workspaces.members({ workspaceId: r.params.id! }) },
+  {
+    method: 'PATCH',
+    path: '/api/workspaces/:id/members/:userId',
+    auth: true,
+    status: 200,
+    call: (c, r) => c.workspaces.changeRole(bodyOr(r.body, { workspaceId: r.params.id, userId: r.params.userId }) as never),
+  },
+  {
+    method: 'DELETE',
+    path: '/api/workspaces/:id/members/:userId',
+    auth: true,
+    status: 200,
+    call: (c, r) => c.workspaces.removeMember({ workspaceId: r.params.id!, userId: r.params.userId! }),
+  },
+  {
+    method: 'DELETE',
+    path: '/api/workspaces/:id/invitations/:invitationId',
+    auth: true,
+    status: 200,
+    call: (c, r) => c.workspaces.revokeInvitation({ workspaceId: r.params.id!, invitationId: r.params.invitationId! }),
+  },
+  { method: 'GET', path: '/api/invitations', auth: true, status: 200, call: (c) => c.invitations.list() },
+  { method: 'POST', path: '/api/invitations/:id/accept', auth: true, status: 200, call: (c, r) => c.invitations.accept({ id: r.params.id! }) },
+  { method: 'POST', path: '/api/invitations/:id/decline', auth: true, status: 200, call: (c, r) => c.invitations.decline({ id: r.params.id! }) },
   { method: 'POST', path: '/api/tokens', auth: true, status: 201, call: (c, r) => c.tokens.create(bodyOr(r.body) as never) },
   { method: 'GET', path: '/api/tokens', auth: true, status: 200, call: (c) => c.tokens.list() },
   { method: 'DELETE', path: '/api/tokens/:id', auth: true, status: 200, call: (c, r) => c.tokens.revoke({ id: r.params.id! }) },

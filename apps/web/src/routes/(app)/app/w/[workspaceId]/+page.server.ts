@@ -1,6 +1,6 @@
 import { error } from '@sveltejs/kit';
 import { apiGet, apiGetOptional } from '#lib/server/rest.ts';
-import type { ExecutionListItem, OutboxMessage, Strategy } from '#lib/types.ts';
+import type { ExecutionListItem, OutboxMessage, Strategy, WorkspaceMembers } from '#lib/types.ts';
 import type { PageServerLoad } from './$types';
 
 export const load: PageServerLoad = async ({ fetch, params, parent, url }) => {
@@ -14,8 +14,13 @@ export const load: PageServerLoad = async ({ fetch, params, parent, url }) => {
   ]);
   const workspace = me.workspaces.find((w) => w.id === params.workspaceId);
   if (!workspace) error(404, 'Workspace not found');
+  // Admins and owners manage members; nobody else is shown (or may read) the list.
+  const manages = workspace.role === 'owner' || workspace.role === 'admin';
+  const members = manages ? await apiGetOptional<WorkspaceMembers>(fetch, `/api/workspaces/${workspaceId}/members`, url) : null;
   return {
     workspace,
+    userId: me.user.id,
+    members: members ? { data: members.data, error: members.error } : null,
     strategies: strategies.strategies,
     executions: executions.executions,
     outbox: { messages: outbox.data?.messages ?? [], missing: outbox.missing, error: outbox.error },
