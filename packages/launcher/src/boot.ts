@@ -37,6 +37,7 @@ export async function boot(options: { seed: boolean }): Promise<Booted> {
 /** Creates the demo account where that is safe (see planDemo) and says what it did. */
 async function prepareDemo(config: Config, logger: Logger, databaseUrl: string) {
   const plan = planDemo(config);
+  if ('refused' in plan) throw new Error(plan.refused);
   if (plan.create) {
     const { created } = await seedDemo(databaseUrl, plan.password, config);
     if (created) logger.info(plan.announcement);

@@ -33,4 +33,12 @@ describe('planDemo (issue 9, finding 8)', () => {
   it('does nothing, silently, with STRATA_DEMO=false', () => {
     expect(planDemo({ HOST: '0.0.0.0', STRATA_DEMO: false, STRATA_DEMO_PASSWORD: undefined })).toEqual({ create: false, reason: null });
   });
+
+  it('refuses a STRATA_DEMO_PASSWORD that fails the password policy, saying why', () => {
+    expect(planDemo({ HOST: '0.0.0.0', STRATA_DEMO: true, STRATA_DEMO_PASSWORD: 'password1' })).toEqual({
+      create: false,
+      refused: 'STRATA_DEMO_PASSWORD is refused: this password is too common',
+    });
+    expect(planDemo({ HOST: '127.0.0.1', STRATA_DEMO: true, STRATA_DEMO_PASSWORD: '        ' })).toMatchObject({ create: false, refused: expect.stringContaining('STRATA_DEMO_PASSWORD is refused') });
+  });
 });

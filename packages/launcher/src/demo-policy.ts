@@ -1,3 +1,4 @@
+import { passwordProblem } from '@strata/auth';
 import type { Config } from '@strata/config';
 import { DEMO_EMAIL } from './demo.ts';
 
@@ -11,7 +12,9 @@ export function isLoopbackHost(host: string): boolean {
 
 export type DemoPlan =
   | { create: true; password: string; announcement: string }
-  | { create: false; reason: string | null };
+  | { create: false; reason: string | null }
+  /** STRATA_DEMO_PASSWORD fails the password policy: start-up stops, saying why. */
+  | { create: false; refused: string };
 
 /**
  * Whether `pnpm start` creates the demo owner account, and what it says about it. A
@@ -21,6 +24,9 @@ export type DemoPlan =
 export function planDemo(config: Pick<Config, 'HOST' | 'STRATA_DEMO' | 'STRATA_DEMO_PASSWORD'>): DemoPlan {
   if (!config.STRATA_DEMO) return { create: false, reason: null };
   if (config.STRATA_DEMO_PASSWORD) {
+    // The demo owner gets the same password policy as every account.
+    const problem = passwordProblem(config.STRATA_DEMO_PASSWORD);
+    if (problem) return { create: false, refused: `STRATA_DEMO_PASSWORD is refused: ${problem}` };
     return { create: true, password: config.STRATA_DEMO_PASSWORD, announcement: `demo workspace created: log in as ${DEMO_EMAIL} with the password set in STRATA_DEMO_PASSWORD` };
   }
   if (isLoopbackHost(config.HOST)) {
