@@ -19,7 +19,7 @@ describe('planDemo (issue 9, finding 8)', () => {
   it('creates none on a public interface without a password of the operator, and says why and how', () => {
     const plan = planDemo({ HOST: '0.0.0.0', STRATA_DEMO: true, STRATA_DEMO_PASSWORD: undefined });
     expect(plan.create).toBe(false);
-    if (plan.create) return;
+    if (plan.create || 'refused' in plan) throw new Error('expected a reason, not a refusal');
     expect(plan.reason).toContain('HOST=0.0.0.0');
     expect(plan.reason).toContain('STRATA_DEMO_PASSWORD');
   });
