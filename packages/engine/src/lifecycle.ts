@@ -6,6 +6,7 @@ import { assignTasks, readyTaskIds } from './dispatch.ts';
 import { conflict, notFound } from './errors.ts';
 import { appendEvents, type NewEvent } from './events.ts';
 import { settleExecution } from './settle.ts';
+import { hookPoint } from './hooks.ts';
 import { findStrategy } from './strategy/store.ts';
 import { validateItems } from './strategy/validate.ts';
 import { jsonRows, lockExecutions, textArray, transaction, type Tx } from './tx.ts';
@@ -28,12 +29,20 @@ export interface StartExecutionInput {
   strategyId: string;
   workspaceId: string;
   createdBy?: string;
+  /**
+   * Runs inside start's transaction, right after the execution row is written: what the caller
+   * stores here commits with the execution or not at all (the API keeps its Idempotency-Key
+   * here). Throwing rolls the whole start back.
+   */
+  withinStart?: (tx: Tx, executionId: string) => Promise<void>;
 }
 
 /**
- * Starts an execution: validates the strategy, creates one task per L4 item (pending), then
- * moves the execution to running and queues every task whose dependencies are met. Returns the
- * execution as created (`pending`), as the seed's start response shows it.
+ * Starts an execution in ONE transaction: validates the strategy, creates one task per L4 item,
+ * moves the execution to running and queues every task whose dependencies are met. No one can
+ * see (or cancel) the execution before it is running with its first tasks queued, and a failure
+ * anywhere leaves nothing behind. Returns the execution as created (`pending`), as the seed's
+ * start response shows it.
  */
 export async function startExecution(ctx: EngineContext, input: StartExecutionInput): Promise<ExecutionSummary> {
   const strategy = await findStrategy(ctx.db, input.strategyId);
@@ -45,9 +54,10 @@ export async function startExecution(ctx: EngineContext, input: StartExecutionIn
     .orderBy(asc(strategyItems.position));
   validateItems(items.map((item) => ({ key: item.key!, agentType: item.agentType!, dependsOn: item.dependsOn })));
 
-  const executionId = newExecutionId();
-  const taskIdByKey = new Map(items.map((item) => [item.key!, newId('task')]));
   const created = await transaction(ctx.db, async (tx) => {
+    // A fresh id per attempt: `transaction` repeats this function after a deadlock.
+    const executionId = newExecutionId();
+    const taskIdByKey = new Map(items.map((item) => [item.key!, newId('task')]));
     const [row] = await tx
       .insert(executions)
       .values({
@@ -61,39 +71,9 @@ export async function startExecution(ctx: EngineContext, input: StartExecutionIn
         startedAt: new Date(),
       })
       .returning();
-    const taskRows = items.map((item) => ({
-      id: taskIdByKey.get(item.key!)!,
-      l4_item_id: item.id,
-      key: item.key!,
-      agent_type: item.agentType!,
-      priority: item.priority!,
-      description: item.title,
-      dependencies: item.dependsOn.map((key) => taskIdByKey.get(key)!),
-      input: item.input ?? {},
-      max_retries: item.maxRetries!,
-      timeout_seconds: item.timeoutSeconds!,
-    }));
-    // One statement per chunk, its rows as a single jsonb parameter: far cheaper to send and
-    // plan than a multi-row VALUES list for 10,000 tasks.
-    for (let i = 0; i < taskRows.length; i += INSERT_CHUNK) {
-      await tx.execute(sql`
-        insert into tasks (id, execution_id, workspace_id, l4_item_id, key, agent_type, priority, description, dependencies,
-          pending_dependencies, input, max_retries, timeout_seconds)
-        select t.id, ${executionId}, ${input.workspaceId}, t.l4_item_id, t.key, t.agent_type, t.priority, t.description,
-          array(select jsonb_array_elements_text(t.dependencies)), jsonb_array_length(t.dependencies), t.input, t.max_retries, t.timeout_seconds
-        from jsonb_to_recordset(${jsonRows(taskRows.slice(i, i + INSERT_CHUNK))}) as t(id text, l4_item_id text, key text, agent_type text,
-          priority text, description text, dependencies jsonb, input jsonb, max_retries int, timeout_seconds int)`);
-    }
-    const edges = taskRows.flatMap((task) => task.dependencies.map((d) => ({ t: task.id, d })));
-    for (let i = 0; i < edges.length; i += INSERT_CHUNK * 5) {
-      await tx.execute(sql`
-        insert into task_dependencies (task_id, depends_on_task_id)
-        select e.t, e.d from jsonb_to_recordset(${jsonRows(edges.slice(i, i + INSERT_CHUNK * 5))}) as e(t text, d text)`);
-    }
-    return row!;
-  });
+    if (input.withinStart) await input.withinStart(tx, executionId);
+    await insertTasks(tx, executionId, input.workspaceId, items, taskIdByKey);
 
-  await transaction(ctx.db, async (tx) => {
     const locked = await lockExecutions(tx, [executionId]);
     const execution = locked.get(executionId)!;
     const events: NewEvent[] = [];
@@ -103,8 +83,47 @@ export async function startExecution(ctx: EngineContext, input: StartExecutionIn
     await assignTasks(tx, ctx.queue, await readyTaskIds(tx, executionId), events);
     if (items.length === 0) await settleExecution(tx, execution, events, { forceStats: true });
     await appendEvents(tx, events);
+    await hookPoint('lifecycle:start-before-commit', { executionId, strategyId: strategy.id });
+    return row!;
   });
+  // After COMMIT: a test throws here to play a lost commit acknowledgement.
+  await hookPoint('lifecycle:start-committed', { executionId: created.id, strategyId: strategy.id });
   return summarize(created);
+}
+
+type StrategyItemRow = typeof strategyItems.$inferSelect;
+
+/** Inserts the execution's tasks and their dependency edges. */
+async function insertTasks(tx: Tx, executionId: string, workspaceId: string, items: readonly StrategyItemRow[], taskIdByKey: ReadonlyMap<string, string>): Promise<void> {
+  const taskRows = items.map((item) => ({
+    id: taskIdByKey.get(item.key!)!,
+    l4_item_id: item.id,
+    key: item.key!,
+    agent_type: item.agentType!,
+    priority: item.priority!,
+    description: item.title,
+    dependencies: item.dependsOn.map((key) => taskIdByKey.get(key)!),
+    input: item.input ?? {},
+    max_retries: item.maxRetries!,
+    timeout_seconds: item.timeoutSeconds!,
+  }));
+  // One statement per chunk, its rows as a single jsonb parameter: far cheaper to send and
+  // plan than a multi-row VALUES list for 10,000 tasks.
+  for (let i = 0; i < taskRows.length; i += INSERT_CHUNK) {
+    await tx.execute(sql`
+      insert into tasks (id, execution_id, workspace_id, l4_item_id, key, agent_type, priority, description, dependencies,
+        pending_dependencies, input, max_retries, timeout_seconds)
+      select t.id, ${executionId}, ${workspaceId}, t.l4_item_id, t.key, t.agent_type, t.priority, t.description,
+        array(select jsonb_array_elements_text(t.dependencies)), jsonb_array_length(t.dependencies), t.input, t.max_retries, t.timeout_seconds
+      from jsonb_to_recordset(${jsonRows(taskRows.slice(i, i + INSERT_CHUNK))}) as t(id text, l4_item_id text, key text, agent_type text,
+        priority text, description text, dependencies jsonb, input jsonb, max_retries int, timeout_seconds int)`);
+  }
+  const edges = taskRows.flatMap((task) => task.dependencies.map((d) => ({ t: task.id, d })));
+  for (let i = 0; i < edges.length; i += INSERT_CHUNK * 5) {
+    await tx.execute(sql`
+      insert into task_dependencies (task_id, depends_on_task_id)
+      select e.t, e.d from jsonb_to_recordset(${jsonRows(edges.slice(i, i + INSERT_CHUNK * 5))}) as e(t text, d text)`);
+  }
 }
 
 type ControlAction = 'pause' | 'resume' | 'cancel';
