@@ -7,6 +7,7 @@ import { conflict, notFound } from './errors.ts';
 import { appendEvents, type NewEvent } from './events.ts';
 import { settleExecution } from './settle.ts';
 import { hookPoint } from './hooks.ts';
+import { cancelQueuedJobs, type TaskJobRef } from './queue-cleanup.ts';
 import { findStrategy } from './strategy/store.ts';
 import { validateItems } from './strategy/validate.ts';
 import { jsonRows, lockExecutions, textArray, transaction, type Tx } from './tx.ts';
@@ -152,6 +153,7 @@ export async function controlExecution(ctx: EngineContext, executionId: string, 
     const events: NewEvent[] = [];
     if (action === 'pause') {
       await tx.execute(sql`update executions set status = 'paused', paused_at = now(), updated_at = now() where id = ${executionId}`);
+      await returnQueuedToReady(tx, executionId);
       events.push({ executionId, type: 'execution-paused', data: { status: 'paused' } });
     } else if (action === 'resume') {
       await tx.execute(sql`update executions set status = 'running', paused_at = null, updated_at = now() where id = ${executionId}`);
@@ -170,16 +172,46 @@ export async function controlExecution(ctx: EngineContext, executionId: string, 
   });
 }
 
-/** Marks every task of these executions that has not started, or is waiting, as skipped. */
+/**
+ * Marks every task of these executions that has not started, or is waiting, as skipped, and
+ * cancels their queued jobs in the same transaction (cancel, and a failed execution's rest).
+ */
 export async function skipUnstarted(tx: Tx, executionIds: readonly string[]): Promise<number> {
-  const rows = await tx.execute<{ executionId: string }>(sql`
-    update tasks set status = 'skipped', job_id = null, updated_at = now()
-    where execution_id = any(${textArray(executionIds)})
-      and (status in ('pending', 'assigned') or (status = 'in_progress' and wake_at is not null))
-    returning execution_id as "executionId"`);
+  const rows = await tx.execute<{ executionId: string; agentType: string; jobId: string | null }>(sql`
+    update tasks t set status = 'skipped', job_id = null, updated_at = now()
+    from (select id, job_id from tasks
+      where execution_id = any(${textArray(executionIds)})
+        and (status in ('pending', 'assigned') or (status = 'in_progress' and wake_at is not null))
+      for update) before
+    where t.id = before.id
+    returning t.execution_id as "executionId", t.agent_type as "agentType", before.job_id as "jobId"`);
   await bumpCounts(tx, 'skipped_tasks', rows);
+  await cancelQueuedJobs(tx, jobsOf(rows));
   return rows.length;
 }
+
+/**
+ * Pause: every task queued but not yet claimed goes back to ready (`pending`) and its job is
+ * cancelled in the same transaction; resume queues what is ready again under a new attempt.
+ * A retry still in its backoff keeps its job, so the backoff holds: should that job fire while
+ * paused, its claim returns the task to ready (runner.ts). Waiting tasks keep their wake-up
+ * job: a wait that runs out is in-flight work and resumes while paused too.
+ */
+async function returnQueuedToReady(tx: Tx, executionId: string): Promise<number> {
+  const rows = await tx.execute<{ agentType: string; jobId: string | null }>(sql`
+    update tasks t set status = 'pending', job_id = null, updated_at = now()
+    from (select id, job_id, agent_type from tasks where execution_id = ${executionId} and status = 'assigned' for update) before
+    where t.id = before.id
+      and not exists (select 1 from pgboss.job j
+        where j.name = 'agent.' || before.agent_type and j.id = before.job_id::uuid
+          and j.state in ('created', 'retry') and j.start_after > pgboss.job_now())
+    returning t.agent_type as "agentType", before.job_id as "jobId"`);
+  await cancelQueuedJobs(tx, jobsOf(rows));
+  return rows.length;
+}
+
+const jobsOf = (rows: readonly { agentType: string; jobId: string | null }[]): TaskJobRef[] =>
+  rows.flatMap((row) => (row.jobId ? [{ agentType: row.agentType, jobId: row.jobId }] : []));
 
 async function loadSummary(tx: Tx, executionId: string): Promise<ExecutionSummary> {
   const [row] = await tx.select().from(executions).where(eq(executions.id, executionId));

@@ -92,7 +92,7 @@ describe('every strategy that can be stored can be started', () => {
       const [row] = await h.database.sql<{ tasks: number; edges: number }[]>`
         select (select count(*)::int from tasks where execution_id = ${execution.id}) as tasks,
           (select count(*)::int from task_dependencies d join tasks t on t.id = d.task_id where t.execution_id = ${execution.id}) as edges`;
-      expect(row, `seed ${seed}`).toEqual({ tasks: items.length, edges: items.reduce((n, item) => n + item.dependsOn.length, 0) });
+      expect(row, `seed ${seed}`).toEqual({ tasks: items.length, edges: items.reduce((n, item) => n + (item.dependsOn?.length ?? 0), 0) });
     }
     // The generator exercises both sides.
     expect(stored).toBeGreaterThan(50);
