@@ -6,6 +6,8 @@ import { assignTasks, readyTaskIds } from './dispatch.ts';
 import { conflict, notFound } from './errors.ts';
 import { appendEvents, type NewEvent } from './events.ts';
 import { settleExecution } from './settle.ts';
+import { hookPoint } from './hooks.ts';
+import { cancelQueuedJobs, type TaskJobRef } from './queue-cleanup.ts';
 import { findStrategy } from './strategy/store.ts';
 import { validateItems } from './strategy/validate.ts';
 import { jsonRows, lockExecutions, textArray, transaction, type Tx } from './tx.ts';
@@ -28,12 +30,20 @@ export interface StartExecutionInput {
   strategyId: string;
   workspaceId: string;
   createdBy?: string;
+  /**
+   * Runs inside start's transaction, right after the execution row is written: what the caller
+   * stores here commits with the execution or not at all (the API keeps its Idempotency-Key
+   * here). Throwing rolls the whole start back.
+   */
+  withinStart?: (tx: Tx, executionId: string) => Promise<void>;
 }
 
 /**
- * Starts an execution: validates the strategy, creates one task per L4 item (pending), then
- * moves the execution to running and queues every task whose dependencies are met. Returns the
- * execution as created (`pending`), as the seed's start response shows it.
+ * Starts an execution in ONE transaction: validates the strategy, creates one task per L4 item,
+ * moves the execution to running and queues every task whose dependencies are met. No one can
+ * see (or cancel) the execution before it is running with its first tasks queued, and a failure
+ * anywhere leaves nothing behind. Returns the execution as created (`pending`), as the seed's
+ * start response shows it.
  */
 export async function startExecution(ctx: EngineContext, input: StartExecutionInput): Promise<ExecutionSummary> {
   const strategy = await findStrategy(ctx.db, input.strategyId);
@@ -45,9 +55,10 @@ export async function startExecution(ctx: EngineContext, input: StartExecutionIn
     .orderBy(asc(strategyItems.position));
   validateItems(items.map((item) => ({ key: item.key!, agentType: item.agentType!, dependsOn: item.dependsOn })));
 
-  const executionId = newExecutionId();
-  const taskIdByKey = new Map(items.map((item) => [item.key!, newId('task')]));
   const created = await transaction(ctx.db, async (tx) => {
+    // A fresh id per attempt: `transaction` repeats this function after a deadlock.
+    const executionId = newExecutionId();
+    const taskIdByKey = new Map(items.map((item) => [item.key!, newId('task')]));
     const [row] = await tx
       .insert(executions)
       .values({
@@ -61,39 +72,9 @@ export async function startExecution(ctx: EngineContext, input: StartExecutionIn
         startedAt: new Date(),
       })
       .returning();
-    const taskRows = items.map((item) => ({
-      id: taskIdByKey.get(item.key!)!,
-      l4_item_id: item.id,
-      key: item.key!,
-      agent_type: item.agentType!,
-      priority: item.priority!,
-      description: item.title,
-      dependencies: item.dependsOn.map((key) => taskIdByKey.get(key)!),
-      input: item.input ?? {},
-      max_retries: item.maxRetries!,
-      timeout_seconds: item.timeoutSeconds!,
-    }));
-    // One statement per chunk, its rows as a single jsonb parameter: far cheaper to send and
-    // plan than a multi-row VALUES list for 10,000 tasks.
-    for (let i = 0; i < taskRows.length; i += INSERT_CHUNK) {
-      await tx.execute(sql`
-        insert into tasks (id, execution_id, workspace_id, l4_item_id, key, agent_type, priority, description, dependencies,
-          pending_dependencies, input, max_retries, timeout_seconds)
-        select t.id, ${executionId}, ${input.workspaceId}, t.l4_item_id, t.key, t.agent_type, t.priority, t.description,
-          array(select jsonb_array_elements_text(t.dependencies)), jsonb_array_length(t.dependencies), t.input, t.max_retries, t.timeout_seconds
-        from jsonb_to_recordset(${jsonRows(taskRows.slice(i, i + INSERT_CHUNK))}) as t(id text, l4_item_id text, key text, agent_type text,
-          priority text, description text, dependencies jsonb, input jsonb, max_retries int, timeout_seconds int)`);
-    }
-    const edges = taskRows.flatMap((task) => task.dependencies.map((d) => ({ t: task.id, d })));
-    for (let i = 0; i < edges.length; i += INSERT_CHUNK * 5) {
-      await tx.execute(sql`
-        insert into task_dependencies (task_id, depends_on_task_id)
-        select e.t, e.d from jsonb_to_recordset(${jsonRows(edges.slice(i, i + INSERT_CHUNK * 5))}) as e(t text, d text)`);
-    }
-    return row!;
-  });
+    if (input.withinStart) await input.withinStart(tx, executionId);
+    await insertTasks(tx, executionId, input.workspaceId, items, taskIdByKey);
 
-  await transaction(ctx.db, async (tx) => {
     const locked = await lockExecutions(tx, [executionId]);
     const execution = locked.get(executionId)!;
     const events: NewEvent[] = [];
@@ -103,8 +84,47 @@ export async function startExecution(ctx: EngineContext, input: StartExecutionIn
     await assignTasks(tx, ctx.queue, await readyTaskIds(tx, executionId), events);
     if (items.length === 0) await settleExecution(tx, execution, events, { forceStats: true });
     await appendEvents(tx, events);
+    await hookPoint('lifecycle:start-before-commit', { executionId, strategyId: strategy.id });
+    return row!;
   });
+  // After COMMIT: a test throws here to play a lost commit acknowledgement.
+  await hookPoint('lifecycle:start-committed', { executionId: created.id, strategyId: strategy.id });
   return summarize(created);
+}
+
+type StrategyItemRow = typeof strategyItems.$inferSelect;
+
+/** Inserts the execution's tasks and their dependency edges. */
+async function insertTasks(tx: Tx, executionId: string, workspaceId: string, items: readonly StrategyItemRow[], taskIdByKey: ReadonlyMap<string, string>): Promise<void> {
+  const taskRows = items.map((item) => ({
+    id: taskIdByKey.get(item.key!)!,
+    l4_item_id: item.id,
+    key: item.key!,
+    agent_type: item.agentType!,
+    priority: item.priority!,
+    description: item.title,
+    dependencies: item.dependsOn.map((key) => taskIdByKey.get(key)!),
+    input: item.input ?? {},
+    max_retries: item.maxRetries!,
+    timeout_seconds: item.timeoutSeconds!,
+  }));
+  // One statement per chunk, its rows as a single jsonb parameter: far cheaper to send and
+  // plan than a multi-row VALUES list for 10,000 tasks.
+  for (let i = 0; i < taskRows.length; i += INSERT_CHUNK) {
+    await tx.execute(sql`
+      insert into tasks (id, execution_id, workspace_id, l4_item_id, key, agent_type, priority, description, dependencies,
+        pending_dependencies, input, max_retries, timeout_seconds)
+      select t.id, ${executionId}, ${workspaceId}, t.l4_item_id, t.key, t.agent_type, t.priority, t.description,
+        array(select jsonb_array_elements_text(t.dependencies)), jsonb_array_length(t.dependencies), t.input, t.max_retries, t.timeout_seconds
+      from jsonb_to_recordset(${jsonRows(taskRows.slice(i, i + INSERT_CHUNK))}) as t(id text, l4_item_id text, key text, agent_type text,
+        priority text, description text, dependencies jsonb, input jsonb, max_retries int, timeout_seconds int)`);
+  }
+  const edges = taskRows.flatMap((task) => task.dependencies.map((d) => ({ t: task.id, d })));
+  for (let i = 0; i < edges.length; i += INSERT_CHUNK * 5) {
+    await tx.execute(sql`
+      insert into task_dependencies (task_id, depends_on_task_id)
+      select e.t, e.d from jsonb_to_recordset(${jsonRows(edges.slice(i, i + INSERT_CHUNK * 5))}) as e(t text, d text)`);
+  }
 }
 
 type ControlAction = 'pause' | 'resume' | 'cancel';
@@ -133,6 +153,7 @@ export async function controlExecution(ctx: EngineContext, executionId: string, 
     const events: NewEvent[] = [];
     if (action === 'pause') {
       await tx.execute(sql`update executions set status = 'paused', paused_at = now(), updated_at = now() where id = ${executionId}`);
+      await returnQueuedToReady(tx, executionId);
       events.push({ executionId, type: 'execution-paused', data: { status: 'paused' } });
     } else if (action === 'resume') {
       await tx.execute(sql`update executions set status = 'running', paused_at = null, updated_at = now() where id = ${executionId}`);
@@ -151,16 +172,46 @@ export async function controlExecution(ctx: EngineContext, executionId: string, 
   });
 }
 
-/** Marks every task of these executions that has not started, or is waiting, as skipped. */
+/**
+ * Marks every task of these executions that has not started, or is waiting, as skipped, and
+ * cancels their queued jobs in the same transaction (cancel, and a failed execution's rest).
+ */
 export async function skipUnstarted(tx: Tx, executionIds: readonly string[]): Promise<number> {
-  const rows = await tx.execute<{ executionId: string }>(sql`
-    update tasks set status = 'skipped', job_id = null, updated_at = now()
-    where execution_id = any(${textArray(executionIds)})
-      and (status in ('pending', 'assigned') or (status = 'in_progress' and wake_at is not null))
-    returning execution_id as "executionId"`);
+  const rows = await tx.execute<{ executionId: string; agentType: string; jobId: string | null }>(sql`
+    update tasks t set status = 'skipped', job_id = null, updated_at = now()
+    from (select id, job_id from tasks
+      where execution_id = any(${textArray(executionIds)})
+        and (status in ('pending', 'assigned') or (status = 'in_progress' and wake_at is not null))
+      for update) before
+    where t.id = before.id
+    returning t.execution_id as "executionId", t.agent_type as "agentType", before.job_id as "jobId"`);
   await bumpCounts(tx, 'skipped_tasks', rows);
+  await cancelQueuedJobs(tx, jobsOf(rows));
   return rows.length;
 }
+
+/**
+ * Pause: every task queued but not yet claimed goes back to ready (`pending`) and its job is
+ * cancelled in the same transaction; resume queues what is ready again under a new attempt.
+ * A retry still in its backoff keeps its job, so the backoff holds: should that job fire while
+ * paused, its claim returns the task to ready (runner.ts). Waiting tasks keep their wake-up
+ * job: a wait that runs out is in-flight work and resumes while paused too.
+ */
+async function returnQueuedToReady(tx: Tx, executionId: string): Promise<number> {
+  const rows = await tx.execute<{ agentType: string; jobId: string | null }>(sql`
+    update tasks t set status = 'pending', job_id = null, updated_at = now()
+    from (select id, job_id, agent_type from tasks where execution_id = ${executionId} and status = 'assigned' for update) before
+    where t.id = before.id
+      and not exists (select 1 from pgboss.job j
+        where j.name = 'agent.' || before.agent_type and j.id = before.job_id::uuid
+          and j.state in ('created', 'retry') and j.start_after > pgboss.job_now())
+    returning t.agent_type as "agentType", before.job_id as "jobId"`);
+  await cancelQueuedJobs(tx, jobsOf(rows));
+  return rows.length;
+}
+
+const jobsOf = (rows: readonly { agentType: string; jobId: string | null }[]): TaskJobRef[] =>
+  rows.flatMap((row) => (row.jobId ? [{ agentType: row.agentType, jobId: row.jobId }] : []));
 
 async function loadSummary(tx: Tx, executionId: string): Promise<ExecutionSummary> {
   const [row] = await tx.select().from(executions).where(eq(executions.id, executionId));

@@ -83,11 +83,15 @@ export async function requeueLostJobs(ctx: EngineContext, leaseSeconds: number):
   });
 }
 
-/** Refreshes coalesced health/metrics for running executions whose tasks have stalled. */
+/**
+ * Refreshes coalesced health/metrics for running executions whose tasks have stalled. A task
+ * in a durable wait (`wake_at` set) is not stalled, however long it waits: health.ts does not
+ * count it either, so refreshing for it would only repeat the same pair every 30 s.
+ */
 export async function refreshStalledHealth(ctx: EngineContext): Promise<void> {
   const rows = await ctx.db.execute<{ id: string }>(sql`
     select distinct t.execution_id as id from tasks t join executions e on e.id = t.execution_id
-    where t.status = 'in_progress' and t.started_at + t.timeout_seconds * interval '1 second' < now()
+    where t.status = 'in_progress' and t.wake_at is null and t.started_at + t.timeout_seconds * interval '1 second' < now()
       and (e.stats_emitted_at is null or e.stats_emitted_at < now() - interval '30 seconds')
     limit 100`);
   for (const { id } of rows) {

@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { blockAt, clearHooks, onHook } from '@strata/engine';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApiHarness, type ApiHarness } from '../testing.ts';
 
 let h: ApiHarness;
@@ -30,6 +31,7 @@ beforeAll(async () => {
   expect(created.status).toBe(201);
   strategyId = created.body.strategy.id;
 });
+afterEach(clearHooks);
 afterAll(async () => {
   release();
   await h?.close();
@@ -188,6 +190,54 @@ describe('Idempotency-Key on start', () => {
     const other = await h.call('POST', '/api/executions/start', { token: owner.token, body: { strategyId: another.body.strategy.id, workspaceId }, headers });
     expect(other.status).toBe(409);
     expect(other.body.error).toBe('Idempotency-Key was already used with a different request');
+  });
+
+  it('returns the first execution when the commit acknowledgement was lost, and never starts a second', async () => {
+    const launch = await h.call('POST', '/api/strategies', { token: owner.token, body: { workspaceId, name: 'Send once', items: [{ key: 'mail', description: 'Email everyone', agentType: 'content' }] } });
+    const onceId: string = launch.body.strategy.id;
+    let committed: string | undefined;
+    const lose = onHook('lifecycle:start-committed', (info) => {
+      if (info.strategyId !== onceId) return;
+      committed = info.executionId as string;
+      throw new Error('connection reset after COMMIT');
+    });
+    const headers = { 'idempotency-key': 'lost-ack-1' };
+    const body = { strategyId: onceId, workspaceId };
+    const first = await h.call('POST', '/api/executions/start', { token: owner.token, body, headers });
+    lose();
+    expect(first.status).toBe(500);
+    expect(committed).toMatch(/^exec_/);
+    const retry = await h.call('POST', '/api/executions/start', { token: owner.token, body, headers });
+    expect(retry.status).toBe(200);
+    expect(retry.body.executionId).toBe(committed);
+    const [count] = await h.database.sql`select count(*)::int as n from executions where strategy_id = ${onceId}`;
+    expect(count?.n).toBe(1);
+    const other = await h.call('POST', '/api/executions/start', { token: owner.token, body: { strategyId, workspaceId }, headers });
+    expect(other.status).toBe(409);
+    expect(other.body.error).toBe('Idempotency-Key was already used with a different request');
+  });
+
+  it('starts one execution for two requests racing with the same key', async () => {
+    const raced = await h.call('POST', '/api/strategies', { token: owner.token, body: { workspaceId, name: 'Raced', items: [{ key: 'x', description: 'Once', agentType: 'content' }] } });
+    const racedId: string = raced.body.strategy.id;
+    const gate = blockAt('lifecycle:start-before-commit', { match: (info) => info.strategyId === racedId, times: 1 });
+    const headers = { 'idempotency-key': 'race-1' };
+    const body = { strategyId: racedId, workspaceId };
+    const first = h.call('POST', '/api/executions/start', { token: owner.token, body, headers });
+    await gate.reached;
+    const second = h.call('POST', '/api/executions/start', { token: owner.token, body, headers });
+    // The second request is now waiting on the key the first one's open transaction holds.
+    for (;;) {
+      const [waiting] = await h.database.sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock' and query like '%idempotency_keys%'`;
+      if (waiting?.n === 1) break;
+      await new Promise((r) => setImmediate(r));
+    }
+    gate.release();
+    const [a, b] = await Promise.all([first, second]);
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(b.body.executionId).toBe(a.body.executionId);
+    const [count] = await h.database.sql`select count(*)::int as n from executions where strategy_id = ${racedId}`;
+    expect(count?.n).toBe(1);
   });
 });
 

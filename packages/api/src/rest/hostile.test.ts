@@ -421,6 +421,7 @@ describe('strategy validation', () => {
     ['an unknown agent type', [item('a'), item('b', { agentType: 'telepathy' })], 'Item "b": unknown agent type "telepathy" (expected one of email, content, research, scheduling, analysis, coordination)'],
     ['a duplicate key', [item('a'), item('b'), item('a')], 'Item "a": duplicate key'],
     ['an unknown dependency', [item('a'), item('b', { dependsOn: ['ghost'] })], 'Item "b": unknown dependency "ghost"'],
+    ['a dependency listed twice', [item('a'), item('b', { dependsOn: ['a', 'a'] })], 'Item "b": duplicate dependency "a"'],
   ];
 
   it.each(cases)('answers 400 for %s, naming it, and writes nothing', async (_, items, error) => {

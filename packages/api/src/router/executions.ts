@@ -11,7 +11,7 @@ import { issueStreamTicket } from '../stream/tickets.ts';
 import { eq } from 'drizzle-orm';
 import type { ApiContext } from '../context.ts';
 import { notFound } from '../errors.ts';
-import { once, requestHash } from '../idempotency.ts';
+import { once, requestHash, type ClaimKey } from '../idempotency.ts';
 import { executionIdInput, listExecutionsInput, startExecutionInput } from '../schemas.ts';
 import { authedProcedure, rateLimit, requireRole, router } from '../trpc.ts';
 
@@ -49,7 +49,8 @@ export const executionsRouter = router({
     if (!strategy || strategy.workspaceId !== input.workspaceId) throw notFound(`Strategy not found: ${input.strategyId}`);
     await requireRole(ctx, input.workspaceId, 'execute');
     await rateLimit(ctx, input.workspaceId, 'start');
-    const begin = async () => (await startExecution(ctx.engine, { ...input, createdBy: ctx.principal.user.id })).id;
+    const begin = async (withinStart?: ClaimKey) =>
+      (await startExecution(ctx.engine, { ...input, createdBy: ctx.principal.user.id, ...(withinStart ? { withinStart } : {}) })).id;
     const executionId = ctx.idempotencyKey ? (await once(ctx.db, ctx.principal.user.id, ctx.idempotencyKey, requestHash(input), begin)).executionId : await begin();
     const [row] = await ctx.db.select().from(executions).where(eq(executions.id, executionId));
     if (!row) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'Execution vanished after start' });

@@ -37,6 +37,12 @@ describe('validateItems', () => {
     expect(errorOf(() => validateItems([item('a', ['ghost'])])).message).toBe('Item "a": unknown dependency "ghost"');
   });
 
+  it('names a dependency listed twice', () => {
+    const error = errorOf(() => validateItems([item('a'), item('b', ['a', 'a'])]));
+    expect(error.message).toBe('Item "b": duplicate dependency "a"');
+    expect(error.details).toEqual({ item: 'b', index: 1 });
+  });
+
   it('names a self dependency', () => {
     expect(errorOf(() => validateItems([item('a', ['a'])])).message).toBe('Item "a": depends on itself');
   });

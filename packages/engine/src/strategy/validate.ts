@@ -44,7 +44,7 @@ export function findCycle(items: readonly ItemShape[]): string[] | undefined {
 
 /**
  * Checks what a strategy's items must satisfy to run: known agent types, unique keys,
- * dependencies that exist and no cycle. Throws a VALIDATION error naming the item or cycle.
+ * dependencies that exist, each listed once, and no cycle. Throws a VALIDATION error naming the item or cycle.
  */
 export function validateItems(items: readonly ItemShape[], agentTypes: readonly string[] = KNOWN_AGENT_TYPES): void {
   const keys = new Set<string>();
@@ -59,9 +59,13 @@ export function validateItems(items: readonly ItemShape[], agentTypes: readonly 
     keys.add(item.key);
   }
   for (const [index, item] of items.entries()) {
+    const seen = new Set<string>();
     for (const dep of item.dependsOn) {
       if (!keys.has(dep)) throw validationError(`Item "${item.key}": unknown dependency "${dep}"`, { item: item.key, index });
       if (dep === item.key) throw validationError(`Item "${item.key}": depends on itself`, { item: item.key, index, cycle: [dep, dep] });
+      // Refused rather than merged: the author meant something, and a strategy reads as it was written.
+      if (seen.has(dep)) throw validationError(`Item "${item.key}": duplicate dependency "${dep}"`, { item: item.key, index });
+      seen.add(dep);
     }
   }
   const cycle = findCycle(items);
