@@ -1,7 +1,9 @@
-import { appendEvents, blockAt, clearHooks, startExecution } from '@strata/engine';
+import { appendEvents, blockAt, clearHooks, controlExecution, startExecution } from '@strata/engine';
 import { createEngineHarness, type EngineHarness } from '@strata/engine/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { StatusCache } from '../status-cache.ts';
 import { EventHub, type WireEvent } from './hub.ts';
+import { openStream, type StreamSink } from './session.ts';
 
 /**
  * Issue 10, item 4: a reconnecting client loses nothing. Each race is forced at a named hook
@@ -71,6 +73,54 @@ describe('the event hub', () => {
     expect(behind.got).toEqual(ids.slice(2));
     ahead.unsubscribe();
     behind.unsubscribe();
+    await hub.stop();
+  });
+});
+
+type Message = { id: number; type: string; data: Record<string, unknown> & { execution?: { status: string } } };
+
+/** A stream sink that keeps the messages; `count(n)` resolves once it holds n of them. */
+function recordingSink() {
+  const messages: Message[] = [];
+  let wanted: { n: number; resolve: () => void } | undefined;
+  const sink: StreamSink = {
+    send(events) {
+      for (const event of events) messages.push(JSON.parse(event.json) as Message);
+      if (wanted && messages.length >= wanted.n) wanted.resolve();
+      return true;
+    },
+    close() {},
+  };
+  const count = (n: number) =>
+    messages.length >= n
+      ? Promise.resolve()
+      : new Promise<void>((resolve) => {
+          wanted = { n, resolve };
+        });
+  return { sink, messages, count };
+}
+
+describe("a stream's first state", () => {
+  it('is exactly the state at the id it carries, even when an event lands between reading the id and the status', async () => {
+    const { id: executionId } = await startExecution(h.ctx, { strategyId, workspaceId });
+    const hub = new EventHub({ db: h.database.db, listenSql: h.database.sql });
+    await hub.start();
+    const { sink, messages, count } = recordingSink();
+    const hold = blockAt('stream:before-state', { match: (info) => info.executionId === executionId });
+    const opening = openStream({ db: h.database.db, hub, statusCache: new StatusCache() }, executionId, null, sink);
+    await hold.reached;
+    await controlExecution(h.ctx, executionId, 'pause');
+    const pausedId = Number((await h.events(executionId)).at(-1)!.id);
+    hold.release();
+    const finish = await opening;
+    expect(messages[0]).toMatchObject({ type: 'state', id: pausedId });
+    expect(messages[0]!.data.execution!.status).toBe('paused');
+    // The stream goes on from the state's id: the pause it already shows is not sent again.
+    await controlExecution(h.ctx, executionId, 'resume');
+    await count(2);
+    expect(messages[1]!.type).toBe('execution-resumed');
+    expect(messages.slice(1).every((m) => m.id > pausedId)).toBe(true);
+    finish();
     await hub.stop();
   });
 });
