@@ -1,11 +1,11 @@
 import { executions, newExecutionId, newId, strategyItems, type ExecutionStatus } from '@strata/db';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { EngineContext } from './context.ts';
-import { bumpCounts } from './counts.ts';
 import { assignTasks, readyTaskIds } from './dispatch.ts';
 import { conflict, notFound } from './errors.ts';
 import { appendEvents, type NewEvent } from './events.ts';
 import { settleExecution } from './settle.ts';
+import { type SkipReason, skipTasks } from './skip.ts';
 import { findStrategy } from './strategy/store.ts';
 import { validateItems } from './strategy/validate.ts';
 import { jsonRows, lockExecutions, textArray, transaction, type Tx } from './tx.ts';
@@ -143,7 +143,7 @@ export async function controlExecution(ctx: EngineContext, executionId: string, 
     } else {
       await tx.execute(sql`update executions set status = 'cancelled', updated_at = now() where id = ${executionId}`);
       execution.status = 'cancelled';
-      await skipUnstarted(tx, [executionId]);
+      await skipUnstarted(tx, [executionId], 'cancelled', events);
       await settleExecution(tx, execution, events, { forceStats: true });
     }
     await appendEvents(tx, events);
@@ -151,15 +151,15 @@ export async function controlExecution(ctx: EngineContext, executionId: string, 
   });
 }
 
-/** Marks every task of these executions that has not started, or is waiting, as skipped. */
-export async function skipUnstarted(tx: Tx, executionIds: readonly string[]): Promise<number> {
-  const rows = await tx.execute<{ executionId: string }>(sql`
-    update tasks set status = 'skipped', job_id = null, updated_at = now()
-    where execution_id = any(${textArray(executionIds)})
-      and (status in ('pending', 'assigned') or (status = 'in_progress' and wake_at is not null))
-    returning execution_id as "executionId"`);
-  await bumpCounts(tx, 'skipped_tasks', rows);
-  return rows.length;
+/** Marks every task of these executions that has not started, or is waiting, as skipped (each with its event). */
+export async function skipUnstarted(tx: Tx, executionIds: readonly string[], reason: SkipReason, events: NewEvent[]): Promise<number> {
+  const skipped = await skipTasks(
+    tx,
+    sql`t.execution_id = any(${textArray(executionIds)}) and (t.status in ('pending', 'assigned') or (t.status = 'in_progress' and t.wake_at is not null))`,
+    reason,
+    events,
+  );
+  return skipped.length;
 }
 
 async function loadSummary(tx: Tx, executionId: string): Promise<ExecutionSummary> {
