@@ -4,15 +4,17 @@ import { getExecutionStatusParts, type ExecutionStatusParts, type TaskView } fro
 interface Entry {
   parts: ExecutionStatusParts;
   parsed?: TaskView[];
-  /** The stream's serialised `state` message, shared briefly by clients connecting together. */
-  state?: { id: number; at: number; event: { id: number; type: string; executionId: string; json: string } };
+  /** The stream's serialised `state` message (its id is `parts.lastEventId`), shared briefly by clients connecting together. */
+  state?: { at: number; event: { id: number; type: string; executionId: string; json: string } };
 }
 
 /**
  * Status snapshots per execution, reused while the execution's `version` is unchanged (every
- * engine transaction that changes an execution or its tasks bumps it). Pollers of a busy
- * execution then cost a primary-key lookup instead of re-reading every task. Per process,
- * bounded, least recently used out first.
+ * engine transaction that changes an execution or its tasks, or appends its events, bumps it).
+ * A snapshot carries the id of the newest event it reflects (read in the same statement), so
+ * nothing can pair its body with another id. Pollers of a busy execution then cost a
+ * primary-key lookup instead of re-reading every task. Per process, bounded, least recently
+ * used out first.
  */
 export class StatusCache {
   readonly #entries = new Map<string, Entry>();

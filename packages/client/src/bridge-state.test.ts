@@ -76,6 +76,20 @@ describe('applyStreamEvent', () => {
     expect(s.execution.failedTasks).toBe(0);
   });
 
+  it('a skip (cancel, failure policy) shows the task skipped at once and keeps the error it had', () => {
+    const retried = apply(snapshot(), ev('task-assigned', { taskId: 'b' }), ev('task-failed', { taskId: 'b', error: 'timeout', willRetry: true, retryCount: 1 }));
+    const s = apply(retried, ev('task-failed', { taskId: 'b', agentType: 'content', status: 'skipped', willRetry: false, reason: 'cancelled' }));
+    expect(s.tasks[1]).toMatchObject({ status: 'skipped', error: 'timeout', retry_count: 1 });
+    expect(s.execution).toMatchObject({ status: 'running', failedTasks: 0, completedTasks: 1 });
+  });
+
+  it('a task handed back while paused shows pending again, then assigned on resume', () => {
+    const paused = apply(snapshot(), ev('task-assigned', { taskId: 'b' }), ev('execution-paused', { status: 'paused' }));
+    const back = apply(paused, ev('task-progress', { taskId: 'b', agentType: 'content', status: 'pending', reason: 'paused' }));
+    expect(back.tasks[1]).toMatchObject({ status: 'pending', wake_at: null });
+    expect(apply(back, ev('task-assigned', { taskId: 'b', attempt: 2 })).tasks[1]).toMatchObject({ status: 'assigned' });
+  });
+
   it('completion skips tasks left behind (onTaskFailure "continue" dependents)', () => {
     const s = apply(snapshot(), ev('task-failed', { taskId: 'b', error: 'x', willRetry: false, retryCount: 3 }), ev('execution-completed', { status: 'completed', completedTasks: 1, failedTasks: 1, skippedTasks: 1 }));
     expect(s.tasks.map((t) => t.status)).toEqual(['completed', 'failed', 'skipped']);

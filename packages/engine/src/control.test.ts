@@ -163,7 +163,11 @@ describe('retries and failures', () => {
     expect(byKey.after?.status).toBe('skipped');
     const events = await h.events(execution.id);
     expect(events.at(-1)).toMatchObject({ type: 'error', data: { status: 'failed', error: 'Task "doomed" failed: boom in doomed' } });
-    expect(events.filter((e) => e.type === 'task-failed')).toHaveLength(2);
+    // Two failed attempts of doomed; the tasks it took down each say they were skipped.
+    expect(events.filter((e) => e.type === 'task-failed' && e.data.taskId === byKey.doomed?.id)).toHaveLength(2);
+    expect(events.filter((e) => e.type === 'task-failed' && e.data.status === 'skipped').map((e) => e.data.taskId)).toEqual(
+      expect.arrayContaining([byKey.after?.id, byKey.slow?.id]),
+    );
   });
 
   it('with onTaskFailure "continue" skips only the dependents and completes', async () => {

@@ -1,13 +1,13 @@
 import { executions, newExecutionId, newId, strategyItems, type ExecutionStatus } from '@strata/db';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { EngineContext } from './context.ts';
-import { bumpCounts } from './counts.ts';
 import { assignTasks, readyTaskIds } from './dispatch.ts';
 import { conflict, notFound } from './errors.ts';
 import { appendEvents, type NewEvent } from './events.ts';
 import { settleExecution } from './settle.ts';
 import { hookPoint } from './hooks.ts';
 import { cancelQueuedJobs, type TaskJobRef } from './queue-cleanup.ts';
+import { returnToReady, type SkipReason, skipTasks } from './skip.ts';
 import { findStrategy } from './strategy/store.ts';
 import { validateItems } from './strategy/validate.ts';
 import { jsonRows, lockExecutions, textArray, transaction, type Tx } from './tx.ts';
@@ -153,8 +153,8 @@ export async function controlExecution(ctx: EngineContext, executionId: string, 
     const events: NewEvent[] = [];
     if (action === 'pause') {
       await tx.execute(sql`update executions set status = 'paused', paused_at = now(), updated_at = now() where id = ${executionId}`);
-      await returnQueuedToReady(tx, executionId);
       events.push({ executionId, type: 'execution-paused', data: { status: 'paused' } });
+      await returnQueuedToReady(tx, executionId, events);
     } else if (action === 'resume') {
       await tx.execute(sql`update executions set status = 'running', paused_at = null, updated_at = now() where id = ${executionId}`);
       execution.status = 'running';
@@ -164,7 +164,7 @@ export async function controlExecution(ctx: EngineContext, executionId: string, 
     } else {
       await tx.execute(sql`update executions set status = 'cancelled', updated_at = now() where id = ${executionId}`);
       execution.status = 'cancelled';
-      await skipUnstarted(tx, [executionId]);
+      await skipUnstarted(tx, [executionId], 'cancelled', events);
       await settleExecution(tx, execution, events, { forceStats: true });
     }
     await appendEvents(tx, events);
@@ -173,21 +173,19 @@ export async function controlExecution(ctx: EngineContext, executionId: string, 
 }
 
 /**
- * Marks every task of these executions that has not started, or is waiting, as skipped, and
- * cancels their queued jobs in the same transaction (cancel, and a failed execution's rest).
+ * Marks every task of these executions that has not started, or is waiting, as skipped (each
+ * with its event), and cancels their queued jobs in the same transaction (cancel, and a failed
+ * execution's rest).
  */
-export async function skipUnstarted(tx: Tx, executionIds: readonly string[]): Promise<number> {
-  const rows = await tx.execute<{ executionId: string; agentType: string; jobId: string | null }>(sql`
-    update tasks t set status = 'skipped', job_id = null, updated_at = now()
-    from (select id, job_id from tasks
-      where execution_id = any(${textArray(executionIds)})
-        and (status in ('pending', 'assigned') or (status = 'in_progress' and wake_at is not null))
-      for update) before
-    where t.id = before.id
-    returning t.execution_id as "executionId", t.agent_type as "agentType", before.job_id as "jobId"`);
-  await bumpCounts(tx, 'skipped_tasks', rows);
-  await cancelQueuedJobs(tx, jobsOf(rows));
-  return rows.length;
+export async function skipUnstarted(tx: Tx, executionIds: readonly string[], reason: SkipReason, events: NewEvent[]): Promise<number> {
+  const skipped = await skipTasks(
+    tx,
+    sql`t.execution_id = any(${textArray(executionIds)}) and (t.status in ('pending', 'assigned') or (t.status = 'in_progress' and t.wake_at is not null))`,
+    reason,
+    events,
+  );
+  await cancelQueuedJobs(tx, jobsOf(skipped));
+  return skipped.length;
 }
 
 /**
@@ -197,15 +195,15 @@ export async function skipUnstarted(tx: Tx, executionIds: readonly string[]): Pr
  * paused, its claim returns the task to ready (runner.ts). Waiting tasks keep their wake-up
  * job: a wait that runs out is in-flight work and resumes while paused too.
  */
-async function returnQueuedToReady(tx: Tx, executionId: string): Promise<number> {
-  const rows = await tx.execute<{ agentType: string; jobId: string | null }>(sql`
-    update tasks t set status = 'pending', job_id = null, updated_at = now()
-    from (select id, job_id, agent_type from tasks where execution_id = ${executionId} and status = 'assigned' for update) before
-    where t.id = before.id
+async function returnQueuedToReady(tx: Tx, executionId: string, events: NewEvent[]): Promise<number> {
+  const rows = await returnToReady(
+    tx,
+    sql`t.execution_id = ${executionId}
       and not exists (select 1 from pgboss.job j
-        where j.name = 'agent.' || before.agent_type and j.id = before.job_id::uuid
-          and j.state in ('created', 'retry') and j.start_after > pgboss.job_now())
-    returning t.agent_type as "agentType", before.job_id as "jobId"`);
+        where j.name = 'agent.' || t.agent_type and j.id = t.job_id::uuid
+          and j.state in ('created', 'retry') and j.start_after > pgboss.job_now())`,
+    events,
+  );
   await cancelQueuedJobs(tx, jobsOf(rows));
   return rows.length;
 }

@@ -4,6 +4,7 @@ import { type AssignedRow, assignTasks, enqueue } from './dispatch.ts';
 import { appendEvents, type NewEvent } from './events.ts';
 import { recordOutcomes } from './runner.ts';
 import { settleExecution } from './settle.ts';
+import { returnToReady } from './skip.ts';
 import { lockExecutions, textArray, transaction } from './tx.ts';
 
 const SWEEP_LIMIT = 500;
@@ -59,9 +60,8 @@ export async function requeueLostJobs(ctx: EngineContext, leaseSeconds: number):
     );
     const ids = lost.filter((t) => locked.get(t.executionId)?.status === 'running').map((t) => t.id);
     const paused = lost.filter((t) => locked.get(t.executionId)?.status === 'paused').map((t) => t.id);
-    if (paused.length > 0) {
-      await tx.execute(sql`update tasks set status = 'pending', job_id = null where id = any(${textArray(paused)}) and status = 'assigned'`);
-    }
+    const events: NewEvent[] = [];
+    if (paused.length > 0) await returnToReady(tx, sql`t.id = any(${textArray(paused)})`, events);
     // A waiting task keeps its attempt: only its wake-up job is queued again.
     const waiting = await tx.execute<AssignedRow>(sql`
       update tasks set job_id = gen_random_uuid()::text where id = any(${textArray(lost.map((t) => t.id))}) and status = 'in_progress' and wake_at is not null
@@ -71,7 +71,6 @@ export async function requeueLostJobs(ctx: EngineContext, leaseSeconds: number):
     // Back to pending under lock, then assigned again with a new attempt and job.
     const reset = await tx.execute<{ id: string }>(sql`
       update tasks set status = 'pending' where id = any(${textArray(ids)}) and status = 'assigned' returning id`);
-    const events: NewEvent[] = [];
     const count = await assignTasks(
       tx,
       ctx.queue,

@@ -8,6 +8,7 @@ import { skipUnstarted } from './lifecycle.ts';
 import { formatBytes } from './limits.ts';
 import type { TaskJob } from './queue.ts';
 import { settleExecution } from './settle.ts';
+import { returnToReady, skipTasks } from './skip.ts';
 import { type ExecutionLockRow, jsonRows, lockExecutions, textArray, transaction, type Tx } from './tx.ts';
 
 /** A task this worker now holds, with what its agent needs. */
@@ -49,10 +50,13 @@ export async function claimTasks(ctx: EngineContext, jobs: readonly TaskJob[], w
     );
     const paused = jobs.filter((j) => locked.get(j.executionId)?.status === 'paused');
     if (paused.length > 0) {
-      await tx.execute(sql`
-        update tasks t set status = 'pending', job_id = null, updated_at = now()
-        from jsonb_to_recordset(${jsonRows(paused.map((j) => ({ id: j.taskId, attempt: j.attempt })))}) as j(id text, attempt int)
-        where t.id = j.id and t.attempt = j.attempt and t.status = 'assigned'`);
+      const returned: NewEvent[] = [];
+      await returnToReady(
+        tx,
+        sql`(t.id, t.attempt) in (select j.id, j.attempt from jsonb_to_recordset(${jsonRows(paused.map((j) => ({ id: j.taskId, attempt: j.attempt })))}) as j(id text, attempt int))`,
+        returned,
+      );
+      await appendEvents(tx, returned);
     }
     // A task whose wait ran out is in-flight work: it resumes while paused too.
     const resumable = jobs.filter((j) => ['running', 'paused'].includes(locked.get(j.executionId)?.status ?? ''));
@@ -244,12 +248,12 @@ async function recordFailure(
 
   if (execution.status === 'running' || execution.status === 'paused') {
     if (execution.onTaskFailure === 'continue') {
-      await skipDependents(tx, task.id);
+      await skipDependents(tx, task.id, events);
     } else {
       const message = `Task "${task.key}" failed: ${error}`;
       await tx.execute(sql`update executions set status = 'failed', error = ${message}, updated_at = now() where id = ${task.executionId}`);
       execution.status = 'failed';
-      await skipUnstarted(tx, [task.executionId]);
+      await skipUnstarted(tx, [task.executionId], 'execution-failed', events);
     }
   }
   return 1;
@@ -278,17 +282,19 @@ async function holdUntil(ctx: EngineContext, tx: Tx, waits: Extract<AttemptOutco
 }
 
 /** With onTaskFailure "continue": skip everything downstream of the failed task, nothing else. */
-async function skipDependents(tx: Tx, taskId: string): Promise<void> {
-  const skipped = await tx.execute<{ executionId: string }>(sql`
-    with recursive downstream(id) as (
-      select task_id from task_dependencies where depends_on_task_id = ${taskId}
-      union
-      select td.task_id from task_dependencies td join downstream d on td.depends_on_task_id = d.id
-    )
-    update tasks set status = 'skipped', job_id = null, updated_at = now()
-    where id in (select id from downstream) and status in ('pending', 'assigned')
-    returning execution_id as "executionId"`);
-  await bumpCounts(tx, 'skipped_tasks', skipped);
+async function skipDependents(tx: Tx, taskId: string, events: NewEvent[]): Promise<void> {
+  await skipTasks(
+    tx,
+    sql`t.id in (
+      with recursive downstream(id) as (
+        select task_id from task_dependencies where depends_on_task_id = ${taskId}
+        union
+        select td.task_id from task_dependencies td join downstream d on td.depends_on_task_id = d.id
+      )
+      select id from downstream) and t.status in ('pending', 'assigned')`,
+    'dependency-failed',
+    events,
+  );
 }
 
 /** An agent's progress report: stored on the task and appended as `task-progress`. */

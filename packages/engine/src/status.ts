@@ -47,14 +47,16 @@ export interface ExecutionStatusBody<Tasks = TaskView[]> {
 const iso = (column: string) => sql.raw(`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
 
 /**
- * The seed's status body — execution, health, tasks, metrics — from one statement (one
- * snapshot). The tasks come back as JSON text built by PostgreSQL: a caller that only
- * re-serialises them (REST) passes the text through untouched.
+ * The seed's status body — execution, health, tasks, metrics — and the id of the newest event,
+ * from one statement (one snapshot, so the body is the state at exactly that event). The tasks
+ * come back as JSON text built by PostgreSQL: a caller that only re-serialises them (REST)
+ * passes the text through untouched.
  */
 export async function getExecutionStatusParts(db: Db, executionId: string): Promise<ExecutionStatusParts> {
-  const [row] = await db.execute<{ execution: ExecutionStatusBody['execution'] | null; tasks: string; stats: StatsRow[] | null; version: number | null }>(sql`
+  const [row] = await db.execute<{ execution: ExecutionStatusBody['execution'] | null; tasks: string; stats: StatsRow[] | null; version: number | null; lastEventId: number }>(sql`
     select
       (select version from executions where id = ${executionId}) as version,
+      coalesce((select max(id) from execution_events where execution_id = ${executionId}), 0)::int8::float8 as "lastEventId",
       (select json_build_object('id', e.id, 'status', e.status, 'strategyId', e.strategy_id, 'workspaceId', e.workspace_id,
           'startedAt', ${iso('e.started_at')}, 'completedAt', ${iso('e.completed_at')}, 'totalTasks', e.total_tasks,
           'completedTasks', e.completed_tasks, 'failedTasks', e.failed_tasks, 'error', e.error)
@@ -67,12 +69,14 @@ export async function getExecutionStatusParts(db: Db, executionId: string): Prom
         from tasks t where t.execution_id = ${executionId}) as tasks,
       (select json_agg(s) from (${statsQuery(executionId)}) s) as stats`);
   if (!row?.execution) throw notFound('Execution not found');
-  return { version: row.version ?? 0, execution: row.execution, tasks: row.tasks, stats: foldStats(row.stats ?? []) };
+  return { version: row.version ?? 0, lastEventId: Number(row.lastEventId), execution: row.execution, tasks: row.tasks, stats: foldStats(row.stats ?? []) };
 }
 
 /** What the status body is made of; health and metrics are derived at answer time (they depend on now). */
 export interface ExecutionStatusParts {
   version: number;
+  /** The newest event in the log as of the same snapshot: the body is exactly the state at this id. */
+  lastEventId: number;
   execution: ExecutionStatusBody['execution'];
   /** The tasks as JSON text. */
   tasks: string;

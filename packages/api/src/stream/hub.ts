@@ -1,6 +1,6 @@
 import type { Logger } from '@strata/config';
 import type { Db, Sql } from '@strata/db';
-import { EVENTS_CHANNEL } from '@strata/engine';
+import { EVENTS_CHANNEL, hookPoint } from '@strata/engine';
 import { sql } from 'drizzle-orm';
 
 /** One event as it goes on the wire: `{ id, type, executionId, timestamp, data }`, serialised once. */
@@ -152,6 +152,7 @@ export class EventHub {
         followed.again = false;
         let from = Math.min(...[...followed.subscribers].map((s) => s.lastId));
         for (;;) {
+          await hookPoint('hub:fetch', { executionId, from });
           const rows = await this.#db.execute<{ id: number; type: string; data: unknown; at: string }>(sql`
             select id::int8::float8 as id, type, data, to_char(created_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') as at
             from execution_events where execution_id = ${executionId} and id > ${from} order by id limit ${PAGE}`);
@@ -165,6 +166,13 @@ export class EventHub {
           // Subscribers at the same point get the very same array, so transports can encode a batch once.
           const slices = new Map<number, WireEvent[]>();
           for (const subscriber of [...followed.subscribers]) {
+            // This page holds what lies after `from` only. A subscriber that joined meanwhile from
+            // an older id would lose what lies between: it waits for the next round, which reads
+            // from its own position (its subscribe asked for one).
+            if (subscriber.lastId < from) {
+              followed.again = true;
+              continue;
+            }
             let fresh = slices.get(subscriber.lastId);
             if (!fresh) {
               fresh = subscriber.lastId >= events[events.length - 1]!.id ? [] : events.filter((e) => e.id > subscriber.lastId);

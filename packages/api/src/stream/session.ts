@@ -1,6 +1,6 @@
 import { authenticate, principalFromCredential, roleAllows, workspaceRole, type Principal } from '@strata/auth';
 import type { Db } from '@strata/db';
-import { findExecution, statusBody } from '@strata/engine';
+import { findExecution, hookPoint, statusBody } from '@strata/engine';
 import { sql } from 'drizzle-orm';
 import { rawJson, stringifyWithRaw } from '../raw-json.ts';
 import { type RateLimits, rateLimitHeaders, takeRateLimit } from '../rate-limit.ts';
@@ -123,19 +123,19 @@ export function resumePoint(headers: Headers, url: URL): number | null {
  * the execution's final event. Returns a function that ends it early (client gone).
  */
 export async function openStream(deps: StreamDeps, executionId: string, after: number | null, sink: StreamSink): Promise<() => void> {
-  const [latest] = await deps.db.execute<{ id: number; settled: boolean; version: number | null }>(sql`
-    select coalesce((select max(id) from execution_events where execution_id = ${executionId}), 0)::int8::float8 as id,
-           (select completed_at is not null from executions where id = ${executionId}) as settled,
-           (select version from executions where id = ${executionId}) as version`);
-  const latestId = Number(latest?.id ?? 0);
+  // The version only says whether a cached snapshot is still current; the state and its id come
+  // from that snapshot, read in one statement, so the body is exactly the state at its id.
+  const [current] = await deps.db.execute<{ version: number | null }>(sql`select version from executions where id = ${executionId}`);
+  await hookPoint('stream:before-state', { executionId });
   const cache = deps.statusCache ?? new StatusCache(1);
-  const entry = await cache.get(deps.db, executionId, latest?.version ?? -1);
+  const entry = await cache.get(deps.db, executionId, current?.version ?? -1);
+  const latestId = entry.parts.lastEventId;
   // Many clients connecting at once share one serialised state while nothing changes.
   const now = Date.now();
-  if (!entry.state || entry.state.id !== latestId || now - entry.state.at > 1000) {
+  if (!entry.state || now - entry.state.at > 1000) {
     const body = statusBody(entry.parts, rawJson(entry.parts.tasks));
     const json = stringifyWithRaw({ id: latestId, type: 'state', executionId, timestamp: new Date(now).toISOString(), data: body });
-    entry.state = { id: latestId, at: now, event: { id: latestId, type: 'state', executionId, json } };
+    entry.state = { at: now, event: { id: latestId, type: 'state', executionId, json } };
   }
   const stateEvent = entry.state.event;
   let closed = false;
@@ -151,7 +151,7 @@ export async function openStream(deps: StreamDeps, executionId: string, after: n
     return finish;
   }
   // A settled execution with no resume point: replay just its final event, then close.
-  const from = after ?? (latest?.settled ? Math.max(0, latestId - 1) : latestId);
+  const from = after ?? (entry.parts.execution.completedAt ? Math.max(0, latestId - 1) : latestId);
   unsubscribe = deps.hub.subscribe(
     executionId,
     from,
