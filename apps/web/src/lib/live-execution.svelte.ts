@@ -69,8 +69,9 @@ export class LiveExecution {
   }
 
   /**
-   * Events tell of most changes, not all (a waiting task skipped by a cancel has none), so a
-   * finished execution is read once more from the status endpoint to show exactly what is stored.
+   * Every task state change has an event, but the health and metrics that ride on coalesced
+   * events can lag, so a finished execution is read once more from the status endpoint to show
+   * exactly what is stored.
    */
   async #reconcile(): Promise<void> {
     try {
