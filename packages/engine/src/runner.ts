@@ -424,11 +424,15 @@ export async function renewLeases(
 /** SQLSTATE classes of errors caused by the data itself: repeating the statement cannot help. */
 const DATA_ERROR_CLASSES = ['22', '54'];
 
-function sqlStateOf(error: unknown): string | undefined {
+/** The PostgreSQL error inside a driver or ORM error (drizzle wraps it as the cause). */
+function postgresErrorOf(error: unknown): { code: string; message: string } | undefined {
   let current: unknown = error;
   for (let depth = 0; depth < 4 && current; depth++) {
     const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+      const { message, detail } = current as { message?: unknown; detail?: unknown };
+      return { code, message: `${String(message)}${typeof detail === 'string' && detail ? ` (${detail})` : ''}` };
+    }
     current = (current as { cause?: unknown }).cause;
   }
   return undefined;
@@ -444,12 +448,12 @@ export async function recordOutcomesIsolated(ctx: EngineContext, outcomes: reado
   try {
     return await recordOutcomes(ctx, outcomes);
   } catch (error) {
-    const state = sqlStateOf(error);
-    if (!state || !DATA_ERROR_CLASSES.includes(state.slice(0, 2))) throw error;
+    const cause = postgresErrorOf(error);
+    if (!cause || !DATA_ERROR_CLASSES.includes(cause.code.slice(0, 2))) throw error;
     const [only] = outcomes;
     if (outcomes.length === 1 && only) {
       if (only.ok === false) throw error; // a failure row has no user data left to blame
-      const message = storableText(`The outcome could not be stored: ${(error as Error).message}`);
+      const message = storableText(`The outcome could not be stored: ${cause.message}`);
       return recordOutcomes(ctx, [{ taskId: only.taskId, executionId: only.executionId, attempt: only.attempt, jobId: only.jobId, ok: false, error: message, retryable: false }]);
     }
     let recorded = 0;
