@@ -3,7 +3,7 @@ import { blockAt, clearHooks } from './hooks.ts';
 import { controlExecution, startExecution } from './lifecycle.ts';
 import { reapExpiredLeases } from './recovery.ts';
 import { renewLeases } from './runner.ts';
-import { createEngineHarness, type EngineHarness } from './testing.ts';
+import { createEngineHarness, type EngineHarness, until } from './testing.ts';
 
 /** Item 1 of issue 10: a task runs at most once at a time. */
 let h: EngineHarness;
@@ -15,16 +15,6 @@ afterAll(async () => {
 });
 afterEach(() => clearHooks());
 
-/** Polls a condition that the code under test makes true (no fixed sleeps). */
-async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function taskRow(executionId: string) {
   const [row] = await h.database.sql<{ id: string; attempt: number; status: string; retry_count: number; worker_id: string | null; lease_ms: number | null }[]>`

@@ -4,7 +4,7 @@ import { startExecution } from './lifecycle.ts';
 import { agentQueue, ensureAgentQueues } from './queue.ts';
 import { requeueLostJobs } from './recovery.ts';
 import { claimTasks, recordOutcomes } from './runner.ts';
-import { createEngineHarness, type EngineHarness } from './testing.ts';
+import { createEngineHarness, type EngineHarness, until } from './testing.ts';
 
 /** Item 6 of issue 10: a wait wakes when it should, and only then; one retry mechanism. */
 let h: EngineHarness;
@@ -16,15 +16,6 @@ afterAll(async () => {
 });
 afterEach(() => clearHooks());
 
-async function until<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function tasksOf(executionId: string) {
   return h.database.sql<{ id: string; key: string; status: string; attempt: number; job_id: string | null; wake_at: Date | null }[]>`
