@@ -194,6 +194,9 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
       outcome = { ...base, ok: false, error: deps.refused.get(task.id)!, retryable: false };
     } else if (!(await predecessorEnded(task))) {
       outcome = { ...base, ok: false, error: 'The previous attempt of this task ignored its abort signal and is still running on this worker', retryable: true };
+    } else if (stopping) {
+      // The worker began stopping while this attempt waited for its predecessor.
+      outcome = { ...base, ok: 'release', reason: 'The worker is stopping' };
     } else {
       outcome = await runTask(ctx, registry, task, deps.results, attempt.controller, limits, {
         agentStarted: (done) => {
@@ -211,7 +214,9 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
   const handleBatch = async (jobs: { id: string; data: unknown }[]) => {
     const claimJobs = jobs.map((job) => ({ ...taskJobSchema.parse(job.data), jobId: job.id }));
     // A claim is idempotent for this worker: a lost commit acknowledgement is retried, not charged.
-    const claimed = await withInfraRetry('claiming tasks', () => claimTasks(ctx, claimJobs, workerId, leaseSeconds));
+    const reclaimed = await withInfraRetry('claiming tasks', () => claimTasks(ctx, claimJobs, workerId, leaseSeconds));
+    // A claim repeated after a lost acknowledgement returns tasks this worker holds: never run one twice.
+    const claimed = reclaimed.filter((task) => !running.has(attemptKey(task)));
     if (claimed.length === 0) return;
     const attempts = claimed.map((task) => {
       const agentEnded = Promise.withResolvers<unknown>();
