@@ -194,9 +194,9 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
       outcome = { ...base, ok: false, error: deps.refused.get(task.id)!, retryable: false };
     } else if (!(await predecessorEnded(task))) {
       outcome = { ...base, ok: false, error: 'The previous attempt of this task ignored its abort signal and is still running on this worker', retryable: true };
-    } else if (stopping) {
+    } else if (attempt.controller.signal.reason instanceof HandBack) {
       // The worker began stopping while this attempt waited for its predecessor.
-      outcome = { ...base, ok: 'release', reason: 'The worker is stopping' };
+      outcome = { ...base, ok: 'release', reason: attempt.controller.signal.reason.message };
     } else {
       outcome = await runTask(ctx, registry, task, deps.results, attempt.controller, limits, {
         agentStarted: (done) => {
