@@ -1,19 +1,16 @@
-import { afterEach, beforeAll, afterAll, describe, expect, it } from 'vitest';
-import { blockAt, clearHooks } from './hooks.ts';
+import { describe, expect, it } from 'vitest';
+import { blockAt, } from './hooks.ts';
 import { controlExecution, startExecution } from './lifecycle.ts';
 import { reapExpiredLeases } from './recovery.ts';
 import { renewLeases } from './runner.ts';
-import { createEngineHarness, type EngineHarness, until } from './testing.ts';
+import { useEngineHarness } from './test-harness.ts';
+import { type EngineHarness, until } from './testing.ts';
 
 /** Item 1 of issue 10: a task runs at most once at a time. */
 let h: EngineHarness;
-beforeAll(async () => {
-  h = await createEngineHarness({ retry: { baseMs: 50, maxMs: 100 } });
+useEngineHarness((created) => {
+  h = created;
 });
-afterAll(async () => {
-  await h?.close();
-});
-afterEach(() => clearHooks());
 
 
 async function taskRow(executionId: string) {

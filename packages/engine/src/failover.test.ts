@@ -1,20 +1,17 @@
 import { createDatabase } from '@strata/db';
 import { sql } from 'drizzle-orm';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clearHooks, onHook } from './hooks.ts';
+import { describe, expect, it } from 'vitest';
+import { onHook } from './hooks.ts';
 import { startExecution } from './lifecycle.ts';
-import { createEngineHarness, type EngineHarness, until } from './testing.ts';
+import { useEngineHarness } from './test-harness.ts';
+import { type EngineHarness, until } from './testing.ts';
 import { transaction } from './tx.ts';
 
 /** Item 12 of issue 10: failover is not a restart; the isolation level is pinned. */
 let h: EngineHarness;
-beforeAll(async () => {
-  h = await createEngineHarness({ retry: { baseMs: 50, maxMs: 100 } });
+useEngineHarness((created) => {
+  h = created;
 });
-afterAll(async () => {
-  await h?.close();
-});
-afterEach(() => clearHooks());
 
 describe('transactions', () => {
   it('run READ COMMITTED on a server whose default is stricter', async () => {

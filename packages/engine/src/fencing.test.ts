@@ -1,20 +1,17 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { blockAt, clearHooks } from './hooks.ts';
+import { describe, expect, it } from 'vitest';
+import { blockAt, } from './hooks.ts';
 import { startExecution } from './lifecycle.ts';
 import { agentQueue, ensureAgentQueues } from './queue.ts';
 import { requeueLostJobs } from './recovery.ts';
 import { claimTasks, recordOutcomes } from './runner.ts';
-import { createEngineHarness, type EngineHarness, until } from './testing.ts';
+import { useEngineHarness } from './test-harness.ts';
+import { type EngineHarness, until } from './testing.ts';
 
 /** Item 6 of issue 10: a wait wakes when it should, and only then; one retry mechanism. */
 let h: EngineHarness;
-beforeAll(async () => {
-  h = await createEngineHarness({ retry: { baseMs: 50, maxMs: 100 } });
+useEngineHarness((created) => {
+  h = created;
 });
-afterAll(async () => {
-  await h?.close();
-});
-afterEach(() => clearHooks());
 
 
 async function tasksOf(executionId: string) {

@@ -1,15 +1,13 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startExecution } from './lifecycle.ts';
 import { claimTasks, recordOutcomesIsolated } from './runner.ts';
-import { createEngineHarness, type EngineHarness } from './testing.ts';
+import { useEngineHarness } from './test-harness.ts';
+import type { EngineHarness } from './testing.ts';
 
 /** Item 5 of issue 10: one bad outcome harms only its own task. */
 let h: EngineHarness;
-beforeAll(async () => {
-  h = await createEngineHarness({ retry: { baseMs: 50, maxMs: 100 } });
-});
-afterAll(async () => {
-  await h?.close();
+useEngineHarness((created) => {
+  h = created;
 });
 
 describe('an outcome PostgreSQL refuses', () => {

@@ -1,17 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clearHooks, onHook } from './hooks.ts';
+import { describe, expect, it } from 'vitest';
+import { onHook } from './hooks.ts';
 import { startExecution } from './lifecycle.ts';
-import { createEngineHarness, type EngineHarness, until } from './testing.ts';
+import { useEngineHarness } from './test-harness.ts';
+import { type EngineHarness, until } from './testing.ts';
 
 /** Item 7 of issue 10: shutdown and blips are not failures. */
 let h: EngineHarness;
-beforeAll(async () => {
-  h = await createEngineHarness({ retry: { baseMs: 50, maxMs: 100 } });
+useEngineHarness((created) => {
+  h = created;
 });
-afterAll(async () => {
-  await h?.close();
-});
-afterEach(() => clearHooks());
 
 async function start(items: { key: string; agentType: string; dependsOn?: string[] }[]) {
   const ws = await h.workspace();

@@ -1,17 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { blockAt, clearHooks } from './hooks.ts';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { blockAt, } from './hooks.ts';
 import { controlExecution, startExecution } from './lifecycle.ts';
+import { useEngineHarness } from './test-harness.ts';
 import { createEngineHarness, type EngineHarness, until } from './testing.ts';
 
 /** Item 13 of issue 10: the smaller worker guarantees. */
 let h: EngineHarness;
-beforeAll(async () => {
-  h = await createEngineHarness({ retry: { baseMs: 50, maxMs: 100 } });
+useEngineHarness((created) => {
+  h = created;
 });
-afterAll(async () => {
-  await h?.close();
-});
-afterEach(() => clearHooks());
 
 async function start(harness: EngineHarness, items: Record<string, unknown>[], extra: Record<string, unknown> = {}) {
   const ws = await harness.workspace();
