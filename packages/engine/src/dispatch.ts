@@ -20,6 +20,8 @@ export type AssignedRow = {
   retryCount: number;
   timeoutSeconds: number;
   jobId: string;
+  /** Seconds before this row's job may run (a retry whose backoff outlasted a pause). */
+  notBeforeSeconds?: number | null;
 };
 
 export interface DispatchOptions {
@@ -35,12 +37,16 @@ export interface DispatchOptions {
  */
 export async function assignTasks(tx: Tx, queue: TaskQueue, taskIds: readonly string[], events: NewEvent[], options: DispatchOptions = {}): Promise<number> {
   if (taskIds.length === 0) return 0;
+  // A pending task's wake_at is the end of a retry backoff that began while paused: its job
+  // starts then, not at once.
   const assigned = await tx.execute<AssignedRow>(sql`
-    update tasks set status = 'assigned', assigned_at = now(), started_at = null, attempt = attempt + 1,
-      job_id = gen_random_uuid()::text, worker_id = null, lease_expires_at = null, updated_at = now()
-    where id = any(${textArray(taskIds)}) and status = 'pending'
-    returning id, execution_id as "executionId", workspace_id as "workspaceId", agent_type as "agentType", priority,
-      attempt, retry_count as "retryCount", timeout_seconds as "timeoutSeconds", job_id as "jobId"`);
+    update tasks t set status = 'assigned', assigned_at = now(), started_at = null, attempt = t.attempt + 1,
+      job_id = gen_random_uuid()::text, worker_id = null, lease_expires_at = null, wake_at = null, updated_at = now()
+    from (select id, wake_at from tasks where id = any(${textArray(taskIds)}) and status = 'pending' for update) old
+    where t.id = old.id
+    returning t.id, t.execution_id as "executionId", t.workspace_id as "workspaceId", t.agent_type as "agentType", t.priority,
+      t.attempt, t.retry_count as "retryCount", t.timeout_seconds as "timeoutSeconds", t.job_id as "jobId",
+      extract(epoch from old.wake_at - now())::float8 as "notBeforeSeconds"`);
   if (assigned.length === 0) return 0;
   await enqueue(tx, queue, [...assigned], events, options);
   return assigned.length;
@@ -65,13 +71,14 @@ export async function enqueue(tx: Tx, queue: TaskQueue, rows: AssignedRow[], eve
     // `outstanding` already counts this batch, so its first job ranks at (n - batch size).
     const batchSize = batchSizes.get(row.workspaceId) ?? 0;
     const rank = Math.max(0, (base.get(row.workspaceId) ?? 0) - batchSize) + seen;
+    const startAfterSeconds = Math.max(options.startAfterSeconds ?? 0, row.notBeforeSeconds ?? 0);
     return {
       agentType: row.agentType,
       jobId: row.jobId ?? randomUUID(),
       job: { taskId: row.id, executionId: row.executionId, attempt: row.attempt },
       priority: -rank,
       expireInSeconds: row.timeoutSeconds + JOB_EXPIRY_MARGIN_SECONDS,
-      ...(options.startAfterSeconds ? { startAfterSeconds: options.startAfterSeconds } : {}),
+      ...(startAfterSeconds > 0 ? { startAfterSeconds } : {}),
     };
   });
   await queue.enqueue(tx, jobs);

@@ -4,14 +4,33 @@ import type { EngineContext } from './context.ts';
 import { boundedJson, PROGRESS_MAX_BYTES } from './limits.ts';
 import { type AttemptOutcome, type ClaimedTask, type DependencyResult, reportProgress } from './runner.ts';
 
-export interface RunningTask {
-  task: ClaimedTask;
-  controller: AbortController;
-}
-
 export interface TaskLimits {
   /** A bigger result fails the attempt without retry (`TASK_RESULT_MAX_BYTES`). */
   resultMaxBytes: number;
+}
+
+/**
+ * An abort that is not the agent's fault: the worker is stopping, or the database failed
+ * around the agent. The attempt is handed back without being charged.
+ */
+export class HandBack extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HandBack';
+  }
+}
+
+/** Recognised by name too: a custom agent bundling its own copy of the engine throws a different class. */
+export function isNonRetryable(error: unknown): boolean {
+  return error instanceof NonRetryableError || (error instanceof Error && error.name === 'NonRetryableError');
+}
+
+/** How long progress() keeps retrying a database error before the attempt is handed back. */
+const PROGRESS_RETRY_DELAYS_MS = [50, 200, 500, 1000, 2000];
+
+export interface RunHooks {
+  /** Called with the agent's own promise, which may outlive the outcome (an agent ignoring its signal). */
+  agentStarted?(done: Promise<unknown>): void;
 }
 
 /** Runs one claimed task's agent to an outcome: never throws. */
@@ -22,8 +41,9 @@ export async function runTask(
   dependencies: Map<string, DependencyResult>,
   controller: AbortController,
   limits: TaskLimits,
+  hooks: RunHooks = {},
 ): Promise<AttemptOutcome> {
-  const base = { taskId: task.id, executionId: task.executionId, attempt: task.attempt };
+  const base = { taskId: task.id, executionId: task.executionId, attempt: task.attempt, jobId: task.jobId };
   const agent = registry.get(task.agentType);
   if (!agent) return { ...base, ok: false, error: `No agent is registered for type "${task.agentType}"`, retryable: false };
   if (agent.inputSchema) {
@@ -46,53 +66,70 @@ export async function runTask(
     if (controller.signal.aborted) reject(controller.signal.reason);
     controller.signal.addEventListener('abort', () => reject(controller.signal.reason ?? new Error('Aborted')), { once: true });
   });
+  const progress = async (data: Record<string, unknown>) => {
+    // Checked and copied now: what is stored and streamed is what was measured.
+    const text = boundedJson(data, Math.min(PROGRESS_MAX_BYTES, limits.resultMaxBytes), { label: 'Progress report' });
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await reportProgress(ctx, task, JSON.parse(text) as Record<string, unknown>);
+        return;
+      } catch (error) {
+        // A database error is not the agent's: retried, then the attempt is handed back uncharged.
+        const delay = PROGRESS_RETRY_DELAYS_MS[attempt];
+        if (delay === undefined || controller.signal.aborted) {
+          const handBack = new HandBack(`Progress could not be recorded: ${(error as Error).message}`);
+          controller.abort(handBack);
+          throw handBack;
+        }
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  };
   try {
-    const result = await Promise.race([
-      Promise.resolve().then(() =>
-        agent.run({
-          task: {
-            id: task.id,
-            executionId: task.executionId,
-            workspaceId: task.workspaceId,
-            key: task.key,
-            agentType: task.agentType,
-            description: task.description,
-            input: task.input,
-            attempt: task.attempt,
-            retryCount: task.retryCount,
-            maxRetries: task.maxRetries,
-            timeoutSeconds: task.timeoutSeconds,
-            resumedFromWait: task.resumedFromWait,
-          },
-          dependencies: task.dependencies.map((id) => dependencies.get(id)).filter((d): d is DependencyResult => d !== undefined),
-          progress: async (data) => {
-            // Checked and copied now: what is stored and streamed is what was measured.
-            const text = boundedJson(data, Math.min(PROGRESS_MAX_BYTES, limits.resultMaxBytes), { label: 'Progress report' });
-            await reportProgress(ctx, task, JSON.parse(text) as Record<string, unknown>);
-          },
-          signal: controller.signal,
-          wait: (until: Date) => {
-            if (!(until instanceof Date) || Number.isNaN(until.getTime())) throw new NonRetryableError('wait() needs a valid Date');
-            throw new WaitRequest(until);
-          },
-        }),
-      ),
-      timedOut,
-      aborted,
-    ]);
+    const run = Promise.resolve().then(() =>
+      agent.run({
+        task: {
+          id: task.id,
+          executionId: task.executionId,
+          workspaceId: task.workspaceId,
+          key: task.key,
+          agentType: task.agentType,
+          description: task.description,
+          input: task.input,
+          attempt: task.attempt,
+          retryCount: task.retryCount,
+          maxRetries: task.maxRetries,
+          timeoutSeconds: task.timeoutSeconds,
+          resumedFromWait: task.resumedFromWait,
+        },
+        dependencies: task.dependencies.map((id) => dependencies.get(id)).filter((d): d is DependencyResult => d !== undefined),
+        progress,
+        signal: controller.signal,
+        wait: (until: Date) => {
+          if (!(until instanceof Date) || Number.isNaN(until.getTime())) throw new NonRetryableError('wait() needs a valid Date');
+          throw new WaitRequest(until);
+        },
+      }),
+    );
+    hooks.agentStarted?.(run.catch(() => {}));
+    const result = await Promise.race([run, timedOut, aborted]);
     return { ...base, ok: true, result: toStoredResult(result, limits.resultMaxBytes) };
   } catch (error) {
     if (error instanceof WaitRequest) return { ...base, ok: 'wait', until: error.until };
+    // Whatever the agent threw after a hand-back abort, the abort is what ended the attempt.
+    const reason = controller.signal.reason;
+    if (controller.signal.aborted && reason instanceof HandBack) return { ...base, ok: 'release', reason: reason.message };
     const message = error instanceof Error ? error.message : String(error);
-    return { ...base, ok: false, error: message || 'Agent failed', retryable: !(error instanceof NonRetryableError) };
+    return { ...base, ok: false, error: message || 'Agent failed', retryable: !isNonRetryable(error) };
   } finally {
     clearTimeout(timer);
   }
 }
 
 /**
- * Results are stored as JSON: undefined becomes null; anything unserialisable, or bigger than
- * the cap, fails the attempt without retry (another attempt would return the same).
+ * Results are stored as JSON: undefined becomes null; anything unserialisable, bigger than
+ * the cap, or holding text jsonb refuses fails the attempt without retry (another attempt
+ * would return the same).
  */
 function toStoredResult(value: unknown, maxBytes: number): unknown {
   if (value === undefined) return null;

@@ -39,6 +39,8 @@ export function boundedJson(value: unknown, limit: number, what: { label: string
     throw new NonRetryableError(`${what.label} is not JSON-serialisable: ${(error as Error).message}`);
   }
   if (text === undefined) throw new NonRetryableError(`${what.label} is not JSON-serialisable`);
+  const unstorable = unstorableEscape(text);
+  if (unstorable) throw new NonRetryableError(`${what.label} cannot be stored: it contains ${unstorable}, which PostgreSQL's jsonb refuses`);
   // One UTF-16 unit is at most 3 UTF-8 bytes: a text that short is under the cap without counting.
   if (text.length * 3 <= limit) return text;
   const bytes = Buffer.byteLength(text, 'utf8');
@@ -48,3 +50,23 @@ export function boundedJson(value: unknown, limit: number, what: { label: string
   }
   return text;
 }
+
+/**
+ * JSON text PostgreSQL's jsonb refuses although JSON allows it: a NUL character (`\u0000`) or an
+ * unpaired UTF-16 surrogate (JSON.stringify escapes those as `\udXXX`). Only escapes preceded by
+ * an even number of backslashes count (`\\u0000` is a backslash and the text "u0000").
+ */
+function unstorableEscape(text: string): string | undefined {
+  if (!text.includes('\\u')) return undefined;
+  const match = /(?<!\\)(?:\\\\)*\\u(0000|d[89a-f][0-9a-f]{2})/i.exec(text);
+  if (!match) return undefined;
+  return match[1] === '0000' ? 'a NUL character (\\u0000)' : `an unpaired UTF-16 surrogate (\\u${match[1]!.toLowerCase()})`;
+}
+
+/** Text for a PostgreSQL text column: NUL and unpaired surrogates (which it refuses) replaced by U+FFFD. */
+export function storableText(text: string): string {
+  return text.replaceAll('\u0000', '\uFFFD').toWellFormed();
+}
+
+/** PostgreSQL's limit on one jsonb value (just under 256 MiB): a result cap above it is lowered to it. */
+export const JSONB_MAX_BYTES = 255 * 1024 * 1024;

@@ -58,17 +58,23 @@ export function pgBossTaskQueue(boss: PgBoss): TaskQueue {
 }
 
 /**
- * Creates the six agent queues. Jobs do not retry in pg-boss beyond a transient claim
- * failure: the engine owns task retries, and a stale job is fenced off by its attempt number.
+ * pg-boss retries nothing: the engine owns task retries (backoff, retry counts, the failure
+ * policy), and a job that fails in pg-boss (a claim that kept failing on the database) leaves
+ * its task assigned for the lost-job sweep to queue again under a new job.
+ */
+export const AGENT_QUEUE_OPTIONS = { notify: true, retryLimit: 0, retryDelay: 0, retryBackoff: false, deleteAfterSeconds: 3600 } as const;
+
+/**
+ * Creates the six agent queues, and brings queues created by an older version (which let
+ * pg-boss retry jobs) to the same policy: createQueue leaves an existing queue as it is.
  */
 export async function ensureAgentQueues(boss: PgBoss): Promise<void> {
   for (const agentType of AGENT_TYPES) {
-    await boss.createQueue(agentQueue(agentType), {
-      notify: true,
-      retryLimit: 3,
-      retryDelay: 1,
-      retryBackoff: true,
-      deleteAfterSeconds: 3600,
-    });
+    const name = agentQueue(agentType);
+    await boss.createQueue(name, AGENT_QUEUE_OPTIONS);
+    const current = await boss.getQueue(name);
+    if (current && (current.retryLimit !== AGENT_QUEUE_OPTIONS.retryLimit || current.retryBackoff !== AGENT_QUEUE_OPTIONS.retryBackoff)) {
+      await boss.updateQueue(name, { retryLimit: AGENT_QUEUE_OPTIONS.retryLimit, retryDelay: AGENT_QUEUE_OPTIONS.retryDelay, retryBackoff: AGENT_QUEUE_OPTIONS.retryBackoff });
+    }
   }
 }

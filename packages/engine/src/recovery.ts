@@ -4,24 +4,28 @@ import { type AssignedRow, assignTasks, enqueue } from './dispatch.ts';
 import { appendEvents, type NewEvent } from './events.ts';
 import { recordOutcomes } from './runner.ts';
 import { settleExecution } from './settle.ts';
+import { hookPoint } from './hooks.ts';
 import { returnToReady } from './skip.ts';
-import { lockExecutions, textArray, transaction } from './tx.ts';
+import { jsonRows, lockExecutions, transaction } from './tx.ts';
 
 const SWEEP_LIMIT = 500;
 
 /**
  * Tasks whose worker stopped renewing its lease (killed, partitioned): each counts as a failed
- * attempt and is retried elsewhere, fenced so the lost worker's late result is discarded.
- * Right after the database itself restarted, every lease looks lapsed; live workers get one
- * lease period to renew before anything is taken from them.
+ * attempt and is retried elsewhere, fenced so the lost worker's late result is discarded. The
+ * candidates are read without locks; each is failed only if, under its execution's lock and its
+ * own row lock, the same attempt is still in progress with its lease still lapsed, so a lease
+ * renewed in between, or a task two sweeps both saw, is reaped at most once and never while live.
+ * (A worker calls this only when its own view of the database is settled: see the worker.)
  */
 export async function reapExpiredLeases(ctx: EngineContext, leaseSeconds: number): Promise<number> {
+  void leaseSeconds;
   const expired = await ctx.db.execute<{ id: string; executionId: string; attempt: number; workerId: string | null }>(sql`
     select id, execution_id as "executionId", attempt, worker_id as "workerId" from tasks
-    where status = 'in_progress' and lease_expires_at < now()
-      and pg_postmaster_start_time() < now() - ${leaseSeconds} * interval '1 second'
+    where status = 'in_progress' and wake_at is null and lease_expires_at < now()
     order by lease_expires_at limit ${SWEEP_LIMIT}`);
   if (expired.length === 0) return 0;
+  await hookPoint('recovery:before-reap', { taskIds: expired.map((t) => t.id) });
   const { recorded } = await recordOutcomes(
     ctx,
     expired.map((t) => ({
@@ -31,6 +35,7 @@ export async function reapExpiredLeases(ctx: EngineContext, leaseSeconds: number
       ok: false as const,
       error: `Worker ${t.workerId ?? 'unknown'} stopped renewing its lease`,
       retryable: true,
+      leaseLapsed: true,
     })),
   );
   return recorded;
@@ -39,12 +44,14 @@ export async function reapExpiredLeases(ctx: EngineContext, leaseSeconds: number
 /**
  * Assigned tasks whose job will never claim them: the job is gone (failed, expired), or it has
  * been active longer than a lease without claiming (a claim takes milliseconds, so the worker
- * that fetched it died in between). Queued again under a new attempt; the old job, should it
- * ever run, is fenced off by its attempt number.
+ * that fetched it died in between). Queued again under a new attempt and job; the old job,
+ * should it ever run, is fenced off by its job id. Every change is conditional, under the
+ * lock, on the task still holding the job the sweep saw, so two sweeps that saw the same lost
+ * job re-queue it once.
  */
 export async function requeueLostJobs(ctx: EngineContext, leaseSeconds: number): Promise<number> {
-  const lost = await ctx.db.execute<{ id: string; executionId: string }>(sql`
-    select t.id, t.execution_id as "executionId" from tasks t
+  const lost = await ctx.db.execute<{ id: string; executionId: string; jobId: string | null }>(sql`
+    select t.id, t.execution_id as "executionId", t.job_id as "jobId" from tasks t
     where ((t.status = 'assigned' and t.assigned_at < now() - ${leaseSeconds} * interval '1 second')
         or (t.status = 'in_progress' and t.wake_at < now() - ${leaseSeconds} * interval '1 second'))
       and not exists (
@@ -53,24 +60,30 @@ export async function requeueLostJobs(ctx: EngineContext, leaseSeconds: number):
           and (j.state in ('created', 'retry') or (j.state = 'active' and j.started_on > now() - ${leaseSeconds} * interval '1 second')))
     limit ${SWEEP_LIMIT}`);
   if (lost.length === 0) return 0;
+  await hookPoint('recovery:before-requeue', { taskIds: lost.map((t) => t.id) });
   return transaction(ctx.db, async (tx) => {
     const locked = await lockExecutions(
       tx,
       lost.map((t) => t.executionId),
     );
-    const ids = lost.filter((t) => locked.get(t.executionId)?.status === 'running').map((t) => t.id);
-    const paused = lost.filter((t) => locked.get(t.executionId)?.status === 'paused').map((t) => t.id);
+    const seen = (rows: readonly { id: string; jobId: string | null }[]) => jsonRows(rows.map((t) => ({ id: t.id, job_id: t.jobId })));
+    const statusOf = (t: { executionId: string }) => locked.get(t.executionId)?.status;
+    const paused = lost.filter((t) => statusOf(t) === 'paused');
     const events: NewEvent[] = [];
-    if (paused.length > 0) await returnToReady(tx, sql`t.id = any(${textArray(paused)})`, events);
+    // Paused: back to ready (with its event), only if the task still holds the job the sweep saw.
+    const pausedBack =
+      paused.length === 0 ? [] : await returnToReady(tx, sql`(t.id, t.job_id) in (select j.id, j.job_id from jsonb_to_recordset(${seen(paused)}) as j(id text, job_id text))`, events);
     // A waiting task keeps its attempt: only its wake-up job is queued again.
     const waiting = await tx.execute<AssignedRow>(sql`
-      update tasks set job_id = gen_random_uuid()::text where id = any(${textArray(lost.map((t) => t.id))}) and status = 'in_progress' and wake_at is not null
-      returning id, execution_id as "executionId", workspace_id as "workspaceId", agent_type as "agentType", priority, attempt,
-        retry_count as "retryCount", timeout_seconds as "timeoutSeconds", job_id as "jobId"`);
+      update tasks t set job_id = gen_random_uuid()::text from jsonb_to_recordset(${seen(lost)}) as j(id text, job_id text)
+      where t.id = j.id and t.job_id = j.job_id and t.status = 'in_progress' and t.wake_at is not null
+      returning t.id, t.execution_id as "executionId", t.workspace_id as "workspaceId", t.agent_type as "agentType", t.priority, t.attempt,
+        t.retry_count as "retryCount", t.timeout_seconds as "timeoutSeconds", t.job_id as "jobId"`);
     if (waiting.length > 0) await enqueue(tx, ctx.queue, [...waiting], []);
     // Back to pending under lock, then assigned again with a new attempt and job.
     const reset = await tx.execute<{ id: string }>(sql`
-      update tasks set status = 'pending' where id = any(${textArray(ids)}) and status = 'assigned' returning id`);
+      update tasks t set status = 'pending' from jsonb_to_recordset(${seen(lost.filter((t) => statusOf(t) === 'running'))}) as j(id text, job_id text)
+      where t.id = j.id and t.job_id = j.job_id and t.status = 'assigned' returning t.id`);
     const count = await assignTasks(
       tx,
       ctx.queue,
@@ -78,7 +91,7 @@ export async function requeueLostJobs(ctx: EngineContext, leaseSeconds: number):
       events,
     );
     await appendEvents(tx, events);
-    return count + paused.length + waiting.length;
+    return count + pausedBack.length + waiting.length;
   });
 }
 

@@ -5,7 +5,8 @@ import { bumpCounts } from './counts.ts';
 import { assignTasks, enqueue } from './dispatch.ts';
 import { appendEvents, type NewEvent } from './events.ts';
 import { skipUnstarted } from './lifecycle.ts';
-import { formatBytes } from './limits.ts';
+import { hookPoint } from './hooks.ts';
+import { formatBytes, storableText } from './limits.ts';
 import type { TaskJob } from './queue.ts';
 import { settleExecution } from './settle.ts';
 import { returnToReady, skipTasks } from './skip.ts';
@@ -26,7 +27,12 @@ export type ClaimedTask = {
   maxRetries: number;
   timeoutSeconds: number;
   resumedFromWait: boolean;
+  /** The pg-boss job this claim came from: every later write for the attempt is fenced by it. */
+  jobId: string;
 };
+
+/** A job as the worker received it: its payload and pg-boss's id for it. */
+export type ClaimJob = TaskJob & { jobId: string };
 
 export type DependencyResult = {
   taskId: string;
@@ -36,24 +42,29 @@ export type DependencyResult = {
 };
 
 /**
- * Claims the tasks of a batch of jobs: each job whose attempt is current and whose execution
- * is running becomes `in_progress` under this worker's lease. A job that fires while its
- * execution is paused puts its task back to ready (resume queues it again); a stale job
- * (older attempt, skipped task) claims nothing.
+ * Claims the tasks of a batch of jobs: each job that is its task's current job (`tasks.job_id`:
+ * a stale job of the same attempt, such as a duplicate delivery, claims nothing) and whose
+ * execution is running becomes `in_progress` under this worker's lease. A job that fires while
+ * its execution is paused puts its task back to ready (resume queues it again).
+ *
+ * Idempotent for its worker: a claim whose commit acknowledgement was lost can be repeated and
+ * returns the same tasks (already in progress under this worker for this job), so a blip is
+ * retried as infrastructure instead of leaving the task to lapse and be charged an attempt.
  */
-export async function claimTasks(ctx: EngineContext, jobs: readonly TaskJob[], workerId: string, leaseSeconds: number): Promise<ClaimedTask[]> {
+export async function claimTasks(ctx: EngineContext, jobs: readonly ClaimJob[], workerId: string, leaseSeconds: number): Promise<ClaimedTask[]> {
   if (jobs.length === 0) return [];
-  return transaction(ctx.db, async (tx) => {
+  const claimed = await transaction(ctx.db, async (tx) => {
     const locked = await lockExecutions(
       tx,
       jobs.map((j) => j.executionId),
     );
     const paused = jobs.filter((j) => locked.get(j.executionId)?.status === 'paused');
     if (paused.length > 0) {
+      // Back to ready with its event, only if the task still holds this job's attempt and id.
       const returned: NewEvent[] = [];
       await returnToReady(
         tx,
-        sql`(t.id, t.attempt) in (select j.id, j.attempt from jsonb_to_recordset(${jsonRows(paused.map((j) => ({ id: j.taskId, attempt: j.attempt })))}) as j(id text, attempt int))`,
+        sql`(t.id, t.attempt, t.job_id) in (select j.id, j.attempt, j.job_id from jsonb_to_recordset(${jsonRows(paused.map((j) => ({ id: j.taskId, attempt: j.attempt, job_id: j.jobId })))}) as j(id text, attempt int, job_id text))`,
         returned,
       );
       await appendEvents(tx, returned);
@@ -61,30 +72,36 @@ export async function claimTasks(ctx: EngineContext, jobs: readonly TaskJob[], w
     // A task whose wait ran out is in-flight work: it resumes while paused too.
     const resumable = jobs.filter((j) => ['running', 'paused'].includes(locked.get(j.executionId)?.status ?? ''));
     if (resumable.length === 0) return [];
-    const claimed = await tx.execute<ClaimedTask>(sql`
+    const rows = await tx.execute<ClaimedTask & { reclaimed: boolean }>(sql`
       with target as (
-        select t.id, t.wake_at is not null as resumed from tasks t
-        join jsonb_to_recordset(${jsonRows(resumable.map((j) => ({ id: j.taskId, attempt: j.attempt, running: locked.get(j.executionId)?.status === 'running' })))})
-          as j(id text, attempt int, running boolean) on t.id = j.id and t.attempt = j.attempt
+        select t.id, t.wake_at is not null as resumed, (t.status = 'in_progress' and t.wake_at is null) as reclaimed from tasks t
+        join jsonb_to_recordset(${jsonRows(resumable.map((j) => ({ id: j.taskId, attempt: j.attempt, job_id: j.jobId, running: locked.get(j.executionId)?.status === 'running' })))})
+          as j(id text, attempt int, job_id text, running boolean) on t.id = j.id and t.attempt = j.attempt and t.job_id = j.job_id
         where (t.status = 'assigned' and j.running) or (t.status = 'in_progress' and t.wake_at is not null)
+          or (t.status = 'in_progress' and t.wake_at is null and t.worker_id = ${workerId})
         for update of t
       )
-      update tasks t set status = 'in_progress', started_at = now(),
+      update tasks t set status = 'in_progress', started_at = case when target.reclaimed then t.started_at else now() end,
         wake_at = null, worker_id = ${workerId}, lease_expires_at = now() + ${leaseSeconds} * interval '1 second', updated_at = now()
       from target where t.id = target.id
       returning t.id, t.execution_id as "executionId", t.workspace_id as "workspaceId", t.key, t.agent_type as "agentType",
         t.description, t.input, t.dependencies, t.attempt, t.retry_count as "retryCount", t.max_retries as "maxRetries",
-        t.timeout_seconds as "timeoutSeconds", target.resumed as "resumedFromWait"`);
+        t.timeout_seconds as "timeoutSeconds", target.resumed as "resumedFromWait", t.job_id as "jobId", target.reclaimed`);
     await appendEvents(
       tx,
-      claimed.map((task) => ({
-        executionId: task.executionId,
-        type: 'task-progress' as const,
-        data: { taskId: task.id, status: 'in_progress', agentType: task.agentType, attempt: task.attempt, workerId },
-      })),
+      rows
+        .filter((task) => !task.reclaimed)
+        .map((task) => ({
+          executionId: task.executionId,
+          type: 'task-progress' as const,
+          data: { taskId: task.id, status: 'in_progress', agentType: task.agentType, attempt: task.attempt, workerId },
+        })),
     );
-    return [...claimed].map((task) => ({ ...task, input: task.input ?? {} }));
+    return [...rows].map(({ reclaimed: _, ...task }) => ({ ...task, input: task.input ?? {} }));
   });
+  // After the commit: a test can fail here to play a lost commit acknowledgement.
+  await hookPoint('runner:after-claim-commit', { taskIds: claimed.map((t) => t.id), workerId });
+  return claimed;
 }
 
 /**
@@ -102,6 +119,7 @@ export async function loadDependencyResults(
   const refused = new Map<string, string>();
   const ids = [...new Set(claimed.flatMap((t) => t.dependencies))];
   if (ids.length === 0) return { results, refused };
+  await hookPoint('runner:load-dependencies', { taskIds: claimed.map((t) => t.id) });
   const sizes = await ctx.db.execute<{ id: string; bytes: number }>(sql`
     select id, coalesce(octet_length(result::text), 0)::float8 as bytes from tasks where id = any(${textArray(ids)})`);
   const bytesOf = new Map(sizes.map((r) => [r.id, Number(r.bytes)]));
@@ -121,10 +139,19 @@ export async function loadDependencyResults(
   return { results, refused };
 }
 
+/**
+ * What became of an attempt. `jobId` (the claim's job) fences the write: an outcome whose job is
+ * no longer the task's current one (a replay after a lost commit acknowledgement, a stale job)
+ * is discarded. A lease reap (`leaseLapsed`) applies only if the lease is still lapsed under
+ * the lock. `release` hands the task back without charging an attempt (worker shutdown, an
+ * infrastructure error around the agent).
+ */
+type OutcomeBase = { taskId: string; executionId: string; attempt: number; jobId?: string };
 export type AttemptOutcome =
-  | { taskId: string; executionId: string; attempt: number; ok: true; result: unknown }
-  | { taskId: string; executionId: string; attempt: number; ok: false; error: string; retryable: boolean }
-  | { taskId: string; executionId: string; attempt: number; ok: 'wait'; until: Date };
+  | (OutcomeBase & { ok: true; result: unknown })
+  | (OutcomeBase & { ok: false; error: string; retryable: boolean; leaseLapsed?: boolean })
+  | (OutcomeBase & { ok: 'wait'; until: Date })
+  | (OutcomeBase & { ok: 'release'; reason: string });
 
 type FailedRow = {
   id: string;
@@ -156,9 +183,10 @@ export async function recordOutcomes(ctx: EngineContext, outcomes: readonly Atte
       const done = await tx.execute<{ id: string; executionId: string; agentType: string; durationMs: number }>(sql`
         update tasks t set status = 'completed', result = j.result, error = null, completed_at = now(),
           lease_expires_at = null, progress = null, updated_at = now()
-        from jsonb_to_recordset(${jsonRows(successes.map((o) => ({ id: o.taskId, attempt: o.attempt, result: o.result ?? null })))})
-          as j(id text, attempt int, result jsonb)
-        where t.id = j.id and t.attempt = j.attempt and t.status = 'in_progress'
+        from jsonb_to_recordset(${jsonRows(successes.map((o) => ({ id: o.taskId, attempt: o.attempt, job_id: o.jobId ?? null, result: o.result ?? null })))})
+          as j(id text, attempt int, job_id text, result jsonb)
+        where t.id = j.id and t.attempt = j.attempt and t.status = 'in_progress' and t.wake_at is null
+          and (j.job_id is null or t.job_id = j.job_id)
         returning t.id, t.execution_id as "executionId", t.agent_type as "agentType",
           (extract(epoch from now() - t.started_at) * 1000)::int as "durationMs"`);
       recorded += done.length;
@@ -182,6 +210,9 @@ export async function recordOutcomes(ctx: EngineContext, outcomes: readonly Atte
 
     const waits = outcomes.filter((o): o is Extract<AttemptOutcome, { ok: 'wait' }> => o.ok === 'wait');
     if (waits.length > 0) recorded += await holdUntil(ctx, tx, waits, locked, events);
+
+    const releases = outcomes.filter((o): o is Extract<AttemptOutcome, { ok: 'release' }> => o.ok === 'release');
+    if (releases.length > 0) recorded += await handBack(ctx, tx, releases, locked, events);
 
     for (const execution of locked.values()) await settleExecution(tx, execution, events);
     await appendEvents(tx, events);
@@ -214,27 +245,34 @@ async function recordFailure(
 ): Promise<number> {
   const [task] = await tx.execute<FailedRow>(sql`
     select id, execution_id as "executionId", key, retry_count as "retryCount", max_retries as "maxRetries", agent_type as "agentType"
-    from tasks where id = ${failure.taskId} and attempt = ${failure.attempt} and status = 'in_progress' for update`);
-  if (!task) return 0; // superseded attempt: discard
+    from tasks where id = ${failure.taskId} and attempt = ${failure.attempt} and status = 'in_progress' and wake_at is null
+      ${failure.jobId ? sql`and job_id = ${failure.jobId}` : sql``}
+      ${failure.leaseLapsed ? sql`and lease_expires_at < now()` : sql``}
+    for update`);
+  // Superseded attempt, or (a reap) a lease renewed since it was seen lapsed: discard. Under
+  // READ COMMITTED, FOR UPDATE re-checks these conditions on the row as it is once locked.
+  if (!task) return 0;
   const execution = locked.get(task.executionId)!;
   const retriesLeft = failure.retryable && task.retryCount < task.maxRetries;
-  const error = failure.error.slice(0, 4000);
+  const error = storableText(failure.error.slice(0, 4000));
 
   if (retriesLeft && (execution.status === 'running' || execution.status === 'paused')) {
     const retry = task.retryCount + 1;
     const delayMs = backoffMs(ctx.retry, retry);
     events.push({ executionId: task.executionId, type: 'task-failed', data: { taskId: task.id, agentType: task.agentType, status: 'pending', error, retryCount: retry, maxRetries: task.maxRetries, willRetry: true, retryInMs: delayMs } });
+    // Paused: stays ready with its backoff's end in wake_at (on a pending task: "not before"),
+    // so resume queues it to start then, not at once. Running: queued now to start after the backoff.
     await tx.execute(sql`
-      update tasks set status = 'pending', retry_count = ${retry}, error = ${error}, lease_expires_at = null, worker_id = null, progress = null, updated_at = now()
+      update tasks set status = 'pending', retry_count = ${retry}, error = ${error}, lease_expires_at = null, worker_id = null, progress = null,
+        wake_at = ${execution.status === 'paused' ? sql`now() + ${delayMs} * interval '1 millisecond'` : sql`null`}, updated_at = now()
       where id = ${task.id}`);
-    // Paused: stays ready; resume queues it. Running: queued now to start after the backoff.
     if (execution.status === 'running') await assignTasks(tx, ctx.queue, [task.id], events, { startAfterSeconds: delayMs / 1000 });
     return 1;
   }
 
   if (retriesLeft) {
     // The execution was cancelled or failed while this attempt ran: it will not run again.
-    await tx.execute(sql`update tasks set status = 'skipped', error = ${error}, lease_expires_at = null, updated_at = now() where id = ${task.id}`);
+    await tx.execute(sql`update tasks set status = 'skipped', error = ${error}, completed_at = now(), lease_expires_at = null, updated_at = now() where id = ${task.id}`);
     await bumpCounts(tx, 'skipped_tasks', [task]);
     events.push({ executionId: task.executionId, type: 'task-failed', data: { taskId: task.id, agentType: task.agentType, status: 'skipped', error, retryCount: task.retryCount, maxRetries: task.maxRetries, willRetry: false } });
     return 1;
@@ -261,24 +299,75 @@ async function recordFailure(
 
 /**
  * Agents that asked to wait: the task stays in_progress with its wake-up time, holds no lease
- * and no worker slot, and a job for the same attempt is queued to fire at that time.
+ * and no worker slot, and a job for the same attempt is queued to fire at that time. A wait
+ * that arrives after its execution was cancelled or failed skips the task instead: nothing
+ * would ever wake it, and the execution could not end while it waited.
  */
 async function holdUntil(ctx: EngineContext, tx: Tx, waits: Extract<AttemptOutcome, { ok: 'wait' }>[], locked: Map<string, ExecutionLockRow>, events: NewEvent[]): Promise<number> {
+  const ended = (executionId: string) => ['cancelled', 'failed'].includes(locked.get(executionId)?.status ?? '');
+  const rows = (list: typeof waits) => jsonRows(list.map((w) => ({ id: w.taskId, attempt: w.attempt, job_id: w.jobId ?? null, until: w.until.toISOString() })));
+  const fence = sql`t.id = j.id and t.attempt = j.attempt and t.status = 'in_progress' and t.wake_at is null and (j.job_id is null or t.job_id = j.job_id)`;
+  const late = waits.filter((w) => ended(w.executionId));
+  const live = waits.filter((w) => !ended(w.executionId));
+  let recorded = 0;
+  if (late.length > 0) {
+    const skipped = await tx.execute<{ id: string; executionId: string; agentType: string }>(sql`
+      update tasks t set status = 'skipped', completed_at = now(), lease_expires_at = null, worker_id = null, job_id = null, progress = null, updated_at = now()
+      from jsonb_to_recordset(${rows(late)}) as j(id text, attempt int, job_id text, until timestamptz)
+      where ${fence}
+      returning t.id, t.execution_id as "executionId", t.agent_type as "agentType"`);
+    await bumpCounts(tx, 'skipped_tasks', skipped);
+    for (const task of skipped) {
+      const status = locked.get(task.executionId)?.status;
+      // Like every skip (skip.ts): task-failed naming the status the task ends in.
+      events.push({ executionId: task.executionId, type: 'task-failed', data: { taskId: task.id, agentType: task.agentType, status: 'skipped', willRetry: false, reason: status === 'cancelled' ? 'cancelled' : 'execution-failed' } });
+    }
+    recorded += skipped.length;
+  }
+  if (live.length === 0) return recorded;
   const held = await tx.execute<{ id: string; executionId: string; workspaceId: string; agentType: AgentType; priority: Priority; attempt: number; retryCount: number; timeoutSeconds: number; jobId: string; wakeAt: string }>(sql`
     update tasks t set wake_at = j.until, lease_expires_at = null, worker_id = null, job_id = gen_random_uuid()::text,
       progress = jsonb_build_object('waitingUntil', j.until), updated_at = now()
-    from jsonb_to_recordset(${jsonRows(waits.map((w) => ({ id: w.taskId, attempt: w.attempt, until: w.until.toISOString() })))}) as j(id text, attempt int, until timestamptz)
-    where t.id = j.id and t.attempt = j.attempt and t.status = 'in_progress'
+    from jsonb_to_recordset(${rows(live)}) as j(id text, attempt int, job_id text, until timestamptz)
+    where ${fence}
     returning t.id, t.execution_id as "executionId", t.workspace_id as "workspaceId", t.agent_type as "agentType", t.priority,
       t.attempt, t.retry_count as "retryCount", t.timeout_seconds as "timeoutSeconds", t.job_id as "jobId", j.until::text as "wakeAt"`);
   for (const task of held) {
-    const execution = locked.get(task.executionId);
-    if (execution?.status === 'cancelled' || execution?.status === 'failed') continue;
     const delaySeconds = Math.max(0, (new Date(task.wakeAt).getTime() - Date.now()) / 1000);
     await enqueue(tx, ctx.queue, [task], [], { startAfterSeconds: delaySeconds });
     events.push({ executionId: task.executionId, type: 'task-progress', data: { taskId: task.id, status: 'in_progress', waitingUntil: new Date(task.wakeAt).toISOString() } });
   }
-  return held.length;
+  return recorded + held.length;
+}
+
+/**
+ * Attempts handed back without being charged (the worker is stopping, or the infrastructure
+ * around the agent failed): the task is queued again under a new attempt with its retry count
+ * unchanged; paused, it waits for resume; cancelled or failed, it is skipped.
+ */
+async function handBack(ctx: EngineContext, tx: Tx, releases: Extract<AttemptOutcome, { ok: 'release' }>[], locked: Map<string, ExecutionLockRow>, events: NewEvent[]): Promise<number> {
+  const back = await tx.execute<{ id: string; executionId: string; agentType: string }>(sql`
+    update tasks t set status = 'pending', lease_expires_at = null, worker_id = null, started_at = null, progress = null, job_id = null, updated_at = now()
+    from jsonb_to_recordset(${jsonRows(releases.map((r) => ({ id: r.taskId, attempt: r.attempt, job_id: r.jobId ?? null })))}) as j(id text, attempt int, job_id text)
+    where t.id = j.id and t.attempt = j.attempt and t.status = 'in_progress' and t.wake_at is null and (j.job_id is null or t.job_id = j.job_id)
+    returning t.id, t.execution_id as "executionId", t.agent_type as "agentType"`);
+  const statusOf = (task: { executionId: string }) => locked.get(task.executionId)?.status;
+  await assignTasks(
+    tx,
+    ctx.queue,
+    back.filter((t) => statusOf(t) === 'running').map((t) => t.id),
+    events,
+  );
+  const ended = back.filter((t) => statusOf(t) === 'cancelled' || statusOf(t) === 'failed');
+  if (ended.length > 0) {
+    await tx.execute(sql`update tasks set status = 'skipped', completed_at = now(), updated_at = now() where id = any(${textArray(ended.map((t) => t.id))})`);
+    await bumpCounts(tx, 'skipped_tasks', ended);
+    for (const task of ended) {
+      const reason = statusOf(task) === 'cancelled' ? 'cancelled' : 'execution-failed';
+      events.push({ executionId: task.executionId, type: 'task-failed', data: { taskId: task.id, agentType: task.agentType, status: 'skipped', willRetry: false, reason } });
+    }
+  }
+  return back.length;
 }
 
 /** With onTaskFailure "continue": skip everything downstream of the failed task, nothing else. */
@@ -298,27 +387,88 @@ async function skipDependents(tx: Tx, taskId: string, events: NewEvent[]): Promi
 }
 
 /** An agent's progress report: stored on the task and appended as `task-progress`. */
-export async function reportProgress(ctx: EngineContext, task: { id: string; executionId: string; attempt: number }, progress: Record<string, unknown>): Promise<boolean> {
+export async function reportProgress(ctx: EngineContext, task: { id: string; executionId: string; attempt: number; jobId?: string }, progress: Record<string, unknown>): Promise<boolean> {
+  await hookPoint('runner:report-progress', { taskId: task.id, attempt: task.attempt });
   return transaction(ctx.db, async (tx) => {
     await lockExecutions(tx, [task.executionId]);
     const updated = await tx.execute(sql`
       update tasks set progress = ${JSON.stringify(progress)}::jsonb, updated_at = now()
-      where id = ${task.id} and attempt = ${task.attempt} and status = 'in_progress' returning id`);
+      where id = ${task.id} and attempt = ${task.attempt} and status = 'in_progress' and wake_at is null
+        ${task.jobId ? sql`and job_id = ${task.jobId}` : sql``}
+      returning id`);
     if (updated.length === 0) return false;
     await appendEvents(tx, [{ executionId: task.executionId, type: 'task-progress', data: { taskId: task.id, status: 'in_progress', progress } }]);
     return true;
   });
 }
 
-/** Keeps this worker's leases alive; returns the ids it no longer holds. */
-export async function renewLeases(ctx: EngineContext, workerId: string, held: readonly { id: string; attempt: number }[], leaseSeconds: number): Promise<Set<string>> {
+/** The key of one attempt of one task: what a worker tracks, renews and aborts. */
+export const attemptKey = (task: { id: string; attempt: number }) => `${task.id}:${task.attempt}`;
+
+/**
+ * Keeps this worker's leases alive; returns the attempts (`attemptKey`) it no longer holds. A
+ * lease that has already lapsed is not renewed: the attempt must stop at once, since a sweep
+ * may be failing it right now. `allowLapsed` is for the worker that was itself cut off from
+ * the database (failed renewals): sweeps give such leases one lease period after a lost
+ * database (see the worker), and the reap re-checks the lease under the lock, so renewing a
+ * lapsed lease that nobody has reaped yet is safe then.
+ */
+export async function renewLeases(
+  ctx: EngineContext,
+  workerId: string,
+  held: readonly { id: string; attempt: number }[],
+  leaseSeconds: number,
+  options: { allowLapsed?: boolean } = {},
+): Promise<Set<string>> {
   if (held.length === 0) return new Set();
-  const renewed = await ctx.db.execute<{ id: string }>(sql`
+  await hookPoint('runner:renew-leases', { workerId, taskIds: held.map((h) => h.id) });
+  const renewed = await ctx.db.execute<{ id: string; attempt: number }>(sql`
     update tasks t set lease_expires_at = now() + ${leaseSeconds} * interval '1 second'
     from jsonb_to_recordset(${jsonRows(held)}) as j(id text, attempt int)
-    where t.id = j.id and t.attempt = j.attempt and t.status = 'in_progress' and t.worker_id = ${workerId}
-    returning t.id`);
-  const kept = new Set(renewed.map((r) => r.id));
-  return new Set(held.map((h) => h.id).filter((id) => !kept.has(id)));
+    where t.id = j.id and t.attempt = j.attempt and t.status = 'in_progress' and t.worker_id = ${workerId} and t.wake_at is null
+      ${options.allowLapsed ? sql`` : sql`and t.lease_expires_at >= now()`}
+    returning t.id, t.attempt`);
+  const kept = new Set(renewed.map(attemptKey));
+  return new Set(held.map(attemptKey).filter((key) => !kept.has(key)));
 }
 
+/** SQLSTATE classes of errors caused by the data itself: repeating the statement cannot help. */
+const DATA_ERROR_CLASSES = ['22', '54'];
+
+/** The PostgreSQL error inside a driver or ORM error (drizzle wraps it as the cause). */
+function postgresErrorOf(error: unknown): { code: string; message: string } | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+      const { message, detail } = current as { message?: unknown; detail?: unknown };
+      return { code, message: `${String(message)}${typeof detail === 'string' && detail ? ` (${detail})` : ''}` };
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}
+
+/**
+ * `recordOutcomes`, with one bad outcome harming only its own task: when the batch fails on
+ * its data (an invalid value PostgreSQL refuses), each outcome is recorded on its own, and one
+ * that still cannot be recorded fails its attempt without retry, saying why. Other errors
+ * (connection, timeouts) are thrown for the caller to retry.
+ */
+export async function recordOutcomesIsolated(ctx: EngineContext, outcomes: readonly AttemptOutcome[]): Promise<{ recorded: number }> {
+  try {
+    return await recordOutcomes(ctx, outcomes);
+  } catch (error) {
+    const cause = postgresErrorOf(error);
+    if (!cause || !DATA_ERROR_CLASSES.includes(cause.code.slice(0, 2))) throw error;
+    const [only] = outcomes;
+    if (outcomes.length === 1 && only) {
+      if (only.ok === false) throw error; // a failure row has no user data left to blame
+      const message = storableText(`The outcome could not be stored: ${cause.message}`);
+      return recordOutcomes(ctx, [{ taskId: only.taskId, executionId: only.executionId, attempt: only.attempt, jobId: only.jobId, ok: false, error: message, retryable: false }]);
+    }
+    let recorded = 0;
+    for (const outcome of outcomes) recorded += (await recordOutcomesIsolated(ctx, [outcome])).recorded;
+    return { recorded };
+  }
+}

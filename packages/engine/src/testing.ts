@@ -98,3 +98,14 @@ export async function assertCountsExact(database: TestDatabase, executionId: str
     from executions e left join tasks t on t.execution_id = e.id where e.id = ${executionId} group by e.id`;
   if (!row?.ok) throw new Error(`execution ${executionId}: counts disagree with tasks: ${row?.detail}`);
 }
+
+/** Polls until `probe` returns something truthy (a state the code under test reaches), or fails naming `what`. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 15_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}

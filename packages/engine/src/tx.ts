@@ -18,11 +18,16 @@ function sqlState(error: unknown): string | undefined {
   return undefined;
 }
 
-/** A transaction retried on deadlock or serialization failure, which are safe to repeat. */
+/**
+ * A transaction retried on deadlock or serialization failure, which are safe to repeat. Always
+ * READ COMMITTED, whatever the server's default: the engine's conditional updates rely on a row
+ * locked with FOR UPDATE being re-checked as it is after the lock (under REPEATABLE READ or
+ * SERIALIZABLE they would fail with serialization errors instead).
+ */
 export async function transaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.transaction(fn);
+      return await db.transaction(fn, { isolationLevel: 'read committed' });
     } catch (error) {
       if (attempt >= 5 || !RETRYABLE.has(sqlState(error) ?? '')) throw error;
       await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));

@@ -4,14 +4,24 @@ import type { Logger } from '@strata/config';
 import type { PgBoss } from 'pg-boss';
 import type { AgentRegistry } from './agent.ts';
 import type { EngineContext } from './context.ts';
-import { runTask } from './executor.ts';
-import { DEFAULT_RESULT_MAX_BYTES, defaultDependenciesMaxBytes } from './limits.ts';
+import { HandBack, runTask } from './executor.ts';
+import { hookPoint } from './hooks.ts';
+import { DEFAULT_RESULT_MAX_BYTES, defaultDependenciesMaxBytes, JSONB_MAX_BYTES } from './limits.ts';
 import { agentQueue, ensureAgentQueues, taskJobSchema } from './queue.ts';
 import { reapExpiredLeases, refreshStalledHealth, requeueLostJobs } from './recovery.ts';
-import { type AttemptOutcome, claimTasks, loadDependencyResults, recordOutcomes, renewLeases } from './runner.ts';
+import {
+  type AttemptOutcome,
+  attemptKey,
+  type ClaimedTask,
+  claimTasks,
+  type DependencyResult,
+  loadDependencyResults,
+  recordOutcomesIsolated,
+  renewLeases,
+} from './runner.ts';
 
 export interface QueueSettings {
-  /** Jobs fetched (and run) together; one claim and one completion transaction per batch. */
+  /** Jobs fetched (and claimed) together; outcomes that finish together are recorded together. */
   batchSize: number;
   /** Batches in flight at once in this process. */
   localConcurrency: number;
@@ -37,36 +47,75 @@ export interface EngineWorkerOptions {
 
 export interface EngineWorker {
   workerId: string;
-  /** Stops fetching, lets in-flight tasks finish and record, then stops the timers. */
+  /**
+   * Stops fetching, aborts the running agents (their signal) and hands their tasks back to the
+   * queue without charging an attempt, records what finished, then stops the timers.
+   */
   stop(): Promise<void>;
+  /** What this worker holds now (for tests and diagnostics): running attempts and lost ones not yet finished. */
+  inFlight(): { running: string[]; lost: string[] };
 }
 
 const RECORD_RETRY_MAX_MS = 5_000;
 const RECORD_GIVE_UP_MS = 10 * 60_000;
+/** Retries of a claim or a dependency load that failed on the database, before giving the job up. */
+const INFRA_RETRY_DELAYS_MS = [100, 300, 1000, 2000];
+
+/** One attempt of one task running here: its abort switch and the agent's own end. */
+type RunningAttempt = { task: ClaimedTask; controller: AbortController; agentDone: Promise<unknown> };
 
 /**
  * Runs tasks from the agent queues: claim a batch under a lease, run the agents with their
- * timeouts, record the outcomes in one transaction. A heartbeat keeps the leases of running
- * tasks alive; a periodic sweep recovers the tasks of workers that died.
+ * timeouts, record each outcome as soon as it is there (outcomes that finish together share a
+ * transaction). A heartbeat keeps the leases of running attempts alive; a periodic sweep
+ * recovers the tasks of workers that died.
+ *
+ * Attempts are tracked by (task, attempt). A lease this worker can no longer renew aborts its
+ * attempt at once, and its outcome is dropped; a later attempt of the same task claimed here
+ * waits until the earlier attempt's agent has really ended (it is aborted first), so one
+ * worker never runs two attempts of a task at once.
  */
 export async function startEngineWorker(options: EngineWorkerOptions): Promise<EngineWorker> {
   const { boss, ctx, registry, logger, leaseSeconds } = options;
   const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomId(6)}`;
-  const running = new Map<string, { id: string; attempt: number; controller: AbortController }>();
+  const running = new Map<string, RunningAttempt>();
   const defaults = options.defaultQueue ?? { batchSize: 1, localConcurrency: 10 };
-  const resultMaxBytes = options.resultMaxBytes ?? DEFAULT_RESULT_MAX_BYTES;
+  const resultMaxBytes = Math.min(options.resultMaxBytes ?? DEFAULT_RESULT_MAX_BYTES, JSONB_MAX_BYTES);
   const limits = { resultMaxBytes, dependenciesMaxBytes: options.dependenciesMaxBytes ?? defaultDependenciesMaxBytes(resultMaxBytes) };
   let stopping = false;
-  /** `taskId:attempt` of attempts whose lease this worker lost. */
+  /** Attempts (`attemptKey`) whose lease this worker lost; pruned when the attempt ends here. */
   const lost = new Set<string>();
+  /**
+   * This worker's own view of the database: when its last renewal or sweep failed. After a lost
+   * database (a restart, a failover) every lease looks lapsed; the sweep takes nothing for one
+   * lease period after this worker got the database back, so live workers can renew first.
+   */
+  let lastDatabaseFailure: number | undefined;
+  let renewalFailed = false;
+  const databaseSettled = () => lastDatabaseFailure === undefined || Date.now() - lastDatabaseFailure > leaseSeconds * 1000;
 
   await ensureAgentQueues(boss);
+
+  /** Retries an infrastructure step (a claim, a dependency load) a few times; the last error is thrown. */
+  const withInfraRetry = async <T>(what: string, step: () => Promise<T>): Promise<T> => {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await step();
+      } catch (error) {
+        const delay = INFRA_RETRY_DELAYS_MS[attempt];
+        if (delay === undefined) throw error;
+        logger.warn({ err: error, attempt, delay }, `${what} failed; retrying`);
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  };
 
   const recordWithRetry = async (outcomes: AttemptOutcome[]) => {
     const started = Date.now();
     for (let attempt = 1; ; attempt++) {
       try {
-        await recordOutcomes(ctx, outcomes);
+        await hookPoint('worker:before-record', { taskIds: outcomes.map((o) => o.taskId), outcomes });
+        await recordOutcomesIsolated(ctx, outcomes);
         return;
       } catch (error) {
         if (Date.now() - started > RECORD_GIVE_UP_MS) throw error;
@@ -77,33 +126,118 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
     }
   };
 
-  const handleBatch = async (jobs: { data: unknown }[]) => {
-    const claimed = await claimTasks(
-      ctx,
-      jobs.map((job) => taskJobSchema.parse(job.data)),
-      workerId,
-      leaseSeconds,
-    );
+  /**
+   * Records outcomes as they arrive: those that arrive in the same turn of the event loop (or
+   * while a recording is under way) go into one transaction, so a fast task never waits for a
+   * slow batch-mate and a batch of fast tasks still commits once.
+   */
+  const createRecorder = () => {
+    let pending: { outcome: AttemptOutcome; done: PromiseWithResolvers<void> }[] = [];
+    let scheduled = false;
+    const flush = async () => {
+      while (pending.length > 0) {
+        const batch = pending;
+        pending = [];
+        try {
+          await recordWithRetry(batch.map((p) => p.outcome));
+          for (const p of batch) p.done.resolve();
+        } catch (error) {
+          for (const p of batch) p.done.reject(error);
+        }
+      }
+      scheduled = false;
+    };
+    return (outcome: AttemptOutcome): Promise<void> => {
+      const done = Promise.withResolvers<void>();
+      pending.push({ outcome, done });
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(() => void flush());
+      }
+      return done.promise;
+    };
+  };
+
+  /** Waits for an earlier attempt of the same task still running here to end; false if it will not. */
+  const predecessorEnded = async (task: ClaimedTask): Promise<boolean> => {
+    const earlier = [...running.values()].filter((a) => a.task.id === task.id && a.task.attempt < task.attempt);
+    if (earlier.length === 0) return true;
+    for (const a of earlier) {
+      lost.add(attemptKey(a.task));
+      a.controller.abort(new Error('Lease lost: a newer attempt of this task was claimed'));
+    }
+    await hookPoint('worker:waiting-for-previous-attempt', { taskId: task.id, attempt: task.attempt });
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<false>((resolve) => {
+      timer = setTimeout(() => resolve(false), task.timeoutSeconds * 1000);
+    });
+    const ended = await Promise.race([Promise.all(earlier.map((a) => a.agentDone)).then(() => true), timeout]);
+    clearTimeout(timer);
+    return ended;
+  };
+
+  const runAttempt = async (
+    task: ClaimedTask,
+    attempt: RunningAttempt,
+    deps: { results: Map<string, DependencyResult>; refused: Map<string, string> } | Error,
+    agentEnded: PromiseWithResolvers<unknown>,
+    record: (outcome: AttemptOutcome) => Promise<void>,
+  ) => {
+    const base = { taskId: task.id, executionId: task.executionId, attempt: task.attempt, jobId: task.jobId };
+    let outcome: AttemptOutcome;
+    let started = false;
+    if (deps instanceof Error) {
+      outcome = { ...base, ok: 'release', reason: `Dependency results could not be loaded: ${deps.message}` };
+    } else if (stopping) {
+      outcome = { ...base, ok: 'release', reason: 'The worker is stopping' };
+    } else if (deps.refused.has(task.id)) {
+      outcome = { ...base, ok: false, error: deps.refused.get(task.id)!, retryable: false };
+    } else if (!(await predecessorEnded(task))) {
+      outcome = { ...base, ok: false, error: 'The previous attempt of this task ignored its abort signal and is still running on this worker', retryable: true };
+    } else if (attempt.controller.signal.reason instanceof HandBack) {
+      // The worker began stopping while this attempt waited for its predecessor.
+      outcome = { ...base, ok: 'release', reason: attempt.controller.signal.reason.message };
+    } else {
+      outcome = await runTask(ctx, registry, task, deps.results, attempt.controller, limits, {
+        agentStarted: (done) => {
+          started = true;
+          void done.then(agentEnded.resolve);
+        },
+      });
+    }
+    // An agent that never started has nothing to wait for.
+    if (!started) agentEnded.resolve(undefined);
+    // Attempts whose lease this worker lost are not recorded: their retry is already under way.
+    if (!lost.has(attemptKey(task))) await record(outcome);
+  };
+
+  const handleBatch = async (jobs: { id: string; data: unknown }[]) => {
+    const claimJobs = jobs.map((job) => ({ ...taskJobSchema.parse(job.data), jobId: job.id }));
+    // A claim is idempotent for this worker: a lost commit acknowledgement is retried, not charged.
+    const reclaimed = await withInfraRetry('claiming tasks', () => claimTasks(ctx, claimJobs, workerId, leaseSeconds));
+    // A claim repeated after a lost acknowledgement returns tasks this worker holds: never run one twice.
+    const claimed = reclaimed.filter((task) => !running.has(attemptKey(task)));
     if (claimed.length === 0) return;
-    const controllers = claimed.map((task) => {
-      const controller = new AbortController();
-      running.set(task.id, { id: task.id, attempt: task.attempt, controller });
-      return controller;
+    const attempts = claimed.map((task) => {
+      const agentEnded = Promise.withResolvers<unknown>();
+      const attempt: RunningAttempt = { task, controller: new AbortController(), agentDone: agentEnded.promise };
+      running.set(attemptKey(task), attempt);
+      return { task, attempt, agentEnded };
     });
     try {
-      const { results, refused } = await loadDependencyResults(ctx, claimed, limits.dependenciesMaxBytes);
-      const outcomes = await Promise.all(
-        claimed.map((task, i): AttemptOutcome | Promise<AttemptOutcome> => {
-          const error = refused.get(task.id);
-          if (error) return { taskId: task.id, executionId: task.executionId, attempt: task.attempt, ok: false, error, retryable: false };
-          return runTask(ctx, registry, task, results, controllers[i]!, limits);
-        }),
+      await hookPoint('worker:after-claim', { taskIds: claimed.map((t) => t.id), workerId });
+      const deps = await withInfraRetry('loading dependency results', () => loadDependencyResults(ctx, claimed, limits.dependenciesMaxBytes)).catch(
+        (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
       );
-      // Attempts whose lease this worker lost are not recorded: their retry is already under way.
-      const current = outcomes.filter((o) => !lost.has(`${o.taskId}:${o.attempt}`));
-      await recordWithRetry(current);
+      const record = createRecorder();
+      await Promise.all(attempts.map(({ task, attempt, agentEnded }) => runAttempt(task, attempt, deps, agentEnded, record)));
+      // An agent that ignored its abort keeps its slot until it really ends; its late result is discarded.
+      await Promise.all(attempts.map(({ attempt }) => attempt.agentDone));
     } finally {
-      for (const task of claimed) running.delete(task.id);
+      for (const { task } of attempts) {
+        running.delete(attemptKey(task));
+        lost.delete(attemptKey(task));
+      }
     }
   };
 
@@ -134,22 +268,27 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
     }
   }
 
-  const heartbeat = setInterval(
-    () => {
-      const held = [...running.values()].map(({ id, attempt }) => ({ id, attempt }));
-      renewLeases(ctx, workerId, held, leaseSeconds)
-        .then((gone) => {
-          for (const id of gone) {
-            const task = running.get(id);
-            if (!task) continue;
-            lost.add(`${id}:${task.attempt}`);
-            task.controller.abort(new Error('Lease lost: the task was taken over'));
-          }
-        })
-        .catch((error) => logger.warn({ err: error }, 'lease renewal failed'));
-    },
-    Math.max(1000, (leaseSeconds * 1000) / 3),
-  );
+  const renew = async () => {
+    const held = [...running.values()].filter((a) => !lost.has(attemptKey(a.task))).map((a) => ({ id: a.task.id, attempt: a.task.attempt }));
+    try {
+      await hookPoint('worker:renew', { workerId, held });
+      // After this worker's own renewals failed, its leases may have lapsed through no fault of
+      // its attempts; nobody can have reaped them yet (see databaseSettled), so they are renewed.
+      const gone = await renewLeases(ctx, workerId, held, leaseSeconds, { allowLapsed: renewalFailed });
+      renewalFailed = false;
+      for (const key of gone) {
+        const attempt = running.get(key);
+        if (!attempt) continue;
+        lost.add(key);
+        attempt.controller.abort(new Error('Lease lost: the task was taken over'));
+      }
+    } catch (error) {
+      renewalFailed = true;
+      lastDatabaseFailure = Date.now();
+      logger.warn({ err: error }, 'lease renewal failed');
+    }
+  };
+  const heartbeat = setInterval(() => void renew(), Math.max(1000, (leaseSeconds * 1000) / 3));
   heartbeat.unref();
 
   let sweeping = false;
@@ -157,11 +296,12 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
     if (sweeping || stopping) return;
     sweeping = true;
     try {
-      const reaped = await reapExpiredLeases(ctx, leaseSeconds);
+      const reaped = databaseSettled() ? await reapExpiredLeases(ctx, leaseSeconds) : 0;
       const requeued = await requeueLostJobs(ctx, leaseSeconds);
       await refreshStalledHealth(ctx);
       if (reaped || requeued) logger.info({ reaped, requeued }, 'recovered tasks');
     } catch (error) {
+      lastDatabaseFailure = Date.now();
       logger.warn({ err: error }, 'recovery sweep failed');
     } finally {
       sweeping = false;
@@ -174,10 +314,14 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
   logger.info({ workerId, agentTypes: AGENT_TYPES }, 'engine worker running');
   return {
     workerId,
+    inFlight: () => ({ running: [...running.keys()], lost: [...lost] }),
     stop: async () => {
       stopping = true;
       clearInterval(sweeper);
-      await Promise.all(AGENT_TYPES.map((type) => boss.offWork(agentQueue(type), { wait: true })));
+      // Stop fetching first, then abort what runs: its tasks go back to the queue uncharged.
+      const offWork = Promise.all(AGENT_TYPES.map((type) => boss.offWork(agentQueue(type), { wait: true })));
+      for (const attempt of running.values()) attempt.controller.abort(new HandBack('The worker is stopping'));
+      await offWork;
       clearInterval(heartbeat);
     },
   };
