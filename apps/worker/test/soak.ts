@@ -70,8 +70,8 @@ function randomStrategy(rng: Rng): { items: L4ItemInput[]; onTaskFailure: 'fail'
     const dependsOn = new Set<string>();
     for (let d = 0; d < i && dependsOn.size < 3; d++) if (rng.chance(0.15)) dependsOn.add(`t${d}`);
     const plan: SoakPlan = { delayMs: rng.int(1, 40) };
-    if (rng.chance(0.15)) plan.failRetries = rng.int(1, 3);
-    if (rng.chance(0.03)) plan.fatal = true;
+    if (rng.chance(0.1)) plan.failRetries = rng.int(1, 3);
+    if (rng.chance(0.015)) plan.fatal = true;
     if (rng.chance(0.1)) plan.waitMs = rng.int(50, 2000);
     if (rng.chance(0.2)) plan.progress = true;
     items.push({
@@ -81,7 +81,7 @@ function randomStrategy(rng: Rng): { items: L4ItemInput[]; onTaskFailure: 'fail'
       priority: rng.pick(PRIORITIES),
       dependsOn: [...dependsOn],
       input: { plan },
-      maxRetries: rng.int(0, 3),
+      maxRetries: rng.int(rng.chance(0.1) ? 0 : 1, 3),
       timeoutSeconds: 20,
     });
   }
@@ -132,6 +132,13 @@ async function startSlot(slot: number) {
   slots[slot] = worker;
 }
 await Promise.all(Array.from({ length: WORKERS }, (_, i) => startSlot(i)));
+// Interrupted: take the workers down with us (they are not supervised).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    for (const worker of slots) worker?.child.kill('SIGKILL');
+    process.exit(130);
+  });
+}
 log(`${WORKERS} workers ready`);
 
 const deadline = startedAt + SECONDS * 1000;
@@ -140,7 +147,10 @@ let running = true;
 /** Keeps ACTIVE executions in flight. */
 async function generate() {
   while (running) {
-    const [{ n } = { n: 0 }] = await sql<{ n: number }[]>`select count(*)::int as n from executions where completed_at is null`;
+    // An execution that has not ended after a minute is stuck (reported at the end): it must not
+    // hold a slot, or one such bug would stall the whole soak.
+    const [{ n } = { n: 0 }] = await sql<{ n: number }[]>`
+      select count(*)::int as n from executions where completed_at is null and created_at > now() - interval '60 seconds'`;
     if (n >= ACTIVE) {
       await sleep(50);
       continue;
@@ -158,7 +168,7 @@ async function generate() {
 async function control() {
   while (running) {
     await sleep(controls.int(50, 500));
-    const open = await sql<{ id: string; status: string }[]>`select id, status from executions where completed_at is null order by id`;
+    const open = await sql<{ id: string; status: string }[]>`select id, status from executions where status in ('running', 'paused') order by id`;
     if (open.length === 0) continue;
     const target = controls.pick(open);
     const roll = controls.next();

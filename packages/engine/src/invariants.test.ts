@@ -283,6 +283,14 @@ describe('the invariant checker', () => {
         'retry_count 4 exceeds maxRetries 3',
         'retry_count 4 with only 2 attempts',
       ]);
+      // A retry that never ran (the attempt failed while paused, then the task was skipped) is fine.
+      const p = await cleanFixture();
+      await h.database.sql`update tasks set retry_count = 1, attempt = 1 where id = ${p.b}`;
+      await h.database.sql`delete from execution_events where execution_id = ${p.executionId} and data->>'taskId' = ${p.b}
+        and id > (select min(id) from execution_events where execution_id = ${p.executionId} and type = 'task-failed')`;
+      await h.database.sql`update tasks set status = 'skipped' where id = ${p.b}`;
+      await h.database.sql`update executions set completed_tasks = 1, skipped_tasks = 1 where id = ${p.executionId}`;
+      expect(await checkInvariants(h.database, [p.executionId], { skippedTaskEvents: false })).toEqual([]);
       const k = await cleanFixture();
       await h.database.sql`update tasks set attempt = 3 where id = ${k.b}`;
       expect((await checkInvariants(h.database, [k.executionId])).map((v) => v.detail)).toEqual(['task is at attempt 3 but the log queued 2']);

@@ -266,7 +266,8 @@ export function attemptViolations(task: Pick<TaskRow, 'status' | 'attempt' | 're
   const retries = log.filter((e) => e.type === 'task-failed' && e.data.willRetry === true).length;
   if (task.retryCount !== retries) out.push(`retry_count is ${task.retryCount} but the log has ${retries} retries`);
   if (task.retryCount > task.maxRetries) out.push(`retry_count ${task.retryCount} exceeds maxRetries ${task.maxRetries}`);
-  if (task.attempt > 0 && task.retryCount > task.attempt - 1) out.push(`retry_count ${task.retryCount} with only ${task.attempt} attempts`);
+  // Each retry follows a failed attempt (the retry itself may never run: paused, then skipped).
+  if (task.retryCount > task.attempt) out.push(`retry_count ${task.retryCount} with only ${task.attempt} attempts`);
   return out;
 }
 
