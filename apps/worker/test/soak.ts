@@ -120,25 +120,41 @@ const slots: (WorkerProcess | undefined)[] = [];
 const stoppedByUs = new WeakSet<WorkerProcess>();
 const crashes: string[] = [];
 
+const children = new Set<WorkerProcess['child']>();
+/** Start-up failures: a worker that could not start (e.g. its connection was killed meanwhile). */
+const startFailures: string[] = [];
+
 async function startSlot(slot: number) {
-  // spawnWorker waits for "worker ready", which is logged at info.
-  const worker = await spawnWorker(h.database.url, { ...workerEnv, LOG_LEVEL: 'info' });
-  worker.child.once('exit', (code, signal) => {
-    if (stoppedByUs.has(worker)) return;
-    stats.kills.unexpectedExits++;
-    crashes.push(`worker ${worker.pid} exited by itself (${code ?? signal}): ${worker.output().slice(-2000)}`);
-    if (slots[slot] === worker) slots[slot] = undefined;
-  });
-  slots[slot] = worker;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      // spawnWorker waits for "worker ready", which is logged at info.
+      const worker = await spawnWorker(h.database.url, { ...workerEnv, LOG_LEVEL: 'info' });
+      children.add(worker.child);
+      worker.child.once('exit', (code, signal) => {
+        children.delete(worker.child);
+        if (stoppedByUs.has(worker)) return;
+        stats.kills.unexpectedExits++;
+        crashes.push(`worker ${worker.pid} exited by itself (${code ?? signal}): ${worker.output().slice(-2000)}`);
+        if (slots[slot] === worker) slots[slot] = undefined;
+      });
+      slots[slot] = worker;
+      return;
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      const reason = /"message":"([^"]*)"/.exec(message)?.[1] ?? message.slice(0, 300);
+      startFailures.push(reason);
+      log(`worker failed to start (attempt ${attempt}): ${reason}`);
+      if (attempt >= 10) throw error;
+      await sleep(500);
+    }
+  }
 }
+// However the soak ends, its workers (not supervised) end with it.
+process.on('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
 await Promise.all(Array.from({ length: WORKERS }, (_, i) => startSlot(i)));
-// Interrupted: take the workers down with us (they are not supervised).
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    for (const worker of slots) worker?.child.kill('SIGKILL');
-    process.exit(130);
-  });
-}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 log(`${WORKERS} workers ready`);
 
 const deadline = startedAt + SECONDS * 1000;
@@ -291,6 +307,7 @@ const summary = {
   leaseLapses: lapsed?.n ?? 0,
   controls: stats.controls,
   kills: stats.kills,
+  workerStartFailures: startFailures,
   settleMs,
   unfinished,
   skippedTaskEventsChecked: SKIPPED_TASK_EVENTS,
@@ -308,7 +325,7 @@ console.log(
   `soak SOAK_SEED=${SEED}: ${SECONDS} s, ${stats.executions} executions (${outcomes?.completed} completed, ${outcomes?.failed} failed, ${outcomes?.cancelled} cancelled), ` +
     `${stats.tasks} tasks, ${runs.length} agent runs, ${controlCount} controls (+${stats.controls.refused} refused), ` +
     `${stats.kills.sigkill} SIGKILLs, ${stats.kills.sigterm} SIGTERMs, ${stats.kills.connectionRounds} connection kills (${stats.kills.connectionsTerminated} connections), ` +
-    `${violations.length} violations`,
+    `${startFailures.length} worker start failures, ${violations.length} violations`,
 );
 if (violations.length > 0 || KEEP_DB) {
   console.log(`database kept for inspection: ${h.database.url} (drop database "${h.database.name}" with (force))`);
