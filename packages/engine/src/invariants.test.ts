@@ -1,7 +1,7 @@
 import { newExecutionId, newId } from '@strata/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NonRetryableError } from './errors.ts';
-import { type InvariantName, assertExecutionInvariants, checkInvariants, overlappingRuns } from './invariants.ts';
+import { type InvariantName, assertExecutionInvariants, attemptViolations, checkInvariants, overlappingRuns } from './invariants.ts';
 import { controlExecution, startExecution } from './lifecycle.ts';
 import { createEngineHarness, type EngineHarness } from './testing.ts';
 
@@ -294,6 +294,16 @@ describe('the invariant checker', () => {
       const k = await cleanFixture();
       await h.database.sql`update tasks set attempt = 3 where id = ${k.b}`;
       expect((await checkInvariants(h.database, [k.executionId])).map((v) => v.detail)).toEqual(['task is at attempt 3 but the log queued 2']);
+    });
+
+    it('ends a run at any task event that takes the task out of in_progress (a hand-back)', () => {
+      const ev = (id: number, type: string, data: Record<string, unknown>) => ({ id, executionId: 'e', type, data: { taskId: 't', ...data } });
+      const task = { status: 'completed', attempt: 2, retryCount: 0, maxRetries: 3 };
+      const claim1 = ev(2, 'task-progress', { status: 'in_progress', attempt: 1, workerId: 'w1' });
+      const claim2 = ev(5, 'task-progress', { status: 'in_progress', attempt: 2, workerId: 'w2' });
+      const log = (handBack: ReturnType<typeof ev>[]) => [ev(1, 'task-assigned', { attempt: 1 }), claim1, ...handBack, ev(4, 'task-assigned', { attempt: 2 }), claim2, ev(6, 'task-completed', {})];
+      expect(attemptViolations(task, log([ev(3, 'task-progress', { status: 'pending' })]))).toEqual([]);
+      expect(attemptViolations(task, log([ev(3, 'task-progress', { status: 'in_progress', progress: { step: 1 } })]))).toHaveLength(2);
     });
 
     it('finds runs of one task that overlapped in time', () => {

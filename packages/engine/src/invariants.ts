@@ -231,12 +231,19 @@ export function checkExecution(execution: ExecutionRow, tasks: readonly TaskRow[
 
 /** A claim in the log: the `task-progress` the engine appends when a worker takes an attempt. */
 const isClaim = (e: EventRow) => e.type === 'task-progress' && typeof e.data.attempt === 'number' && e.data.workerId !== undefined;
-/** What ends an attempt's run in the log: its outcome, or the agent asking to wait. */
-const endsRun = (e: EventRow) => e.type === 'task-completed' || e.type === 'task-failed' || (e.type === 'task-progress' && e.data.waitingUntil !== undefined);
+/**
+ * What ends an attempt's run in the log: its outcome, the agent asking to wait, or any other
+ * task event that moves the task out of in_progress (e.g. handed back by a stopping worker).
+ */
+const endsRun = (e: EventRow) =>
+  e.type === 'task-completed' ||
+  e.type === 'task-failed' ||
+  (e.type === 'task-progress' && (e.data.waitingUntil !== undefined || (typeof e.data.status === 'string' && e.data.status !== 'in_progress')));
 
 /**
  * The log records when each attempt was queued (task-assigned, with its attempt), claimed
- * (task-progress with attempt and workerId) and ended (task-completed, task-failed, or a wait).
+ * (task-progress with attempt and workerId) and ended (task-completed, task-failed, a wait, or
+ * a task event with another status than in_progress).
  * As the engine sees it, an attempt runs from its claim to its end: a claim while another run
  * is open, a claim of an attempt that is not the latest queued one, or an outcome with no run
  * open, means two attempts were live at once or a stale one was recorded. (The log cannot show
