@@ -108,7 +108,8 @@ const workspaces = [await h.workspace('soak A'), await h.workspace('soak B')];
 
 const workerEnv = {
   STRATA_AGENT_MODULES: AGENTS,
-  LOG_LEVEL: 'warn',
+  // spawnWorker waits for "worker ready", which is logged at info.
+  LOG_LEVEL: 'info',
   TASK_LEASE_SECONDS: '3',
   WORKER_SWEEP_INTERVAL_MS: '500',
   WORKER_CONCURRENCY: '4',
@@ -129,8 +130,7 @@ const startFailures: string[] = [];
 async function startSlot(slot: number) {
   for (let attempt = 1; ; attempt++) {
     try {
-      // spawnWorker waits for "worker ready", which is logged at info.
-      const worker = await spawnWorker(h.database.url, { ...workerEnv, LOG_LEVEL: 'info' });
+      const worker = await spawnWorker(h.database.url, workerEnv);
       children.add(worker.child);
       worker.child.once('exit', (code, signal) => {
         children.delete(worker.child);

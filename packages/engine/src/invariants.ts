@@ -5,6 +5,8 @@
  *
  * Every check reads one REPEATABLE READ snapshot, so a check run while workers are busy sees a
  * consistent state (the engine changes a task, its counts and its events in one transaction).
+ * Mid-run, though, a task of a killed worker legitimately shows a lapsed lease (or a lost job)
+ * until the next recovery sweep: check once things have settled, as tests and the soak do.
  */
 import type { Sql } from '@strata/db';
 
