@@ -93,6 +93,7 @@ const stats = {
   tasks: 0,
   controls: { pause: 0, resume: 0, cancel: 0, refused: 0 },
   kills: { sigkill: 0, sigterm: 0, connectionRounds: 0, connectionsTerminated: 0, unexpectedExits: 0 },
+  soakErrors: 0,
 };
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -112,7 +113,8 @@ const workerEnv = {
   LOG_LEVEL: 'info',
   TASK_LEASE_SECONDS: '3',
   WORKER_SWEEP_INTERVAL_MS: '500',
-  WORKER_CONCURRENCY: '4',
+  // Two slots per agent type: each worker then needs ~20 connections, and the server is shared.
+  WORKER_CONCURRENCY: '2',
   TASK_RETRY_BASE_MS: '100',
   TASK_RETRY_MAX_MS: '800',
   WORKER_SHUTDOWN_TIMEOUT_MS: '5000',
@@ -162,81 +164,89 @@ log(`${WORKERS} workers ready`);
 const deadline = startedAt + SECONDS * 1000;
 let running = true;
 
+/**
+ * Runs `step` until the faults stop. The soak's own queries can fail for reasons outside the
+ * engine (a shared server out of connection slots): counted and logged, then it goes on.
+ */
+async function repeat(name: string, step: () => Promise<void>) {
+  while (running) {
+    try {
+      await step();
+    } catch (error) {
+      stats.soakErrors++;
+      log(`${name} failed (the soak's own error, not the engine's): ${error instanceof Error ? error.message : String(error)}`);
+      await sleep(1000);
+    }
+  }
+}
+
 /** Keeps ACTIVE executions in flight. */
 async function generate() {
-  while (running) {
-    // An execution that has not ended after a minute is stuck (reported at the end): it must not
-    // hold a slot, or one such bug would stall the whole soak.
-    const [{ n } = { n: 0 }] = await sql<{ n: number }[]>`
-      select count(*)::int as n from executions where completed_at is null and created_at > now() - interval '60 seconds'`;
-    if (n >= ACTIVE) {
-      await sleep(50);
-      continue;
-    }
-    const { items, onTaskFailure } = randomStrategy(workload);
-    const workspaceId = workload.pick(workspaces);
-    const strategyId = await h.strategy(workspaceId, items, { onTaskFailure });
-    await startExecution(h.ctx, { strategyId, workspaceId });
-    stats.executions++;
-    stats.tasks += items.length;
+  // An execution that has not ended after a minute is stuck (reported at the end): it must not
+  // hold a slot, or one such bug would stall the whole soak.
+  const [{ n } = { n: 0 }] = await sql<{ n: number }[]>`
+    select count(*)::int as n from executions where completed_at is null and created_at > now() - interval '60 seconds'`;
+  if (n >= ACTIVE) {
+    await sleep(50);
+    return;
   }
+  const { items, onTaskFailure } = randomStrategy(workload);
+  const workspaceId = workload.pick(workspaces);
+  const strategyId = await h.strategy(workspaceId, items, { onTaskFailure });
+  await startExecution(h.ctx, { strategyId, workspaceId });
+  stats.executions++;
+  stats.tasks += items.length;
 }
 
 /** Pauses, resumes and cancels executions at random. */
 async function control() {
-  while (running) {
-    await sleep(controls.int(50, 500));
-    const open = await sql<{ id: string; status: string }[]>`select id, status from executions where status in ('running', 'paused') order by id`;
-    if (open.length === 0) continue;
-    const target = controls.pick(open);
-    const roll = controls.next();
-    const action = target.status === 'paused' ? (roll < 0.8 ? 'resume' : roll < 0.95 ? 'cancel' : 'pause') : roll < 0.7 ? 'pause' : roll < 0.9 ? 'cancel' : 'resume';
-    try {
-      await controlExecution(h.ctx, target.id, action);
-      stats.controls[action]++;
-    } catch (error) {
-      if (!(error instanceof EngineError)) throw error;
-      stats.controls.refused++;
-    }
+  await sleep(controls.int(50, 500));
+  const open = await sql<{ id: string; status: string }[]>`select id, status from executions where status in ('running', 'paused') order by id`;
+  if (open.length === 0) return;
+  const target = controls.pick(open);
+  const roll = controls.next();
+  const action = target.status === 'paused' ? (roll < 0.8 ? 'resume' : roll < 0.95 ? 'cancel' : 'pause') : roll < 0.7 ? 'pause' : roll < 0.9 ? 'cancel' : 'resume';
+  try {
+    await controlExecution(h.ctx, target.id, action);
+    stats.controls[action]++;
+  } catch (error) {
+    if (!(error instanceof EngineError)) throw error;
+    stats.controls.refused++;
   }
 }
 
 /** Kills and restarts workers. */
 async function killWorkers() {
-  while (running) {
-    await sleep(faults.int(3000, 10_000));
-    if (!running) return;
-    const slot = faults.int(0, WORKERS - 1);
-    const worker = slots[slot];
-    const signal = faults.chance(0.75) ? 'SIGKILL' : 'SIGTERM';
-    const downMs = faults.int(200, 3000);
-    if (!worker) continue;
-    stoppedByUs.add(worker);
-    slots[slot] = undefined;
-    await worker.stop(signal);
-    if (signal === 'SIGKILL') killedAt.set(worker.pid, performance.timeOrigin + performance.now());
-    if (signal === 'SIGKILL') stats.kills.sigkill++;
-    else stats.kills.sigterm++;
-    await sleep(downMs);
-    await startSlot(slot);
-  }
+  await sleep(faults.int(3000, 10_000));
+  if (!running) return;
+  const slot = faults.int(0, WORKERS - 1);
+  const worker = slots[slot];
+  const signal = faults.chance(0.75) ? 'SIGKILL' : 'SIGTERM';
+  const downMs = faults.int(200, 3000);
+  if (!worker) return;
+  stoppedByUs.add(worker);
+  slots[slot] = undefined;
+  await worker.stop(signal);
+  if (signal === 'SIGKILL') killedAt.set(worker.pid, performance.timeOrigin + performance.now());
+  if (signal === 'SIGKILL') stats.kills.sigkill++;
+  else stats.kills.sigterm++;
+  await sleep(downMs);
+  await startSlot(slot);
 }
 
 /** Terminates the workers' database connections (all, or about half). */
 async function killConnections() {
-  while (running) {
-    await sleep(faults.int(2000, 8000));
-    if (!running) return;
-    const share = faults.chance(0.5) ? 1 : 0.5;
-    const killed = await sql<{ n: number }[]>`
-      select count(*) filter (where pg_terminate_backend(pid))::int as n from pg_stat_activity
-      where datname = current_database() and application_name in ('strata-worker', 'strata-agents') and random() < ${share}`;
-    stats.kills.connectionRounds++;
-    stats.kills.connectionsTerminated += killed[0]?.n ?? 0;
-  }
+  await sleep(faults.int(2000, 8000));
+  if (!running) return;
+  const share = faults.chance(0.5) ? 1 : 0.5;
+  const killed = await sql<{ n: number }[]>`
+    select count(*) filter (where pg_terminate_backend(pid))::int as n from pg_stat_activity
+    where datname = current_database() and application_name in ('strata-worker', 'strata-agents') and random() < ${share}`;
+  stats.kills.connectionRounds++;
+  stats.kills.connectionsTerminated += killed[0]?.n ?? 0;
 }
 
-const loops = [generate(), control(), killWorkers(), killConnections()];
+const loops = [repeat('generate', generate), repeat('control', control), repeat('kill workers', killWorkers), repeat('kill connections', killConnections)];
 const progress = setInterval(() => log(`${stats.executions} executions, ${stats.tasks} tasks, controls ${JSON.stringify(stats.controls)}, kills ${JSON.stringify(stats.kills)}`), 30_000);
 await sleep(Math.max(0, deadline - Date.now()));
 running = false;
@@ -251,19 +261,24 @@ let unfinished = 0;
 let fingerprint = '';
 let changedAt = Date.now();
 for (;;) {
-  for (const { id } of await sql<{ id: string }[]>`select id from executions where status = 'paused'`) {
-    await controlExecution(h.ctx, id, 'resume').catch(() => {});
-  }
-  const [state] = await sql<{ unfinished: number; fingerprint: string }[]>`
-    select (select count(*)::int from executions where completed_at is null) as unfinished,
-      (select concat_ws('/', count(*) filter (where status in ('completed', 'failed', 'skipped')), sum(attempt), sum(retry_count)) from tasks) as fingerprint`;
-  unfinished = state?.unfinished ?? 0;
-  if (state && state.fingerprint !== fingerprint) {
-    fingerprint = state.fingerprint;
-    changedAt = Date.now();
+  try {
+    for (const { id } of await sql<{ id: string }[]>`select id from executions where status = 'paused'`) {
+      await controlExecution(h.ctx, id, 'resume').catch(() => {});
+    }
+    const [state] = await sql<{ unfinished: number; fingerprint: string }[]>`
+      select (select count(*)::int from executions where completed_at is null) as unfinished,
+        (select concat_ws('/', count(*) filter (where status in ('completed', 'failed', 'skipped')), sum(attempt), sum(retry_count)) from tasks) as fingerprint`;
+    unfinished = state?.unfinished ?? 0;
+    if (state && state.fingerprint !== fingerprint) {
+      fingerprint = state.fingerprint;
+      changedAt = Date.now();
+    }
+  } catch (error) {
+    stats.soakErrors++;
+    log(`settle check failed (the soak's own error): ${error instanceof Error ? error.message : String(error)}`);
   }
   // Stuck: no task moved for STUCK_MS (waits, leases and backoffs are all far shorter).
-  if (unfinished === 0 || Date.now() - changedAt > STUCK_MS || Date.now() - settleStarted > SETTLE_TIMEOUT_MS) break;
+  if ((unfinished === 0 && fingerprint) || Date.now() - changedAt > STUCK_MS || Date.now() - settleStarted > SETTLE_TIMEOUT_MS) break;
   await sleep(500);
 }
 const settleMs = Date.now() - settleStarted;
@@ -322,6 +337,7 @@ const summary = {
   controls: stats.controls,
   kills: stats.kills,
   workerStartFailures: startFailures,
+  soakErrors: stats.soakErrors,
   settleMs,
   unfinished,
   skippedTaskEventsChecked: SKIPPED_TASK_EVENTS,
