@@ -31,7 +31,10 @@ export async function spawnWorker(databaseUrl: string, env: Record<string, strin
   child.stdout?.on('data', (d) => (output += d));
   child.stderr?.on('data', (d) => (output += d));
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`worker not ready: ${output}`)), 30_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // not left behind by a caller that gives up on it
+      reject(new Error(`worker not ready: ${output}`));
+    }, 30_000);
     child.once('exit', (code) => reject(new Error(`worker exited ${code}: ${output}`)));
     const poll = () => {
       if (!output.includes('worker ready')) return void setTimeout(poll, 50);

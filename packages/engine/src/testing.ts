@@ -11,6 +11,22 @@ import type { StrategyInput } from './strategy/schema.ts';
 import { createStrategy } from './strategy/store.ts';
 import { startEngineWorker, type EngineWorker, type EngineWorkerOptions } from './worker.ts';
 
+export {
+  type AgentRun,
+  assertAllInvariants,
+  assertExecutionInvariants,
+  attemptViolations,
+  checkExecution,
+  checkInvariants,
+  formatViolation,
+  InvariantError,
+  type InvariantName,
+  type InvariantOptions,
+  overlappingRuns,
+  type SqlSource,
+  type Violation,
+} from './invariants.ts';
+
 /**
  * Test-only: a fresh database with pg-boss, an engine context, and in-process workers with
  * agents the test supplies.
