@@ -32,7 +32,7 @@ const SECONDS = Number(process.env.SOAK_SECONDS ?? 600);
 const SEED = Number(process.env.SOAK_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const WORKERS = Number(process.env.SOAK_WORKERS ?? 3);
 const ACTIVE = Number(process.env.SOAK_ACTIVE ?? 6);
-const SKIPPED_TASK_EVENTS = process.env.SOAK_SKIPPED_TASK_EVENTS === '1';
+const SKIPPED_TASK_EVENTS = process.env.SOAK_SKIPPED_TASK_EVENTS !== '0';
 const KEEP_DB = process.env.SOAK_KEEP_DB === '1';
 const SETTLE_TIMEOUT_MS = 300_000;
 const STUCK_MS = 30_000;
