@@ -11,8 +11,8 @@
  *   SOAK_SEED      the seed (default: random; printed at start, so a failure can be replayed)
  *   SOAK_WORKERS   worker processes (default 3)
  *   SOAK_ACTIVE    executions kept running at once (default 6)
- *   SOAK_SKIPPED_TASK_EVENTS  1: require a task event for every skipped task (default 0 until
- *                  the engine emits them; see the notes)
+ *   SOAK_SKIPPED_TASK_EVENTS  0: do not require a task event for every skipped task (default 1;
+ *                  every skip has had its event since issue 10)
  *   SOAK_KEEP_DB   1: keep the database afterwards (it is always kept when a check fails)
  *
  * The same seed gives the same executions and the same plan of faults; where a fault lands

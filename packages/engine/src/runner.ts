@@ -351,6 +351,10 @@ async function handBack(ctx: EngineContext, tx: Tx, releases: Extract<AttemptOut
     from jsonb_to_recordset(${jsonRows(releases.map((r) => ({ id: r.taskId, attempt: r.attempt, job_id: r.jobId ?? null })))}) as j(id text, attempt int, job_id text)
     where t.id = j.id and t.attempt = j.attempt and t.status = 'in_progress' and t.wake_at is null and (j.job_id is null or t.job_id = j.job_id)
     returning t.id, t.execution_id as "executionId", t.agent_type as "agentType"`);
+  // Like every task state change, the hand-back has its event: the attempt ended, uncharged.
+  for (const task of back) {
+    events.push({ executionId: task.executionId, type: 'task-progress', data: { taskId: task.id, agentType: task.agentType, status: 'pending', reason: 'handed-back' } });
+  }
   const statusOf = (task: { executionId: string }) => locked.get(task.executionId)?.status;
   await assignTasks(
     tx,

@@ -49,6 +49,9 @@ describe('a worker that stops', () => {
     expect(reasons).toEqual(['The worker is stopping']);
     const [back] = await h.database.sql<{ status: string; attempt: number; retry_count: number }[]>`select status, attempt, retry_count from tasks where execution_id = ${execution.id}`;
     expect(back).toMatchObject({ status: 'assigned', attempt: 2, retry_count: 0 });
+    // The hand-back is a state change with its event: attempt 1 ended, then attempt 2 was queued.
+    const types = (await h.events(execution.id)).filter((e) => e.type.startsWith('task-')).map((e) => `${e.type}:${e.data.status ?? e.data.attempt}`);
+    expect(types).toEqual(['task-assigned:1', 'task-progress:in_progress', 'task-progress:pending', 'task-assigned:2']);
     const second = await h.startWorker();
     const done = await expectUncharged(execution.id);
     expect(done.tasks[0]?.result).toBe('sent by the next worker');
