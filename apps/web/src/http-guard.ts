@@ -8,37 +8,17 @@
  */
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { isHttpsRequest, securityHeaders, type TransportPolicy } from '@strata/api';
+import { answerSocket, isHttpsRequest, securityHeaders, type TransportPolicy } from '@strata/api';
 import type { Logger } from '@strata/config';
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => unknown;
 type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => unknown;
 
-const REASONS: Record<number, string> = {
-  400: 'Bad Request',
-  401: 'Unauthorized',
-  403: 'Forbidden',
-  404: 'Not Found',
-  408: 'Request Timeout',
-  413: 'Content Too Large',
-  429: 'Too Many Requests',
-  431: 'Request Header Fields Too Large',
-  500: 'Internal Server Error',
-};
 
 /** Answers a request with a JSON `{ error }` body (and closes the connection: the client misbehaved). */
 export function answerJson(res: ServerResponse, status: number, error: string) {
   const body = JSON.stringify({ error });
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), connection: 'close' }).end(body);
-}
-
-/** A complete HTTP/1.1 response with a JSON `{ error }` body, for sockets no ServerResponse owns. */
-export function rawJsonResponse(status: number, error: string, headers: Record<string, string> = {}): string {
-  const body = JSON.stringify({ error });
-  const extra = Object.entries(headers)
-    .map(([name, value]) => `${name}: ${value}\r\n`)
-    .join('');
-  return `HTTP/1.1 ${status} ${REASONS[status] ?? 'Error'}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`;
 }
 
 /**
@@ -70,17 +50,6 @@ function answerRequest(res: ServerResponse, status: number, error: string) {
     return;
   }
   answerJson(res, status, error);
-}
-
-/** Ends a raw socket with a JSON answer, or destroys it when nothing more can be written. */
-export function answerSocket(socket: Duplex, status: number, error: string) {
-  if (!socket.writable) {
-    socket.destroy();
-    return;
-  }
-  socket.end(rawJsonResponse(status, error));
-  // A client that never reads the answer does not keep the socket.
-  setTimeout(() => socket.destroy(), 5_000).unref();
 }
 
 function describe(req: IncomingMessage) {

@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { createStreamUpgradeHandler, EventHub, processEventHub, processStreamGuard, serveSse, StatusCache, StreamGuard, type StreamDeps, type TransportPolicy } from '@strata/api';
+import { answerSocket, createStreamUpgradeHandler, EventHub, processEventHub, processStreamGuard, serveSse, StatusCache, StreamGuard, type StreamDeps, type TransportPolicy } from '@strata/api';
 import { type Logger, loadConfig } from '@strata/config';
 import { createDatabase } from '@strata/db';
-import { answerJson, answerSocket, parseTarget, setSecurityHeaders } from './http-guard.ts';
+import { answerJson, parseTarget, setSecurityHeaders } from './http-guard.ts';
 
 const STREAM_PATH = /^\/api\/executions\/([^/]+)\/stream\/?$/;
 

@@ -1,6 +1,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { answerSocket } from '../raw-answer.ts';
 import { type WireEvent, wsFrame } from './hub.ts';
 import { admitStream, authorizeStream, crossSiteRefusal, openStream, resumePoint, type StreamDeps } from './session.ts';
 
@@ -36,14 +37,6 @@ function streamTarget(request: IncomingMessage): { url: URL; executionId: string
   }
 }
 
-function refuse(socket: Duplex, status: number, error: string, headers: Record<string, string> = {}) {
-  const reason = { 400: 'Bad Request', 401: 'Unauthorized', 403: 'Forbidden', 404: 'Not Found', 429: 'Too Many Requests', 500: 'Internal Server Error' }[status] ?? 'Error';
-  const body = JSON.stringify({ error });
-  const extra = Object.entries(headers)
-    .map(([name, value]) => `${name}: ${value}\r\n`)
-    .join('');
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n${extra}Connection: close\r\n\r\n${body}`);
-}
 
 /**
  * WebSocket upgrades of `/api/executions/:id/stream`: the same checks and the same stream as
@@ -56,18 +49,18 @@ export function createStreamUpgradeHandler(getDeps: () => Promise<StreamDeps>) {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
   return async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const target = streamTarget(request);
-    if (!target) return refuse(socket, 404, 'Not found');
+    if (!target) return answerSocket(socket, 404, 'Not found');
     const { url, executionId } = target;
     try {
       const deps = await getDeps();
       const headers = new Headers();
       for (const [name, value] of Object.entries(request.headers)) if (typeof value === 'string') headers.set(name, value);
       const auth = await authorizeStream(deps, { headers, url, executionId });
-      if (!auth.ok) return refuse(socket, auth.status, auth.error);
+      if (!auth.ok) return answerSocket(socket, auth.status, auth.error);
       const crossSite = crossSiteRefusal(deps, auth, headers);
-      if (crossSite) return refuse(socket, 403, crossSite);
+      if (crossSite) return answerSocket(socket, 403, crossSite);
       const admission = await admitStream(deps, auth);
-      if (!admission.ok) return refuse(socket, admission.status, admission.error, admission.headers);
+      if (!admission.ok) return answerSocket(socket, admission.status, admission.error, admission.headers);
       const { lease } = admission;
       // However the socket ends (even before the handshake completes), the stream stops counting.
       socket.once('close', () => void lease?.release());
@@ -122,7 +115,7 @@ export function createStreamUpgradeHandler(getDeps: () => Promise<StreamDeps>) {
         );
       });
     } catch {
-      refuse(socket, 500, 'Internal server error');
+      answerSocket(socket, 500, 'Internal server error');
     }
   };
 }
