@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startExecution } from './lifecycle.ts';
 import { refreshStalledHealth } from './recovery.ts';
-import { createEngineHarness, type EngineHarness } from './testing.ts';
+import { useEngineHarness } from './test-harness.ts';
+import type { EngineHarness } from './testing.ts';
 
 /**
  * Waiting is not stalling (issue 10, item 11). Task states are set with SQL (no worker runs):
@@ -11,12 +12,9 @@ import { createEngineHarness, type EngineHarness } from './testing.ts';
 let h: EngineHarness;
 let ws: string;
 
-beforeAll(async () => {
-  h = await createEngineHarness();
-  ws = await h.workspace();
-});
-afterAll(async () => {
-  await h?.close();
+useEngineHarness(async (harness) => {
+  h = harness;
+  ws = await harness.workspace();
 });
 
 async function runningTask(waitDays: number | null): Promise<string> {

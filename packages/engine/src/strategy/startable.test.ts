@@ -1,7 +1,8 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EngineError } from '../errors.ts';
 import { startExecution } from '../lifecycle.ts';
-import { createEngineHarness, type EngineHarness } from '../testing.ts';
+import { useEngineHarness } from '../test-harness.ts';
+import type { EngineHarness } from '../testing.ts';
 import type { L4ItemInput } from './schema.ts';
 import { createStrategy } from './store.ts';
 
@@ -14,12 +15,9 @@ import { createStrategy } from './store.ts';
 let h: EngineHarness;
 let ws: string;
 
-beforeAll(async () => {
-  h = await createEngineHarness();
-  ws = await h.workspace();
-});
-afterAll(async () => {
-  await h?.close();
+useEngineHarness(async (harness) => {
+  h = harness;
+  ws = await harness.workspace();
 });
 
 /** mulberry32: a small seeded generator, so a failing case can be replayed from its seed. */
