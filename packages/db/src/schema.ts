@@ -1,6 +1,7 @@
 import { sql } from 'drizzle-orm';
 import {
   bigserial,
+  bigint,
   check,
   index,
   integer,
@@ -458,4 +459,28 @@ export const emailOutbox = pgTable(
     createdAt: createdAt(),
   },
   (t) => [index('email_outbox_execution_idx').on(t.executionId, t.createdAt)],
+);
+
+/**
+ * Start-time fair queueing, per agent queue: `finish` is the virtual time at which a workspace's
+ * next job of a priority class may start. A job is tagged max(the queue's virtual time, this
+ * clock) and the clock moves past it, so every workspace with work waiting gets a turn per round
+ * however long another's backlog is, and a class's late items join the current round. See
+ * packages/engine/src/fair-queue.ts.
+ */
+export const queueClocks = pgTable(
+  'queue_clocks',
+  {
+    queue: text('queue').notNull(),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    priority: text('priority', { enum: PRIORITIES }).notNull(),
+    finish: bigint('finish', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.queue, t.workspaceId, t.priority] }),
+    index('queue_clocks_finish_idx').on(t.queue, t.finish),
+    check('queue_clocks_priority_check', inList('priority', PRIORITIES)),
+  ],
 );
