@@ -225,6 +225,8 @@ export function analyse(input: AnalysisInput, dependencies: readonly { key: stri
 
 export const analysisAgent: BuiltInAgent = () => ({
   inputSchema: analysisInputSchema,
+  description: "Summarises numeric fields of its dependencies' results: count, sum, mean, min, max and percentiles, optionally grouped.",
+  example: { path: 'sources', fields: ['bytes'], percentiles: [50, 90] },
   async run(ctx): Promise<AnalysisResult> {
     const parsed = analysisInputSchema.safeParse(ctx.task.input);
     if (!parsed.success) throw new NonRetryableError(`Invalid analysis input: ${z.prettifyError(parsed.error)}`);

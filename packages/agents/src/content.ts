@@ -499,6 +499,8 @@ export function generateFromTemplate(input: ContentInput, dependencies: readonly
  */
 export const contentAgent: BuiltInAgent = (deps: AgentDeps) => ({
   inputSchema: contentInputSchema,
+  description: 'Writes a post, brief or outline from a prompt, with an OpenAI-compatible model when LLM_BASE_URL is set.',
+  example: { prompt: 'Announce the spring product launch to existing customers', kind: 'post' },
   async run(ctx): Promise<ContentResult> {
     const input = parseInput(contentInputSchema, ctx.task.input, 'content');
     const { LLM_BASE_URL, LLM_MODEL, LLM_API_KEY } = deps.config;

@@ -42,6 +42,8 @@ export interface CoordinationResult {
  */
 export const coordinationAgent: BuiltInAgent = () => ({
   inputSchema: coordinationInput,
+  description: 'Joins its dependencies (naming their results) and can first wait durably, for a time or until a date.',
+  example: { waitSeconds: 60, note: 'Give the team a minute before the follow-up' },
   run: async ({ task, dependencies, wait, progress }): Promise<CoordinationResult> => {
     const input = coordinationInput.parse(task.input);
     if (!task.resumedFromWait) {

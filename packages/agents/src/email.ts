@@ -143,6 +143,8 @@ function addressText(value: string | { address: string }): string {
  */
 export const emailAgent: BuiltInAgent = (deps: AgentDeps) => ({
   inputSchema: emailInputSchema,
+  description: 'Sends an email through SMTP when SMTP_URL is set, or keeps it in the workspace outbox.',
+  example: { to: 'team@example.com', subject: 'Launch update', template: 'Hello {{name}}, the launch is on track.', variables: { name: 'team' } },
   async run(ctx) {
     const input = parseInput(emailInputSchema, ctx.task.input, 'email');
     const mail = composeEmail(input, ctx, deps.config.SMTP_FROM);

@@ -66,6 +66,8 @@ export const researchAgent: BuiltInAgent = (deps) => {
   const allowHosts = allowListSet(deps.config.AGENT_FETCH_ALLOW_HOSTS);
   return {
     inputSchema: researchInputSchema,
+    description: 'Fetches web pages and extracts their title, main text, answers to questions and keyword hits.',
+    example: { urls: ['https://example.com/'], questions: ['What is this page about?'], keywords: ['example'] },
     async run(ctx): Promise<ResearchResult> {
       const parsed = researchInputSchema.safeParse(ctx.task.input);
       if (!parsed.success) throw new NonRetryableError(`Invalid research input: ${z.prettifyError(parsed.error)}`);

@@ -450,6 +450,8 @@ export function buildCalendar(input: SchedulingInput, options: { uidSeed: string
 
 export const schedulingAgent: BuiltInAgent = () => ({
   inputSchema: schedulingInputSchema,
+  description: 'Plans an event or a recurring series and produces an .ics calendar file.',
+  example: { title: 'Launch review', start: '2027-03-01T10:00', durationMinutes: 45, timeZone: 'Europe/Paris', attendees: [{ email: 'team@example.com' }] },
   async run(ctx): Promise<SchedulingResult> {
     const parsed = schedulingInputSchema.safeParse(ctx.task.input);
     if (!parsed.success) throw new NonRetryableError(`Invalid scheduling input: ${z.prettifyError(parsed.error)}`);

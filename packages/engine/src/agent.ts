@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { DependencyResult } from './runner.ts';
 
 /** What an agent is told about its task. */
@@ -43,7 +43,20 @@ export type AgentHandler = (context: AgentContext) => Promise<unknown> | unknown
 export interface AgentDefinition {
   /** Checks an item's input before anything runs (at strategy creation) and before each run. */
   inputSchema?: z.ZodType;
+  /** One sentence for people choosing an agent (the dashboard's form, `GET /api/agents`). */
+  description?: string;
+  /** An input this agent accepts, shown beside its schema. */
+  example?: Record<string, unknown>;
   run: AgentHandler;
+}
+
+/** What `GET /api/agents` says about one agent type. */
+export interface AgentCatalogEntry {
+  type: string;
+  description: string | null;
+  /** JSON Schema (draft 2020-12) of the input, as the agent accepts it; null when it takes any object. */
+  inputSchema: Record<string, unknown> | null;
+  example: Record<string, unknown> | null;
 }
 
 /** The handlers a worker runs, one per agent type; a later registration replaces an earlier one. */
@@ -63,6 +76,16 @@ export class AgentRegistry {
     return [...this.#agents.keys()];
   }
 
+  /** Every registered agent type with its input's JSON Schema and an example, built-ins and custom alike. */
+  catalog(): AgentCatalogEntry[] {
+    return [...this.#agents].map(([type, agent]) => ({
+      type,
+      description: agent.description ?? null,
+      inputSchema: agent.inputSchema ? inputJsonSchema(agent.inputSchema) : null,
+      example: agent.example ?? null,
+    }));
+  }
+
   /** The input check for strategy creation: a message, or undefined when the input is fine. */
   checkInput(agentType: string, input: Record<string, unknown>): string | undefined {
     const schema = this.#agents.get(agentType)?.inputSchema;
@@ -72,4 +95,12 @@ export class AgentRegistry {
     const issue = parsed.error.issues[0];
     return issue ? `${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}` : 'is invalid';
   }
+}
+
+/**
+ * The input side of a zod schema as JSON Schema. Refinements and transforms have no JSON Schema
+ * form: they are left out (`unrepresentable: 'any'`) and still enforced by the server.
+ */
+function inputJsonSchema(schema: z.ZodType): Record<string, unknown> {
+  return z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 }
