@@ -234,6 +234,8 @@ export const tasks = pgTable(
     status: text('status', { enum: TASK_STATUSES }).notNull().default('pending'),
     priority: text('priority', { enum: PRIORITIES }).notNull(),
     description: text('description').notNull(),
+    /** The item's place in its strategy: tasks of one priority are queued in this order. */
+    ordinal: integer('ordinal').notNull().default(0),
     /** Task ids this task waits for. */
     dependencies: text('dependencies').array().notNull().default(sql`'{}'::text[]`),
     /** How many dependencies have not completed yet; the task is ready at 0. */
@@ -249,6 +251,12 @@ export const tasks = pgTable(
     attempt: integer('attempt').notNull().default(0),
     /** The pg-boss job of the current attempt; a sweep re-queues an assigned task whose job is gone. */
     jobId: text('job_id'),
+    /**
+     * The fair-queue tag of the current job (its pg-boss priority is minus it): where the job
+     * stands in its agent queue. A task released later with a higher priority takes the place
+     * of the earliest waiting lower-priority job of its execution.
+     */
+    queueTag: bigint('queue_tag', { mode: 'number' }),
     workerId: text('worker_id'),
     leaseExpiresAt: ts('lease_expires_at'),
     wakeAt: ts('wake_at'),
@@ -259,9 +267,11 @@ export const tasks = pgTable(
   },
   (t) => [
     index('tasks_execution_status_idx').on(t.executionId, t.status),
-    index('tasks_workspace_active_idx')
-      .on(t.workspaceId)
-      .where(sql`${t.status} in ('assigned', 'in_progress')`),
+    /** Claims find a task by its job: a job may change tasks (fair-queue promotion). */
+    index('tasks_job_idx').on(t.jobId),
+    index('tasks_queued_idx')
+      .on(t.executionId, t.agentType, t.queueTag)
+      .where(sql`${t.status} = 'assigned'`),
     index('tasks_lease_idx')
       .on(t.leaseExpiresAt)
       .where(sql`${t.status} = 'in_progress'`),
@@ -463,10 +473,9 @@ export const emailOutbox = pgTable(
 
 /**
  * Start-time fair queueing, per agent queue: `finish` is the virtual time at which a workspace's
- * next job of a priority class may start. A job is tagged max(the queue's virtual time, this
- * clock) and the clock moves past it, so every workspace with work waiting gets a turn per round
- * however long another's backlog is, and a class's late items join the current round. See
- * packages/engine/src/fair-queue.ts.
+ * next job may start. A job is tagged max(the queue's virtual time, this clock) and the clock
+ * moves past it, so every workspace with work waiting gets a turn per round however long
+ * another's backlog is. See packages/engine/src/fair-queue.ts.
  */
 export const queueClocks = pgTable(
   'queue_clocks',
@@ -475,12 +484,7 @@ export const queueClocks = pgTable(
     workspaceId: text('workspace_id')
       .notNull()
       .references(() => workspaces.id, { onDelete: 'cascade' }),
-    priority: text('priority', { enum: PRIORITIES }).notNull(),
     finish: bigint('finish', { mode: 'number' }).notNull(),
   },
-  (t) => [
-    primaryKey({ columns: [t.queue, t.workspaceId, t.priority] }),
-    index('queue_clocks_finish_idx').on(t.queue, t.finish),
-    check('queue_clocks_priority_check', inList('priority', PRIORITIES)),
-  ],
+  (t) => [primaryKey({ columns: [t.queue, t.workspaceId] }), index('queue_clocks_finish_idx').on(t.queue, t.finish)],
 );

@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import type { AgentType, Priority } from '@strata/db';
 import { sql } from 'drizzle-orm';
 import type { NewEvent } from './events.ts';
-import type { QueuedJob, TaskQueue } from './queue.ts';
-import { textArray, type Tx } from './tx.ts';
+import { allocateTags, priorityOfTag, retimeJobs, type TagRequest, tagKey } from './fair-queue.ts';
+import { agentQueue, type QueuedJob, type TaskQueue } from './queue.ts';
+import { jsonRows, textArray, type Tx } from './tx.ts';
 
 export const PRIORITY_RANK: Record<Priority, number> = { high: 0, medium: 1, low: 2 };
 
@@ -16,6 +17,7 @@ export type AssignedRow = {
   workspaceId: string;
   agentType: AgentType;
   priority: Priority;
+  ordinal: number;
   attempt: number;
   retryCount: number;
   timeoutSeconds: number;
@@ -31,9 +33,8 @@ export interface DispatchOptions {
 
 /**
  * Moves pending tasks to `assigned` and enqueues their jobs in the same transaction, highest
- * priority first. Each job's pg-boss priority is minus its rank among its workspace's
- * outstanding tasks, so a fetch takes the first outstanding task of every workspace before the
- * second of any: a workspace with a 10,000-task backlog cannot starve one with three.
+ * priority first, in fair-queue order (fair-queue.ts): a workspace with a 10,000-task backlog
+ * cannot starve one with three, now or as the backlog drains.
  */
 export async function assignTasks(tx: Tx, queue: TaskQueue, taskIds: readonly string[], events: NewEvent[], options: DispatchOptions = {}): Promise<number> {
   if (taskIds.length === 0) return 0;
@@ -44,7 +45,7 @@ export async function assignTasks(tx: Tx, queue: TaskQueue, taskIds: readonly st
       job_id = gen_random_uuid()::text, worker_id = null, lease_expires_at = null, wake_at = null, updated_at = now()
     from (select id, wake_at from tasks where id = any(${textArray(taskIds)}) and status = 'pending' for update) old
     where t.id = old.id
-    returning t.id, t.execution_id as "executionId", t.workspace_id as "workspaceId", t.agent_type as "agentType", t.priority,
+    returning t.id, t.execution_id as "executionId", t.workspace_id as "workspaceId", t.agent_type as "agentType", t.priority, t.ordinal,
       t.attempt, t.retry_count as "retryCount", t.timeout_seconds as "timeoutSeconds", t.job_id as "jobId",
       extract(epoch from old.wake_at - now())::float8 as "notBeforeSeconds"`);
   if (assigned.length === 0) return 0;
@@ -54,35 +55,45 @@ export async function assignTasks(tx: Tx, queue: TaskQueue, taskIds: readonly st
 
 /** Enqueues rows already marked assigned (a retry, or a sweep re-queueing a lost job). */
 export async function enqueue(tx: Tx, queue: TaskQueue, rows: AssignedRow[], events: NewEvent[], options: DispatchOptions = {}): Promise<void> {
-  const order = rows.map((row, index) => ({ row, index }));
-  order.sort((a, b) => PRIORITY_RANK[a.row.priority] - PRIORITY_RANK[b.row.priority] || a.index - b.index);
-  const workspaces = [...new Set(rows.map((r) => r.workspaceId))];
-  const outstanding = await tx.execute<{ workspaceId: string; n: number }>(sql`
-    select workspace_id as "workspaceId", count(*)::int as n from tasks
-    where workspace_id = any(${textArray(workspaces)}) and status in ('assigned', 'in_progress')
-    group by workspace_id`);
-  const base = new Map(outstanding.map((o) => [o.workspaceId, o.n]));
-  const batchSizes = new Map<string, number>();
-  for (const row of rows) batchSizes.set(row.workspaceId, (batchSizes.get(row.workspaceId) ?? 0) + 1);
-  const rankInBatch = new Map<string, number>();
-  const jobs: QueuedJob[] = order.map(({ row }) => {
-    const seen = rankInBatch.get(row.workspaceId) ?? 0;
-    rankInBatch.set(row.workspaceId, seen + 1);
-    // `outstanding` already counts this batch, so its first job ranks at (n - batch size).
-    const batchSize = batchSizes.get(row.workspaceId) ?? 0;
-    const rank = Math.max(0, (base.get(row.workspaceId) ?? 0) - batchSize) + seen;
+  const order = rows
+    .map((row, index) => ({ row, index }))
+    .sort((a, b) => PRIORITY_RANK[a.row.priority] - PRIORITY_RANK[b.row.priority] || a.row.ordinal - b.row.ordinal || a.index - b.index)
+    .map(({ row }) => row);
+  const requests = new Map<string, TagRequest>();
+  for (const row of order) {
+    const key = tagKey(agentQueue(row.agentType), row.workspaceId);
+    const request = requests.get(key) ?? { queue: agentQueue(row.agentType), workspaceId: row.workspaceId, count: 0 };
+    request.count++;
+    requests.set(key, request);
+  }
+  const nextTag = await allocateTags(tx, [...requests.values()]);
+  const slots: QueueSlot[] = order.map((row) => {
+    const key = tagKey(agentQueue(row.agentType), row.workspaceId);
+    const tag = nextTag.get(key) ?? 0;
+    nextTag.set(key, tag + 1);
     const startAfterSeconds = Math.max(options.startAfterSeconds ?? 0, row.notBeforeSeconds ?? 0);
-    return {
-      agentType: row.agentType,
-      jobId: row.jobId ?? randomUUID(),
-      job: { taskId: row.id, executionId: row.executionId, attempt: row.attempt },
-      priority: -rank,
-      expireInSeconds: row.timeoutSeconds + JOB_EXPIRY_MARGIN_SECONDS,
-      ...(startAfterSeconds > 0 ? { startAfterSeconds } : {}),
-    };
+    return { task: row, jobId: row.jobId ?? randomUUID(), tag, startAfterSeconds, holder: row };
   });
+  const moved = await promoteWithinExecutions(tx, slots);
+  await tx.execute(sql`
+    update tasks t set job_id = x.job_id, queue_tag = x.tag
+    from jsonb_to_recordset(${jsonRows([...slots.map((s) => ({ id: s.holder.id, job_id: s.jobId, tag: s.tag })), ...moved.map((m) => ({ id: m.task.id, job_id: m.jobId, tag: m.tag }))])})
+      as x(id text, job_id text, tag bigint)
+    where t.id = x.id`);
+  await retimeJobs(
+    tx,
+    moved.map((m) => ({ queue: agentQueue(m.task.agentType), jobId: m.jobId, expireInSeconds: m.task.timeoutSeconds + JOB_EXPIRY_MARGIN_SECONDS })),
+  );
+  const jobs: QueuedJob[] = slots.map((slot) => ({
+    agentType: slot.holder.agentType,
+    jobId: slot.jobId,
+    job: { taskId: slot.holder.id, executionId: slot.holder.executionId, attempt: slot.holder.attempt },
+    priority: priorityOfTag(slot.tag),
+    expireInSeconds: slot.holder.timeoutSeconds + JOB_EXPIRY_MARGIN_SECONDS,
+    ...(slot.startAfterSeconds > 0 ? { startAfterSeconds: slot.startAfterSeconds } : {}),
+  }));
   await queue.enqueue(tx, jobs);
-  for (const { row } of order) {
+  for (const row of order) {
     events.push({
       executionId: row.executionId,
       type: 'task-assigned',
@@ -91,10 +102,66 @@ export async function enqueue(tx: Tx, queue: TaskQueue, rows: AssignedRow[], eve
   }
 }
 
+/**
+ * A new job's place in its queue. `task` is the row being queued; `holder` is the task the job
+ * will run once promotion is done (the same row, or the lower-priority task whose place it took).
+ */
+type QueueSlot = { task: AssignedRow; jobId: string; tag: number; startAfterSeconds: number; holder: QueuedTask };
+type QueuedTask = Pick<AssignedRow, 'id' | 'executionId' | 'agentType' | 'priority' | 'attempt' | 'timeoutSeconds'>;
+/** A task queued now that took the place of a waiting lower-priority one: it holds that job (`jobId`, `tag`). */
+type MovedTask = { task: QueuedTask; jobId: string; tag: number };
+
+/**
+ * Priority within an execution at any time: a task queued now takes the place of the earliest
+ * waiting job of a lower-priority task of its execution and agent type (job ids and tags swap
+ * on the two tasks; claims go by job id), so a `high` item released late runs before the `low`
+ * ones queued earlier, and the execution's share of the queue is unchanged. Only jobs that can
+ * run now trade places: a retry in its backoff neither takes nor gives one. The caller holds
+ * the execution's lock, so no claim of these tasks runs meanwhile.
+ */
+async function promoteWithinExecutions(tx: Tx, slots: QueueSlot[]): Promise<MovedTask[]> {
+  const groups = new Map<string, QueueSlot[]>();
+  for (const slot of slots) {
+    if (slot.startAfterSeconds > 0 || slot.task.priority === 'low') continue;
+    const key = `${slot.task.executionId}\u0000${slot.task.agentType}`;
+    groups.set(key, [...(groups.get(key) ?? []), slot]);
+  }
+  if (groups.size === 0) return [];
+  const queuedIds = textArray(slots.map((s) => s.task.id));
+  const moved: MovedTask[] = [];
+  for (const group of groups.values()) {
+    const { executionId, agentType } = group[0]!.task;
+    const bestRank = Math.min(...group.map((s) => PRIORITY_RANK[s.task.priority]));
+    const candidates = await tx.execute<QueuedTask & { jobId: string; tag: number }>(sql`
+      select t.id, t.execution_id as "executionId", t.agent_type as "agentType", t.priority, t.attempt,
+        t.timeout_seconds as "timeoutSeconds", t.job_id as "jobId", t.queue_tag::float8 as tag
+      from tasks t join pgboss.job j on j.name = ${agentQueue(agentType)} and j.id = t.job_id::uuid
+      where t.execution_id = ${executionId} and t.agent_type = ${agentType} and t.status = 'assigned' and t.queue_tag is not null
+        and t.id <> all(${queuedIds}) and ${PRIORITY_RANK_SQL} > ${bestRank}
+        and j.state = 'created' and j.start_after <= pgboss.job_now()
+      order by t.queue_tag limit ${group.length}
+      for update of t`);
+    const free = [...candidates].map((c) => ({ ...c, tag: Number(c.tag) }));
+    for (const slot of [...group].sort((a, b) => PRIORITY_RANK[a.task.priority] - PRIORITY_RANK[b.task.priority] || a.tag - b.tag)) {
+      const at = free.findIndex((c) => PRIORITY_RANK[c.priority] > PRIORITY_RANK[slot.task.priority] && c.tag < slot.tag);
+      if (at < 0) continue;
+      const [place] = free.splice(at, 1);
+      if (!place) continue;
+      const { jobId, tag, ...waiting } = place;
+      // The queued task takes the waiting job; the waiting task takes the new one.
+      moved.push({ task: slot.task, jobId, tag });
+      slot.holder = waiting;
+    }
+  }
+  return moved;
+}
+
+const PRIORITY_RANK_SQL = sql.raw(`case t.priority when 'high' then 0 when 'medium' then 1 else 2 end`);
+
 /** Pending tasks of an execution whose dependencies have all completed, highest priority first. */
 export async function readyTaskIds(tx: Tx, executionId: string): Promise<string[]> {
   const rows = await tx.execute<{ id: string }>(sql`
     select id from tasks where execution_id = ${executionId} and status = 'pending' and pending_dependencies = 0
-    order by case priority when 'high' then 0 when 'medium' then 1 else 2 end, id`);
+    order by case priority when 'high' then 0 when 'medium' then 1 else 2 end, ordinal`);
   return rows.map((r) => r.id);
 }

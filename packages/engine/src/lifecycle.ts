@@ -103,6 +103,7 @@ async function insertTasks(tx: Tx, executionId: string, workspaceId: string, ite
     agent_type: item.agentType!,
     priority: item.priority!,
     description: item.title,
+    ordinal: item.position,
     dependencies: item.dependsOn.map((key) => taskIdByKey.get(key)!),
     input: item.input ?? {},
     max_retries: item.maxRetries!,
@@ -112,12 +113,12 @@ async function insertTasks(tx: Tx, executionId: string, workspaceId: string, ite
   // plan than a multi-row VALUES list for 10,000 tasks.
   for (let i = 0; i < taskRows.length; i += INSERT_CHUNK) {
     await tx.execute(sql`
-      insert into tasks (id, execution_id, workspace_id, l4_item_id, key, agent_type, priority, description, dependencies,
+      insert into tasks (id, execution_id, workspace_id, l4_item_id, key, agent_type, priority, description, ordinal, dependencies,
         pending_dependencies, input, max_retries, timeout_seconds)
-      select t.id, ${executionId}, ${workspaceId}, t.l4_item_id, t.key, t.agent_type, t.priority, t.description,
+      select t.id, ${executionId}, ${workspaceId}, t.l4_item_id, t.key, t.agent_type, t.priority, t.description, t.ordinal,
         array(select jsonb_array_elements_text(t.dependencies)), jsonb_array_length(t.dependencies), t.input, t.max_retries, t.timeout_seconds
       from jsonb_to_recordset(${jsonRows(taskRows.slice(i, i + INSERT_CHUNK))}) as t(id text, l4_item_id text, key text, agent_type text,
-        priority text, description text, dependencies jsonb, input jsonb, max_retries int, timeout_seconds int)`);
+        priority text, description text, ordinal int, dependencies jsonb, input jsonb, max_retries int, timeout_seconds int)`);
   }
   const edges = taskRows.flatMap((task) => task.dependencies.map((d) => ({ t: task.id, d })));
   for (let i = 0; i < edges.length; i += INSERT_CHUNK * 5) {

@@ -77,7 +77,7 @@ export async function requeueLostJobs(ctx: EngineContext, leaseSeconds: number):
     const waiting = await tx.execute<AssignedRow>(sql`
       update tasks t set job_id = gen_random_uuid()::text from jsonb_to_recordset(${seen(lost)}) as j(id text, job_id text)
       where t.id = j.id and t.job_id = j.job_id and t.status = 'in_progress' and t.wake_at is not null
-      returning t.id, t.execution_id as "executionId", t.workspace_id as "workspaceId", t.agent_type as "agentType", t.priority, t.attempt,
+      returning t.id, t.execution_id as "executionId", t.workspace_id as "workspaceId", t.agent_type as "agentType", t.priority, t.ordinal, t.attempt,
         t.retry_count as "retryCount", t.timeout_seconds as "timeoutSeconds", t.job_id as "jobId"`);
     if (waiting.length > 0) await enqueue(tx, ctx.queue, [...waiting], []);
     // Back to pending under lock, then assigned again with a new attempt and job.

@@ -10,7 +10,7 @@ import { formatBytes, storableText } from './limits.ts';
 import type { TaskJob } from './queue.ts';
 import { settleExecution } from './settle.ts';
 import { returnToReady, skipTasks } from './skip.ts';
-import { type ExecutionLockRow, jsonRows, lockExecutions, textArray, transaction, type Tx } from './tx.ts';
+import { type ExecutionLockRow, jsonRows, lockExecutions, postgresErrorOf, textArray, transaction, type Tx } from './tx.ts';
 
 /** A task this worker now holds, with what its agent needs. */
 export type ClaimedTask = {
@@ -64,7 +64,7 @@ export async function claimTasks(ctx: EngineContext, jobs: readonly ClaimJob[], 
       const returned: NewEvent[] = [];
       await returnToReady(
         tx,
-        sql`(t.id, t.attempt, t.job_id) in (select j.id, j.attempt, j.job_id from jsonb_to_recordset(${jsonRows(paused.map((j) => ({ id: j.taskId, attempt: j.attempt, job_id: j.jobId })))}) as j(id text, attempt int, job_id text))`,
+        sql`t.job_id = any(${textArray(paused.map((j) => j.jobId))})`,
         returned,
       );
       await appendEvents(tx, returned);
@@ -75,8 +75,8 @@ export async function claimTasks(ctx: EngineContext, jobs: readonly ClaimJob[], 
     const rows = await tx.execute<ClaimedTask & { reclaimed: boolean }>(sql`
       with target as (
         select t.id, t.wake_at is not null as resumed, (t.status = 'in_progress' and t.wake_at is null) as reclaimed from tasks t
-        join jsonb_to_recordset(${jsonRows(resumable.map((j) => ({ id: j.taskId, attempt: j.attempt, job_id: j.jobId, running: locked.get(j.executionId)?.status === 'running' })))})
-          as j(id text, attempt int, job_id text, running boolean) on t.id = j.id and t.attempt = j.attempt and t.job_id = j.job_id
+        join jsonb_to_recordset(${jsonRows(resumable.map((j) => ({ job_id: j.jobId, execution_id: j.executionId, running: locked.get(j.executionId)?.status === 'running' })))})
+          as j(job_id text, execution_id text, running boolean) on t.job_id = j.job_id and t.execution_id = j.execution_id
         where (t.status = 'assigned' and j.running) or (t.status = 'in_progress' and t.wake_at is not null)
           or (t.status = 'in_progress' and t.wake_at is null and t.worker_id = ${workerId})
         for update of t
@@ -325,12 +325,12 @@ async function holdUntil(ctx: EngineContext, tx: Tx, waits: Extract<AttemptOutco
     recorded += skipped.length;
   }
   if (live.length === 0) return recorded;
-  const held = await tx.execute<{ id: string; executionId: string; workspaceId: string; agentType: AgentType; priority: Priority; attempt: number; retryCount: number; timeoutSeconds: number; jobId: string; wakeAt: string }>(sql`
+  const held = await tx.execute<{ id: string; executionId: string; workspaceId: string; agentType: AgentType; priority: Priority; ordinal: number; attempt: number; retryCount: number; timeoutSeconds: number; jobId: string; wakeAt: string }>(sql`
     update tasks t set wake_at = j.until, lease_expires_at = null, worker_id = null, job_id = gen_random_uuid()::text,
       progress = jsonb_build_object('waitingUntil', j.until), updated_at = now()
     from jsonb_to_recordset(${rows(live)}) as j(id text, attempt int, job_id text, until timestamptz)
     where ${fence}
-    returning t.id, t.execution_id as "executionId", t.workspace_id as "workspaceId", t.agent_type as "agentType", t.priority,
+    returning t.id, t.execution_id as "executionId", t.workspace_id as "workspaceId", t.agent_type as "agentType", t.priority, t.ordinal,
       t.attempt, t.retry_count as "retryCount", t.timeout_seconds as "timeoutSeconds", t.job_id as "jobId", j.until::text as "wakeAt"`);
   for (const task of held) {
     const delaySeconds = Math.max(0, (new Date(task.wakeAt).getTime() - Date.now()) / 1000);
@@ -438,20 +438,6 @@ export async function renewLeases(
 
 /** SQLSTATE classes of errors caused by the data itself: repeating the statement cannot help. */
 const DATA_ERROR_CLASSES = ['22', '54'];
-
-/** The PostgreSQL error inside a driver or ORM error (drizzle wraps it as the cause). */
-function postgresErrorOf(error: unknown): { code: string; message: string } | undefined {
-  let current: unknown = error;
-  for (let depth = 0; depth < 4 && current; depth++) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
-      const { message, detail } = current as { message?: unknown; detail?: unknown };
-      return { code, message: `${String(message)}${typeof detail === 'string' && detail ? ` (${detail})` : ''}` };
-    }
-    current = (current as { cause?: unknown }).cause;
-  }
-  return undefined;
-}
 
 /**
  * `recordOutcomes`, with one bad outcome harming only its own task: when the batch fails on

@@ -70,3 +70,17 @@ export type ExecutionLockRow = {
   settled: boolean;
   statsDue: boolean;
 };
+
+/** The PostgreSQL error inside a driver or ORM error (drizzle wraps it as the cause). */
+export function postgresErrorOf(error: unknown): { code: string; message: string } | undefined {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current; depth++) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) {
+      const { message, detail } = current as { message?: unknown; detail?: unknown };
+      return { code, message: `${String(message)}${typeof detail === 'string' && detail ? ` (${detail})` : ''}` };
+    }
+    current = (current as { cause?: unknown }).cause;
+  }
+  return undefined;
+}

@@ -8,6 +8,7 @@ import { HandBack, runTask } from './executor.ts';
 import { hookPoint } from './hooks.ts';
 import { DEFAULT_RESULT_MAX_BYTES, defaultDependenciesMaxBytes, JSONB_MAX_BYTES } from './limits.ts';
 import { agentQueue, ensureAgentQueues, taskJobSchema } from './queue.ts';
+import { rebaseQueues } from './fair-queue.ts';
 import { reapExpiredLeases, refreshStalledHealth, requeueLostJobs } from './recovery.ts';
 import {
   type AttemptOutcome,
@@ -299,6 +300,8 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
       const reaped = databaseSettled() ? await reapExpiredLeases(ctx, leaseSeconds) : 0;
       const requeued = await requeueLostJobs(ctx, leaseSeconds);
       await refreshStalledHealth(ctx);
+      const rebased = await rebaseQueues(ctx);
+      if (rebased.length > 0) logger.info({ queues: rebased }, 'rebased fair-queue tags');
       if (reaped || requeued) logger.info({ reaped, requeued }, 'recovered tasks');
     } catch (error) {
       lastDatabaseFailure = Date.now();
