@@ -42,7 +42,7 @@ export async function assignTasks(tx: Tx, queue: TaskQueue, taskIds: readonly st
   // starts then, not at once.
   const assigned = await tx.execute<AssignedRow>(sql`
     update tasks t set status = 'assigned', assigned_at = now(), started_at = null, attempt = t.attempt + 1,
-      job_id = gen_random_uuid()::text, worker_id = null, lease_expires_at = null, wake_at = null, updated_at = now()
+      job_id = gen_random_uuid()::text, queue_tag = null, worker_id = null, lease_expires_at = null, wake_at = null, updated_at = now()
     from (select id, wake_at from tasks where id = any(${textArray(taskIds)}) and status = 'pending' for update) old
     where t.id = old.id
     returning t.id, t.execution_id as "executionId", t.workspace_id as "workspaceId", t.agent_type as "agentType", t.priority, t.ordinal,
@@ -127,7 +127,7 @@ async function promoteWithinExecutions(tx: Tx, slots: QueueSlot[]): Promise<Move
     groups.set(key, [...(groups.get(key) ?? []), slot]);
   }
   if (groups.size === 0) return [];
-  const queuedIds = textArray(slots.map((s) => s.task.id));
+  // Tasks queued by this call have no job row yet (it is inserted afterwards): the join leaves them out.
   const moved: MovedTask[] = [];
   for (const group of groups.values()) {
     const { executionId, agentType } = group[0]!.task;
@@ -137,7 +137,7 @@ async function promoteWithinExecutions(tx: Tx, slots: QueueSlot[]): Promise<Move
         t.timeout_seconds as "timeoutSeconds", t.job_id as "jobId", t.queue_tag::float8 as tag
       from tasks t join pgboss.job j on j.name = ${agentQueue(agentType)} and j.id = t.job_id::uuid
       where t.execution_id = ${executionId} and t.agent_type = ${agentType} and t.status = 'assigned' and t.queue_tag is not null
-        and t.id <> all(${queuedIds}) and ${PRIORITY_RANK_SQL} > ${bestRank}
+        and ${PRIORITY_RANK_SQL} > ${bestRank}
         and j.state = 'created' and j.start_after <= pgboss.job_now()
       order by t.queue_tag limit ${group.length}
       for update of t`);
