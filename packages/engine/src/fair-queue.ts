@@ -1,7 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { hookPoint } from './hooks.ts';
 import type { EngineContext } from './context.ts';
-import { jsonRows, postgresErrorOf, textArray, transaction, type Tx } from './tx.ts';
+import { FAIR_QUEUE_LOCK_CLASS, holdsFairQueueLocks, jsonRows, postgresErrorOf, textArray, transaction, type Tx } from './tx.ts';
 
 /**
  * Fairness between workspaces, as start-time fair queueing over pg-boss's priority order.
@@ -21,8 +21,7 @@ import { jsonRows, postgresErrorOf, textArray, transaction, type Tx } from './tx
 
 /** A queue whose virtual time passes this is shifted down by it (pg-boss priorities are int4). */
 export const REBASE_ABOVE = 2 ** 30;
-/** The first key of the advisory lock that orders enqueues against a rebase (the second is the queue's hash). */
-const LOCK_CLASS = 0x5f41;
+const LOCK_CLASS = FAIR_QUEUE_LOCK_CLASS;
 
 export type TagRequest = { queue: string; workspaceId: string; count: number };
 
@@ -44,7 +43,7 @@ export async function allocateTags(tx: Tx, requests: readonly TagRequest[]): Pro
   const wanted = requests.filter((r) => r.count > 0);
   if (wanted.length === 0) return new Map();
   const queues = [...new Set(wanted.map((r) => r.queue))].sort();
-  await tx.execute(sql`select pg_advisory_xact_lock_shared(${LOCK_CLASS}, hashtext(q)) from unnest(${textArray(queues)}) as q`);
+  if (!holdsFairQueueLocks(tx)) await tx.execute(sql`select pg_advisory_xact_lock_shared(${LOCK_CLASS}, hashtext(q)) from unnest(${textArray(queues)}) as q`);
   await hookPoint('fair-queue:before-allocate', { queues });
   const rows = await tx.execute<{ queue: string; workspaceId: string; finish: number; n: number }>(sql`
     with req as (select * from jsonb_to_recordset(${jsonRows(wanted.map((r) => ({ queue: r.queue, workspace_id: r.workspaceId, n: r.count })))})

@@ -106,9 +106,10 @@ export async function claimTasks(ctx: EngineContext, jobs: readonly ClaimJob[], 
 
 /**
  * The results of the tasks these tasks depend on, keyed by task id. Each result is capped, but
- * a task may have a thousand dependencies: their sizes are read first, and a task whose
- * dependencies' results together pass `maxBytesPerTask` is refused (with the reason) instead
- * of loading them into this process.
+ * a task may have a thousand dependencies: one statement sums their sizes per claimed task and
+ * returns the results only for tasks whose dependencies together stay within
+ * `maxBytesPerTask`; a task past it is refused (with the reason) instead of loading them into
+ * this process.
  */
 export async function loadDependencyResults(
   ctx: EngineContext,
@@ -117,25 +118,28 @@ export async function loadDependencyResults(
 ): Promise<{ results: Map<string, DependencyResult>; refused: Map<string, string> }> {
   const results = new Map<string, DependencyResult>();
   const refused = new Map<string, string>();
-  const ids = [...new Set(claimed.flatMap((t) => t.dependencies))];
-  if (ids.length === 0) return { results, refused };
+  const withDependencies = claimed.filter((t) => t.dependencies.length > 0);
+  if (withDependencies.length === 0) return { results, refused };
   await hookPoint('runner:load-dependencies', { taskIds: claimed.map((t) => t.id) });
-  const sizes = await ctx.db.execute<{ id: string; bytes: number }>(sql`
-    select id, coalesce(octet_length(result::text), 0)::float8 as bytes from tasks where id = any(${textArray(ids)})`);
-  const bytesOf = new Map(sizes.map((r) => [r.id, Number(r.bytes)]));
-  const needed = new Set<string>();
-  for (const task of claimed) {
-    const total = task.dependencies.reduce((sum, id) => sum + (bytesOf.get(id) ?? 0), 0);
-    if (total > maxBytesPerTask) {
-      refused.set(task.id, `Dependency results too large: ${task.dependencies.length} results, ${formatBytes(total)} in total (limit ${formatBytes(maxBytesPerTask)})`);
-    } else {
-      for (const id of task.dependencies) needed.add(id);
-    }
+  const rows = await ctx.db.execute<{ claimId: string | null; total: number | null; taskId: string | null; key: string | null; agentType: string | null; result: unknown }>(sql`
+    with claim as (
+      select c.id, d.dep from jsonb_to_recordset(${jsonRows(withDependencies.map((t) => ({ id: t.id, deps: t.dependencies })))}) as c(id text, deps jsonb)
+      cross join lateral jsonb_array_elements_text(c.deps) as d(dep)),
+    sizes as (select t.id, coalesce(octet_length(t.result::text), 0)::float8 as bytes from tasks t where t.id in (select dep from claim)),
+    totals as (select c.id, coalesce(sum(s.bytes), 0)::float8 as total from claim c left join sizes s on s.id = c.dep group by c.id)
+    select tt.id as "claimId", tt.total, null::text as "taskId", null::text as key, null::text as "agentType", null::jsonb as result from totals tt
+    union all
+    select null, null, t.id, t.key, t.agent_type, t.result from tasks t
+    where t.id in (select c.dep from claim c join totals tt on tt.id = c.id where tt.total <= ${maxBytesPerTask})`);
+  for (const row of rows) {
+    if (row.taskId) results.set(row.taskId, { taskId: row.taskId, key: row.key ?? '', agentType: row.agentType ?? '', result: row.result });
   }
-  if (needed.size === 0) return { results, refused };
-  const rows = await ctx.db.execute<DependencyResult>(sql`
-    select id as "taskId", key, agent_type as "agentType", result from tasks where id = any(${textArray([...needed])})`);
-  for (const row of rows) results.set(row.taskId, row);
+  const byId = new Map(withDependencies.map((t) => [t.id, t]));
+  for (const row of rows) {
+    const task = row.claimId ? byId.get(row.claimId) : undefined;
+    if (!task || row.total === null || Number(row.total) <= maxBytesPerTask) continue;
+    refused.set(task.id, `Dependency results too large: ${task.dependencies.length} results, ${formatBytes(Number(row.total))} in total (limit ${formatBytes(maxBytesPerTask)})`);
+  }
   return { results, refused };
 }
 

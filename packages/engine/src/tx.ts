@@ -1,5 +1,7 @@
-import type { Db } from '@strata/db';
+import { AGENT_TYPES, type Db } from '@strata/db';
 import { type SQL, sql } from 'drizzle-orm';
+import { PostgresJsSession, PostgresJsTransaction } from 'drizzle-orm/postgres-js/session';
+import type { Sql } from 'postgres';
 
 /** A drizzle transaction. */
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -27,12 +29,29 @@ function sqlState(error: unknown): string | undefined {
 export async function transaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await db.transaction(fn, { isolationLevel: 'read committed' });
+      return await readCommitted(db, fn);
     } catch (error) {
       if (attempt >= 5 || !RETRYABLE.has(sqlState(error) ?? '')) throw error;
       await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));
     }
   }
+}
+
+type SessionParts = { client: Sql; dialect: ConstructorParameters<typeof PostgresJsSession>[1]; schema: ConstructorParameters<typeof PostgresJsSession>[2]; options: ConstructorParameters<typeof PostgresJsSession>[3] };
+
+/**
+ * drizzle's `transaction(fn, { isolationLevel })` sends BEGIN and then SET TRANSACTION: two round
+ * trips before the first statement, on every engine transaction. This is the same transaction
+ * opened as `BEGIN ISOLATION LEVEL READ COMMITTED`, one round trip, built from drizzle's own
+ * session classes exactly as its `transaction` builds them (drizzle-orm/postgres-js/session.js).
+ */
+function readCommitted<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
+  const session = (db as unknown as { session: SessionParts }).session;
+  return session.client.begin('isolation level read committed', async (client) => {
+    // drizzle's own declarations disagree on the session's client type (Sql vs TransactionSql).
+    const txSession = new PostgresJsSession(client as unknown as Sql, session.dialect, session.schema, session.options);
+    return fn(new PostgresJsTransaction(session.dialect, txSession as never, session.schema) as unknown as Tx);
+  }) as Promise<T>;
 }
 
 /** A JS array as one text[] parameter (drizzle would otherwise expand it into a list). */
@@ -45,6 +64,12 @@ export function jsonRows(rows: readonly object[]): SQL {
   return sql`${JSON.stringify(rows)}::jsonb`;
 }
 
+/** The first key of the advisory lock that orders enqueues against a fair-queue rebase (the second is the queue's hash). */
+export const FAIR_QUEUE_LOCK_CLASS = 0x5f41;
+const fairQueueLocked = new WeakSet<object>();
+/** True when this transaction already holds every agent queue's fair-queue lock in shared mode. */
+export const holdsFairQueueLocks = (tx: Tx): boolean => fairQueueLocked.has(tx);
+
 /**
  * Locks the executions' rows in id order and bumps their version. Every transaction that
  * changes an execution or its tasks, or appends its events, takes this lock first: event ids
@@ -53,12 +78,17 @@ export function jsonRows(rows: readonly object[]): SQL {
 export async function lockExecutions(tx: Tx, ids: readonly string[]): Promise<Map<string, ExecutionLockRow>> {
   const unique = [...new Set(ids)].sort();
   if (unique.length === 0) return new Map();
+  // The same statement takes the fair-queue locks in shared mode (see fair-queue.ts), so a
+  // transaction that goes on to queue jobs needs no round trip of its own for them.
   const rows = await tx.execute<ExecutionLockRow>(sql`
+    with fair as materialized (
+      select count(pg_advisory_xact_lock_shared(${FAIR_QUEUE_LOCK_CLASS}, hashtext(q))) as n from unnest(${textArray(AGENT_TYPES.map((t) => `agent.${t}`))}) as q)
     update executions e set version = e.version + 1
-    from (select id from executions where id = any(${textArray(unique)}) order by id for update) locked
+    from (select id from executions where id = any(${textArray(unique)}) order by id for update) locked, fair
     where e.id = locked.id
     returning e.id, e.workspace_id as "workspaceId", e.status, e.on_task_failure as "onTaskFailure", e.completed_at is not null as settled,
       e.stats_emitted_at < now() - interval '1 second' or e.stats_emitted_at is null as "statsDue"`);
+  fairQueueLocked.add(tx);
   return new Map(rows.map((row) => [row.id, row]));
 }
 

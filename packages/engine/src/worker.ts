@@ -262,7 +262,8 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
           try {
             await handleBatch(jobs);
           } finally {
-            if (jobs.length > 0 && self && !stopping) boss.notifyWorker(self);
+            // A full batch of more than one already bursts (burstWhenBatchFull); an emptier one found no backlog.
+            if (settings.batchSize === 1 && jobs.length > 0 && self && !stopping) boss.notifyWorker(self);
           }
         },
       );
