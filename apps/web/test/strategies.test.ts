@@ -242,4 +242,59 @@ describe('strategies in the dashboard', () => {
     expect(other?.status()).toBe(404);
     expect(errors.filter((e) => !e.includes('403') && !e.includes('404'))).toEqual([]);
   });
+
+  it('draws a 300-item graph that stays usable, and fits a 390 px screen', async () => {
+    const signup = await fetch(`${web.url}/api/auth/signup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'big@example.com', password: 'a big strategy password' }) });
+    const token = ((await signup.json()) as { token: string }).token;
+    const post = async (path: string, body: unknown) => {
+      const res = await fetch(`${web.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify(body) });
+      expect(res.status, path).toBeLessThan(300);
+      return (await res.json()) as Record<string, { id: string }>;
+    };
+    const workspaceId = (await post('/api/workspaces', { name: 'Big' })).workspace!.id;
+    // Ten lanes of thirty steps, each step after the one before and the same step of the lane before.
+    const items = Array.from({ length: 300 }, (_, i) => {
+      const lane = Math.floor(i / 30);
+      const step = i % 30;
+      const dependsOn = [...(step > 0 ? [`t${i - 1}`] : []), ...(lane > 0 ? [`t${i - 30}`] : [])];
+      return { key: `t${i}`, description: `Lane ${lane} step ${step}`, agentType: 'analysis', input: { fields: ['x'] }, dependsOn, l1: `Lane ${lane}` };
+    });
+    const strategyId = (await post('/api/strategies', { workspaceId, name: 'Three hundred', items })).strategy!.id;
+
+    const { page, errors } = await newCheckedPage(browser);
+    await page.goto(`${web.url}/login`, { waitUntil: 'networkidle' });
+    await page.fill('input[name=email]', 'big@example.com');
+    await page.fill('input[name=password]', 'a big strategy password');
+    await page.click('button[type=submit]');
+    await page.waitForURL(`${web.url}/app`);
+    const started = Date.now();
+    await page.goto(`${web.url}/app/w/${workspaceId}/strategies/${strategyId}`, { waitUntil: 'networkidle' });
+    await page.locator('svg [data-node-id]').nth(299).waitFor({ state: 'attached' });
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(await page.locator('svg path.edge').count()).toBe(29 * 10 + 30 * 9);
+    // One tab stop; the arrows walk the nodes in reading order and the box scrolls to follow.
+    expect(await page.locator('svg [data-node-id][tabindex="0"]').count()).toBe(1);
+    await page.locator('[data-node-id="t0"]').focus();
+    await page.keyboard.press('End');
+    expect(await page.evaluate(() => document.activeElement?.getAttribute('data-node-id'))).toBe('t299');
+    const scroller = page.locator('.dag .scroller');
+    expect(await scroller.evaluate((el) => el.scrollLeft)).toBeGreaterThan(0);
+    // Zoom out to see more of it.
+    const before = await page.locator('.dag svg').evaluate((el) => el.getBoundingClientRect().width);
+    await page.getByRole('button', { name: 'Zoom out' }).click();
+    expect(await page.locator('.dag svg').evaluate((el) => el.getBoundingClientRect().width)).toBeLessThan(before);
+
+    // 390 px wide: nothing makes the page scroll sideways, on the strategy page or in the form.
+    await page.setViewportSize({ width: 390, height: 844 });
+    for (const path of [`/app/w/${workspaceId}/strategies/${strategyId}`, `/app/w/${workspaceId}/strategies/${strategyId}/edit`, `/app/w/${workspaceId}/strategies`]) {
+      const t = Date.now();
+      await page.goto(`${web.url}${path}`, { waitUntil: 'networkidle' });
+      // The form folds a large strategy's items: it opens quickly however many there are.
+      expect(Date.now() - t, path).toBeLessThan(5000);
+      expect(await page.evaluate(() => document.documentElement.scrollWidth), path).toBeLessThanOrEqual(390);
+    }
+    await page.goto(`${web.url}/app/w/${workspaceId}/strategies/${strategyId}`, { waitUntil: 'networkidle' });
+    await page.screenshot({ path: new URL('strategy-page-390.png', SCREENSHOTS).pathname });
+    expect(errors).toEqual([]);
+  });
 });
