@@ -163,6 +163,9 @@ describe('strategies in the dashboard', () => {
     await page.getByTestId('strategy-version').filter({ hasText: 'Version 2' }).waitFor();
     expect(await page.locator('svg [data-node-id]').count()).toBe(7);
     expect(await page.getByTestId('versions').locator('li').allTextContents()).toEqual([expect.stringContaining('Version 2 (latest)'), expect.stringContaining('Version 1')]);
+    // The two versions compared: the item the edit added.
+    await page.getByRole('button', { name: 'Compare' }).click();
+    expect(await page.getByTestId('version-diff').textContent()).toContain('Added follow-up (email): Follow up a week later');
     await page.getByTestId('versions').locator('a', { hasText: 'Version 1' }).click();
     await page.waitForURL(`${strategyUrl}?version=1`);
     await page.getByTestId('strategy-version').filter({ hasText: 'Version 1' }).waitFor();

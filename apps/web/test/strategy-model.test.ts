@@ -2,6 +2,7 @@ import { AgentRegistry } from '@strata/engine';
 import { registerBuiltInAgents } from '@strata/agents';
 import { describe, expect, it } from 'vitest';
 import { layoutDag, NODE_WIDTH } from '../src/lib/components/dag/layout.ts';
+import { diffVersions } from '../src/lib/strategy/diff.ts';
 import { definitionOf, draftOf, duplicateOf, levelTree, newItem, parseImport, removeItem, renameKey } from '../src/lib/strategy/draft.ts';
 import { inputPathKey, placeOf } from '../src/lib/strategy/field-errors.ts';
 import { fieldKind, oneOrMany, withField } from '../src/lib/strategy/schema-form.ts';
@@ -191,5 +192,34 @@ describe('the graph layout', () => {
     expect(performance.now() - started).toBeLessThan(2000);
     expect(layout.nodes).toHaveLength(400);
     expect(layout.width).toBeGreaterThan(0);
+  });
+});
+
+describe('comparing versions', () => {
+  it('names changed fields, and items added, removed and changed by key', () => {
+    const newer: StrategyDetail = {
+      ...stored,
+      name: 'Launch 2',
+      version: 3,
+      items: [
+        { ...stored.items[1]!, dependsOn: [], input: { to: ['x@example.com', 'y@example.com'], subject: 's' } },
+        { ...stored.items[0]!, key: 'c', id: 'l4_c' },
+      ],
+    };
+    expect(diffVersions(stored, newer)).toEqual({
+      fields: [{ field: 'name', before: 'Launch', after: 'Launch 2' }],
+      added: [newer.items[1]],
+      removed: [stored.items[0]],
+      changed: [
+        {
+          key: 'b',
+          changes: [
+            { field: 'dependsOn', before: 'a', after: '—' },
+            { field: 'input', before: '{"to":"x@example.com","subject":"s"}', after: '{"to":["x@example.com","y@example.com"],"subject":"s"}' },
+          ],
+        },
+      ],
+    });
+    expect(diffVersions(stored, stored)).toEqual({ fields: [], added: [], removed: [], changed: [] });
   });
 });
