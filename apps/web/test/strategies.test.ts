@@ -298,6 +298,17 @@ describe('strategies in the dashboard', () => {
     }
     await page.goto(`${web.url}/app/w/${workspaceId}/strategies/${strategyId}`, { waitUntil: 'networkidle' });
     await page.screenshot({ path: new URL('strategy-page-390.png', SCREENSHOTS).pathname });
+
+    // Archive, after confirming: gone from the list, still readable by its link, no longer startable.
+    await page.getByRole('button', { name: 'Archive', exact: true }).click();
+    const dialog = page.getByRole('alertdialog');
+    expect(await dialog.textContent()).toContain('Archive “Three hundred”?');
+    await dialog.getByRole('button', { name: 'Archive', exact: true }).click();
+    await page.waitForURL(`${web.url}/app/w/${workspaceId}/strategies`);
+    await page.locator('main', { hasText: 'No strategies yet.' }).waitFor();
+    await page.goto(`${web.url}/app/w/${workspaceId}/strategies/${strategyId}`, { waitUntil: 'networkidle' });
+    expect(await page.locator('main').textContent()).toContain('This strategy was archived');
+    expect(await page.getByRole('button', { name: 'Start execution' }).count()).toBe(0);
     expect(errors).toEqual([]);
   });
 });
