@@ -3,7 +3,7 @@ import { registerBuiltInAgents } from '@strata/agents';
 import { describe, expect, it } from 'vitest';
 import { layoutDag, NODE_WIDTH } from '../src/lib/components/dag/layout.ts';
 import { diffVersions } from '../src/lib/strategy/diff.ts';
-import { definitionOf, draftOf, duplicateOf, levelTree, newItem, parseImport, removeItem, renameKey } from '../src/lib/strategy/draft.ts';
+import { definitionOf, draftOf, duplicateOf, levelTree, moveItem, newItem, parseImport, removeItem, renameKey } from '../src/lib/strategy/draft.ts';
 import { inputPathKey, placeOf } from '../src/lib/strategy/field-errors.ts';
 import { fieldKind, oneOrMany, withField } from '../src/lib/strategy/schema-form.ts';
 import type { AgentEntry, StrategyDetail } from '../src/lib/strategy/types.ts';
@@ -106,6 +106,18 @@ describe('the form model', () => {
     expect(draft.items[1]!.dependsOn).toEqual(['research']);
     removeItem(draft, draft.items[0]!);
     expect(draft.items.map((i) => [i.key, i.dependsOn])).toEqual([['b', []]]);
+  });
+
+  it('moves an item up and down, never past either end', () => {
+    const draft = draftOf(stored);
+    const [a, b] = draft.items;
+    moveItem(draft, b!, -1);
+    expect(draft.items.map((i) => i.key)).toEqual(['b', 'a']);
+    moveItem(draft, b!, -1);
+    moveItem(draft, a!, 1);
+    expect(draft.items.map((i) => i.key)).toEqual(['b', 'a']);
+    moveItem(draft, b!, 1);
+    expect(draft.items.map((i) => i.key)).toEqual(['a', 'b']);
   });
 
   it('starts a new item with a free key, the agent example as input and the labels of the item before', () => {

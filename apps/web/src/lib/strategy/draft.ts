@@ -85,6 +85,17 @@ export function removeItem(draft: Draft, item: DraftItem): void {
   for (const other of draft.items) other.dependsOn = other.dependsOn.filter((dep) => dep !== item.key);
 }
 
+/** Moves an item one place up (-1) or down (+1) in the written order. */
+export function moveItem(draft: Draft, item: DraftItem, by: -1 | 1): void {
+  const from = draft.items.indexOf(item);
+  const to = from + by;
+  if (from < 0 || to < 0 || to >= draft.items.length) return;
+  const items = [...draft.items];
+  items.splice(from, 1);
+  items.splice(to, 0, item);
+  draft.items = items;
+}
+
 const text = (value: string) => value.trim();
 const optional = (value: string) => (value.trim() ? value.trim() : undefined);
 
