@@ -266,7 +266,14 @@ describe('a refused edit changes nothing and names the field', () => {
     await refusedWithoutWrites(id, () => put(id, body), 400);
   });
 
-  it('takes the id from the path and never moves a strategy to another workspace', async () => {
+  it('answers 400 for text PostgreSQL cannot store and 413 for a body over 1 MiB, changing nothing', async () => {
+    const id = await createStrategy();
+    const nul = await refusedWithoutWrites(id, () => put(id, { name: 'Bad\u0000name', items: V1_ITEMS }), 400);
+    expect(nul.body.error).toBe('name: text must not contain NUL (\\u0000) or unpaired surrogate characters');
+    await refusedWithoutWrites(id, () => put(id, { name: 'Huge', items: [item('a', { description: 'x'.repeat(1024 * 1024) })] }), 413);
+  });
+
+    it('takes the id from the path and never moves a strategy to another workspace', async () => {
     const id = await createStrategy();
     const other = await createStrategy(V1_ITEMS, 'Other');
     const elsewhere = await h.createWorkspace(as('owner'), 'Elsewhere');
