@@ -154,15 +154,18 @@ describe('strategy limits, the same on REST and tRPC', () => {
     ['a 65-character agent type', () => [item('a', { agentType: 'a'.repeat(65) })], 'items[0].agentType: at most 64 characters'],
   ];
 
-  it.each(cases)('%s: 400 with the same message on both, nothing written', async (_, items, message) => {
+  it.each(cases)('%s: 400 with the same message and field on both, nothing written', async (_, items, message) => {
     const body = { workspaceId, name: 'Over a limit', items: items() };
     expect(JSON.stringify(body).length).toBeLessThan(MiB);
     const before = await strategyRows();
+    // The field the message names, for a form to show it beside that field.
+    const field = message.slice(0, message.indexOf(':'));
     const viaRest = await rest('POST', '/api/strategies', body);
-    expect(viaRest).toEqual({ status: 400, body: { error: message } });
+    expect(viaRest).toEqual({ status: 400, body: { error: message, field } });
     const viaTrpc = await mutate('strategies.create', body);
     expect(viaTrpc.status).toBe(400);
     expect(viaTrpc.body.error.json.message).toBe(message);
+    expect(viaTrpc.body.error.json.data.field).toBe(field);
     expect(await strategyRows()).toBe(before);
   });
 

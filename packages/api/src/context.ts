@@ -1,6 +1,6 @@
 import { authenticate, type LoginThrottleSettings, type Principal } from '@strata/auth';
 import type { Db } from '@strata/db';
-import type { EngineContext, ItemInputCheck } from '@strata/engine';
+import type { AgentRegistry, EngineContext } from '@strata/engine';
 import type { RateLimits } from './rate-limit.ts';
 import type { StatusCache } from './status-cache.ts';
 import type { StreamGuard } from './stream/guard.ts';
@@ -12,8 +12,11 @@ export interface ApiDeps {
   db: Db;
   engine: EngineContext;
   rateLimits: RateLimits;
-  /** Checks an L4 item's input against its agent's schema at strategy creation. */
-  checkInput?: ItemInputCheck;
+  /**
+   * The agent types this server knows, built-in and custom (STRATA_AGENT_MODULES): items' inputs
+   * are checked against their schemas when a strategy is created or edited, and `GET /api/agents` lists them.
+   */
+  agents: AgentRegistry;
   /** Marks the session cookie Secure on every request (else per request, see `transport`). */
   secureCookies?: boolean;
   /** How to tell that a request came over HTTPS (`ORIGIN`, `TRUST_PROXY`): its cookie is then Secure. */

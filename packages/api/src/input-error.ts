@@ -7,13 +7,24 @@ const path = (parts: readonly PropertyKey[]) =>
  * A bad body in the seed's words: `Missing fields: strategyId, workspaceId` when required
  * fields are absent, otherwise the first offending field and what is wrong with it.
  */
+const isMissing = (issue: ZodError['issues'][number]) => issue.code === 'invalid_type' && /received undefined/.test(issue.message);
+
 export function formatInputError(error: ZodError): string {
-  const missing = error.issues.filter((issue) => issue.code === 'invalid_type' && /received undefined/.test(issue.message)).map((issue) => path(issue.path));
+  const missing = error.issues.filter(isMissing).map((issue) => path(issue.path));
   if (missing.length > 0) return `Missing fields: ${missing.join(', ')}`;
   const issue = error.issues[0];
   if (!issue) return 'Invalid request';
   const where = path(issue.path);
   return where ? `${where}: ${issue.message}` : issue.message;
+}
+
+/**
+ * The field a refused input concerns, as a path into the request body (`items[3].input.to`), so
+ * a form can show the message beside it: the one formatInputError names first.
+ */
+export function inputErrorField(error: ZodError): string | undefined {
+  const issue = error.issues.find(isMissing) ?? error.issues[0];
+  return issue && issue.path.length > 0 ? path(issue.path) : undefined;
 }
 
 /** Text PostgreSQL cannot store: NUL (`\u0000`), or an unpaired UTF-16 surrogate (`\ud800`). */

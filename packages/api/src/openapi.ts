@@ -1,10 +1,13 @@
-import { EXECUTION_STATUSES, INVITATION_STATUSES, ROLES, TASK_STATUSES } from '@strata/db';
+import { EXECUTION_STATUSES, INVITATION_STATUSES, ON_TASK_FAILURE, PRIORITIES, ROLES, TASK_STATUSES } from '@strata/db';
 import { z } from 'zod';
 import { ROUTES } from './rest/routes.ts';
 import * as input from './schemas.ts';
 
 /** Response bodies of the seed's endpoints, described for the document (the procedures build them). */
-const errorBody = z.object({ error: z.string() });
+const errorBody = z.object({
+  error: z.string(),
+  field: z.string().optional().meta({ description: 'On a 400: the request field the error concerns, as a path into the body (`items[2].dependsOn[0]`, `items[0].input.to`)' }),
+});
 const startResponse = z.object({
   success: z.literal(true),
   executionId: z.string(),
@@ -21,6 +24,7 @@ const statusResponse = z.object({
     id: z.string(),
     status: z.enum(EXECUTION_STATUSES),
     strategyId: z.string(),
+    strategyVersion: z.number().int().meta({ description: 'The strategy version this execution runs; later edits never change it' }),
     startedAt: z.string().nullable(),
     completedAt: z.string().nullable(),
     totalTasks: z.number().int(),
@@ -60,6 +64,53 @@ const invitation = z.object({
 const member = z.object({ userId: z.string(), email: z.string(), name: z.string().nullable(), role: z.enum(ROLES), joinedAt: z.string() });
 const success = z.object({ success: z.literal(true) });
 
+const strategyItem = z.object({
+  id: z.string(),
+  key: z.string(),
+  description: z.string(),
+  agentType: z.string(),
+  priority: z.enum(PRIORITIES),
+  dependsOn: z.array(z.string()),
+  input: z.record(z.string(), z.unknown()),
+  maxRetries: z.number().int(),
+  timeoutSeconds: z.number().int(),
+  l1: z.string().nullable(),
+  l2: z.string().nullable(),
+  l3: z.string().nullable(),
+});
+const strategyView = z.object({
+  id: z.string(),
+  workspaceId: z.string(),
+  name: z.string(),
+  description: z.string().nullable(),
+  onTaskFailure: z.enum(ON_TASK_FAILURE),
+  createdAt: z.string(),
+  version: z.number().int().meta({ description: 'The version shown (the latest unless `?version=` asked for another)' }),
+  latestVersion: z.number().int(),
+  versionCreatedAt: z.string(),
+  archivedAt: z.string().nullable(),
+  items: z.array(strategyItem),
+});
+const strategyListItem = strategyView.pick({ id: true, workspaceId: true, name: true, description: true, onTaskFailure: true, createdAt: true, version: true }).extend({
+  itemCount: z.number().int(),
+  updatedAt: z.string(),
+});
+const strategyVersion = z.object({
+  version: z.number().int(),
+  name: z.string(),
+  description: z.string().nullable(),
+  onTaskFailure: z.enum(ON_TASK_FAILURE),
+  itemCount: z.number().int(),
+  createdBy: z.string().nullable(),
+  createdAt: z.string(),
+});
+const agentEntry = z.object({
+  type: z.string(),
+  description: z.string().nullable(),
+  inputSchema: z.record(z.string(), z.unknown()).nullable().meta({ description: "JSON Schema (draft 2020-12) of the agent's input; null when it takes any object" }),
+  example: z.record(z.string(), z.unknown()).nullable(),
+});
+
 const REQUEST_BODIES: Record<string, z.ZodType> = {
   'POST /api/auth/signup': input.signupInput,
   'POST /api/auth/login': input.loginInput,
@@ -69,10 +120,12 @@ const REQUEST_BODIES: Record<string, z.ZodType> = {
   'PATCH /api/workspaces/:id/members/:userId': input.changeRoleInput.omit({ workspaceId: true, userId: true }),
   'POST /api/tokens': input.createTokenInput,
   'POST /api/strategies': input.createStrategyInput,
+  'PUT /api/strategies/:id': input.updateStrategyInput.omit({ id: true }),
   'POST /api/executions/start': input.startExecutionInput,
 };
 const QUERIES: Record<string, z.ZodObject> = {
   'GET /api/strategies': input.workspaceIdInput,
+  'GET /api/strategies/:id': input.getStrategyInput.pick({ version: true }),
   'GET /api/executions': input.listExecutionsInput,
   'GET /api/outbox': input.listOutboxInput,
 };
@@ -84,6 +137,13 @@ const RESPONSES: Record<string, z.ZodType> = {
   'POST /api/executions/:id/cancel': controlResponse,
   'POST /api/executions/:id/stream-ticket': streamTicketResponse,
   'POST /api/auth/password': success,
+  'POST /api/strategies': z.object({ strategy: strategyView }),
+  'GET /api/strategies': z.object({ strategies: z.array(strategyListItem) }),
+  'GET /api/strategies/:id': z.object({ strategy: strategyView }),
+  'PUT /api/strategies/:id': z.object({ strategy: strategyView }),
+  'DELETE /api/strategies/:id': z.object({ success: z.literal(true), strategy: z.object({ id: z.string(), archivedAt: z.string() }) }),
+  'GET /api/strategies/:id/versions': z.object({ versions: z.array(strategyVersion) }),
+  'GET /api/agents': z.object({ agents: z.array(agentEntry) }),
   'POST /api/workspaces/:id/members': z.object({ invitation }),
   'GET /api/workspaces/:id/members': z.object({ members: z.array(member), invitations: z.array(invitation.extend({ createdAt: z.string() })) }),
   'PATCH /api/workspaces/:id/members/:userId': z.object({ member }),
@@ -100,6 +160,15 @@ const RESPONSES: Record<string, z.ZodType> = {
   }),
   'POST /api/invitations/:id/accept': z.object({ invitation, workspace: z.object({ id: z.string(), name: z.string(), role: z.enum(ROLES) }) }),
   'POST /api/invitations/:id/decline': z.object({ invitation }),
+};
+
+const DESCRIPTIONS: Record<string, string> = {
+  'GET /api/strategies/:id': 'The latest version of a strategy (with `version`), or the one `?version=N` names. Archived strategies stay readable (`archivedAt`).',
+  'PUT /api/strategies/:id':
+    'Replaces the definition (admin), writing the next immutable version; validated as at creation, a refused edit changes nothing. `baseVersion`, when given, must still be the latest (else 409). Executions keep the version they started with. An archived strategy cannot be edited (409).',
+  'DELETE /api/strategies/:id': 'Archives the strategy (admin): it leaves the lists and cannot be started (409) or edited; its versions and executions stay readable. Repeating it is harmless.',
+  'GET /api/strategies/:id/versions': 'Every version of the strategy, newest first.',
+  'GET /api/agents': 'Every agent type this server runs, built-in and custom (STRATA_AGENT_MODULES), with a description, the JSON Schema of its `input` and an example input.',
 };
 
 const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
@@ -138,6 +207,7 @@ export function openApiDocument(): object {
     paths[openPath] ??= {};
     paths[openPath][route.method.toLowerCase()] = {
       operationId: key.replace(/[^a-zA-Z]+/g, '_').replace(/^_|_$/g, ''),
+      ...(DESCRIPTIONS[key] ? { description: DESCRIPTIONS[key] } : {}),
       ...(parameters.length ? { parameters } : {}),
       ...(body ? { requestBody: { required: true, content: { 'application/json': { schema: schema(body) } } } } : {}),
       ...(route.auth ? { security: [{ bearer: [] }, { cookie: [] }] } : { security: [] }),

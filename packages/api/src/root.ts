@@ -1,3 +1,4 @@
+import { agentsRouter } from './router/agents.ts';
 import { authRouter } from './router/auth.ts';
 import { executionsRouter } from './router/executions.ts';
 import { invitationsRouter } from './router/invitations.ts';
@@ -12,6 +13,7 @@ export const appRouter = router({
   workspaces: workspacesRouter,
   invitations: invitationsRouter,
   tokens: tokensRouter,
+  agents: agentsRouter,
   strategies: strategiesRouter,
   executions: executionsRouter,
   outbox: outboxRouter,

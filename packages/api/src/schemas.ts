@@ -41,6 +41,15 @@ export const createStrategyInput = z.object({
   onTaskFailure: z.enum(['fail', 'continue']).optional(),
 });
 export const strategyIdInput = z.object({ id: id('id') });
+/** `?version=N`: one version of the strategy instead of the latest. */
+export const getStrategyInput = strategyIdInput.extend({ version: z.coerce.number().int().min(1).max(2_147_483_647).optional() });
+/** An edit: the whole new definition; `baseVersion`, when given, must still be the latest (else 409, nothing changes). */
+export const updateStrategyInput = z.object({
+  id: id('id'),
+  ...strategyFields,
+  onTaskFailure: z.enum(['fail', 'continue']).optional(),
+  baseVersion: z.number().int().min(1).max(2_147_483_647).optional(),
+});
 export const workspaceIdInput = z.object({ workspaceId: id('workspaceId') });
 
 export const startExecutionInput = z.object({ strategyId: id('strategyId'), workspaceId: id('workspaceId') });

@@ -1,5 +1,6 @@
 import { DEFAULT_LOGIN_THROTTLE, type LoginThrottleSettings } from '@strata/auth';
 import type { Role } from '@strata/db';
+import { AgentRegistry } from '@strata/engine';
 import { createEngineHarness, type EngineHarness } from '@strata/engine/testing';
 import type { ApiDeps } from './context.ts';
 import { handleRest } from './rest/handler.ts';
@@ -35,11 +36,15 @@ export interface ApiHarness extends EngineHarness {
   addMember(adminToken: string, workspaceId: string, member: { token: string; email: string }, role: Role): Promise<void>;
 }
 
-export async function createApiHarness(options: { rateLimits?: Partial<RateLimits>; loginThrottle?: Partial<LoginThrottleSettings> } = {}): Promise<ApiHarness> {
+export async function createApiHarness(
+  options: { rateLimits?: Partial<RateLimits>; loginThrottle?: Partial<LoginThrottleSettings>; agents?: AgentRegistry } = {},
+): Promise<ApiHarness> {
   const h = await createEngineHarness();
   const deps: ApiDeps = {
     db: h.database.db,
     engine: h.ctx,
+    // No agents unless the test brings some: items are checked for structure only.
+    agents: options.agents ?? new AgentRegistry(),
     rateLimits: { start: 0, status: 0, control: 0, ...options.rateLimits },
     statusCache: new StatusCache(),
     loginThrottle: { ...DEFAULT_LOGIN_THROTTLE, ...options.loginThrottle },

@@ -5,6 +5,7 @@ import { initTRPC, TRPCError } from '@trpc/server';
 import superjson from 'superjson';
 import { ZodError } from 'zod';
 import type { ApiContext } from './context.ts';
+import { errorField } from './error-field.ts';
 import { accessDenied, toTRPCError, unauthorized } from './errors.ts';
 import { findUnstorableText, formatInputError } from './input-error.ts';
 import { rateLimitHeaders, takeRateLimit, type RateBucket } from './rate-limit.ts';
@@ -21,7 +22,9 @@ const t = initTRPC.context<ApiContext>().create({
    */
   errorFormatter({ shape, error }) {
     const message = shape.data.httpStatus >= 500 ? 'Internal server error' : error.cause instanceof ZodError ? formatInputError(error.cause) : shape.message;
-    const { stack, ...data } = shape.data;
+    const { stack, ...rest } = shape.data;
+    const field = shape.data.httpStatus === 400 ? errorField(error) : undefined;
+    const data = { ...rest, ...(field ? { field } : {}) };
     return { ...shape, message, data: isDev && stack !== undefined ? { ...data, stack } : data };
   },
 });

@@ -41,6 +41,7 @@ export type Priority = (typeof PRIORITIES)[number];
 export type Role = (typeof ROLES)[number];
 export type AgentType = (typeof AGENT_TYPES)[number];
 export type EventType = (typeof EVENT_TYPES)[number];
+export type OnTaskFailure = (typeof ON_TASK_FAILURE)[number];
 
 const inList = (column: string, values: readonly string[]) =>
   sql.raw(`${column} in (${values.map((v) => `'${v}'`).join(', ')})`);
@@ -129,15 +130,45 @@ export const strategies = pgTable(
     onTaskFailure: text('on_task_failure', { enum: ON_TASK_FAILURE }).notNull().default('fail'),
     createdBy: text('created_by').references(() => users.id, { onDelete: 'set null' }),
     createdAt: createdAt(),
+    /** The latest version (1, 2, …); name, description and onTaskFailure above are that version's. */
+    version: integer('version').notNull().default(1),
+    /** Set by DELETE: gone from lists and cannot be started; its versions and executions stay readable. */
+    archivedAt: ts('archived_at'),
   },
   (t) => [
     index('strategies_workspace_idx').on(t.workspaceId, t.createdAt),
+    check('strategies_version_check', sql`${t.version} >= 1`),
     check('strategies_on_task_failure_check', inList('on_task_failure', ON_TASK_FAILURE)),
   ],
 );
 
 /**
- * The strategy's tree. L1–L3 rows are labels that group; L4 rows are executable items with a
+ * Every version of a strategy's definition, immutable once written: an edit adds the next one.
+ * The items of a version are the strategy_items rows carrying its number.
+ */
+export const strategyVersions = pgTable(
+  'strategy_versions',
+  {
+    strategyId: text('strategy_id')
+      .notNull()
+      .references(() => strategies.id, { onDelete: 'cascade' }),
+    version: integer('version').notNull(),
+    name: text('name').notNull(),
+    description: text('description'),
+    onTaskFailure: text('on_task_failure', { enum: ON_TASK_FAILURE }).notNull(),
+    itemCount: integer('item_count').notNull(),
+    createdBy: text('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.strategyId, t.version] }),
+    check('strategy_versions_version_check', sql`${t.version} >= 1`),
+    check('strategy_versions_on_task_failure_check', inList('on_task_failure', ON_TASK_FAILURE)),
+  ],
+);
+
+/**
+ * The strategy's tree, per version. L1–L3 rows are labels that group; L4 rows are executable items with a
  * key unique in their strategy. `dependsOn` holds the keys of other L4 items.
  */
 export const strategyItems = pgTable(
@@ -147,6 +178,8 @@ export const strategyItems = pgTable(
     strategyId: text('strategy_id')
       .notNull()
       .references(() => strategies.id, { onDelete: 'cascade' }),
+    /** The strategy version this row belongs to; rows are never changed once written. */
+    version: integer('version').notNull().default(1),
     parentId: text('parent_id'),
     level: integer('level').notNull(),
     key: text('key'),
@@ -160,8 +193,8 @@ export const strategyItems = pgTable(
     position: integer('position').notNull().default(0),
   },
   (t) => [
-    index('strategy_items_strategy_idx').on(t.strategyId, t.level, t.position),
-    uniqueIndex('strategy_items_key_unique').on(t.strategyId, t.key).where(sql`${t.level} = 4`),
+    index('strategy_items_strategy_idx').on(t.strategyId, t.version, t.level, t.position),
+    uniqueIndex('strategy_items_key_unique').on(t.strategyId, t.version, t.key).where(sql`${t.level} = 4`),
     check('strategy_items_level_check', sql`${t.level} between 1 and 4`),
     check(
       'strategy_items_l4_check',
@@ -183,6 +216,8 @@ export const executions = pgTable(
     strategyId: text('strategy_id')
       .notNull()
       .references(() => strategies.id, { onDelete: 'cascade' }),
+    /** The strategy version the execution started with; later edits never touch it. */
+    strategyVersion: integer('strategy_version').notNull().default(1),
     status: text('status', { enum: EXECUTION_STATUSES }).notNull().default('pending'),
     onTaskFailure: text('on_task_failure', { enum: ON_TASK_FAILURE }).notNull().default('fail'),
     totalTasks: integer('total_tasks').notNull().default(0),

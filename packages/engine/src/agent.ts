@@ -59,6 +59,12 @@ export interface AgentCatalogEntry {
   example: Record<string, unknown> | null;
 }
 
+/** What is wrong with an item's input, and where in it. */
+export interface InputIssue {
+  path: (string | number)[];
+  message: string;
+}
+
 /** The handlers a worker runs, one per agent type; a later registration replaces an earlier one. */
 export class AgentRegistry {
   readonly #agents = new Map<string, AgentDefinition>();
@@ -88,12 +94,18 @@ export class AgentRegistry {
 
   /** The input check for strategy creation: a message, or undefined when the input is fine. */
   checkInput(agentType: string, input: Record<string, unknown>): string | undefined {
+    const issue = this.inputIssue(agentType, input);
+    return issue ? `${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}` : undefined;
+  }
+
+  /** The first problem with an input, with the path to the field it concerns (so a form can show it there). */
+  inputIssue(agentType: string, input: Record<string, unknown>): InputIssue | undefined {
     const schema = this.#agents.get(agentType)?.inputSchema;
     if (!schema) return undefined;
     const parsed = schema.safeParse(input);
     if (parsed.success) return undefined;
     const issue = parsed.error.issues[0];
-    return issue ? `${issue.path.length ? `${issue.path.join('.')}: ` : ''}${issue.message}` : 'is invalid';
+    return issue ? { path: issue.path.map((part) => (typeof part === 'number' ? part : String(part))), message: issue.message } : { path: [], message: 'is invalid' };
   }
 }
 

@@ -1,4 +1,4 @@
-export { AgentRegistry, type AgentCatalogEntry, type AgentContext, type AgentDefinition, type AgentHandler, type AgentTask } from './agent.ts';
+export { AgentRegistry, type AgentCatalogEntry, type AgentContext, type AgentDefinition, type AgentHandler, type AgentTask, type InputIssue } from './agent.ts';
 export { backoffMs, DEFAULT_RETRY, type EngineContext, type RetryPolicy } from './context.ts';
 export { EngineError, NonRetryableError, WaitRequest, conflict, notFound, validationError, type EngineErrorCode } from './errors.ts';
 export { EVENTS_CHANNEL, appendEvents, type NewEvent } from './events.ts';
@@ -9,8 +9,19 @@ export { DEFAULT_RESULT_MAX_BYTES, PROGRESS_MAX_BYTES, formatBytes } from './lim
 export { reapExpiredLeases, requeueLostJobs } from './recovery.ts';
 export { claimTasks, recordOutcomes, reportProgress, type AttemptOutcome, type ClaimedTask, type DependencyResult } from './runner.ts';
 export { getExecutionStatus, getExecutionStatusParts, statusBody, type ExecutionStatusBody, type ExecutionStatusParts, type TaskView } from './status.ts';
-export { KNOWN_AGENT_TYPES, l4ItemSchema, STRATEGY_LIMITS, strategyFields, strategyInputSchema, type L4ItemInput, type StrategyInput } from './strategy/schema.ts';
-export { createStrategy, findStrategy, getStrategy, listStrategies, type ItemInputCheck, type StrategyView } from './strategy/store.ts';
+export {
+  KNOWN_AGENT_TYPES,
+  l4ItemSchema,
+  STRATEGY_LIMITS,
+  strategyDefinitionSchema,
+  strategyFields,
+  strategyInputSchema,
+  type L4ItemInput,
+  type StrategyDefinitionInput,
+  type StrategyInput,
+} from './strategy/schema.ts';
+export { archiveStrategy, createStrategy, updateStrategy, type ItemInputCheck, type WriteOptions } from './strategy/store.ts';
+export { findStrategy, getStrategy, listStrategies, listStrategyVersions, type StrategyItemView, type StrategyVersionSummary, type StrategyView } from './strategy/read.ts';
 export { findCycle, validateItems } from './strategy/validate.ts';
 export { startEngineWorker, type EngineWorker, type EngineWorkerOptions, type QueueSettings } from './worker.ts';
 export { findExecution, listExecutions, type ExecutionListItem } from './queries.ts';

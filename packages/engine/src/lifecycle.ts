@@ -8,7 +8,7 @@ import { settleExecution } from './settle.ts';
 import { hookPoint } from './hooks.ts';
 import { cancelQueuedJobs, type TaskJobRef } from './queue-cleanup.ts';
 import { returnToReady, type SkipReason, skipTasks } from './skip.ts';
-import { findStrategy } from './strategy/store.ts';
+import { findStrategy } from './strategy/read.ts';
 import { validateItems } from './strategy/validate.ts';
 import { jsonRows, lockExecutions, textArray, transaction, type Tx } from './tx.ts';
 
@@ -18,6 +18,7 @@ export interface ExecutionSummary {
   id: string;
   status: ExecutionStatus;
   strategyId: string;
+  strategyVersion: number;
   workspaceId: string;
   startedAt: Date | null;
   completedAt: Date | null;
@@ -48,10 +49,12 @@ export interface StartExecutionInput {
 export async function startExecution(ctx: EngineContext, input: StartExecutionInput): Promise<ExecutionSummary> {
   const strategy = await findStrategy(ctx.db, input.strategyId);
   if (!strategy || strategy.workspaceId !== input.workspaceId) throw notFound(`Strategy not found: ${input.strategyId}`);
+  if (strategy.archivedAt) throw conflict(`Strategy ${strategy.id} is archived`);
+  // The execution is pinned to the version read here: its items never change, whatever edits follow.
   const items = await ctx.db
     .select()
     .from(strategyItems)
-    .where(and(eq(strategyItems.strategyId, strategy.id), eq(strategyItems.level, 4)))
+    .where(and(eq(strategyItems.strategyId, strategy.id), eq(strategyItems.version, strategy.version), eq(strategyItems.level, 4)))
     .orderBy(asc(strategyItems.position));
   validateItems(items.map((item) => ({ key: item.key!, agentType: item.agentType!, dependsOn: item.dependsOn })));
 
@@ -65,6 +68,7 @@ export async function startExecution(ctx: EngineContext, input: StartExecutionIn
         id: executionId,
         workspaceId: input.workspaceId,
         strategyId: strategy.id,
+        strategyVersion: strategy.version,
         status: 'pending',
         onTaskFailure: strategy.onTaskFailure,
         totalTasks: items.length,
@@ -223,6 +227,7 @@ function summarize(row: typeof executions.$inferSelect): ExecutionSummary {
     id: row.id,
     status: row.status,
     strategyId: row.strategyId,
+    strategyVersion: row.strategyVersion,
     workspaceId: row.workspaceId,
     startedAt: row.startedAt,
     completedAt: row.completedAt,

@@ -31,6 +31,8 @@ export interface ExecutionStatusBody<Tasks = TaskView[]> {
     id: string;
     status: string;
     strategyId: string;
+    /** The strategy version the execution runs (issue 13). */
+    strategyVersion: number;
     workspaceId: string;
     startedAt: string | null;
     completedAt: string | null;
@@ -57,7 +59,7 @@ export async function getExecutionStatusParts(db: Db, executionId: string): Prom
     select
       (select version from executions where id = ${executionId}) as version,
       coalesce((select max(id) from execution_events where execution_id = ${executionId}), 0)::int8::float8 as "lastEventId",
-      (select json_build_object('id', e.id, 'status', e.status, 'strategyId', e.strategy_id, 'workspaceId', e.workspace_id,
+      (select json_build_object('id', e.id, 'status', e.status, 'strategyId', e.strategy_id, 'strategyVersion', e.strategy_version, 'workspaceId', e.workspace_id,
           'startedAt', ${iso('e.started_at')}, 'completedAt', ${iso('e.completed_at')}, 'totalTasks', e.total_tasks,
           'completedTasks', e.completed_tasks, 'failedTasks', e.failed_tasks, 'error', e.error)
         from executions e where e.id = ${executionId}) as execution,

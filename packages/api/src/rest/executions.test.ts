@@ -54,17 +54,17 @@ describe('POST /api/executions/start', () => {
   });
 
   it.each([
-    [{}, 'Missing fields: strategyId, workspaceId'],
-    [{ strategyId: 'strat_x' }, 'Missing fields: workspaceId'],
-    [{ strategyId: 42, workspaceId: 'ws_x' }, 'strategyId: Invalid input: expected string, received number'],
-  ])('answers 400 for a bad body %j', async (body, message) => {
+    [{}, 'Missing fields: strategyId, workspaceId', 'strategyId'],
+    [{ strategyId: 'strat_x' }, 'Missing fields: workspaceId', 'workspaceId'],
+    [{ strategyId: 42, workspaceId: 'ws_x' }, 'strategyId: Invalid input: expected string, received number', 'strategyId'],
+  ])('answers 400 for a bad body %j', async (body, message, field) => {
     const res = await h.call('POST', '/api/executions/start', { token: owner.token, body });
     expect(res.status).toBe(400);
-    expect(res.body).toEqual({ error: message });
+    expect(res.body).toEqual({ error: message, field });
   });
 
   it('answers 400 for a missing body and for broken JSON', async () => {
-    expect((await h.call('POST', '/api/executions/start', { token: owner.token })).body).toEqual({ error: 'Missing fields: strategyId, workspaceId' });
+    expect((await h.call('POST', '/api/executions/start', { token: owner.token })).body).toEqual({ error: 'Missing fields: strategyId, workspaceId', field: 'strategyId' });
     const broken = await h.call('POST', '/api/executions/start', { token: owner.token, rawBody: '{"strategyId": ', headers: { 'content-type': 'application/json' } });
     expect(broken.status).toBe(400);
     expect(broken.body).toEqual({ error: 'Invalid JSON body' });
@@ -173,7 +173,7 @@ describe('GET /api/executions', () => {
     expect(page2.body.executions[0].id).toBe(ids[0]);
     expect((await h.call('GET', `/api/executions?workspaceId=${workspaceId}&status=exploded`, { token: owner.token })).status).toBe(400);
     expect((await h.call('GET', `/api/executions?workspaceId=${workspaceId}&cursor=!!!`, { token: owner.token })).status).toBe(400);
-    expect((await h.call('GET', '/api/executions', { token: owner.token })).body).toEqual({ error: 'Missing fields: workspaceId' });
+    expect((await h.call('GET', '/api/executions', { token: owner.token })).body).toEqual({ error: 'Missing fields: workspaceId', field: 'workspaceId' });
   });
 });
 

@@ -4,6 +4,7 @@ import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { ZodError } from 'zod';
 import { BodyError, readJsonBody } from '../body.ts';
 import { type ApiDeps, createContext } from '../context.ts';
+import { errorField } from '../error-field.ts';
 import { formatInputError } from '../input-error.ts';
 import { openApiDocument } from '../openapi.ts';
 import { stringifyWithRaw } from '../raw-json.ts';
@@ -18,14 +19,15 @@ const json = (status: number, body: unknown, headers?: HeadersInit) => {
 };
 
 /** HTTP status and the public message of any error: the one mapping the REST surface uses. */
-export function errorResponse(error: unknown, logger?: Logger): { status: number; message: string } {
+export function errorResponse(error: unknown, logger?: Logger): { status: number; message: string; field?: string } {
   if (error instanceof TRPCError) {
     const status = getHTTPStatusCodeFromError(error);
     if (status >= 500) {
       logger?.error({ err: error.cause ?? error }, 'request failed');
       return { status, message: 'Internal server error' };
     }
-    return { status, message: error.cause instanceof ZodError ? formatInputError(error.cause) : error.message };
+    const field = status === 400 ? errorField(error) : undefined;
+    return { status, message: error.cause instanceof ZodError ? formatInputError(error.cause) : error.message, ...(field ? { field } : {}) };
   }
   logger?.error({ err: error }, 'request failed');
   return { status: 500, message: 'Internal server error' };
@@ -58,7 +60,7 @@ export async function handleRest(request: Request, deps: ApiDeps & { logger?: Lo
     if (match.route.auth && !ctx.principal) return json(401, { error: 'Unauthorized' });
     let body: unknown;
     try {
-      body = match.route.method === 'POST' || match.route.method === 'PATCH' ? await readJsonBody(request) : undefined;
+      body = match.route.method === 'POST' || match.route.method === 'PUT' || match.route.method === 'PATCH' ? await readJsonBody(request) : undefined;
     } catch (error) {
       // Past a refused body the connection is closed, so the rest of it is never read.
       if (error instanceof BodyError) return json(error.status, { error: error.message }, error.status === 413 ? { connection: 'close' } : undefined);
@@ -68,8 +70,8 @@ export async function handleRest(request: Request, deps: ApiDeps & { logger?: Lo
       const result = await match.route.call(createCaller(ctx), { params: match.params, query: url.searchParams, body });
       return json(match.route.status, result, ctx.responseHeaders);
     } catch (error) {
-      const { status, message } = errorResponse(error, deps.logger);
-      return json(status, { error: message }, ctx.responseHeaders);
+      const { status, message, field } = errorResponse(error, deps.logger);
+      return json(status, { error: message, ...(field ? { field } : {}) }, ctx.responseHeaders);
     }
   } catch (error) {
     const { status, message } = errorResponse(error, deps.logger);

@@ -392,14 +392,14 @@ describe('large strategies', () => {
   it('refuses a bad last item of 10,000 without writing any', async () => {
     const items = Array.from({ length: 10_000 }, (_, i) => ({ key: `k${i}`, description: 'd', agentType: 'email' }));
     items[9999] = { key: 'k0', description: 'd', agentType: 'email' };
-    expect((await refusedWithoutWrites(() => createStrategy({ workspaceId, name: 'Dup', items }))).body).toEqual({ error: 'Item "k0": duplicate key' });
+    expect((await refusedWithoutWrites(() => createStrategy({ workspaceId, name: 'Dup', items }))).body).toEqual({ error: 'Item "k0": duplicate key', field: 'items[9999].key' });
   });
 
   it('answers 400 for more items than the limit', async () => {
     // Identical tiny items, so 10,001 of them still fit in 1 MiB; the count is judged first.
     const items = Array.from({ length: 10_001 }, () => ({ key: 'a', description: 'd', agentType: 'email' }));
     const res = await refusedWithoutWrites(() => createStrategy({ workspaceId, name: 'Too many', items }));
-    expect(res.body).toEqual({ error: 'items: at most 10000 items per strategy' });
+    expect(res.body).toEqual({ error: 'items: at most 10000 items per strategy', field: 'items' });
   });
 
   it('answers a clear error for deeply nested input, never a 500', async () => {
@@ -407,26 +407,26 @@ describe('large strategies', () => {
     const raw = `{"workspaceId":"${workspaceId}","name":"Deep","items":[{"key":"a","description":"d","agentType":"email","input":{"x":${'['.repeat(depth)}${']'.repeat(depth)}}}]}`;
     expect(raw.length).toBeLessThan(MAX_BODY_BYTES);
     const res = await refusedWithoutWrites(() => post('/api/strategies', { rawBody: raw }));
-    expect(res.body).toEqual({ error: 'items[0].input: nested deeper than 64 levels' });
+    expect(res.body).toEqual({ error: 'items[0].input: nested deeper than 64 levels', field: 'items[0].input' });
     const nested = (levels: number) => JSON.parse(`${'['.repeat(levels)}${']'.repeat(levels)}`);
     expect((await createStrategy(strategyBody({ items: [item('a', { input: { x: nested(60) } })] }))).status).toBe(201);
   });
 });
 
 describe('strategy validation', () => {
-  const cases: [string, unknown[], string][] = [
-    ['a two-item cycle', [item('a', { dependsOn: ['b'] }), item('b', { dependsOn: ['a'] })], 'Dependency cycle: a -> b -> a'],
-    ['a longer cycle', [item('x'), item('a', { dependsOn: ['c'] }), item('b', { dependsOn: ['a'] }), item('c', { dependsOn: ['b', 'x'] })], 'Dependency cycle: a -> c -> b -> a'],
-    ['a self dependency', [item('a', { dependsOn: ['a'] })], 'Item "a": depends on itself'],
-    ['an unknown agent type', [item('a'), item('b', { agentType: 'telepathy' })], 'Item "b": unknown agent type "telepathy" (expected one of email, content, research, scheduling, analysis, coordination)'],
-    ['a duplicate key', [item('a'), item('b'), item('a')], 'Item "a": duplicate key'],
-    ['an unknown dependency', [item('a'), item('b', { dependsOn: ['ghost'] })], 'Item "b": unknown dependency "ghost"'],
-    ['a dependency listed twice', [item('a'), item('b', { dependsOn: ['a', 'a'] })], 'Item "b": duplicate dependency "a"'],
+  const cases: [string, unknown[], string, string][] = [
+    ['a two-item cycle', [item('a', { dependsOn: ['b'] }), item('b', { dependsOn: ['a'] })], 'Dependency cycle: a -> b -> a', 'items[0].dependsOn'],
+    ['a longer cycle', [item('x'), item('a', { dependsOn: ['c'] }), item('b', { dependsOn: ['a'] }), item('c', { dependsOn: ['b', 'x'] })], 'Dependency cycle: a -> c -> b -> a', 'items[1].dependsOn'],
+    ['a self dependency', [item('a', { dependsOn: ['a'] })], 'Item "a": depends on itself', 'items[0].dependsOn[0]'],
+    ['an unknown agent type', [item('a'), item('b', { agentType: 'telepathy' })], 'Item "b": unknown agent type "telepathy" (expected one of email, content, research, scheduling, analysis, coordination)', 'items[1].agentType'],
+    ['a duplicate key', [item('a'), item('b'), item('a')], 'Item "a": duplicate key', 'items[2].key'],
+    ['an unknown dependency', [item('a'), item('b', { dependsOn: ['ghost'] })], 'Item "b": unknown dependency "ghost"', 'items[1].dependsOn[0]'],
+    ['a dependency listed twice', [item('a'), item('b', { dependsOn: ['a', 'a'] })], 'Item "b": duplicate dependency "a"', 'items[1].dependsOn[1]'],
   ];
 
-  it.each(cases)('answers 400 for %s, naming it, and writes nothing', async (_, items, error) => {
+  it.each(cases)('answers 400 for %s, naming it and its field, and writes nothing', async (_, items, error, field) => {
     const res = await refusedWithoutWrites(() => createStrategy({ workspaceId, name: 'Bad', items }));
-    expect(res.body).toEqual({ error });
+    expect(res.body).toEqual({ error, field });
   });
 
   it('a long cycle is named in full', async () => {

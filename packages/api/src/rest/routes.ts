@@ -3,7 +3,7 @@ import type { createCaller } from '../root.ts';
 type Caller = ReturnType<typeof createCaller>;
 
 export interface RestRoute {
-  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
   /** Path pattern; `:name` segments become params. */
   path: string;
   /** False for the calls that need no credentials. */
@@ -64,7 +64,17 @@ export const ROUTES: RestRoute[] = [
   { method: 'DELETE', path: '/api/tokens/:id', auth: true, status: 200, call: (c, r) => c.tokens.revoke({ id: r.params.id! }) },
   { method: 'POST', path: '/api/strategies', auth: true, status: 201, call: (c, r) => c.strategies.create(bodyOr(r.body) as never) },
   { method: 'GET', path: '/api/strategies', auth: true, status: 200, call: (c, r) => c.strategies.list(queryObject(r.query) as never) },
-  { method: 'GET', path: '/api/strategies/:id', auth: true, status: 200, call: (c, r) => c.strategies.get({ id: r.params.id! }) },
+  {
+    method: 'GET',
+    path: '/api/strategies/:id',
+    auth: true,
+    status: 200,
+    call: (c, r) => c.strategies.get({ id: r.params.id!, ...(r.query.has('version') ? { version: r.query.get('version') } : {}) } as never),
+  },
+  { method: 'PUT', path: '/api/strategies/:id', auth: true, status: 200, call: (c, r) => c.strategies.update(bodyOr(r.body, { id: r.params.id }) as never) },
+  { method: 'DELETE', path: '/api/strategies/:id', auth: true, status: 200, call: (c, r) => c.strategies.archive({ id: r.params.id! }) },
+  { method: 'GET', path: '/api/strategies/:id/versions', auth: true, status: 200, call: (c, r) => c.strategies.versions({ id: r.params.id! }) },
+  { method: 'GET', path: '/api/agents', auth: true, status: 200, call: (c) => c.agents.list() },
   { method: 'POST', path: '/api/executions/start', auth: true, status: 200, call: (c, r) => c.executions.start(bodyOr(r.body) as never) },
   { method: 'GET', path: '/api/executions', auth: true, status: 200, call: (c, r) => c.executions.list(queryObject(r.query) as never) },
   { method: 'GET', path: '/api/executions/:id/status', auth: true, status: 200, call: (c, r) => c.executions.status({ id: r.params.id! }) },

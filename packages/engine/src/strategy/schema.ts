@@ -73,15 +73,19 @@ export const strategyFields = {
   items: z.array(l4ItemSchema).max(L.items, `at most ${L.items} items per strategy`),
 };
 
-export const strategyInputSchema = z.object({
-  workspaceId: z.string().min(1),
+/** A strategy's definition: what each version holds (an edit replaces all of it). */
+export const strategyDefinitionSchema = z.object({
   ...strategyFields,
   onTaskFailure: z.enum(ON_TASK_FAILURE).default('fail'),
 });
+
+export const strategyInputSchema = strategyDefinitionSchema.extend({ workspaceId: z.string().min(1) });
 
 export type L4ItemInput = z.input<typeof l4ItemSchema>;
 export type L4Item = z.output<typeof l4ItemSchema>;
 export type StrategyInput = z.input<typeof strategyInputSchema>;
 export type ParsedStrategyInput = z.output<typeof strategyInputSchema>;
+export type StrategyDefinitionInput = z.input<typeof strategyDefinitionSchema>;
+export type StrategyDefinition = z.output<typeof strategyDefinitionSchema>;
 
 export const KNOWN_AGENT_TYPES: readonly string[] = AGENT_TYPES;

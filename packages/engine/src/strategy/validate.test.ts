@@ -27,6 +27,7 @@ describe('validateItems', () => {
     const error = errorOf(() => validateItems([item('a'), item('b', [], 'telepathy')]));
     expect(error.code).toBe('VALIDATION');
     expect(error.message).toBe('Item "b": unknown agent type "telepathy" (expected one of email, content, research, scheduling, analysis, coordination)');
+    expect(error.details?.path).toBe('items[1].agentType');
   });
 
   it('names a duplicate key', () => {
@@ -34,13 +35,15 @@ describe('validateItems', () => {
   });
 
   it('names an unknown dependency', () => {
-    expect(errorOf(() => validateItems([item('a', ['ghost'])])).message).toBe('Item "a": unknown dependency "ghost"');
+    const error = errorOf(() => validateItems([item('a', ['ghost'])]));
+    expect(error.message).toBe('Item "a": unknown dependency "ghost"');
+    expect(error.details?.path).toBe('items[0].dependsOn[0]');
   });
 
   it('names a dependency listed twice', () => {
     const error = errorOf(() => validateItems([item('a'), item('b', ['a', 'a'])]));
     expect(error.message).toBe('Item "b": duplicate dependency "a"');
-    expect(error.details).toEqual({ item: 'b', index: 1 });
+    expect(error.details).toEqual({ item: 'b', index: 1, path: 'items[1].dependsOn[1]' });
   });
 
   it('names a self dependency', () => {
@@ -51,6 +54,7 @@ describe('validateItems', () => {
     const error = errorOf(() => validateItems([item('a', ['c']), item('b', ['a']), item('c', ['b']), item('d')]));
     expect(error.message).toBe('Dependency cycle: a -> c -> b -> a');
     expect(error.details?.cycle).toEqual(['a', 'c', 'b', 'a']);
+    expect(error.details?.path).toBe('items[0].dependsOn');
   });
 });
 

@@ -53,21 +53,27 @@ export function validateItems(items: readonly ItemShape[], agentTypes: readonly 
       throw validationError(`Item "${item.key}": unknown agent type "${item.agentType}" (expected one of ${agentTypes.join(', ')})`, {
         item: item.key,
         index,
+        path: `items[${index}].agentType`,
       });
     }
-    if (keys.has(item.key)) throw validationError(`Item "${item.key}": duplicate key`, { item: item.key, index });
+    if (keys.has(item.key)) throw validationError(`Item "${item.key}": duplicate key`, { item: item.key, index, path: `items[${index}].key` });
     keys.add(item.key);
   }
   for (const [index, item] of items.entries()) {
     const seen = new Set<string>();
-    for (const dep of item.dependsOn) {
-      if (!keys.has(dep)) throw validationError(`Item "${item.key}": unknown dependency "${dep}"`, { item: item.key, index });
-      if (dep === item.key) throw validationError(`Item "${item.key}": depends on itself`, { item: item.key, index, cycle: [dep, dep] });
+    for (const [at, dep] of item.dependsOn.entries()) {
+      const path = `items[${index}].dependsOn[${at}]`;
+      if (!keys.has(dep)) throw validationError(`Item "${item.key}": unknown dependency "${dep}"`, { item: item.key, index, path });
+      if (dep === item.key) throw validationError(`Item "${item.key}": depends on itself`, { item: item.key, index, cycle: [dep, dep], path });
       // Refused rather than merged: the author meant something, and a strategy reads as it was written.
-      if (seen.has(dep)) throw validationError(`Item "${item.key}": duplicate dependency "${dep}"`, { item: item.key, index });
+      if (seen.has(dep)) throw validationError(`Item "${item.key}": duplicate dependency "${dep}"`, { item: item.key, index, path });
       seen.add(dep);
     }
   }
   const cycle = findCycle(items);
-  if (cycle) throw validationError(`Dependency cycle: ${cycle.join(' -> ')}`, { cycle });
+  if (cycle) {
+    // Shown at the dependencies of the first item on the cycle.
+    const index = items.findIndex((item) => item.key === cycle[0]);
+    throw validationError(`Dependency cycle: ${cycle.join(' -> ')}`, { cycle, path: `items[${index}].dependsOn` });
+  }
 }

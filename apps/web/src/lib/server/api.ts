@@ -25,7 +25,7 @@ export function getApiDeps() {
     const agents = builtInRegistry({ config, db: database.db });
     await loadAgentModules(agents, config.STRATA_AGENT_MODULES, process.cwd());
     return {
-      checkInput: agents.checkInput.bind(agents),
+      agents,
       db: database.db,
       engine: { db: database.db, queue: pgBossTaskQueue(boss), retry: { baseMs: config.TASK_RETRY_BASE_MS, maxMs: config.TASK_RETRY_MAX_MS } },
       // The session cookie is Secure on requests that came over HTTPS.

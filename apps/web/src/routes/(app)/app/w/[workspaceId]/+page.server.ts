@@ -1,13 +1,16 @@
 import { error } from '@sveltejs/kit';
 import { apiGet, apiGetOptional } from '#lib/server/rest.ts';
-import type { ExecutionListItem, OutboxMessage, Strategy, WorkspaceMembers } from '#lib/types.ts';
+import { withCaller } from '#lib/server/trpc.ts';
+import { workspaceOf } from '#lib/server/workspace.ts';
+import type { ExecutionListItem, OutboxMessage, WorkspaceMembers } from '#lib/types.ts';
 import type { PageServerLoad } from './$types';
 
-export const load: PageServerLoad = async ({ fetch, params, parent, url }) => {
+export const load: PageServerLoad = async (event) => {
+  const { fetch, params, parent, url } = event;
   const workspaceId = encodeURIComponent(params.workspaceId);
   const [{ me }, strategies, executions, outbox] = await Promise.all([
     parent(),
-    apiGet<{ strategies: Strategy[] }>(fetch, `/api/strategies?workspaceId=${workspaceId}`, url),
+    withCaller(event, (caller) => caller.strategies.list({ workspaceId: params.workspaceId })),
     apiGet<{ executions: ExecutionListItem[] }>(fetch, `/api/executions?workspaceId=${workspaceId}&limit=20`, url),
     // The outbox may fail (or not exist on this server) without taking the page down.
     apiGetOptional<{ messages: OutboxMessage[] }>(fetch, `/api/outbox?workspaceId=${workspaceId}`, url),
@@ -19,6 +22,7 @@ export const load: PageServerLoad = async ({ fetch, params, parent, url }) => {
   const members = manages ? await apiGetOptional<WorkspaceMembers>(fetch, `/api/workspaces/${workspaceId}/members`, url) : null;
   return {
     workspace,
+    can: workspaceOf(me, workspace.id).can,
     userId: me.user.id,
     members: members ? { data: members.data, error: members.error } : null,
     strategies: strategies.strategies,
