@@ -225,6 +225,9 @@ describe('content agent with an OpenAI-compatible LLM', () => {
     const unreachable = await failure(llmAgent({ LLM_BASE_URL: `http://127.0.0.1:${port}/v1` }).run(context({ prompt: 'x' }).ctx));
     expect(unreachable).not.toBeInstanceOf(NonRetryableError);
     expect(unreachable.message).toMatch(/^LLM request to .* failed/);
+    // It says what to do, and carries a code a program can act on.
+    expect(unreachable.message).toContain('unset it to use the built-in template generator');
+    expect(unreachable).toMatchObject({ code: 'llm_unavailable' });
 
     handler = (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });
