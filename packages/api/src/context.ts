@@ -1,6 +1,6 @@
 import { authenticate, type LoginThrottleSettings, type Principal } from '@strata/auth';
 import type { Db } from '@strata/db';
-import type { EngineContext, ItemInputCheck } from '@strata/engine';
+import type { AgentCatalogEntry, EngineContext, ItemInputCheck } from '@strata/engine';
 import type { RateLimits } from './rate-limit.ts';
 import type { StatusCache } from './status-cache.ts';
 import type { StreamGuard } from './stream/guard.ts';
@@ -12,6 +12,8 @@ export interface ApiDeps {
   db: Db;
   engine: EngineContext;
   rateLimits: RateLimits;
+  /** The agent types with their input schemas, for the OpenAPI document. */
+  agentCatalog?: () => AgentCatalogEntry[];
   /** Checks an L4 item's input against its agent's schema at strategy creation. */
   checkInput?: ItemInputCheck;
   /** Marks the session cookie Secure on every request (else per request, see `transport`). */

@@ -26,6 +26,7 @@ export function getApiDeps() {
     await loadAgentModules(agents, config.STRATA_AGENT_MODULES, process.cwd());
     return {
       checkInput: agents.checkInput.bind(agents),
+      agentCatalog: () => agents.catalog(),
       db: database.db,
       engine: { db: database.db, queue: pgBossTaskQueue(boss), retry: { baseMs: config.TASK_RETRY_BASE_MS, maxMs: config.TASK_RETRY_MAX_MS } },
       // The session cookie is Secure on requests that came over HTTPS.
