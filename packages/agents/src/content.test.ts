@@ -4,7 +4,7 @@ import { AgentRegistry, type DependencyResult, NonRetryableError } from '@strata
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { contentAgent, contentInputSchema, firstSentences, generateFromTemplate, TEMPLATE_NOTE } from './content.ts';
 import type { AgentDeps } from './types.ts';
-import { agentContext, expectLinearTime } from './testing.ts';
+import { agentConfig, agentContext, expectLinearTime } from './testing.ts';
 
 interface Recorded {
   method: string;
@@ -74,17 +74,7 @@ beforeEach(() => {
   handler = streaming;
 });
 
-function config(overrides: Partial<AgentDeps['config']> = {}): AgentDeps['config'] {
-  return {
-    SMTP_URL: undefined,
-    SMTP_FROM: 'Strata <strata@localhost>',
-    LLM_BASE_URL: undefined,
-    LLM_MODEL: undefined,
-    LLM_API_KEY: undefined,
-    AGENT_FETCH_ALLOW_HOSTS: [],
-    ...overrides,
-  };
-}
+const config = agentConfig;
 
 const llmAgent = (overrides: Partial<AgentDeps['config']> = {}) =>
   contentAgent({ config: config({ LLM_BASE_URL: baseUrl, LLM_MODEL: 'test-model', LLM_API_KEY: 'sk-test', ...overrides }), db: undefined as never });

@@ -118,7 +118,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     body: input.createTokenInput,
     bodyExample: { name: 'CI deploys', expiresInDays: 90 },
   },
-  'GET /api/tokens': { summary: 'Your API tokens (never the secrets), with when each was last used' },
+  'GET /api/tokens': { summary: 'Your API tokens (never the secrets), with when each was last used', query: z.object({ workspaceId: z.string().optional().meta({ description: 'Only the tokens bound to this workspace' }) }) },
   'DELETE /api/tokens/:id': { summary: 'Revoke an API token (it stops working at once)' },
   'POST /api/strategies': {
     summary: 'Create a strategy',

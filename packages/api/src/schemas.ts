@@ -34,6 +34,8 @@ export const createTokenInput = z.object({
   expiresInDays: z.number().int().min(1).max(3650).optional(),
 });
 export const tokenIdInput = z.object({ id: id('id') });
+/** Without a workspace: all of the caller's tokens; with one: those bound to it. */
+export const listTokensInput = z.object({ workspaceId: id('workspaceId').optional() }).optional();
 
 export const createStrategyInput = z.object({
   workspaceId: id('workspaceId'),

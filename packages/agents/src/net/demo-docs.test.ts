@@ -5,7 +5,7 @@ import type { Db } from '@strata/db';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AGENT_ERROR_CODES } from '../errors.ts';
 import { type ResearchResult, researchAgent } from '../research.ts';
-import { agentContext } from '../testing.ts';
+import { agentConfig, agentContext } from '../testing.ts';
 import type { AgentDeps } from '../types.ts';
 import { appOrigin, demoDocsAllowance, demoDocUrl } from './demo-docs.ts';
 import { FetchRefusedError } from './fetch.ts';
@@ -44,7 +44,7 @@ afterAll(async () => {
 
 const deps = (demo: boolean): AgentDeps =>
   ({
-    config: { SMTP_URL: undefined, SMTP_FROM: 'strata@localhost', LLM_BASE_URL: undefined, LLM_MODEL: undefined, LLM_API_KEY: undefined, AGENT_FETCH_ALLOW_HOSTS: [], HOST: '127.0.0.1', PORT: port, STRATA_DEMO: demo },
+    config: { ...agentConfig(), HOST: '127.0.0.1', PORT: port, STRATA_DEMO: demo },
     db: undefined as unknown as Db,
   }) as AgentDeps;
 

@@ -2,6 +2,7 @@ import { error } from '@sveltejs/kit';
 import { apiGet, apiGetOptional } from '#lib/server/rest.ts';
 import type { ExecutionListItem, OutboxMessage, Strategy, WorkspaceMembers } from '#lib/types.ts';
 import type { PageServerLoad } from './$types';
+import type { ApiTokenInfo } from './api-types.ts';
 
 export const load: PageServerLoad = async ({ fetch, params, parent, url }) => {
   const workspaceId = encodeURIComponent(params.workspaceId);
@@ -16,11 +17,17 @@ export const load: PageServerLoad = async ({ fetch, params, parent, url }) => {
   if (!workspace) error(404, 'Workspace not found');
   // Admins and owners manage members; nobody else is shown (or may read) the list.
   const manages = workspace.role === 'owner' || workspace.role === 'admin';
-  const members = manages ? await apiGetOptional<WorkspaceMembers>(fetch, `/api/workspaces/${workspaceId}/members`, url) : null;
+  const [members, tokens] = manages
+    ? await Promise.all([
+        apiGetOptional<WorkspaceMembers>(fetch, `/api/workspaces/${workspaceId}/members`, url),
+        apiGetOptional<{ tokens: ApiTokenInfo[] }>(fetch, `/api/tokens?workspaceId=${workspaceId}`, url),
+      ])
+    : [null, null];
   return {
     workspace,
     userId: me.user.id,
     members: members ? { data: members.data, error: members.error } : null,
+    tokens: tokens ? { data: tokens.data?.tokens ?? null, error: tokens.error } : null,
     strategies: strategies.strategies,
     executions: executions.executions,
     outbox: { messages: outbox.data?.messages ?? [], missing: outbox.missing, error: outbox.error },
