@@ -2,6 +2,7 @@ import diagnostics from 'node:diagnostics_channel';
 import type { Socket } from 'node:net';
 import { registerBuiltInAgents } from '@strata/agents';
 import { agentConfig } from '@strata/agents/testing';
+import { startExecution } from '@strata/engine';
 import { createEngineHarness, type EngineHarness } from '@strata/engine/testing';
 import { DEMO_EMAIL, seedDemo } from '@strata/launcher';
 import type { Browser, Page } from 'playwright-core';
@@ -101,11 +102,44 @@ describe('the demo workspace', () => {
     expect(connections).toContain(`127.0.0.1:${new URL(web.url).port}`);
   });
 
-  it('its workspace page passes axe and has no script errors', async () => {
+  it('lists executions live, with search, status filters, pages and a chart of recent runs; passes axe', async () => {
     const { page, errors } = await loggedInPage();
-    await page.locator('section[aria-labelledby=executions-title] tr[data-execution]').first().waitFor();
+    const section = page.locator('section[aria-labelledby=executions-title]');
+    const rows = section.locator('tr[data-execution]');
+    expect(await rows.count()).toBe(3);
+    await section.getByText('live', { exact: true }).waitFor();
+
+    // Runs started elsewhere appear without a reload; past the first page, older ones load on demand.
+    const strategies = (await api(`/api/strategies?workspaceId=${workspaceId}`)).body.strategies as { id: string; name: string }[];
+    const digest = strategies.find((s) => s.name === 'Plan the weekly digest')!.id;
+    const more: string[] = [];
+    for (let i = 0; i < 18; i++) more.push((await startExecution(h.ctx, { strategyId: digest, workspaceId })).id);
+    await section.locator(`tr[data-execution="${more.at(-1)}"]`).waitFor();
+    await page.waitForFunction((n) => document.querySelectorAll('section[aria-labelledby=executions-title] tr[data-execution]').length === n, 20);
+    await section.getByRole('button', { name: 'Load older executions' }).click();
+    await page.waitForFunction((n) => document.querySelectorAll('section[aria-labelledby=executions-title] tr[data-execution]').length === n, 21);
+    expect(await section.getByRole('button', { name: 'Load older executions' }).count()).toBe(0);
+    await Promise.all(more.map((id) => h.waitForStatus(id, ['completed'], 60_000)));
+    await page.waitForFunction(() => document.querySelectorAll('section[aria-labelledby=executions-title] tr[data-status=completed]').length === 21);
+
+    // Search by strategy name, then by an execution id; filter by status.
+    await section.getByLabel('Search executions by id or strategy').fill('WEEKLY');
+    await page.waitForFunction((n) => document.querySelectorAll('section[aria-labelledby=executions-title] tr[data-execution]').length === n, 19);
+    await section.getByLabel('Search executions by id or strategy').fill(more[0]!);
+    await page.waitForFunction((n) => document.querySelectorAll('section[aria-labelledby=executions-title] tr[data-execution]').length === n, 1);
+    await section.getByLabel('Search executions by id or strategy').fill('');
+    await section.getByRole('button', { name: 'Failed' }).click();
+    await section.getByText('No execution matches these filters.').waitFor();
+    await section.getByRole('button', { name: 'All' }).click();
+    await page.waitForFunction((n) => document.querySelectorAll('section[aria-labelledby=executions-title] tr[data-execution]').length === n, 20);
+
+    // The chart of recent runs, described for screen readers.
+    expect(await section.locator('figure svg[role=img]').getAttribute('aria-label')).toMatch(/^20 recent runs: 20 completed; median duration /);
     expect(await seriousA11yViolations(page)).toEqual([]);
     await saveScreenshot(page, 'workspace');
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(await section.locator('tr[data-execution] td').first().isVisible()).toBe(true);
+    await saveScreenshot(page, 'workspace-390');
     expect(errors).toEqual([]);
     await page.context().close();
   });

@@ -1,15 +1,17 @@
+import { EXECUTION_STATUSES } from '@strata/db';
 import { error } from '@sveltejs/kit';
 import { apiGet, apiGetOptional } from '#lib/server/rest.ts';
-import type { ExecutionListItem, OutboxMessage, Strategy, WorkspaceMembers } from '#lib/types.ts';
+import type { OutboxMessage, Strategy, WorkspaceMembers } from '#lib/types.ts';
 import type { PageServerLoad } from './$types';
-import type { ApiTokenInfo } from './api-types.ts';
+import type { ApiTokenInfo, ExecutionPage } from './api-types.ts';
+import { EXECUTIONS_PAGE } from './runs.ts';
 
 export const load: PageServerLoad = async ({ fetch, params, parent, url }) => {
   const workspaceId = encodeURIComponent(params.workspaceId);
   const [{ me }, strategies, executions, outbox] = await Promise.all([
     parent(),
     apiGet<{ strategies: Strategy[] }>(fetch, `/api/strategies?workspaceId=${workspaceId}`, url),
-    apiGet<{ executions: ExecutionListItem[] }>(fetch, `/api/executions?workspaceId=${workspaceId}&limit=20`, url),
+    apiGet<ExecutionPage>(fetch, `/api/executions?workspaceId=${workspaceId}&limit=${EXECUTIONS_PAGE}`, url),
     // The outbox may fail (or not exist on this server) without taking the page down.
     apiGetOptional<{ messages: OutboxMessage[] }>(fetch, `/api/outbox?workspaceId=${workspaceId}`, url),
   ]);
@@ -29,7 +31,9 @@ export const load: PageServerLoad = async ({ fetch, params, parent, url }) => {
     members: members ? { data: members.data, error: members.error } : null,
     tokens: tokens ? { data: tokens.data?.tokens ?? null, error: tokens.error } : null,
     strategies: strategies.strategies,
-    executions: executions.executions,
+    executions,
+    /** The statuses the executions list filters by, in lifecycle order. */
+    executionStatuses: EXECUTION_STATUSES,
     outbox: { messages: outbox.data?.messages ?? [], missing: outbox.missing, error: outbox.error },
   };
 };

@@ -10,3 +10,7 @@ type Outputs = inferRouterOutputs<AppRouter>;
 export type ApiTokenInfo = Json<Outputs['tokens']['list']['tokens'][number]>;
 /** `POST /api/tokens`: the secret is in `token`, this once. */
 export type CreatedApiToken = Json<Outputs['tokens']['create']>;
+
+/** `GET /api/executions` */
+export type ExecutionPage = Json<Outputs['executions']['list']>;
+export type ExecutionRow = ExecutionPage['executions'][number];
