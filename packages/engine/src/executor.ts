@@ -54,7 +54,15 @@ export async function runTask(
 ): Promise<AttemptOutcome> {
   const base = { taskId: task.id, executionId: task.executionId, attempt: task.attempt, jobId: task.jobId };
   const agent = registry.get(task.agentType);
-  if (!agent) return { ...base, ok: false, error: `No agent is registered for type "${task.agentType}"`, retryable: false };
+  if (!agent) {
+    return {
+      ...base,
+      ok: false,
+      error: `No agent is registered for type "${task.agentType}" on this worker: add the module that registers it to STRATA_AGENT_MODULES and restart the worker`,
+      retryable: false,
+      code: 'agent_not_registered',
+    };
+  }
   if (agent.inputSchema) {
     const parsed = agent.inputSchema.safeParse(task.input);
     if (!parsed.success) {

@@ -110,6 +110,17 @@ describe('agent errors', () => {
     await worker.stop();
   });
 
+  it('fails a task whose agent type this worker does not register, saying what to do, coded agent_not_registered', async () => {
+    const worker = await h.startWorker();
+    // A type the strategy accepts (the web knows it) but this worker's registry does not hold.
+    const execution = await start(h, [{ key: 'orphan', agentType: 'scheduling', maxRetries: 3 }]);
+    const done = await h.waitForStatus(execution.id, ['failed']);
+    expect(done.tasks[0]?.error).toBe('No agent is registered for type "scheduling" on this worker: add the module that registers it to STRATA_AGENT_MODULES and restart the worker');
+    const failed = (await h.events(execution.id)).find((e) => e.type === 'task-failed');
+    expect(failed?.data).toMatchObject({ status: 'failed', code: 'agent_not_registered' });
+    await worker.stop();
+  });
+
   it('a timed-out agent that ignores its signal does not run beside its retry; its late result is discarded', async () => {
     let concurrent = 0;
     let maxConcurrent = 0;
