@@ -8,4 +8,4 @@ export { researchAgent } from './research.ts';
 export { schedulingAgent } from './scheduling.ts';
 export type { AgentDeps, BuiltInAgent } from './types.ts';
 export { AGENT_ERROR_CODES, type AgentErrorCode, ActionableError, ActionableNonRetryableError } from './errors.ts';
-export { appOrigin, DEMO_DOCS_PATH, demoDocsAllowance, demoDocUrl } from './net/demo-docs.ts';
+export { demoDocUrl } from './net/demo-docs.ts';

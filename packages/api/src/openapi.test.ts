@@ -25,6 +25,10 @@ describe('the OpenAPI document', () => {
     expect(paths['/api/executions/{id}/stream']?.get?.responses).toHaveProperty('101');
     expect(Object.keys(paths['/api/executions/{id}/stream']?.get?.responses['200']?.content ?? {})).toEqual(['text/event-stream']);
     expect(paths['/api/openapi.json']).toBeDefined();
+    // Several statuses go comma-separated, and the search is documented.
+    const list = paths['/api/executions']?.get?.parameters ?? [];
+    expect(list).toContainEqual(expect.objectContaining({ name: 'status', in: 'query', style: 'form', explode: false }));
+    expect(list).toContainEqual(expect.objectContaining({ name: 'q', in: 'query', required: false }));
   });
 
   it('names the Idempotency-Key header on start, and gives examples for its request and answer', () => {

@@ -208,7 +208,11 @@ const ERRORS = [
   ['500', 'Internal server error', 'Internal server error'],
 ] as const;
 
-const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
+/** JSON Schema of a zod schema's input, without the `$schema` line (the document says 3.1 once). */
+function schema(s: z.ZodType): Record<string, unknown> {
+  const { $schema: _, ...rest } = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+}
 const ERROR_REF = { $ref: '#/components/schemas/Error' };
 
 function errorResponses(kinds: readonly string[]): Record<string, object> {
@@ -239,7 +243,10 @@ function restPaths(): Record<string, Record<string, object>> {
     const parameters: object[] = [...route.path.matchAll(/:([a-zA-Z]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
     if (doc.query) {
       for (const [name, field] of Object.entries(doc.query.shape)) {
-        parameters.push({ name, in: 'query', required: !(field as z.ZodType).safeParse(undefined).success, schema: schema(field as z.ZodType) });
+        const fieldSchema = schema(field as z.ZodType);
+        // A list in the query is written comma-separated (`status=running,paused`).
+        const list = JSON.stringify(fieldSchema).includes('"type":"array"') ? { style: 'form', explode: false } : {};
+        parameters.push({ name, in: 'query', required: !(field as z.ZodType).safeParse(undefined).success, schema: fieldSchema, ...list });
       }
     }
     parameters.push(...(doc.headers ?? []));

@@ -10,7 +10,7 @@
  */
 import type { Config } from '@strata/config';
 
-export const DEMO_DOCS_PATH = '/demo/docs/';
+const DEMO_DOCS_PATH = '/demo/docs/';
 const DOC_PATH = /^\/demo\/docs\/[a-z0-9][a-z0-9-]{0,80}\.html$/;
 const WILDCARD_HOSTS = new Set(['0.0.0.0', '::', '[::]', '', 'localhost']);
 
