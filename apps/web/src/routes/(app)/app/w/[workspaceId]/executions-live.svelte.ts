@@ -4,8 +4,8 @@ import { errorMessage } from '#lib/http.ts';
 import type { ExecutionPage, ExecutionRow } from './api-types.ts';
 import { EXECUTIONS_PAGE, listQuery } from './runs.ts';
 
-/** Changes arriving closer together than this are fetched once. */
-const REFRESH_DEBOUNCE_MS = 250;
+/** Changes are read at most this often: a busy run reports many per second. */
+const REFRESH_EVERY_MS = 500;
 /** At most this many rows are re-read at once when something changes (the API's page limit). */
 const MAX_REFRESH_ROWS = 200;
 
@@ -33,6 +33,7 @@ export class LiveExecutionList {
   readonly #workspaceId: string;
   #generation = 0;
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #refresh: ReturnType<typeof setTimeout> | undefined;
   #unsubscribe: (() => void) | undefined;
 
   constructor(workspaceId: string, first: ExecutionPage) {
@@ -96,7 +97,7 @@ export class LiveExecutionList {
           this.live = 'live';
           this.changes++;
           // `resync` on connect: anything may have changed while the connection was down.
-          if (message.executionIds.length > 0 || message.resync) this.#schedule(() => void this.reload(true), REFRESH_DEBOUNCE_MS);
+          if (message.executionIds.length > 0 || message.resync) this.#refreshSoon();
         },
         onConnectionStateChange: (state) => {
           if (state.state === 'connecting' && this.live === 'live') this.live = 'reconnecting';
@@ -111,9 +112,18 @@ export class LiveExecutionList {
     this.#unsubscribe = () => subscription.unsubscribe();
     return () => {
       clearTimeout(this.#timer);
+      clearTimeout(this.#refresh);
       clearInterval(fallback);
       this.#unsubscribe?.();
     };
+  }
+
+  /** Throttled, not debounced: changes that never pause still refresh the list every REFRESH_EVERY_MS. */
+  #refreshSoon(): void {
+    this.#refresh ??= setTimeout(() => {
+      this.#refresh = undefined;
+      void this.reload(true);
+    }, REFRESH_EVERY_MS);
   }
 
   #schedule(run: () => void, ms: number): void {
