@@ -27,11 +27,11 @@ export interface RunBar {
   label: string;
   startedAt: string;
   durationMs: number;
-  /** 0–1 of the tallest bar. */
+  /** 0–1: the square root of the duration relative to the longest, so short runs stay visible beside a long one. */
   height: number;
 }
 
-/** The chart's bars: the latest `max` runs, oldest first, heights relative to the longest. */
+/** The chart's bars: the latest `max` runs, oldest first. */
 export function runBars(runs: readonly ExecutionRow[], now: number, max = 30): RunBar[] {
   const recent = runs.slice(0, max).reverse();
   const bars = recent.map((run) => ({
@@ -43,7 +43,7 @@ export function runBars(runs: readonly ExecutionRow[], now: number, max = 30): R
     height: 0,
   }));
   const longest = Math.max(1, ...bars.map((b) => b.durationMs));
-  for (const bar of bars) bar.height = bar.durationMs / longest;
+  for (const bar of bars) bar.height = Math.sqrt(bar.durationMs / longest);
   return bars;
 }
 
