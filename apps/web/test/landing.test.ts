@@ -1,6 +1,7 @@
 import { createTestDatabase, type TestDatabase } from '@strata/db/testing';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { saveScreenshot, seriousA11yViolations } from './axe.ts';
 import { launchBrowser } from './browser.ts';
 import { startWeb, type RunningWeb } from './server.ts';
 
@@ -34,16 +35,64 @@ describe('landing page in a real browser', () => {
     expect(await page.locator('body').textContent()).toContain('"database":"ok"');
     expect(errors).toEqual([]);
   });
+});
 
-  it('renders the API reference from the OpenAPI document', async () => {
-    const page = await browser.newPage();
-    await page.goto(`${web.url}/docs/api`);
-    expect(await page.locator('h1').textContent()).toContain('Strata API');
-    const paths = await page.locator('section.operation h2 code').allTextContents();
-    for (const path of ['/api/executions/start', '/api/executions/{id}/status', '/api/executions/{id}/pause', '/api/executions/{id}/resume', '/api/executions/{id}/cancel']) {
-      expect(paths).toContain(path);
+describe('the API reference in a real browser', () => {
+  it('renders every path, the stream, Idempotency-Key and the agents’ inputs, self-hosted under its own narrow CSP', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    const problems: string[] = [];
+    const offOrigin: string[] = [];
+    const failed: string[] = [];
+    page.on('pageerror', (error) => problems.push(error.message));
+    page.on('console', (message) => {
+      if (message.type() === 'error') problems.push(message.text());
+    });
+    // The renderer's stylesheet names its CDN fonts; the page's CSP refuses them (we use system
+    // fonts), so nothing off-origin may ever be answered.
+    page.on('response', (response) => {
+      if (!response.url().startsWith(web.url) && !response.url().startsWith('data:')) offOrigin.push(response.url());
+      else if (response.status() >= 400 && !response.url().endsWith('/favicon.ico')) failed.push(`${response.status()} ${response.url()}`);
+    });
+
+    const response = await page.goto(`${web.url}/docs/api`, { waitUntil: 'networkidle' });
+    expect(response?.status()).toBe(200);
+    const csp = response?.headers()['content-security-policy'] ?? '';
+    expect(csp).toContain("script-src 'self'");
+    expect(csp).not.toContain('unsafe-eval');
+    expect(csp).toMatch(/connect-src 'self'(;|$)/);
+    expect(csp).toContain("frame-ancestors 'none'");
+
+    // Scalar rendered the document: the title, the seed's endpoints, the stream, the header, the agents.
+    await page.getByRole('heading', { name: 'Strata API', level: 1 }).waitFor();
+    const text = ((await page.locator('body').textContent()) ?? '').replace(/\s+/g, ' ');
+    for (const expected of ['Start an execution of a strategy', 'Follow an execution live', 'Create an API token', 'Pause (running tasks finish', 'Cancel (tasks not started are skipped)']) {
+      expect(text).toContain(expected);
     }
-    await Promise.all([page.waitForURL('**/api/openapi.json'), page.click('a[href="/api/openapi.json"]')]);
-    expect(JSON.parse((await page.locator('body').textContent()) ?? '{}').openapi).toBe('3.1.0');
+    await page.getByRole('heading', { name: 'Create an account' }).waitFor();
+    await page.getByText('Start an execution of a strategy').first().click();
+    await page.getByText('Idempotency-Key').first().waitFor();
+    // The models list each agent's input.
+    expect(await page.content()).toContain('ResearchAgentInput');
+
+    expect(offOrigin).toEqual([]);
+    const cdnFontBlocked = /^Loading the font 'https:\/\/fonts\.scalar\.com\/[\w-]+\.woff2' violates the following Content Security Policy directive: "font-src 'self' data:"\. The action has been blocked\.$/;
+    expect(problems.filter((p) => !cdnFontBlocked.test(p) && !p.startsWith('Failed to load resource'))).toEqual([]);
+    expect(failed).toEqual([]);
+    expect(await seriousA11yViolations(page)).toEqual([]);
+    await saveScreenshot(page, 'api-reference', { fullPage: false });
+
+    // Other pages keep the strict policy: no inline styles allowed there.
+    const landing = await page.goto(web.url);
+    expect(landing?.headers()['content-security-policy']).toContain("style-src 'self'");
+    expect(landing?.headers()['content-security-policy']).not.toContain("style-src 'self' 'unsafe-inline'");
+    await context.close();
+  });
+
+  it('serves the OpenAPI document with every agent type', async () => {
+    const doc = (await (await fetch(`${web.url}/api/openapi.json`)).json()) as { components: { schemas: Record<string, unknown> } };
+    for (const type of ['Email', 'Content', 'Research', 'Scheduling', 'Analysis', 'Coordination']) {
+      expect(doc.components.schemas).toHaveProperty(`${type}AgentInput`);
+    }
   });
 });

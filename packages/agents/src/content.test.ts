@@ -4,7 +4,7 @@ import { AgentRegistry, type DependencyResult, NonRetryableError } from '@strata
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { contentAgent, contentInputSchema, firstSentences, generateFromTemplate, TEMPLATE_NOTE } from './content.ts';
 import type { AgentDeps } from './types.ts';
-import { agentContext, expectLinearTime } from './testing.ts';
+import { agentConfig, agentContext, expectLinearTime } from './testing.ts';
 
 interface Recorded {
   method: string;
@@ -74,17 +74,7 @@ beforeEach(() => {
   handler = streaming;
 });
 
-function config(overrides: Partial<AgentDeps['config']> = {}): AgentDeps['config'] {
-  return {
-    SMTP_URL: undefined,
-    SMTP_FROM: 'Strata <strata@localhost>',
-    LLM_BASE_URL: undefined,
-    LLM_MODEL: undefined,
-    LLM_API_KEY: undefined,
-    AGENT_FETCH_ALLOW_HOSTS: [],
-    ...overrides,
-  };
-}
+const config = agentConfig;
 
 const llmAgent = (overrides: Partial<AgentDeps['config']> = {}) =>
   contentAgent({ config: config({ LLM_BASE_URL: baseUrl, LLM_MODEL: 'test-model', LLM_API_KEY: 'sk-test', ...overrides }), db: undefined as never });
@@ -225,6 +215,9 @@ describe('content agent with an OpenAI-compatible LLM', () => {
     const unreachable = await failure(llmAgent({ LLM_BASE_URL: `http://127.0.0.1:${port}/v1` }).run(context({ prompt: 'x' }).ctx));
     expect(unreachable).not.toBeInstanceOf(NonRetryableError);
     expect(unreachable.message).toMatch(/^LLM request to .* failed/);
+    // It says what to do, and carries a code a program can act on.
+    expect(unreachable.message).toContain('unset it to use the built-in template generator');
+    expect(unreachable).toMatchObject({ code: 'llm_unavailable' });
 
     handler = (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/event-stream' });

@@ -1,5 +1,6 @@
 import { type AgentContext, type DependencyResult, NonRetryableError } from '@strata/engine';
 import { z } from 'zod';
+import { AGENT_ERROR_CODES, ActionableError, ActionableNonRetryableError } from './errors.ts';
 import { parseInput } from './template.ts';
 import type { AgentDeps, BuiltInAgent } from './types.ts';
 
@@ -112,13 +113,20 @@ async function generateWithLlm(
     response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body), signal: ctx.signal });
   } catch (error) {
     ctx.signal.throwIfAborted();
-    throw new Error(`LLM request to ${url} failed: ${errorText(error)}`, { cause: error });
+    throw new ActionableError(
+      AGENT_ERROR_CODES.llmUnavailable,
+      `LLM request to ${url} failed: ${errorText(error)}. Check that LLM_BASE_URL points at a reachable OpenAI-compatible server, or unset it to use the built-in template generator.`,
+      { cause: error },
+    );
   }
   if (!response.ok) {
     const detail = await responseDetail(response);
     const message = `LLM request failed with HTTP ${response.status}${detail ? `: ${detail}` : ''}`;
     // A 4xx is the request's fault (bad model, bad key, too many tokens): another attempt gets the
     // same answer. Rate limits and request timeouts are the exception: they pass.
+    if (response.status === 401 || response.status === 403) {
+      throw new ActionableNonRetryableError(AGENT_ERROR_CODES.llmUnavailable, `${message}. Check LLM_API_KEY (and LLM_MODEL), or unset LLM_BASE_URL to use the built-in template generator.`);
+    }
     if (response.status >= 400 && response.status < 500 && response.status !== 408 && response.status !== 429) {
       throw new NonRetryableError(message);
     }

@@ -172,6 +172,8 @@ describe('email agent over SMTP', () => {
     expect(error).not.toBeInstanceOf(NonRetryableError);
     expect((error as Error).message).toMatch(/SMTP delivery failed/);
     expect((error as Error).message).toMatch(/550|No such user/);
+    expect((error as Error).message).toContain('Check SMTP_URL');
+    expect(error).toMatchObject({ code: 'smtp_unavailable' });
     expect(smtp.received).toHaveLength(0);
   });
 

@@ -1,3 +1,4 @@
+import { AGENT_ERROR_CODES, ActionableError } from './errors.ts';
 import { emailOutbox, randomId } from '@strata/db';
 import { type AgentContext, NonRetryableError } from '@strata/engine';
 import { createTransport } from 'nodemailer';
@@ -126,7 +127,11 @@ async function sendSmtp(smtpUrl: string, mail: ComposedEmail, signal: AbortSigna
     signal.throwIfAborted();
     const detail = error instanceof Error ? error.message : String(error);
     const code = (error as { responseCode?: unknown }).responseCode;
-    throw new Error(`SMTP delivery failed${typeof code === 'number' ? ` (${code})` : ''}: ${detail}`, { cause: error });
+    throw new ActionableError(
+      AGENT_ERROR_CODES.smtpUnavailable,
+      `SMTP delivery failed${typeof code === 'number' ? ` (${code})` : ''}: ${detail}. Check SMTP_URL (host, port, credentials), or unset it to keep mails in the workspace outbox.`,
+      { cause: error },
+    );
   } finally {
     signal.removeEventListener('abort', onAbort);
     transport.close();

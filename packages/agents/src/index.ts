@@ -7,3 +7,5 @@ export { BUILT_IN_AGENTS, builtInRegistry, registerBuiltInAgents } from './regis
 export { researchAgent } from './research.ts';
 export { schedulingAgent } from './scheduling.ts';
 export type { AgentDeps, BuiltInAgent } from './types.ts';
+export { AGENT_ERROR_CODES, type AgentErrorCode, ActionableError, ActionableNonRetryableError } from './errors.ts';
+export { demoDocUrl } from './net/demo-docs.ts';

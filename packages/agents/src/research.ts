@@ -13,7 +13,8 @@ import { NonRetryableError } from '@strata/engine';
 import { z } from 'zod';
 import { parseHtml } from './html.ts';
 import { allowListSet } from './net/address.ts';
-import { type FetchedResponse, safeFetch } from './net/fetch.ts';
+import { demoDocsAllowance } from './net/demo-docs.ts';
+import { type FetchedResponse, type SafeFetchOptions, safeFetch } from './net/fetch.ts';
 import type { BuiltInAgent } from './types.ts';
 
 const MiB = 1024 * 1024;
@@ -64,6 +65,7 @@ export interface ResearchResult {
 
 export const researchAgent: BuiltInAgent = (deps) => {
   const allowHosts = allowListSet(deps.config.AGENT_FETCH_ALLOW_HOSTS);
+  const allowUrl = demoDocsAllowance(deps.config);
   return {
     inputSchema: researchInputSchema,
     description: 'Fetches web pages and extracts their title, main text, answers to questions and keyword hits.',
@@ -85,7 +87,7 @@ export const researchAgent: BuiltInAgent = (deps) => {
           const index = next++;
           const url = input.urls[index] as string;
           try {
-            const source = await fetchSource(url, input, allowHosts, signal);
+            const source = await fetchSource(url, input, { allowHosts, allowUrl }, signal);
             sources[index] = source;
             done++;
             await ctx.progress({ stage: 'fetched', url, finalUrl: source.finalUrl, status: source.status, title: source.title, done, total });
@@ -106,9 +108,9 @@ export const researchAgent: BuiltInAgent = (deps) => {
   };
 };
 
-async function fetchSource(url: string, input: ResearchInput, allowHosts: ReadonlySet<string>, signal: AbortSignal): Promise<ResearchSource> {
+async function fetchSource(url: string, input: ResearchInput, allow: Pick<SafeFetchOptions, 'allowHosts' | 'allowUrl'>, signal: AbortSignal): Promise<ResearchSource> {
   const response = await safeFetch(url, {
-    allowHosts,
+    ...allow,
     timeoutMs: input.timeoutMs ?? RESEARCH_DEFAULTS.timeoutMs,
     maxBytes: input.maxBytes ?? RESEARCH_DEFAULTS.maxBytes,
     maxRedirects: RESEARCH_DEFAULTS.maxRedirects,

@@ -1,3 +1,4 @@
+import type { AgentDeps } from './types.ts';
 import { type AgentContext, type AgentTask, type DependencyResult, WaitRequest } from '@strata/engine';
 
 /**
@@ -63,4 +64,17 @@ export function expectLinearTime(make: (size: number) => string, run: (input: st
     throw new Error(`not linear: ${smallMs.toFixed(1)} ms for 64 KiB, ${largeMs.toFixed(1)} ms for 1 MiB`);
   }
   return { smallMs, largeMs };
+}
+
+/** Test-only: agent configuration with no providers (no SMTP, no LLM, nothing allowed), plus `overrides`. */
+export function agentConfig(overrides: Partial<AgentDeps['config']> = {}): AgentDeps['config'] {
+  return {
+    SMTP_URL: undefined,
+    SMTP_FROM: 'Strata <strata@localhost>',
+    LLM_BASE_URL: undefined,
+    LLM_MODEL: undefined,
+    LLM_API_KEY: undefined,
+    AGENT_FETCH_ALLOW_HOSTS: [],
+    ...overrides,
+  };
 }

@@ -4,7 +4,9 @@ import type { AgentDefinition } from '@strata/engine';
 
 /** What built-in agents may use: configuration (providers) and the database (e.g. the email outbox). */
 export interface AgentDeps {
-  config: Pick<Config, 'SMTP_URL' | 'SMTP_FROM' | 'LLM_BASE_URL' | 'LLM_MODEL' | 'LLM_API_KEY' | 'AGENT_FETCH_ALLOW_HOSTS'>;
+  config: Pick<Config, 'SMTP_URL' | 'SMTP_FROM' | 'LLM_BASE_URL' | 'LLM_MODEL' | 'LLM_API_KEY' | 'AGENT_FETCH_ALLOW_HOSTS'> &
+    /** Where the app listens and whether the demo is on: the research agent may then read the demo's documents (net/demo-docs.ts). */
+    Partial<Pick<Config, 'HOST' | 'PORT' | 'STRATA_DEMO'>>;
   db: Db;
 }
 

@@ -1,3 +1,4 @@
+import type { AgentCatalogEntry } from '@strata/engine';
 import { EXECUTION_STATUSES, INVITATION_STATUSES, ON_TASK_FAILURE, PRIORITIES, ROLES, TASK_STATUSES } from '@strata/db';
 import { z } from 'zod';
 import { ROUTES } from './rest/routes.ts';
@@ -111,152 +112,330 @@ const agentEntry = z.object({
   example: z.record(z.string(), z.unknown()).nullable(),
 });
 
-const REQUEST_BODIES: Record<string, z.ZodType> = {
-  'POST /api/auth/signup': input.signupInput,
-  'POST /api/auth/login': input.loginInput,
-  'POST /api/workspaces': input.createWorkspaceInput,
-  'POST /api/auth/password': input.changePasswordInput,
-  'POST /api/workspaces/:id/members': input.addMemberInput.omit({ workspaceId: true }),
-  'PATCH /api/workspaces/:id/members/:userId': input.changeRoleInput.omit({ workspaceId: true, userId: true }),
-  'POST /api/tokens': input.createTokenInput,
-  'POST /api/strategies': input.createStrategyInput,
-  'PUT /api/strategies/:id': input.updateStrategyInput.omit({ id: true }),
-  'POST /api/executions/start': input.startExecutionInput,
-};
-const QUERIES: Record<string, z.ZodObject> = {
-  'GET /api/strategies': input.workspaceIdInput,
-  'GET /api/strategies/:id': input.getStrategyInput.pick({ version: true }),
-  'GET /api/executions': input.listExecutionsInput,
-  'GET /api/outbox': input.listOutboxInput,
-};
-const RESPONSES: Record<string, z.ZodType> = {
-  'POST /api/executions/start': startResponse,
-  'GET /api/executions/:id/status': statusResponse,
-  'POST /api/executions/:id/pause': controlResponse,
-  'POST /api/executions/:id/resume': controlResponse,
-  'POST /api/executions/:id/cancel': controlResponse,
-  'POST /api/executions/:id/stream-ticket': streamTicketResponse,
-  'POST /api/auth/password': success,
-  'POST /api/strategies': z.object({ strategy: strategyView }),
-  'GET /api/strategies': z.object({ strategies: z.array(strategyListItem) }),
-  'GET /api/strategies/:id': z.object({ strategy: strategyView }),
-  'PUT /api/strategies/:id': z.object({ strategy: strategyView }),
-  'DELETE /api/strategies/:id': z.object({ success: z.literal(true), strategy: z.object({ id: z.string(), archivedAt: z.string() }) }),
-  'GET /api/strategies/:id/versions': z.object({ versions: z.array(strategyVersion) }),
-  'GET /api/agents': z.object({ agents: z.array(agentEntry) }),
-  'POST /api/workspaces/:id/members': z.object({ invitation }),
-  'GET /api/workspaces/:id/members': z.object({ members: z.array(member), invitations: z.array(invitation.extend({ createdAt: z.string() })) }),
-  'PATCH /api/workspaces/:id/members/:userId': z.object({ member }),
-  'DELETE /api/workspaces/:id/members/:userId': success,
-  'DELETE /api/workspaces/:id/invitations/:invitationId': z.object({ invitation }),
-  'GET /api/invitations': z.object({
-    invitations: z.array(
-      invitation.extend({
-        createdAt: z.string(),
-        workspace: z.object({ id: z.string(), name: z.string() }),
-        invitedBy: z.object({ name: z.string().nullable(), email: z.string() }).nullable(),
-      }),
-    ),
-  }),
-  'POST /api/invitations/:id/accept': z.object({ invitation, workspace: z.object({ id: z.string(), name: z.string(), role: z.enum(ROLES) }) }),
-  'POST /api/invitations/:id/decline': z.object({ invitation }),
+/**
+ * What the document says about one REST call beyond its route: request body, query, response,
+ * examples, extra headers. Keyed `METHOD /path` as in rest/routes.ts; add an entry with a route.
+ */
+export interface OperationDoc {
+  summary?: string;
+  description?: string;
+  body?: z.ZodType;
+  bodyExample?: unknown;
+  query?: z.ZodObject;
+  response?: z.ZodType;
+  responseExample?: unknown;
+  /** Request headers beyond the credentials (e.g. Idempotency-Key). */
+  headers?: object[];
+}
+
+const EXEC_ID = 'exec_1732608000000_abc123';
+const controlExample = (status: string, message: string) => ({ success: true, message, execution: { id: EXEC_ID, status } });
+
+export const OPERATIONS: Record<string, OperationDoc> = {
+  'POST /api/auth/signup': { summary: 'Create an account', body: input.signupInput, bodyExample: { email: 'ada@example.com', password: 'a long passphrase', name: 'Ada' } },
+  'POST /api/auth/login': { summary: 'Log in', body: input.loginInput, bodyExample: { email: 'ada@example.com', password: 'a long passphrase' } },
+  'POST /api/auth/logout': { summary: 'Log out (ends the session)' },
+  'POST /api/auth/password': { summary: 'Change your password', body: input.changePasswordInput, response: success, responseExample: { success: true } },
+  'GET /api/me': { summary: 'You and your workspaces' },
+  'POST /api/workspaces': { summary: 'Create a workspace (you become its owner)', body: input.createWorkspaceInput, bodyExample: { name: 'Marketing' } },
+  'GET /api/workspaces': { summary: 'Your workspaces' },
+  'POST /api/workspaces/:id/members': {
+    summary: 'Invite a member (owner or admin)',
+    body: input.addMemberInput.omit({ workspaceId: true }),
+    bodyExample: { email: 'grace@example.com', role: 'operator' },
+    response: z.object({ invitation }),
+  },
+  'GET /api/workspaces/:id/members': { summary: 'Members and open invitations', response: z.object({ members: z.array(member), invitations: z.array(invitation.extend({ createdAt: z.string() })) }) },
+  'PATCH /api/workspaces/:id/members/:userId': { summary: "Change a member's role", body: input.changeRoleInput.omit({ workspaceId: true, userId: true }), bodyExample: { role: 'viewer' }, response: z.object({ member }) },
+  'DELETE /api/workspaces/:id/members/:userId': { summary: 'Remove a member', response: success },
+  'DELETE /api/workspaces/:id/invitations/:invitationId': { summary: 'Revoke an invitation', response: z.object({ invitation }) },
+  'GET /api/invitations': {
+    summary: 'Invitations addressed to you',
+    response: z.object({
+      invitations: z.array(
+        invitation.extend({
+          createdAt: z.string(),
+          workspace: z.object({ id: z.string(), name: z.string() }),
+          invitedBy: z.object({ name: z.string().nullable(), email: z.string() }).nullable(),
+        }),
+      ),
+    }),
+  },
+  'POST /api/invitations/:id/accept': { summary: 'Accept an invitation', response: z.object({ invitation, workspace: z.object({ id: z.string(), name: z.string(), role: z.enum(ROLES) }) }) },
+  'POST /api/invitations/:id/decline': { summary: 'Decline an invitation', response: z.object({ invitation }) },
+  'POST /api/tokens': {
+    summary: 'Create an API token (shown once)',
+    description: 'Only from a signed-in session: an API token cannot mint tokens. The `token` in the answer is shown this once; only its hash is stored.',
+    body: input.createTokenInput,
+    bodyExample: { name: 'CI deploys', expiresInDays: 90 },
+  },
+  'GET /api/tokens': { summary: 'Your API tokens (never the secrets), with when each was last used', query: z.object({ workspaceId: z.string().optional().meta({ description: 'Only the tokens bound to this workspace' }) }) },
+  'DELETE /api/tokens/:id': { summary: 'Revoke an API token (it stops working at once)' },
+  'POST /api/strategies': {
+    summary: 'Create a strategy',
+    response: z.object({ strategy: strategyView }),
+    description:
+      "Each L4 item names an agent type; its `input` must match that agent's input schema (see the `…AgentInput` schemas, or GET /api/agents). " +
+      'Unknown agent type, duplicate key, unknown dependency or a dependency cycle: 400 naming the item or the cycle.',
+    body: input.createStrategyInput,
+    bodyExample: {
+      workspaceId: 'ws_123',
+      name: 'Launch a newsletter',
+      items: [
+        { key: 'research', description: 'Research the market', agentType: 'research', priority: 'high', input: { urls: ['https://example.com/'] } },
+        { key: 'announce', description: 'Write the announcement', agentType: 'content', dependsOn: ['research'], input: { prompt: 'Announce our newsletter' } },
+      ],
+    },
+  },
+  'GET /api/strategies': { summary: "A workspace's strategies (archived ones left out)", query: input.workspaceIdInput, response: z.object({ strategies: z.array(strategyListItem) }) },
+  'GET /api/strategies/:id': {
+    summary: 'One strategy with its items',
+    description: 'The latest version of a strategy (with `version`), or the one `?version=N` names. Archived strategies stay readable (`archivedAt`).',
+    query: input.getStrategyInput.pick({ version: true }),
+    response: z.object({ strategy: strategyView }),
+  },
+  'PUT /api/strategies/:id': {
+    summary: "Edit a strategy (a new version)",
+    description:
+      'Replaces the definition (admin), writing the next immutable version; validated as at creation, a refused edit changes nothing. `baseVersion`, when given, must still be the latest (else 409). Executions keep the version they started with. An archived strategy cannot be edited (409).',
+    body: input.updateStrategyInput.omit({ id: true }),
+    response: z.object({ strategy: strategyView }),
+  },
+  'DELETE /api/strategies/:id': {
+    summary: 'Archive a strategy',
+    description: 'Archives the strategy (admin): it leaves the lists and cannot be started (409) or edited; its versions and executions stay readable. Repeating it is harmless.',
+    response: z.object({ success: z.literal(true), strategy: z.object({ id: z.string(), archivedAt: z.string() }) }),
+  },
+  'GET /api/strategies/:id/versions': { summary: 'Every version of a strategy, newest first', response: z.object({ versions: z.array(strategyVersion) }) },
+  'GET /api/agents': {
+    summary: 'The agent types this server runs',
+    description: 'Every agent type this server runs, built-in and custom (STRATA_AGENT_MODULES), with a description, the JSON Schema of its `input` and an example input.',
+    response: z.object({ agents: z.array(agentEntry) }),
+  },
+  'POST /api/executions/start': {
+    summary: 'Start an execution of a strategy',
+    description: 'Rate limited per workspace (RATE_LIMIT_START_PER_MIN). Send an `Idempotency-Key` to make retries safe.',
+    body: input.startExecutionInput,
+    bodyExample: { strategyId: 'strat_456', workspaceId: 'ws_123' },
+    response: startResponse,
+    responseExample: {
+      success: true,
+      executionId: EXEC_ID,
+      message: 'Strategy execution started',
+      execution: { id: EXEC_ID, status: 'running', strategyId: 'strat_456', startedAt: '2025-11-26T20:00:00.000Z', totalTasks: 25 },
+    },
+    headers: [
+      {
+        name: 'Idempotency-Key',
+        in: 'header',
+        required: false,
+        description:
+          'Any 1–255 characters. A repeat within 24 h with the same body returns the first execution instead of starting another; with a different body: 409; while the first is still starting: 409.',
+        schema: { type: 'string', minLength: 1, maxLength: 255 },
+        example: 'start-2025-11-26-newsletter',
+      },
+    ],
+  },
+  'GET /api/executions': { summary: "A workspace's executions, newest first, a page at a time", query: input.listExecutionsInput },
+  'GET /api/executions/:id/status': {
+    summary: "An execution's status, health, tasks and metrics",
+    response: statusResponse,
+    responseExample: {
+      execution: { id: EXEC_ID, status: 'running', strategyId: 'strat_456', startedAt: '2025-11-26T20:00:00.000Z', completedAt: null, totalTasks: 2, completedTasks: 1, failedTasks: 0 },
+      health: { score: 100, completionRate: 50, errorRate: 0, lastChecked: '2025-11-26T20:00:05.000Z', issues: [] },
+      tasks: [
+        {
+          id: 'task_1',
+          l4_item_id: 'l4_1',
+          execution_id: EXEC_ID,
+          agent_type: 'research',
+          status: 'completed',
+          priority: 'high',
+          description: 'Research the market',
+          dependencies: [],
+          assigned_at: '2025-11-26T20:00:00.000Z',
+          completed_at: '2025-11-26T20:00:02.000Z',
+          result: { sources: [] },
+          error: null,
+          retry_count: 0,
+          max_retries: 3,
+        },
+      ],
+      metrics: { totalDuration: 5000, averageTaskDuration: 2000 },
+    },
+  },
+  'POST /api/executions/:id/pause': { summary: 'Pause (running tasks finish, nothing new starts)', response: controlResponse, responseExample: controlExample('paused', 'Execution paused') },
+  'POST /api/executions/:id/resume': { summary: 'Resume a paused execution', response: controlResponse, responseExample: controlExample('running', 'Execution resumed') },
+  'POST /api/executions/:id/cancel': { summary: 'Cancel (tasks not started are skipped)', response: controlResponse, responseExample: controlExample('cancelled', 'Execution cancelled') },
+  'POST /api/executions/:id/stream-ticket': { summary: 'A single-use ticket for opening the stream from a browser', response: streamTicketResponse },
+  'GET /api/outbox': { summary: "A workspace's email outbox (mails kept when SMTP_URL is unset)", query: input.listOutboxInput },
 };
 
-const DESCRIPTIONS: Record<string, string> = {
-  'GET /api/strategies/:id': 'The latest version of a strategy (with `version`), or the one `?version=N` names. Archived strategies stay readable (`archivedAt`).',
-  'PUT /api/strategies/:id':
-    'Replaces the definition (admin), writing the next immutable version; validated as at creation, a refused edit changes nothing. `baseVersion`, when given, must still be the latest (else 409). Executions keep the version they started with. An archived strategy cannot be edited (409).',
-  'DELETE /api/strategies/:id': 'Archives the strategy (admin): it leaves the lists and cannot be started (409) or edited; its versions and executions stay readable. Repeating it is harmless.',
-  'GET /api/strategies/:id/versions': 'Every version of the strategy, newest first.',
-  'GET /api/agents': 'Every agent type this server runs, built-in and custom (STRATA_AGENT_MODULES), with a description, the JSON Schema of its `input` and an example input.',
+/** The error answers, each `{ "error": "..." }`, with the message a client typically sees. */
+const ERRORS = [
+  ['400', 'Bad request: the body or a parameter is invalid (the message names the field)', 'strategyId: strategyId is required'],
+  ['401', 'Missing, expired or revoked credentials', 'Unauthorized'],
+  ['403', 'Authenticated, but not allowed in this workspace', 'Access denied'],
+  ['404', 'No such resource', 'Execution not found'],
+  ['409', 'Impossible in the current state', 'Cannot resume an execution that is completed'],
+  ['413', 'Body over 1 MiB', 'Request body too large'],
+  ['429', 'Rate limit exceeded (login: too many failed logins); Retry-After says when to come back', 'Rate limit exceeded'],
+  ['500', 'Internal server error', 'Internal server error'],
+] as const;
+
+/** JSON Schema of a zod schema's input, without the `$schema` line (the document says 3.1 once). */
+function schema(s: z.ZodType): Record<string, unknown> {
+  const { $schema: _, ...rest } = z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return rest;
+}
+const ERROR_REF = { $ref: '#/components/schemas/Error' };
+
+function errorResponses(kinds: readonly string[]): Record<string, object> {
+  const out: Record<string, object> = {};
+  for (const [code, description, example] of ERRORS) {
+    if (!kinds.includes(code)) continue;
+    out[code] = {
+      description,
+      ...(code === '429' ? { headers: { 'Retry-After': { description: 'Seconds until a retry may succeed', schema: { type: 'integer' } } } } : {}),
+      content: { 'application/json': { schema: ERROR_REF, example: { error: example } } },
+    };
+  }
+  return out;
+}
+
+/** The tag (section) of a path: its first segment after /api. */
+const tagOf = (path: string) => {
+  const segment = path.split('/')[2] ?? 'api';
+  return segment.charAt(0).toUpperCase() + segment.slice(1);
 };
 
-const schema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
-
-let cached: object | undefined;
-
-/** OpenAPI 3.1 for the whole REST surface, generated from the zod schemas the procedures validate with. */
-export function openApiDocument(): object {
-  if (cached) return cached;
+function restPaths(): Record<string, Record<string, object>> {
   const paths: Record<string, Record<string, object>> = {};
   for (const route of ROUTES) {
     const key = `${route.method} ${route.path}`;
+    const doc = OPERATIONS[key] ?? {};
     const openPath = route.path.replace(/:([a-zA-Z]+)/g, '{$1}');
     const parameters: object[] = [...route.path.matchAll(/:([a-zA-Z]+)/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
-    const query = QUERIES[key];
-    if (query) {
-      for (const [name, field] of Object.entries(query.shape)) {
-        parameters.push({ name, in: 'query', required: !(field as z.ZodType).safeParse(undefined).success, schema: schema(field as z.ZodType) });
+    if (doc.query) {
+      for (const [name, field] of Object.entries(doc.query.shape)) {
+        const fieldSchema = schema(field as z.ZodType);
+        // A list in the query is written comma-separated (`status=running,paused`).
+        const list = JSON.stringify(fieldSchema).includes('"type":"array"') ? { style: 'form', explode: false } : {};
+        parameters.push({ name, in: 'query', required: !(field as z.ZodType).safeParse(undefined).success, schema: fieldSchema, ...list });
       }
     }
-    const body = REQUEST_BODIES[key];
-    const errors: Record<string, object> = {};
-    for (const [code, description] of [
-      ['400', 'Bad request'],
-      ['401', 'Unauthorized'],
-      ['403', 'Access denied'],
-      ['404', 'Not found'],
-      ['409', 'Conflict'],
-      ['429', 'Rate limit exceeded (login: too many failed logins), with Retry-After'],
-      ['500', 'Internal server error'],
-    ] as const) {
-      if (!route.auth && (code === '401' || code === '403')) continue;
-      errors[code] = { description, content: { 'application/json': { schema: schema(errorBody) } } };
-    }
-    const response = RESPONSES[key];
+    parameters.push(...(doc.headers ?? []));
+    const kinds = ['400', '404', '413', '429', '500', ...(route.auth ? ['401', '403'] : []), ...(route.method === 'POST' && route.path.startsWith('/api/executions/') ? ['409'] : [])];
     paths[openPath] ??= {};
     paths[openPath][route.method.toLowerCase()] = {
       operationId: key.replace(/[^a-zA-Z]+/g, '_').replace(/^_|_$/g, ''),
-      ...(DESCRIPTIONS[key] ? { description: DESCRIPTIONS[key] } : {}),
+      tags: [tagOf(route.path)],
+      ...(doc.summary ? { summary: doc.summary } : {}),
+      ...(doc.description ? { description: doc.description } : {}),
       ...(parameters.length ? { parameters } : {}),
-      ...(body ? { requestBody: { required: true, content: { 'application/json': { schema: schema(body) } } } } : {}),
+      ...(doc.body
+        ? { requestBody: { required: true, content: { 'application/json': { schema: schema(doc.body), ...(doc.bodyExample !== undefined ? { example: doc.bodyExample } : {}) } } } }
+        : {}),
       ...(route.auth ? { security: [{ bearer: [] }, { cookie: [] }] } : { security: [] }),
       responses: {
-        [String(route.status)]: { description: 'Success', content: { 'application/json': { schema: response ? schema(response) : {} } } },
-        ...errors,
+        [String(route.status)]: {
+          description: 'Success',
+          content: { 'application/json': { schema: doc.response ? schema(doc.response) : {}, ...(doc.responseExample !== undefined ? { example: doc.responseExample } : {}) } },
+        },
+        ...errorResponses(kinds),
       },
     };
   }
-  cached = {
+  return paths;
+}
+
+const STREAM_PATH = {
+  get: {
+    operationId: 'GET_api_executions_id_stream',
+    tags: ['Executions'],
+    summary: 'Follow an execution live (WebSocket or Server-Sent Events)',
+    description:
+      'The live stream of an execution: a WebSocket upgrade (each event one text message) or Server-Sent Events (`Accept: text/event-stream`). ' +
+      'First a `state` message (its data the status body, its id the latest event id), then every event `{ id, type, executionId, timestamp, data }` ' +
+      '(types: execution-started, task-assigned, task-progress, task-completed, task-failed, health-update, metrics-update, execution-paused, execution-resumed, execution-completed, execution-cancelled, error). ' +
+      'After the final event the server closes the stream. Reconnect with `Last-Event-ID` (SSE) or `?after=` (WebSocket) to lose nothing. ' +
+      'Opening one counts against the status rate limit; a credential holds at most STREAM_MAX_PER_CREDENTIAL open streams (429). A cookie-authenticated WebSocket upgrade must come from the app origin (403). ' +
+      'When the credential ends (logout, expiry, revocation) or access to the workspace is removed, the stream is closed within 5 s: WebSocket close code 4401 or 4403 with a reason; over SSE a final `close` event with data `{ "code", "reason" }`.',
+    parameters: [
+      { name: 'id', in: 'path', required: true, schema: { type: 'string' }, example: EXEC_ID },
+      { name: 'access_token', in: 'query', required: false, description: 'A stream ticket from POST /api/executions/{id}/stream-ticket (never a session or API token)', schema: { type: 'string' } },
+      { name: 'after', in: 'query', required: false, description: 'Resume after this event id (WebSocket)', schema: { type: 'integer', minimum: 0 } },
+      { name: 'lastEventId', in: 'query', required: false, description: 'Resume after this event id (SSE; or the Last-Event-ID header)', schema: { type: 'integer', minimum: 0 } },
+      { name: 'Last-Event-ID', in: 'header', required: false, description: 'Resume after this event id (SSE)', schema: { type: 'integer', minimum: 0 } },
+    ],
+    security: [{ bearer: [] }, { cookie: [] }, { streamTicket: [] }],
+    responses: {
+      '101': { description: 'WebSocket stream' },
+      '200': {
+        description: 'Server-Sent Events',
+        content: {
+          'text/event-stream': {
+            schema: { type: 'string' },
+            example: `id: 41\nevent: state\ndata: {"id":41,"type":"state","executionId":"${EXEC_ID}",...}\n\nid: 42\nevent: task-completed\ndata: {"id":42,"type":"task-completed","executionId":"${EXEC_ID}","timestamp":"2025-11-26T20:00:02.000Z","data":{"taskId":"task_1"}}\n\n`,
+          },
+        },
+      },
+      ...errorResponses(['401', '403', '404', '429']),
+    },
+  },
+};
+
+/** One schema per agent type for the L4 items' `input`, named `<Type>AgentInput`. */
+function agentSchemas(agents: readonly AgentCatalogEntry[]): Record<string, object> {
+  const out: Record<string, object> = {};
+  for (const agent of agents) {
+    const name = `${agent.type.replace(/(^|[^a-zA-Z0-9])([a-zA-Z0-9])/g, (_, __, c: string) => c.toUpperCase())}AgentInput`;
+    const { $schema: _, ...inputSchema } = agent.inputSchema ?? { type: 'object' };
+    out[name] = {
+      ...inputSchema,
+      title: `${agent.type} agent input`,
+      description: `Input of an L4 item with agentType "${agent.type}".${agent.description ? ` ${agent.description}` : ''}`,
+      ...(agent.example ? { examples: [agent.example] } : {}),
+    };
+  }
+  return out;
+}
+
+let cachedPaths: Record<string, Record<string, object>> | undefined;
+
+/**
+ * OpenAPI 3.1 for the whole REST surface, generated from the zod schemas the procedures validate
+ * with, plus each agent type's input schema (`agents`: the registry's catalog).
+ */
+export function openApiDocument(options: { agents?: readonly AgentCatalogEntry[] | undefined } = {}): object {
+  cachedPaths ??= restPaths();
+  const agents = options.agents ?? [];
+  return {
     openapi: '3.1.0',
-    info: { title: 'Strata API', version: '1.0.0', description: 'Run strategies autonomously: executions, strategies, workspaces, tokens.' },
+    info: {
+      title: 'Strata API',
+      version: '1.0.0',
+      description:
+        'Run strategies autonomously: executions, strategies, workspaces, tokens.\n\n' +
+        'Authenticate with `Authorization: Bearer <token>` (an API token from the dashboard’s workspace settings, or the token signup/login return) or the `strata_session` cookie. ' +
+        'Every error is `{ "error": "..." }`. A request is judged in this order: credentials (401), body (400), the resource exists (404) and you may act on it (403), the workspace’s rate limit (429), then the execution’s state (409).' +
+        (agents.length ? `\n\nAgent types: ${agents.map((a) => `\`${a.type}\``).join(', ')}; their inputs are described under Models.` : ''),
+    },
     servers: [{ url: '/' }],
+    tags: [...new Set(ROUTES.map((r) => tagOf(r.path)))].map((name) => ({ name })),
     components: {
       securitySchemes: {
         bearer: { type: 'http', scheme: 'bearer', description: 'An API token (strata_…) or a session token' },
         cookie: { type: 'apiKey', in: 'cookie', name: 'strata_session' },
         streamTicket: { type: 'apiKey', in: 'query', name: 'access_token', description: 'A single-use stream ticket (stream endpoint only)' },
       },
+      schemas: { Error: { ...schema(errorBody), examples: [{ error: 'Access denied' }] }, ...agentSchemas(agents) },
     },
     paths: {
-      '/api/health': { get: { operationId: 'health', security: [], responses: { '200': { description: 'OK' }, '503': { description: 'Database unreachable' } } } },
-      '/api/openapi.json': { get: { operationId: 'openapi', security: [], responses: { '200': { description: 'This document' } } } },
-      ...paths,
-      '/api/executions/{id}/stream': {
-        get: {
-          operationId: 'GET_api_executions_id_stream',
-          description:
-            'The live stream of an execution: a WebSocket upgrade (each event one text message) or Server-Sent Events. First a `state` message (the status body), then every event. ' +
-            'Opening one counts against the status rate limit; a credential holds at most STREAM_MAX_PER_CREDENTIAL open streams (429). A cookie-authenticated WebSocket upgrade must come from the app origin (403). ' +
-            'When the credential ends (logout, expiry, revocation) or access to the workspace is removed, the stream is closed within 5 s: WebSocket close code 4401 or 4403 with a reason; over SSE a final `close` event with data `{ "code", "reason" }`.',
-          parameters: [
-            { name: 'id', in: 'path', required: true, schema: { type: 'string' } },
-            { name: 'access_token', in: 'query', required: false, description: 'A stream ticket from POST /api/executions/{id}/stream-ticket (never a session or API token)', schema: { type: 'string' } },
-            { name: 'after', in: 'query', required: false, description: 'Resume after this event id (WebSocket)', schema: { type: 'integer', minimum: 0 } },
-            { name: 'lastEventId', in: 'query', required: false, description: 'Resume after this event id (SSE; or the Last-Event-ID header)', schema: { type: 'integer', minimum: 0 } },
-          ],
-          security: [{ bearer: [] }, { cookie: [] }, { streamTicket: [] }],
-          responses: {
-            '101': { description: 'WebSocket stream' },
-            '200': { description: 'Server-Sent Events', content: { 'text/event-stream': {} } },
-            '401': { description: 'Unauthorized', content: { 'application/json': { schema: schema(errorBody) } } },
-            '403': { description: 'Access denied, a ticket for another execution, or a cross-site cookie upgrade', content: { 'application/json': { schema: schema(errorBody) } } },
-            '404': { description: 'Execution not found', content: { 'application/json': { schema: schema(errorBody) } } },
-            '429': { description: 'Too many open streams for the credential, or the status rate limit', content: { 'application/json': { schema: schema(errorBody) } } },
-          },
-        },
-      },
+      '/api/health': { get: { operationId: 'health', tags: ['Health'], summary: 'Liveness and database reachability', security: [], responses: { '200': { description: 'OK' }, '503': { description: 'Database unreachable' } } } },
+      '/api/openapi.json': { get: { operationId: 'openapi', tags: ['Health'], summary: 'This document', security: [], responses: { '200': { description: 'This document' } } } },
+      ...cachedPaths,
+      '/api/executions/{id}/stream': STREAM_PATH,
     },
   };
-  return cached;
 }

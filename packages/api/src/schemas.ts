@@ -34,6 +34,8 @@ export const createTokenInput = z.object({
   expiresInDays: z.number().int().min(1).max(3650).optional(),
 });
 export const tokenIdInput = z.object({ id: id('id') });
+/** Without a workspace: all of the caller's tokens; with one: those bound to it. */
+export const listTokensInput = z.object({ workspaceId: id('workspaceId').optional() }).optional();
 
 export const createStrategyInput = z.object({
   workspaceId: id('workspaceId'),
@@ -54,9 +56,16 @@ export const workspaceIdInput = z.object({ workspaceId: id('workspaceId') });
 
 export const startExecutionInput = z.object({ strategyId: id('strategyId'), workspaceId: id('workspaceId') });
 export const executionIdInput = z.object({ id: id('id') });
+const executionStatus = z.enum(EXECUTION_STATUSES);
 export const listExecutionsInput = z.object({
   workspaceId: id('workspaceId'),
-  status: z.enum(EXECUTION_STATUSES).optional(),
+  /** One status, several (an array, or over REST a comma list: `status=running,paused`). */
+  status: z
+    .preprocess((v) => (typeof v === 'string' && v.includes(',') ? v.split(',') : v), z.union([executionStatus, z.array(executionStatus).min(1).max(EXECUTION_STATUSES.length)]))
+    .optional()
+    .meta({ description: `One of ${EXECUTION_STATUSES.join(', ')}, or several separated by commas` }),
+  /** Part of an execution id or a strategy name. */
+  q: z.string().trim().max(200).optional().meta({ description: 'Part of an execution id or of its strategy’s name (case-insensitive)' }),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(500).optional(),
 });

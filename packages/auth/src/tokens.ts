@@ -86,7 +86,8 @@ export async function createApiToken(db: Db, input: CreateApiTokenInput): Promis
   return { id: row!.id, token, name: row!.name, workspaceId: row!.workspaceId, expiresAt: row!.expiresAt, createdAt: row!.createdAt };
 }
 
-export async function listApiTokens(db: Db, userId: string): Promise<ApiTokenInfo[]> {
+/** A user's tokens, newest first; with `workspaceId`, only those bound to that workspace. */
+export async function listApiTokens(db: Db, userId: string, filter: { workspaceId?: string } = {}): Promise<ApiTokenInfo[]> {
   return db
     .select({
       id: apiTokens.id,
@@ -98,7 +99,7 @@ export async function listApiTokens(db: Db, userId: string): Promise<ApiTokenInf
       lastUsedAt: apiTokens.lastUsedAt,
     })
     .from(apiTokens)
-    .where(eq(apiTokens.userId, userId))
+    .where(and(eq(apiTokens.userId, userId), filter.workspaceId ? eq(apiTokens.workspaceId, filter.workspaceId) : undefined))
     .orderBy(desc(apiTokens.createdAt), desc(apiTokens.id));
 }
 

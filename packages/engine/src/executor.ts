@@ -25,6 +25,15 @@ export function isNonRetryable(error: unknown): boolean {
   return error instanceof NonRetryableError || (error instanceof Error && error.name === 'NonRetryableError');
 }
 
+/**
+ * An agent's machine-readable reason (`network_unavailable`, ...: see @strata/agents' errors.ts),
+ * passed on in the task-failed event. Only snake_case codes: a socket's `ECONNREFUSED` is not one.
+ */
+function errorCode(error: unknown): string | undefined {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && /^[a-z][a-z0-9_]{0,63}$/.test(code) ? code : undefined;
+}
+
 /** How long progress() keeps retrying a database error before the attempt is handed back. */
 const PROGRESS_RETRY_DELAYS_MS = [50, 200, 500, 1000, 2000];
 
@@ -45,7 +54,15 @@ export async function runTask(
 ): Promise<AttemptOutcome> {
   const base = { taskId: task.id, executionId: task.executionId, attempt: task.attempt, jobId: task.jobId };
   const agent = registry.get(task.agentType);
-  if (!agent) return { ...base, ok: false, error: `No agent is registered for type "${task.agentType}"`, retryable: false };
+  if (!agent) {
+    return {
+      ...base,
+      ok: false,
+      error: `No agent is registered for type "${task.agentType}" on this worker: add the module that registers it to STRATA_AGENT_MODULES and restart the worker`,
+      retryable: false,
+      code: 'agent_not_registered',
+    };
+  }
   if (agent.inputSchema) {
     const parsed = agent.inputSchema.safeParse(task.input);
     if (!parsed.success) {
@@ -120,7 +137,8 @@ export async function runTask(
     const reason = controller.signal.reason;
     if (controller.signal.aborted && reason instanceof HandBack) return { ...base, ok: 'release', reason: reason.message };
     const message = error instanceof Error ? error.message : String(error);
-    return { ...base, ok: false, error: message || 'Agent failed', retryable: !isNonRetryable(error) };
+    const code = errorCode(error);
+    return { ...base, ok: false, error: message || 'Agent failed', retryable: !isNonRetryable(error), ...(code ? { code } : {}) };
   } finally {
     clearTimeout(timer);
   }

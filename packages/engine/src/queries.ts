@@ -1,5 +1,5 @@
-import { executions, type Db, type ExecutionStatus } from '@strata/db';
-import { and, desc, eq, lt, or, type SQL } from 'drizzle-orm';
+import { executions, strategies, type Db, type ExecutionStatus } from '@strata/db';
+import { and, desc, eq, ilike, inArray, lt, or, type SQL } from 'drizzle-orm';
 
 export async function findExecution(db: Db, id: string): Promise<{ id: string; workspaceId: string; version: number } | undefined> {
   const [row] = await db.select({ id: executions.id, workspaceId: executions.workspaceId, version: executions.version }).from(executions).where(eq(executions.id, id));
@@ -10,6 +10,8 @@ export interface ExecutionListItem {
   id: string;
   status: ExecutionStatus;
   strategyId: string;
+  /** The strategy's name now (null if it was deleted). */
+  strategyName: string | null;
   workspaceId: string;
   createdAt: string;
   startedAt: string | null;
@@ -38,18 +40,35 @@ function decodeCursor(cursor: string): { createdAt: Date; id: string } | undefin
   return { createdAt, id: id! };
 }
 
+export interface ListExecutionsInput {
+  workspaceId: string;
+  /** One status or several (any of them). */
+  status?: ExecutionStatus | readonly ExecutionStatus[] | undefined;
+  /** Part of the execution's id or of its strategy's name, case-insensitive. */
+  q?: string | undefined;
+  limit: number;
+  cursor?: string | undefined;
+}
+
+/** `text` for a LIKE pattern that matches it literally anywhere. */
+const containing = (text: string) => `%${text.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
 /** A workspace's executions, newest first, a page at a time; `nextCursor` fetches the next page. */
-export async function listExecutions(db: Db, input: { workspaceId: string; status?: ExecutionStatus; limit: number; cursor?: string }) {
+export async function listExecutions(db: Db, input: ListExecutionsInput) {
   const after = input.cursor ? decodeCursor(input.cursor) : undefined;
   if (input.cursor && !after) return { invalidCursor: true as const };
-  const conditions: (SQL | undefined)[] = [eq(executions.workspaceId, input.workspaceId), input.status ? eq(executions.status, input.status) : undefined];
+  const statuses = input.status === undefined ? [] : typeof input.status === 'string' ? [input.status] : [...input.status];
+  const conditions: (SQL | undefined)[] = [eq(executions.workspaceId, input.workspaceId), statuses.length ? inArray(executions.status, statuses) : undefined];
+  if (input.q) conditions.push(or(ilike(executions.id, containing(input.q)), ilike(strategies.name, containing(input.q))));
   if (after) conditions.push(or(lt(executions.createdAt, after.createdAt), and(eq(executions.createdAt, after.createdAt), lt(executions.id, after.id))));
-  const rows = await db
-    .select()
+  const joined = await db
+    .select({ execution: executions, strategyName: strategies.name })
     .from(executions)
+    .leftJoin(strategies, eq(strategies.id, executions.strategyId))
     .where(and(...conditions))
     .orderBy(desc(executions.createdAt), desc(executions.id))
     .limit(input.limit + 1);
+  const rows = joined.map((r) => ({ ...r.execution, strategyName: r.strategyName }));
   const page = rows.slice(0, input.limit);
   const last = page[page.length - 1];
   return {
@@ -58,6 +77,7 @@ export async function listExecutions(db: Db, input: { workspaceId: string; statu
         id: row.id,
         status: row.status,
         strategyId: row.strategyId,
+        strategyName: row.strategyName,
         workspaceId: row.workspaceId,
         createdAt: row.createdAt.toISOString(),
         startedAt: row.startedAt?.toISOString() ?? null,

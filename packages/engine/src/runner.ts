@@ -153,7 +153,7 @@ export async function loadDependencyResults(
 type OutcomeBase = { taskId: string; executionId: string; attempt: number; jobId?: string };
 export type AttemptOutcome =
   | (OutcomeBase & { ok: true; result: unknown })
-  | (OutcomeBase & { ok: false; error: string; retryable: boolean; leaseLapsed?: boolean })
+  | (OutcomeBase & { ok: false; error: string; retryable: boolean; leaseLapsed?: boolean; code?: string })
   | (OutcomeBase & { ok: 'wait'; until: Date })
   | (OutcomeBase & { ok: 'release'; reason: string });
 
@@ -259,11 +259,13 @@ async function recordFailure(
   const execution = locked.get(task.executionId)!;
   const retriesLeft = failure.retryable && task.retryCount < task.maxRetries;
   const error = storableText(failure.error.slice(0, 4000));
+  /** The agent's reason code (e.g. `network_unavailable`), for clients that act on it. */
+  const code = failure.code ? { code: failure.code } : {};
 
   if (retriesLeft && (execution.status === 'running' || execution.status === 'paused')) {
     const retry = task.retryCount + 1;
     const delayMs = backoffMs(ctx.retry, retry);
-    events.push({ executionId: task.executionId, type: 'task-failed', data: { taskId: task.id, agentType: task.agentType, status: 'pending', error, retryCount: retry, maxRetries: task.maxRetries, willRetry: true, retryInMs: delayMs } });
+    events.push({ executionId: task.executionId, type: 'task-failed', data: { taskId: task.id, agentType: task.agentType, status: 'pending', error, ...code, retryCount: retry, maxRetries: task.maxRetries, willRetry: true, retryInMs: delayMs } });
     // Paused: stays ready with its backoff's end in wake_at (on a pending task: "not before"),
     // so resume queues it to start then, not at once. Running: queued now to start after the backoff.
     await tx.execute(sql`
@@ -278,7 +280,7 @@ async function recordFailure(
     // The execution was cancelled or failed while this attempt ran: it will not run again.
     await tx.execute(sql`update tasks set status = 'skipped', error = ${error}, completed_at = now(), lease_expires_at = null, updated_at = now() where id = ${task.id}`);
     await bumpCounts(tx, 'skipped_tasks', [task]);
-    events.push({ executionId: task.executionId, type: 'task-failed', data: { taskId: task.id, agentType: task.agentType, status: 'skipped', error, retryCount: task.retryCount, maxRetries: task.maxRetries, willRetry: false } });
+    events.push({ executionId: task.executionId, type: 'task-failed', data: { taskId: task.id, agentType: task.agentType, status: 'skipped', error, ...code, retryCount: task.retryCount, maxRetries: task.maxRetries, willRetry: false } });
     return 1;
   }
 
@@ -286,7 +288,7 @@ async function recordFailure(
     update tasks set status = 'failed', error = ${error}, completed_at = now(), lease_expires_at = null, updated_at = now()
     where id = ${task.id}`);
   await bumpCounts(tx, 'failed_tasks', [task]);
-  events.push({ executionId: task.executionId, type: 'task-failed', data: { taskId: task.id, agentType: task.agentType, status: 'failed', error, retryCount: task.retryCount, maxRetries: task.maxRetries, willRetry: false } });
+  events.push({ executionId: task.executionId, type: 'task-failed', data: { taskId: task.id, agentType: task.agentType, status: 'failed', error, ...code, retryCount: task.retryCount, maxRetries: task.maxRetries, willRetry: false } });
 
   if (execution.status === 'running' || execution.status === 'paused') {
     if (execution.onTaskFailure === 'continue') {

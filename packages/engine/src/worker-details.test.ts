@@ -92,6 +92,35 @@ describe('agent errors', () => {
     await worker.stop();
   });
 
+  it("passes an agent's snake_case error code on in task-failed events, and no socket code", async () => {
+    let runs = 0;
+    h.registry.register('content', () => {
+      runs++;
+      if (runs === 1) throw Object.assign(new Error('no network: check the connection'), { code: 'network_unavailable' });
+      throw Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED', name: 'NonRetryableError' });
+    });
+    const worker = await h.startWorker();
+    const execution = await start(h, [{ key: 'coded', agentType: 'content', maxRetries: 1 }]);
+    await h.waitForStatus(execution.id, ['failed']);
+    const failures = (await h.events(execution.id)).filter((e) => e.type === 'task-failed').map((e) => e.data);
+    expect(failures).toHaveLength(2);
+    expect(failures[0]).toMatchObject({ willRetry: true, code: 'network_unavailable', error: 'no network: check the connection' });
+    expect(failures[1]).toMatchObject({ status: 'failed', error: 'connect ECONNREFUSED' });
+    expect(failures[1]).not.toHaveProperty('code');
+    await worker.stop();
+  });
+
+  it('fails a task whose agent type this worker does not register, saying what to do, coded agent_not_registered', async () => {
+    const worker = await h.startWorker();
+    // A type the strategy accepts (the web knows it) but this worker's registry does not hold.
+    const execution = await start(h, [{ key: 'orphan', agentType: 'scheduling', maxRetries: 3 }]);
+    const done = await h.waitForStatus(execution.id, ['failed']);
+    expect(done.tasks[0]?.error).toBe('No agent is registered for type "scheduling" on this worker: add the module that registers it to STRATA_AGENT_MODULES and restart the worker');
+    const failed = (await h.events(execution.id)).find((e) => e.type === 'task-failed');
+    expect(failed?.data).toMatchObject({ status: 'failed', code: 'agent_not_registered' });
+    await worker.stop();
+  });
+
   it('a timed-out agent that ignores its signal does not run beside its retry; its late result is discarded', async () => {
     let concurrent = 0;
     let maxConcurrent = 0;

@@ -1,19 +1,61 @@
 import { hashPassword, verifyPassword } from '@strata/auth';
 import { createDatabase, type Db, memberships, newId, users, workspaces } from '@strata/db';
-import { type AgentDeps, builtInRegistry } from '@strata/agents';
+import { type AgentDeps, builtInRegistry, demoDocUrl } from '@strata/agents';
+import type { Config } from '@strata/config';
 import { createStrategy, type StrategyInput } from '@strata/engine';
 import { eq, sql } from 'drizzle-orm';
 
 export const DEMO_EMAIL = 'demo@strata.local';
 
-const DEMO_ITEMS: StrategyInput['items'] = [
-  { key: 'research-market', description: 'Research the market', agentType: 'research', priority: 'high', input: { urls: ['https://example.com/'], keywords: ['domain'] }, l1: 'Grow the audience', l2: 'Newsletter', l3: 'Discovery' },
-  { key: 'analyse-findings', description: 'Analyse the findings', agentType: 'analysis', dependsOn: ['research-market'], input: { path: 'sources', fields: ['status'] }, l1: 'Grow the audience', l2: 'Newsletter', l3: 'Discovery' },
-  { key: 'write-announcement', description: 'Write the launch announcement', agentType: 'content', priority: 'high', dependsOn: ['research-market'], input: { prompt: 'Announce the launch of our newsletter' }, l1: 'Grow the audience', l2: 'Newsletter', l3: 'Launch' },
-  { key: 'schedule-kickoff', description: 'Schedule the kickoff call', agentType: 'scheduling', priority: 'low', input: { title: 'Newsletter kickoff', start: '2030-01-15T15:00:00Z', durationMinutes: 30, attendees: [{ email: 'team@example.com' }] }, l1: 'Grow the audience', l2: 'Newsletter', l3: 'Launch' },
-  { key: 'email-subscribers', description: 'Email the first subscribers', agentType: 'email', dependsOn: ['write-announcement'], input: { to: ['subscribers@example.com'], subject: 'We are live', template: '{{deps.write-announcement.text}}' }, l1: 'Grow the audience', l2: 'Newsletter', l3: 'Launch' },
-  { key: 'wrap-up', description: 'Wrap up the launch', agentType: 'coordination', priority: 'low', dependsOn: ['analyse-findings', 'email-subscribers', 'schedule-kickoff'], input: { waitSeconds: 5 }, l1: 'Grow the audience', l2: 'Newsletter', l3: 'Launch' },
-];
+type DemoStrategy = Pick<StrategyInput, 'name' | 'description' | 'items'> & { onTaskFailure?: 'fail' | 'continue' };
+type AppAddress = Pick<Config, 'HOST' | 'PORT'>;
+
+/**
+ * The demo's strategies. Between them they use all six agent types, and they complete on a
+ * machine without internet: research reads the sample documents the app itself serves
+ * (/demo/docs/, allowed for the research agent while the demo is on), content falls back to
+ * the template generator without an LLM, and email goes to the workspace outbox without SMTP.
+ */
+export function demoStrategies(app: AppAddress): DemoStrategy[] {
+  const doc = (name: string) => demoDocUrl(app, name);
+  const newsletter = { l1: 'Grow the audience', l2: 'Newsletter' };
+  const release = { l1: 'Ship version 2.4', l2: 'Launch communication' };
+  return [
+    {
+      name: 'Launch a newsletter',
+      description: 'Researches the audience, writes and mails the announcement, schedules a kickoff: all six agent types.',
+      items: [
+        { key: 'research-market', description: 'Research the market', agentType: 'research', priority: 'high', input: { urls: [doc('market-notes'), doc('reader-survey')], questions: ['What do readers want?'], keywords: ['weekly', 'digest'] }, ...newsletter, l3: 'Discovery' },
+        { key: 'analyse-findings', description: 'Compare the sources', agentType: 'analysis', dependsOn: ['research-market'], input: { path: 'sources', fields: ['status'], groupBy: 'title' }, ...newsletter, l3: 'Discovery' },
+        { key: 'write-announcement', description: 'Write the launch announcement', agentType: 'content', priority: 'high', dependsOn: ['research-market'], input: { prompt: 'Announce the launch of our weekly newsletter digest', kind: 'post' }, ...newsletter, l3: 'Launch' },
+        { key: 'schedule-kickoff', description: 'Schedule the kickoff call', agentType: 'scheduling', priority: 'low', input: { title: 'Newsletter kickoff', start: '2030-01-15T15:00:00Z', durationMinutes: 30, attendees: [{ email: 'team@example.com' }] }, ...newsletter, l3: 'Launch' },
+        { key: 'email-subscribers', description: 'Email the first subscribers', agentType: 'email', dependsOn: ['write-announcement'], input: { to: ['subscribers@example.com'], subject: 'We are live', template: '{{deps.write-announcement.text}}' }, ...newsletter, l3: 'Launch' },
+        { key: 'wrap-up', description: 'Wrap up the launch', agentType: 'coordination', priority: 'low', dependsOn: ['analyse-findings', 'email-subscribers', 'schedule-kickoff'], input: { waitSeconds: 3, note: 'Give the team a moment before closing the launch' }, ...newsletter, l3: 'Launch' },
+      ],
+    },
+    {
+      name: 'Announce release 2.4',
+      description: 'Reads the release notes, writes a customer brief, mails it and books the release review.',
+      onTaskFailure: 'continue',
+      items: [
+        { key: 'read-release-notes', description: 'Read the release notes', agentType: 'research', priority: 'high', input: { urls: [doc('release-notes')], keywords: ['dashboards', 'exports', 'calendar'] }, ...release, l3: 'Prepare' },
+        { key: 'size-the-release', description: 'Summarise the sources read', agentType: 'analysis', dependsOn: ['read-release-notes'], input: { path: 'sources', fields: ['status'] }, ...release, l3: 'Prepare' },
+        { key: 'write-brief', description: 'Write the customer brief', agentType: 'content', dependsOn: ['read-release-notes'], input: { prompt: 'Brief customers on version 2.4, leading with shared dashboards', kind: 'brief' }, ...release, l3: 'Announce' },
+        { key: 'mail-customers', description: 'Mail the brief to customers', agentType: 'email', dependsOn: ['write-brief'], input: { to: ['customers@example.com'], subject: 'Version 2.4 is out', template: '{{deps.write-brief.text}}' }, ...release, l3: 'Announce' },
+        { key: 'book-review', description: 'Book the release review', agentType: 'scheduling', input: { title: 'Release 2.4 review', start: '2030-02-03T10:00:00Z', durationMinutes: 45, attendees: [{ email: 'product@example.com' }, { email: 'support@example.com' }] }, ...release, l3: 'Follow up' },
+        { key: 'close-release', description: 'Close the release', agentType: 'coordination', dependsOn: ['size-the-release', 'mail-customers', 'book-review'], input: { note: 'Everything for 2.4 is out' }, ...release, l3: 'Follow up' },
+      ],
+    },
+    {
+      name: 'Plan the weekly digest',
+      description: 'A short one: reads the reader survey and outlines the first digest.',
+      items: [
+        { key: 'read-survey', description: 'Read the reader survey', agentType: 'research', input: { urls: [doc('reader-survey')], questions: ['Which topics do readers ask for?'] }, l1: 'Grow the audience', l2: 'Weekly digest', l3: 'Plan' },
+        { key: 'outline-digest', description: 'Outline the first digest', agentType: 'content', dependsOn: ['read-survey'], input: { prompt: 'Outline the first weekly digest from the survey', kind: 'outline' }, l1: 'Grow the audience', l2: 'Weekly digest', l3: 'Plan' },
+      ],
+    },
+  ];
+}
 
 async function findDemoUser(db: Db): Promise<{ id: string; passwordHash: string | null } | undefined> {
   const [demo] = await db
@@ -24,10 +66,10 @@ async function findDemoUser(db: Db): Promise<{ id: string; passwordHash: string 
 }
 
 /**
- * A demo account, workspace and strategy, so a new user has something to run at once.
+ * A demo account, workspace and strategies (demoStrategies), so a new user has something to run at once.
  * Idempotent: nothing happens when the demo user already exists.
  */
-export async function seedDemo(databaseUrl: string, password: string, config: AgentDeps['config']): Promise<{ created: boolean }> {
+export async function seedDemo(databaseUrl: string, password: string, config: AgentDeps['config'] & AppAddress): Promise<{ created: boolean }> {
   const database = createDatabase(databaseUrl, { max: 1, applicationName: 'strata-seed' });
   try {
     if (await findDemoUser(database.db)) return { created: false };
@@ -47,11 +89,9 @@ export async function seedDemo(databaseUrl: string, password: string, config: Ag
     });
     if (!created) return { created: false };
     const agents = builtInRegistry({ config, db: database.db });
-    await createStrategy(
-      database.db,
-      { workspaceId, name: 'Launch a newsletter', description: 'A small strategy that uses all six agent types.', items: DEMO_ITEMS },
-      { createdBy: userId, checkInput: agents.checkInput.bind(agents) },
-    );
+    for (const strategy of demoStrategies(config)) {
+      await createStrategy(database.db, { workspaceId, ...strategy }, { createdBy: userId, checkInput: agents.checkInput.bind(agents) });
+    }
     return { created: true };
   } finally {
     await database.close();

@@ -169,7 +169,7 @@ describe('pnpm start (the launcher)', () => {
       const [row] = await test.sql`select count(*)::int as n from users where email = 'demo@strata.local'`;
       expect(row?.n).toBe(1);
       const [items] = await test.sql`select count(*)::int as n from strategy_items where level = 4`;
-      expect(items?.n).toBe(6);
+      expect(items?.n).toBe(14); // three demo strategies: 6 + 6 + 2 items
       // The demo login works over the API.
       const login = await fetch(`http://127.0.0.1:${started.port}/api/auth/login`, {
         method: 'POST',
@@ -177,8 +177,31 @@ describe('pnpm start (the launcher)', () => {
         body: JSON.stringify({ email: 'demo@strata.local', password: 'strata-demo' }),
       });
       expect(login.status).toBe(200);
-      const me = await fetch(`http://127.0.0.1:${started.port}/api/me`, { headers: { authorization: `Bearer ${(await login.json()).token}` } });
-      expect((await me.json()).workspaces).toEqual([expect.objectContaining({ name: 'Demo workspace', role: 'owner' })]);
+      const token = (await login.json()).token as string;
+      const me = await fetch(`http://127.0.0.1:${started.port}/api/me`, { headers: { authorization: `Bearer ${token}` } });
+      const workspaces = (await me.json()).workspaces;
+      expect(workspaces).toEqual([expect.objectContaining({ name: 'Demo workspace', role: 'owner' })]);
+      // The demo strategies run to completion on the real worker: research reads the app's own
+      // /demo/docs/ pages, so this needs no network.
+      const strategies = await test.sql<{ id: string }[]>`select id from strategies where workspace_id = ${workspaces[0].id}`;
+      const executionIds: string[] = [];
+      for (const { id } of strategies) {
+        const res = await fetch(`http://127.0.0.1:${started.port}/api/executions/start`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ strategyId: id, workspaceId: workspaces[0].id }),
+        });
+        expect(res.status).toBe(200);
+        executionIds.push((await res.json()).executionId);
+      }
+      const deadline = Date.now() + 60_000;
+      let statuses: { status: string; error: string | null }[] = [];
+      while (Date.now() < deadline) {
+        statuses = await test.sql<{ status: string; error: string | null }[]>`select status, error from executions where id = any(${executionIds})`;
+        if (statuses.every((s) => s.status === 'completed' || s.status === 'failed')) break;
+        await new Promise((resolve) => setTimeout(resolve, 250));
+      }
+      expect(statuses).toEqual([1, 2, 3].map(() => ({ status: 'completed', error: null })));
       expect(await stop(started)).toBe(0);
       expect(existsSync(otherDir)).toBe(false);
     } finally {

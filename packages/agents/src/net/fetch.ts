@@ -21,11 +21,14 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { NonRetryableError } from '@strata/engine';
+import { AGENT_ERROR_CODES, ActionableError, ActionableNonRetryableError, isOfflineError, NO_NETWORK_HINT } from '../errors.ts';
 import { type AddressClass, canonicalHost, classifyAddress, parseIPv4, parseIPv6 } from './address.ts';
 
 export interface SafeFetchOptions {
   /** Canonical hosts (see `allowListSet`) that may be fetched even when they resolve to forbidden addresses. */
   allowHosts: ReadonlySet<string>;
+  /** URLs fetched whatever their address, checked on every hop (the demo's own documents: demo-docs.ts). */
+  allowUrl?: ((url: URL) => boolean) | undefined;
   /** A deadline for the whole fetch, redirects and body included. */
   timeoutMs: number;
   /** Stop reading the body after this many (decoded) bytes. */
@@ -55,13 +58,14 @@ export interface FetchedResponse {
  * host given by name is named (the author wrote it, or the server redirected to it); an
  * address literal is not repeated.
  */
-export class FetchRefusedError extends NonRetryableError {
+export class FetchRefusedError extends ActionableNonRetryableError {
   readonly host: string;
   /** Why the address is refused (loopback, private, metadata, ...): for the worker's logs only. */
   readonly kind: AddressClass;
   constructor(host: string, kind: AddressClass) {
     const literal = parseIPv4(host) !== undefined || parseIPv6(host) !== undefined;
     super(
+      AGENT_ERROR_CODES.fetchRefused,
       literal
         ? 'Refused to fetch a private or internal address (add it to AGENT_FETCH_ALLOW_HOSTS to allow it)'
         : `Refused to fetch ${host}: it resolves to a private or internal address (add the host to AGENT_FETCH_ALLOW_HOSTS to allow it)`,
@@ -88,7 +92,7 @@ const DEFAULT_HEADERS: Record<string, string> = {
 };
 
 /** Resolves a URL's host and checks every address; returns the addresses to connect to. */
-export async function vetHost(url: URL, allowHosts: ReadonlySet<string>, signal?: AbortSignal): Promise<LookupAddress[]> {
+export async function vetHost(url: URL, allowHosts: ReadonlySet<string>, signal?: AbortSignal, allowUrl?: (url: URL) => boolean): Promise<LookupAddress[]> {
   const hostname = url.hostname.replace(/^\[|\]$/g, '');
   const host = canonicalHost(hostname);
   let addresses: LookupAddress[];
@@ -100,12 +104,19 @@ export async function vetHost(url: URL, allowHosts: ReadonlySet<string>, signal?
     } catch (error) {
       if (signal?.aborted) throw error;
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'ENOTFOUND' || code === 'ENODATA') throw new NonRetryableError(`Host ${hostname} does not resolve (${code})`, { cause: error });
+      if (isOfflineError(error)) throw new ActionableError(AGENT_ERROR_CODES.networkUnavailable, `Could not resolve ${hostname} (${code}). ${NO_NETWORK_HINT}`, { cause: error });
+      if (code === 'ENOTFOUND' || code === 'ENODATA') {
+        throw new ActionableNonRetryableError(
+          AGENT_ERROR_CODES.hostNotFound,
+          `Host ${hostname} does not resolve (${code}): check the URL's spelling; if it is right, this machine may have no network or DNS access.`,
+          { cause: error },
+        );
+      }
       throw new Error(`Resolving ${hostname} failed: ${(error as Error).message}`, { cause: error });
     }
     if (addresses.length === 0) throw new NonRetryableError(`Host ${hostname} does not resolve`);
   }
-  if (allowHosts.has(host)) return addresses;
+  if (allowHosts.has(host) || allowUrl?.(url)) return addresses;
   for (const { address } of addresses) {
     const kind = classifyAddress(address);
     if (kind !== 'public' && !allowHosts.has(canonicalHost(address))) throw new FetchRefusedError(hostname, kind);
@@ -123,7 +134,7 @@ export async function safeFetch(input: string, options: SafeFetchOptions): Promi
   try {
     for (;;) {
       if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new NonRetryableError(`Refused to fetch ${url.href}: only http and https URLs are fetched`);
-      const addresses = await vetHost(url, options.allowHosts, signal);
+      const addresses = await vetHost(url, options.allowHosts, signal, options.allowUrl);
       const response = await get(url, addresses, { ...DEFAULT_HEADERS, ...options.headers }, signal);
       const status = response.statusCode ?? 0;
       const location = response.headers.location;
@@ -149,7 +160,8 @@ export async function safeFetch(input: string, options: SafeFetchOptions): Promi
     if (error instanceof NonRetryableError) throw error;
     if (options.signal?.aborted) throw options.signal.reason ?? error;
     if (deadline.aborted) throw new FetchTimeoutError(url.href, options.timeoutMs);
-    if (error instanceof FetchTimeoutError) throw error;
+    if (error instanceof FetchTimeoutError || error instanceof ActionableError) throw error;
+    if (isOfflineError(error)) throw new ActionableError(AGENT_ERROR_CODES.networkUnavailable, `Fetching ${url.href} failed: ${(error as Error).message}. ${NO_NETWORK_HINT}`, { cause: error });
     throw new Error(`Fetching ${url.href} failed: ${(error as Error).message}`, { cause: error });
   }
 }

@@ -168,3 +168,24 @@ describe('POST /api/auth/password', () => {
     expect(locked.headers.get('retry-after')).toMatch(/^\d+$/);
   });
 });
+
+describe('GET /api/tokens?workspaceId=', () => {
+  it("lists only the caller's tokens bound to that workspace, with lastUsedAt once used; refuses a workspace it is not in", async () => {
+    const user = await newUser();
+    const stranger = await newUser();
+    const ws = (await h.call('POST', '/api/workspaces', { token: user.token, body: { name: 'Tokens' } })).body.workspace.id as string;
+    const bound = (await h.call('POST', '/api/tokens', { token: user.token, body: { name: 'bound', workspaceId: ws } })).body;
+    await h.call('POST', '/api/tokens', { token: user.token, body: { name: 'personal' } });
+    const listed = await h.call('GET', `/api/tokens?workspaceId=${ws}`, { token: user.token });
+    expect(listed.status).toBe(200);
+    expect(listed.body.tokens.map((t: { name: string }) => t.name)).toEqual(['bound']);
+    expect(listed.body.tokens[0]).toMatchObject({ id: bound.id, lastUsedAt: null, workspaceId: ws });
+    expect(JSON.stringify(listed.body)).not.toContain(bound.token);
+    expect((await h.call('GET', '/api/me', { token: bound.token })).status).toBe(200);
+    const used = await h.call('GET', `/api/tokens?workspaceId=${ws}`, { token: user.token });
+    expect(Date.parse(used.body.tokens[0].lastUsedAt)).not.toBeNaN();
+    expect((await h.call('GET', '/api/tokens', { token: user.token })).body.tokens).toHaveLength(2);
+    expect(await h.call('GET', `/api/tokens?workspaceId=${ws}`, { token: stranger.token })).toMatchObject({ status: 403, body: { error: 'Access denied' } });
+    expect((await h.call('GET', `/api/tokens?workspaceId=${'x'.repeat(300)}`, { token: user.token })).status).toBe(400);
+  });
+});

@@ -41,7 +41,7 @@ export async function handleRest(request: Request, deps: ApiDeps & { logger?: Lo
   const url = new URL(request.url);
   if (url.pathname === '/api/openapi.json' || url.pathname === '/api/openapi.json/') {
     if (request.method !== 'GET' && request.method !== 'HEAD') return json(405, { error: 'Method not allowed' }, { Allow: 'GET, HEAD' });
-    return json(200, openApiDocument());
+    return json(200, openApiDocument({ agents: deps.agents.catalog() }));
   }
   let match: ReturnType<typeof matchRoute>;
   try {

@@ -12,7 +12,7 @@ import { eq } from 'drizzle-orm';
 import type { ApiContext } from '../context.ts';
 import { notFound } from '../errors.ts';
 import { once, requestHash, type ClaimKey } from '../idempotency.ts';
-import { executionIdInput, listExecutionsInput, startExecutionInput } from '../schemas.ts';
+import { executionIdInput, listExecutionsInput, startExecutionInput, workspaceIdInput } from '../schemas.ts';
 import { authedProcedure, rateLimit, requireRole, router } from '../trpc.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -148,6 +148,59 @@ export const executionsRouter = router({
         finish();
       }
     } finally {
+      await lease?.release();
+    }
+  }),
+  /**
+   * The executions list, live: which executions of the workspace changed (one started, a task
+   * moved, one ended), for the dashboard to refetch the page it shows. The first message is
+   * `resync` (connected); `resync` again after the server may have missed changes. It counts like
+   * an execution stream (the credential's cap, the workspace's status rate limit) and ends with
+   * UNAUTHORIZED or FORBIDDEN when the credential or the access ends.
+   */
+  watch: authedProcedure.input(workspaceIdInput).subscription(async function* ({ ctx, input, signal }) {
+    await requireRole(ctx, input.workspaceId, 'read');
+    if (!ctx.hub) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'No event hub in this process' });
+    const hub = ctx.hub;
+    const deps: StreamDeps = { db: ctx.db, hub, rateLimits: ctx.rateLimits, ...(ctx.streamGuard ? { guard: ctx.streamGuard } : {}) };
+    const admission = await admitStream(deps, { ok: true, principal: ctx.principal, executionId: `workspace:${input.workspaceId}`, workspaceId: input.workspaceId, ambient: false });
+    for (const [name, value] of Object.entries(admission.headers)) ctx.responseHeaders.set(name, value);
+    if (!admission.ok) throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: admission.error });
+    const { lease } = admission;
+    const changed = new Set<string>();
+    let resync = true;
+    let ended: StreamEnd | null = null;
+    let wake: (() => void) | undefined;
+    const stopWatching = hub.watchWorkspace(input.workspaceId, (executionId) => {
+      if (executionId && changed.size < MAX_QUEUED_EVENTS) changed.add(executionId);
+      else resync = true;
+      wake?.();
+    });
+    lease?.onEnd((end) => {
+      ended = end;
+      wake?.();
+    });
+    const onAbort = () => wake?.();
+    signal?.addEventListener('abort', onAbort);
+    try {
+      await hub.start();
+      while (!signal?.aborted) {
+        if (ended) throw endError(ended);
+        if (resync || changed.size > 0) {
+          const message = { executionIds: [...changed], resync };
+          changed.clear();
+          resync = false;
+          yield message;
+          continue;
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = undefined;
+      }
+    } finally {
+      stopWatching();
+      signal?.removeEventListener('abort', onAbort);
       await lease?.release();
     }
   }),

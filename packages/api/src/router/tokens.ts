@@ -1,6 +1,6 @@
 import { createApiToken, listApiTokens, revokeApiToken } from '@strata/auth';
 import { accessDenied } from '../errors.ts';
-import { createTokenInput, tokenIdInput } from '../schemas.ts';
+import { createTokenInput, listTokensInput, tokenIdInput } from '../schemas.ts';
 import { authedProcedure, requireRole, router } from '../trpc.ts';
 
 /** API tokens are managed from a signed-in session; a token cannot mint or revoke tokens. */
@@ -14,7 +14,11 @@ export const tokensRouter = router({
     if (input.workspaceId) await requireRole(ctx, input.workspaceId, 'manage');
     return createApiToken(ctx.db, { userId: ctx.principal.user.id, name: input.name, ...(input.workspaceId ? { workspaceId: input.workspaceId } : {}), ...(input.expiresInDays ? { expiresInDays: input.expiresInDays } : {}) });
   }),
-  list: sessionProcedure.query(async ({ ctx }) => ({ tokens: await listApiTokens(ctx.db, ctx.principal.user.id) })),
+  list: sessionProcedure.input(listTokensInput).query(async ({ ctx, input }) => {
+    const workspaceId = input?.workspaceId;
+    if (workspaceId) await requireRole(ctx, workspaceId, 'read');
+    return { tokens: await listApiTokens(ctx.db, ctx.principal.user.id, workspaceId ? { workspaceId } : {}) };
+  }),
   revoke: sessionProcedure.input(tokenIdInput).mutation(async ({ ctx, input }) => {
     await revokeApiToken(ctx.db, { userId: ctx.principal.user.id, tokenId: input.id });
     return { success: true, id: input.id };

@@ -78,6 +78,10 @@ export class EventHub {
   readonly #listenSql: Sql;
   readonly #logger: Logger | undefined;
   readonly #followed = new Map<string, Followed>();
+  /** Workspace watchers (the executions list), told which execution changed; null: refresh all. */
+  readonly #workspaceWatchers = new Map<string, Set<(executionId: string | null) => void>>();
+  /** Execution → workspace, for telling watchers; an execution never changes workspace. */
+  readonly #workspaceOf = new Map<string, string>();
   readonly #pollMs: number;
   #poller: NodeJS.Timeout | undefined;
   #unlisten: (() => Promise<void>) | undefined;
@@ -97,6 +101,7 @@ export class EventHub {
         (payload) => {
           const executionId = payload.slice(0, payload.lastIndexOf(':'));
           if (this.#followed.has(executionId)) void this.#fetch(executionId);
+          if (this.#workspaceWatchers.size > 0) void this.#tellWorkspace(executionId);
         },
         // Also called when postgres.js re-establishes LISTEN after a dropped connection.
         () => this.#catchUpAll(),
@@ -119,6 +124,41 @@ export class EventHub {
     let n = 0;
     for (const followed of this.#followed.values()) n += followed.subscribers.size;
     return n;
+  }
+
+  /**
+   * Calls `onChange` whenever an execution of the workspace has new events (one started, a task
+   * finished, ...), and with null after a lost LISTEN connection; returns the unsubscribe function.
+   */
+  watchWorkspace(workspaceId: string, onChange: (executionId: string | null) => void): () => void {
+    let watchers = this.#workspaceWatchers.get(workspaceId);
+    if (!watchers) {
+      watchers = new Set();
+      this.#workspaceWatchers.set(workspaceId, watchers);
+    }
+    watchers.add(onChange);
+    return () => {
+      const current = this.#workspaceWatchers.get(workspaceId);
+      current?.delete(onChange);
+      if (current?.size === 0) this.#workspaceWatchers.delete(workspaceId);
+    };
+  }
+
+  async #tellWorkspace(executionId: string): Promise<void> {
+    let workspaceId = this.#workspaceOf.get(executionId);
+    if (!workspaceId) {
+      try {
+        const [row] = await this.#db.execute<{ workspaceId: string }>(sql`select workspace_id as "workspaceId" from executions where id = ${executionId}`);
+        if (!row) return;
+        workspaceId = row.workspaceId;
+      } catch (error) {
+        this.#logger?.warn({ err: error }, 'could not find the workspace of an execution');
+        return;
+      }
+      if (this.#workspaceOf.size >= 10_000) this.#workspaceOf.clear();
+      this.#workspaceOf.set(executionId, workspaceId);
+    }
+    for (const watcher of this.#workspaceWatchers.get(workspaceId) ?? []) watcher(executionId);
   }
 
   /** Follows an execution from just after `afterId`; returns the unsubscribe function. */
@@ -199,6 +239,8 @@ export class EventHub {
   }
 
   #catchUpAll(): void {
+    // Notices may have been missed: every workspace watcher refreshes.
+    for (const watchers of this.#workspaceWatchers.values()) for (const watcher of watchers) watcher(null);
     for (const executionId of this.#followed.keys()) void this.#fetch(executionId);
   }
 

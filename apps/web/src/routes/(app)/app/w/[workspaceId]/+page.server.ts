@@ -1,9 +1,12 @@
+import { EXECUTION_STATUSES } from '@strata/db';
 import { error } from '@sveltejs/kit';
 import { apiGet, apiGetOptional } from '#lib/server/rest.ts';
 import { withCaller } from '#lib/server/trpc.ts';
 import { workspaceOf } from '#lib/server/workspace.ts';
-import type { ExecutionListItem, OutboxMessage, WorkspaceMembers } from '#lib/types.ts';
+import type { OutboxMessage, WorkspaceMembers } from '#lib/types.ts';
 import type { PageServerLoad } from './$types';
+import type { ApiTokenInfo, ExecutionPage } from './api-types.ts';
+import { EXECUTIONS_PAGE } from './runs.ts';
 
 export const load: PageServerLoad = async (event) => {
   const { fetch, params, parent, url } = event;
@@ -11,7 +14,7 @@ export const load: PageServerLoad = async (event) => {
   const [{ me }, strategies, executions, outbox] = await Promise.all([
     parent(),
     withCaller(event, (caller) => caller.strategies.list({ workspaceId: params.workspaceId })),
-    apiGet<{ executions: ExecutionListItem[] }>(fetch, `/api/executions?workspaceId=${workspaceId}&limit=20`, url),
+    apiGet<ExecutionPage>(fetch, `/api/executions?workspaceId=${workspaceId}&limit=${EXECUTIONS_PAGE}`, url),
     // The outbox may fail (or not exist on this server) without taking the page down.
     apiGetOptional<{ messages: OutboxMessage[] }>(fetch, `/api/outbox?workspaceId=${workspaceId}`, url),
   ]);
@@ -19,14 +22,22 @@ export const load: PageServerLoad = async (event) => {
   if (!workspace) error(404, 'Workspace not found');
   // Admins and owners manage members; nobody else is shown (or may read) the list.
   const manages = workspace.role === 'owner' || workspace.role === 'admin';
-  const members = manages ? await apiGetOptional<WorkspaceMembers>(fetch, `/api/workspaces/${workspaceId}/members`, url) : null;
+  const [members, tokens] = manages
+    ? await Promise.all([
+        apiGetOptional<WorkspaceMembers>(fetch, `/api/workspaces/${workspaceId}/members`, url),
+        apiGetOptional<{ tokens: ApiTokenInfo[] }>(fetch, `/api/tokens?workspaceId=${workspaceId}`, url),
+      ])
+    : [null, null];
   return {
     workspace,
     can: workspaceOf(me, workspace.id).can,
     userId: me.user.id,
     members: members ? { data: members.data, error: members.error } : null,
+    tokens: tokens ? { data: tokens.data?.tokens ?? null, error: tokens.error } : null,
     strategies: strategies.strategies,
-    executions: executions.executions,
+    executions,
+    /** The statuses the executions list filters by, in lifecycle order. */
+    executionStatuses: EXECUTION_STATUSES,
     outbox: { messages: outbox.data?.messages ?? [], missing: outbox.missing, error: outbox.error },
   };
 };
