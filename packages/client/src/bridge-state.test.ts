@@ -64,6 +64,12 @@ describe('applyStreamEvent', () => {
     expect(failed.execution.failedTasks).toBe(1);
   });
 
+  it('keeps why a task was skipped, and ignores a reason the contract does not know', () => {
+    const s = apply(snapshot(), ev('task-failed', { taskId: 'b', status: 'skipped', willRetry: false, reason: 'dependency-failed' }), ev('task-failed', { taskId: 'c', status: 'skipped', willRetry: false, reason: 'bored' }));
+    expect(s.tasks[1]).toMatchObject({ status: 'skipped', skip_reason: 'dependency-failed' });
+    expect(s.tasks[2]?.skip_reason).toBeUndefined();
+  });
+
   it('adds a task the snapshot did not list', () => {
     const s = apply(snapshot(), ev('task-completed', { taskId: 'z' }));
     expect(s.tasks.at(-1)).toMatchObject({ id: 'z', status: 'completed' });

@@ -274,7 +274,7 @@ async function recordFailure(
     // The execution was cancelled or failed while this attempt ran: it will not run again.
     await tx.execute(sql`update tasks set status = 'skipped', error = ${error}, completed_at = now(), lease_expires_at = null, updated_at = now() where id = ${task.id}`);
     await bumpCounts(tx, 'skipped_tasks', [task]);
-    events.push({ executionId: task.executionId, type: 'task-failed', data: { taskId: task.id, agentType: task.agentType, status: 'skipped', error, retryCount: task.retryCount, maxRetries: task.maxRetries, willRetry: false } });
+    events.push({ executionId: task.executionId, type: 'task-failed', data: { taskId: task.id, agentType: task.agentType, status: 'skipped', error, retryCount: task.retryCount, maxRetries: task.maxRetries, willRetry: false, reason: execution.status === 'cancelled' ? 'cancelled' : 'execution-failed' } });
     return 1;
   }
 
