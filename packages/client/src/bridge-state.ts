@@ -10,7 +10,6 @@ import {
   type ExecutionStatusBody as ContractStatusBody,
   type ExecutionView,
   EVENT_TYPES,
-  FINAL_EVENT_TYPES,
   type Health,
   isTerminalStatus,
   type Metrics,
