@@ -125,6 +125,8 @@ export function applyStreamEvent(state: ExecutionState, event: BridgeEvent): Exe
         ...task,
         status: str(data.status) ?? 'in_progress',
         ...('progress' in data ? { progress: data.progress } : {}),
+        // A claim (an attempt starting on a worker) names its attempt: the task started now.
+        ...(data.status === 'in_progress' && typeof data.attempt === 'number' ? { started_at: event.timestamp } : {}),
         // A durable wait (coordination) reports its wake-up time; any other progress means it runs.
         wake_at: str(data.waitingUntil) ?? (data.progress === undefined ? null : (task.wake_at ?? null)),
       }));
