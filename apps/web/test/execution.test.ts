@@ -46,7 +46,7 @@ async function signup(email: string): Promise<string> {
 }
 
 /** Starts a strategy of these items; a content item gets the prompt the built-in agent's schema asks for. */
-async function start(name: string, items: { agentType: string; input?: Record<string, unknown> }[], extra: Record<string, unknown> = {}): Promise<string> {
+async function start(name: string, items: { key: string; description: string; agentType: string; input?: Record<string, unknown>; dependsOn?: string[] }[], extra: Record<string, unknown> = {}): Promise<string> {
   items = items.map((item) => (item.agentType === 'content' ? { ...item, input: { prompt: 'Write it', ...item.input } } : item));
   const strategyId = (await api<{ strategy: { id: string } }>('/api/strategies', { workspaceId, name, items, ...extra })).strategy.id;
   return (await api<{ executionId: string }>('/api/executions/start', { strategyId, workspaceId })).executionId;

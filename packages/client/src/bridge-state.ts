@@ -35,7 +35,12 @@ export const BRIDGE_EVENT_TYPES: readonly BridgeEventType[] = EVENT_TYPES;
  */
 export type ExecutionSummary = Partial<Omit<ExecutionView, 'status'>> & Pick<ExecutionView, 'id' | 'totalTasks' | 'completedTasks' | 'failedTasks'> & { status: ExecutionStatus | (string & {}) };
 export type HealthMetrics = Partial<Health> & Pick<Health, 'score'>;
-export type AgentTask = Partial<Omit<TaskView, 'status'>> & { id: string; status: TaskView['status'] | (string & {}) };
+export type AgentTask = Partial<Omit<TaskView, 'status'>> & {
+  id: string;
+  status: TaskView['status'] | (string & {});
+  /** The result was too large to ride on its event: read it from the status endpoint. */
+  result_omitted?: boolean;
+};
 export type ExecutionMetrics = Partial<Metrics>;
 
 /** The status endpoint's body: the `data` of a `state` message, as far as the bridge knows it. */
@@ -136,6 +141,7 @@ export function applyStreamEvent(state: ExecutionState, event: BridgeEvent): Exe
         status: 'completed',
         completed_at: str(data.completedAt) ?? event.timestamp ?? task.completed_at,
         ...('result' in data ? { result: data.result } : {}),
+        ...(data.resultOmitted === true ? { result_omitted: true } : {}),
       }));
     case 'task-failed': {
       const retryCount = typeof data.retryCount === 'number' ? { retry_count: data.retryCount } : {};
