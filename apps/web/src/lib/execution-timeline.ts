@@ -31,15 +31,30 @@ export class TimelineBuilder {
   #first = Number.POSITIVE_INFINITY;
   #last = 0;
   #seen = 0;
+  #list: TimelineRow[] | null = null;
 
-  /** Folds the events after those already seen (the array only grows). */
+  /**
+   * Folds the events after those already seen (the array only grows). A row that changed is
+   * replaced by a new object, so a view comparing rows by reference sees exactly what changed.
+   */
   add(events: readonly BridgeEvent[]): void {
-    for (let i = this.#seen; i < events.length; i++) this.#apply(events[i]!);
+    const changed = new Set<string>();
+    for (let i = this.#seen; i < events.length; i++) {
+      const taskId = this.#apply(events[i]!);
+      if (taskId) changed.add(taskId);
+    }
     this.#seen = events.length;
+    for (const taskId of changed) {
+      const row = this.#rows.get(taskId)!;
+      this.#rows.set(taskId, { taskId, bars: row.bars.map((bar) => ({ ...bar, waits: bar.waits.map((w) => [w[0], w[1]] as [number, number | null]) })) });
+    }
+    if (changed.size > 0) this.#list = null;
   }
 
+  /** One row per task, in the order they were first queued (events arrive in time order). */
   get rows(): TimelineRow[] {
-    return [...this.#rows.values()].sort((a, b) => (a.bars[0]?.queuedAt ?? a.bars[0]?.startedAt ?? 0) - (b.bars[0]?.queuedAt ?? b.bars[0]?.startedAt ?? 0));
+    this.#list ??= [...this.#rows.values()];
+    return this.#list;
   }
 
   /** The span covered by the events so far (ms since epoch). */
@@ -64,13 +79,19 @@ export class TimelineBuilder {
     return bar;
   }
 
-  #apply(event: BridgeEvent): void {
+  /** Applies one event; returns the task whose row it changed, if any. */
+  #apply(event: BridgeEvent): string | null {
     const taskId = str(event.data.taskId);
     const at = Date.parse(event.timestamp);
-    if (Number.isNaN(at)) return;
+    if (Number.isNaN(at)) return null;
     this.#first = Math.min(this.#first, at);
     this.#last = Math.max(this.#last, at);
-    if (!taskId) return;
+    if (!taskId || !event.type.startsWith('task-')) return null;
+    this.#applyToTask(taskId, at, event);
+    return taskId;
+  }
+
+  #applyToTask(taskId: string, at: number, event: BridgeEvent): void {
     const data = event.data;
     switch (event.type) {
       case 'task-assigned': {

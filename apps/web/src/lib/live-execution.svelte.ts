@@ -9,6 +9,9 @@ import { type BridgeEvent, type ExecutionState, ExecutionBridge } from '@strata/
 import type { ControlAction } from './execution.ts';
 import { TimelineBuilder } from './execution-timeline.ts';
 
+/** How often, at most, what the stream brought is rendered. */
+const FLUSH_INTERVAL_MS = 100;
+
 export class LiveExecution {
   readonly id: string;
   /** The live state; null until the first `state` message. */
@@ -32,6 +35,8 @@ export class LiveExecution {
   #frame: number | null = null;
   #ticker: ReturnType<typeof setInterval> | null = null;
   #retry: ReturnType<typeof setTimeout> | undefined;
+  #wait: ReturnType<typeof setTimeout> | undefined;
+  #lastFlush = 0;
   #lastEventId = 0;
   #destroyed = false;
 
@@ -86,14 +91,27 @@ export class LiveExecution {
       });
   }
 
+  /**
+   * At most one render every FLUSH_INTERVAL_MS, in an animation frame: a run streaming hundreds
+   * of events a second still reads as live, and the page keeps its frames short.
+   */
   #schedule(): void {
-    if (this.#frame !== null) return;
+    if (this.#frame !== null || this.#wait !== undefined) return;
+    const frame = () => {
+      this.#frame = typeof requestAnimationFrame === 'function' && document.visibilityState === 'visible' ? requestAnimationFrame(run) : (setTimeout(run, 0) as unknown as number);
+    };
     const run = () => {
       this.#frame = null;
+      this.#lastFlush = performance.now();
       this.#flush();
     };
-    // A hidden tab gets no animation frames; a timer keeps the state current there too.
-    this.#frame = typeof requestAnimationFrame === 'function' && document.visibilityState === 'visible' ? requestAnimationFrame(run) : (setTimeout(run, 100) as unknown as number);
+    const since = performance.now() - this.#lastFlush;
+    if (since >= FLUSH_INTERVAL_MS) frame();
+    else
+      this.#wait = setTimeout(() => {
+        this.#wait = undefined;
+        frame();
+      }, FLUSH_INTERVAL_MS - since);
   }
 
   #flush(): void {
@@ -132,6 +150,7 @@ export class LiveExecution {
   destroy(): void {
     this.#destroyed = true;
     clearTimeout(this.#retry);
+    clearTimeout(this.#wait);
     for (const off of this.#cleanup.splice(0)) off();
     if (this.#ticker) clearInterval(this.#ticker);
     if (this.#frame !== null) {
