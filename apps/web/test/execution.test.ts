@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { newId } from '@strata/db';
 import { NonRetryableError } from '@strata/engine';
 import { createEngineHarness, type EngineHarness } from '@strata/engine/testing';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, newCheckedPage } from './browser.ts';
 import { startWeb, type RunningWeb } from './server.ts';
@@ -19,6 +19,7 @@ const SCREENSHOTS = new URL('./screenshots/', import.meta.url);
 const AXE = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const ICS = 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nSUMMARY:Launch review\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n';
 
+const flaked = new Set<string>();
 /** Gates that hold `content` tasks (by key) until the test opens them. */
 const gates = new Map<string, PromiseWithResolvers<void>>();
 const gate = (key: string) => {
@@ -80,6 +81,10 @@ beforeAll(async () => {
     if (task.input.hold) await gate(`${task.executionId}:${task.key}`).promise;
     if (task.input.sleepMs) await new Promise((resolve) => setTimeout(resolve, Number(task.input.sleepMs)));
     if (task.input.fail) throw new NonRetryableError(`cannot write ${task.key}: ${String(task.input.fail)}`);
+    if (task.input.flaky && !flaked.has(task.id)) {
+      flaked.add(task.id);
+      throw new Error('the first attempt times out');
+    }
     return { provider: 'template', kind: 'post', text: `# ${task.key}\n\nWritten for the launch.` };
   });
   h.registry.register('analysis', () => ({ table: { columns: ['group', 'count'], rows: [['EU', 3], ['US', 5]] }, recordCount: 8 }));
@@ -129,6 +134,17 @@ describe('the execution view', () => {
     // The timeline has a bar per task, and the log every event.
     expect(await page.locator('[data-timeline-task]').count()).toBe(4);
     expect(await page.locator('[data-timeline-task="post"] [data-bar-end="completed"]').count()).toBe(1);
+    // The table filters by agent and status, and searches.
+    await page.selectOption('[data-filter="agent"]', 'content');
+    await page.locator('[data-task-count="2"]').waitFor();
+    await page.selectOption('[data-filter="agent"]', 'all');
+    await page.fill('[data-filter="search"]', 'sign-ups');
+    await page.locator('[data-task-count="1"]').waitFor();
+    expect(await page.locator('[data-task]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-task')))).toEqual(['numbers']);
+    await page.fill('[data-filter="search"]', '');
+    await page.selectOption('[data-filter="status"]', 'failed');
+    expect(await text(page, '[data-task-count]')).toBe('0 of 4 tasks');
+    await page.selectOption('[data-filter="status"]', 'all');
 
     // Outputs, rendered for what they are; the .ics downloads from the drawer without a reload.
     await page.click('[data-open-task="numbers"]');
@@ -158,7 +174,7 @@ describe('the execution view', () => {
     const id = await start(
       'Partly broken',
       [
-        { key: 'good', description: 'Fine', agentType: 'content' },
+        { key: 'good', description: 'Fine on the second attempt', agentType: 'content', input: { flaky: true } },
         { key: 'bad', description: 'Broken input', agentType: 'content', input: { fail: 'no topic' } },
         { key: 'after-bad', description: 'Needs bad', agentType: 'content', dependsOn: ['bad'] },
       ],
@@ -173,6 +189,11 @@ describe('the execution view', () => {
     expect(await bad.textContent()).not.toMatch(/exhausting retries/);
     expect(await page.locator('[data-task="after-bad"] [data-skip-reason="dependency-failed"]').textContent()).toContain('a task it depends on failed');
     expect(await text(page, '[data-count="skipped"]')).toBe('1');
+    // A retry is a bar of its own on the timeline.
+    const good = page.locator('[data-timeline-task="good"]');
+    expect(await good.getAttribute('data-attempts')).toBe('2');
+    expect(await good.locator('[data-bar-end]').evaluateAll((bars) => bars.map((bar) => bar.getAttribute('data-bar-end')))).toEqual(['retry', 'completed']);
+    expect(await page.locator('[data-task="good"]').textContent()).toContain('2 of 4');
     expect(errors).toEqual([]);
   });
 
@@ -240,6 +261,15 @@ describe('the execution view', () => {
   it('shows a viewer no controls, and is usable at 390 px', async () => {
     const id = await start('Watched', [{ key: 'watched', description: 'Held for the viewer', agentType: 'content', input: { hold: true } }]);
     const { page, errors } = await pageAs('viewer', { width: 390, height: 844 });
+    // The stream passes through the test, which can drop it and refuse it for a while.
+    let refuse = false;
+    let stream: WebSocketRoute | null = null;
+    await page.routeWebSocket(/\/stream/, (ws) => {
+      if (refuse) return void ws.close({ code: 1011, reason: 'refused by the test' });
+      ws.connectToServer();
+      stream = ws;
+    });
+    await page.route(/\/stream/, (route) => (refuse ? route.abort() : route.continue()));
     await page.goto(`${web.url}/app/executions/${id}`);
     await page.locator('[data-connection="live"]').waitFor();
     await page.locator('[data-task="watched"][data-task-status="in_progress"]').waitFor();
@@ -250,6 +280,16 @@ describe('the execution view', () => {
       expect(await page.locator(selector).first().isVisible(), selector).toBe(true);
     }
     expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    // The duration ticks while the run runs.
+    const before = await text(page, '[data-duration]');
+    await page.waitForFunction((shown) => document.querySelector('[data-duration]')?.textContent?.trim() !== shown, before);
+    // A lost connection shows, and recovers by itself.
+    refuse = true;
+    await (stream as WebSocketRoute | null)?.close({ code: 1001, reason: 'dropped by the test' });
+    await page.locator('[data-connection="problem"]').waitFor();
+    expect(await text(page, '[data-connection]')).toBe('connection lost · reconnecting…');
+    refuse = false;
+    await page.locator('[data-connection="live"]').waitFor({ timeout: 20_000 });
     gate(`${id}:watched`).resolve();
     await page.locator('[data-execution-status="completed"]').waitFor({ timeout: 10_000 });
     await page.click('[data-open-task="watched"]');

@@ -214,7 +214,8 @@ export function sortedTasks(tasks: readonly AgentTask[]): AgentTask[] {
 export function connectionLabel(state: { connected: boolean; finished: boolean; transport: string | null; connectionError: string | null } | null, connectError: string | null): { text: string; tone: 'live' | 'idle' | 'problem' } {
   if (state?.finished) return { text: 'finished', tone: 'idle' };
   if (state?.connected) return { text: `live · ${state.transport === 'sse' ? 'SSE' : 'WebSocket'}`, tone: 'live' };
-  if (connectError || state?.connectionError) return { text: 'connection lost · reconnecting…', tone: 'problem' };
+  // Once a state has arrived, a stream that is not open is one that was lost (the bridge reconnects).
+  if (connectError || state?.connectionError || state) return { text: 'connection lost · reconnecting…', tone: 'problem' };
   return { text: 'connecting…', tone: 'idle' };
 }
 
