@@ -7,7 +7,6 @@
 import {
   type EventType,
   type ExecutionStatus,
-  type ExecutionStatusBody as ContractStatusBody,
   type ExecutionView,
   EVENT_TYPES,
   type Health,
@@ -18,7 +17,7 @@ import {
   type TaskView,
 } from '@strata/engine/contract';
 
-export { FINAL_EVENT_TYPES, isTerminalStatus, TERMINAL_EXECUTION_STATUSES, type ExecutionStatus, type TaskStatus } from '@strata/engine/contract';
+export { FINAL_EVENT_TYPES, isTerminalStatus, type ExecutionStatus, type TaskStatus } from '@strata/engine/contract';
 
 /** The seed's twelve event types (the contract's). */
 export type BridgeEventType = EventType;
@@ -50,9 +49,6 @@ export interface ExecutionStatusBody {
   tasks: AgentTask[];
   metrics: ExecutionMetrics;
 }
-
-/** The full status body, as the status endpoint answers it. */
-export type CompleteStatusBody = ContractStatusBody;
 
 /** One message of the stream, exactly as on the wire. */
 export interface BridgeEvent<T = Record<string, unknown>> {

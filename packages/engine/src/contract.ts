@@ -6,7 +6,7 @@
  * Imported by the browser through `@strata/engine/contract`: this module imports nothing but zod
  * and the enum lists, never the database.
  */
-import { EVENT_TYPES, EXECUTION_STATUSES, type ExecutionStatus, PRIORITIES, TASK_STATUSES } from '@strata/db/enums';
+import { EXECUTION_STATUSES, type ExecutionStatus, PRIORITIES, TASK_STATUSES } from '@strata/db/enums';
 import { z } from 'zod';
 
 export { EVENT_TYPES, EXECUTION_STATUSES, TASK_STATUSES, type EventType, type ExecutionStatus, type TaskStatus } from '@strata/db/enums';
@@ -108,15 +108,6 @@ export const executionStatusBodySchema = z.object({
   health: healthSchema,
   tasks: z.array(taskViewSchema),
   metrics: metricsSchema,
-});
-
-/** One message of the stream, exactly as on the wire. */
-export const streamEventSchema = z.object({
-  id: z.number().int(),
-  type: z.enum(['state', ...EVENT_TYPES]),
-  executionId: z.string(),
-  timestamp: z.string(),
-  data: z.record(z.string(), z.unknown()),
 });
 
 export type Health = z.infer<typeof healthSchema>;
