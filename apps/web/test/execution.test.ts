@@ -1,5 +1,6 @@
 import { mkdir, readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { emailAgent, researchAgent } from '@strata/agents';
 import { newId } from '@strata/db';
 import { NonRetryableError } from '@strata/engine';
 import { createEngineHarness, type EngineHarness } from '@strata/engine/testing';
@@ -91,6 +92,11 @@ beforeAll(async () => {
   h.registry.register('scheduling', () => ({ ics: ICS, filename: 'launch-review.ics', events: [{ title: 'Launch review' }] }));
   await h.startWorker({ defaultQueue: { batchSize: 1, localConcurrency: 4 } });
   web = await startWeb({ DATABASE_URL: h.database.url, RATE_LIMIT_STATUS_PER_MIN: '1000', RATE_LIMIT_START_PER_MIN: '1000', RATE_LIMIT_CONTROL_PER_MIN: '1000' });
+  // The real email agent (no SMTP: it keeps the mail in the outbox) and the real research agent,
+  // allowed to read this app's own landing page.
+  const config = { SMTP_URL: undefined, SMTP_FROM: 'Strata <strata@localhost>', LLM_BASE_URL: undefined, LLM_MODEL: undefined, LLM_API_KEY: undefined, AGENT_FETCH_ALLOW_HOSTS: [new URL(web.url).host] };
+  h.registry.register('email', emailAgent({ config, db: h.database.db }));
+  h.registry.register('research', researchAgent({ config, db: h.database.db }));
   browser = await launchBrowser();
   tokens.owner = await signup('owner@example.com');
   tokens.viewer = await signup('viewer@example.com');
@@ -115,6 +121,8 @@ describe('the execution view', () => {
       { key: 'numbers', description: 'Count sign-ups by region', agentType: 'analysis', input: { fields: ['count'] }, dependsOn: ['research'] },
       { key: 'review', description: 'Book the launch review', agentType: 'scheduling', input: { title: 'Launch review', start: '2030-01-07T10:00:00Z' }, dependsOn: ['research'] },
       { key: 'post', description: 'Write the announcement', agentType: 'content', dependsOn: ['numbers', 'review'] },
+      { key: 'announce', description: 'Mail the team', agentType: 'email', input: { to: ['team@example.com'], subject: 'We launched', body: 'The post is out.' }, dependsOn: ['post'] },
+      { key: 'reading', description: 'Read our own landing page', agentType: 'research', input: { urls: [`${web.url}/`] }, dependsOn: ['research'] },
     ]);
     await page.goto(`${web.url}/app/executions/${id}`);
     await page.locator('[data-connection="live"]').waitFor();
@@ -125,14 +133,14 @@ describe('the execution view', () => {
     await page.locator('[data-progress-percent="100"]').waitFor({ timeout: 20_000 });
     await page.locator('[data-execution-status="completed"]').waitFor();
     expect(loads()).toBe(1);
-    expect(await text(page, '[data-count="completed"]')).toBe('4 / 4');
+    expect(await text(page, '[data-count="completed"]')).toBe('6 / 6');
     expect(await text(page, '[data-run-label]')).toBe('completed');
     // The final health/metrics pair arrived live: the gauge and the agents agree with the tasks.
     expect(await text(page, '[data-stat="Health"]')).toBe('100');
     expect(await page.locator('[data-health-tone]').getAttribute('data-health-tone')).toBe('ok');
     expect(await text(page, '[data-agent="content"] [data-agent-completed]')).toBe('2');
     // The timeline has a bar per task, and the log every event.
-    expect(await page.locator('[data-timeline-task]').count()).toBe(4);
+    expect(await page.locator('[data-timeline-task]').count()).toBe(6);
     expect(await page.locator('[data-timeline-task="post"] [data-bar-end="completed"]').count()).toBe(1);
     // The table filters by agent and status, and searches.
     await page.selectOption('[data-filter="agent"]', 'content');
@@ -143,7 +151,7 @@ describe('the execution view', () => {
     expect(await page.locator('[data-task]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-task')))).toEqual(['numbers']);
     await page.fill('[data-filter="search"]', '');
     await page.selectOption('[data-filter="status"]', 'failed');
-    expect(await text(page, '[data-task-count]')).toBe('0 of 4 tasks');
+    expect(await text(page, '[data-task-count]')).toBe('0 of 6 tasks');
     await page.selectOption('[data-filter="status"]', 'all');
 
     // Outputs, rendered for what they are; the .ics downloads from the drawer without a reload.
@@ -161,6 +169,14 @@ describe('the execution view', () => {
     await page.keyboard.press('Escape');
     await page.click('[data-open-task="post"]');
     expect(await page.locator('[data-drawer="post"] [data-content]').textContent()).toContain('Written for the launch.');
+    await page.keyboard.press('Escape');
+    await page.click('[data-open-task="announce"]');
+    const mail = page.locator('[data-drawer="announce"] [data-output="email"]');
+    expect(await mail.textContent()).toContain('We launched');
+    await mail.locator('pre', { hasText: 'The post is out.' }).waitFor();
+    await page.keyboard.press('Escape');
+    await page.click('[data-open-task="reading"]');
+    expect(await page.locator('[data-drawer="reading"] [data-output="research"] a').getAttribute('href')).toContain(new URL(web.url).host);
     await page.keyboard.press('Escape');
 
     expect(await seriousViolations(page)).toEqual([]);
