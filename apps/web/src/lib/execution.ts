@@ -119,6 +119,27 @@ export function skipReasonText(task: AgentTask): string | null {
   return task.skip_reason ? SKIP_TEXT[task.skip_reason] : 'it did not run';
 }
 
+type AgentStats = { tasksCompleted: number; tasksFailed: number; avgDuration: number };
+
+/** Per agent type: the engine's `agentStatus` (completed, failed, average duration) beside the live task and running counts. */
+export function agentRows(agentStatus: Record<string, AgentStats> | undefined, tasks: readonly AgentTask[]): ({ name: string; total: number; running: number } & AgentStats)[] {
+  const totals = new Map<string, { total: number; running: number }>();
+  for (const task of tasks) {
+    const agent = task.agent_type ?? 'unknown';
+    const entry = totals.get(agent) ?? { total: 0, running: 0 };
+    entry.total++;
+    if (task.status === 'in_progress') entry.running++;
+    totals.set(agent, entry);
+  }
+  const names = [...new Set([...totals.keys(), ...Object.keys(agentStatus ?? {})])].sort();
+  return names.map((name) => ({ name, ...(totals.get(name) ?? { total: 0, running: 0 }), ...(agentStatus?.[name] ?? { tasksCompleted: 0, tasksFailed: 0, avgDuration: 0 }) }));
+}
+
+/** The strategy item's input for a task: by its item id, else by its key. */
+export function itemInput(items: readonly { id: string; key: string; input: Record<string, unknown> }[], task: AgentTask): Record<string, unknown> | null {
+  return (items.find((item) => item.id === task.l4_item_id) ?? items.find((item) => item.key === taskKey(task)))?.input ?? null;
+}
+
 /** When the task's current attempt started (`started_at`; live, `assigned_at` until the next snapshot). */
 export function taskStartedAt(task: AgentTask): string | null {
   return task.started_at || task.assigned_at || null;
