@@ -1,4 +1,4 @@
-import type { Db } from '@strata/db';
+import type { Db, ExecutionStatus } from '@strata/db';
 import { type SQL, sql } from 'drizzle-orm';
 
 /** A drizzle transaction. */
@@ -65,7 +65,7 @@ export async function lockExecutions(tx: Tx, ids: readonly string[]): Promise<Ma
 export type ExecutionLockRow = {
   id: string;
   workspaceId: string;
-  status: 'pending' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
+  status: ExecutionStatus;
   onTaskFailure: 'fail' | 'continue';
   settled: boolean;
   statsDue: boolean;
