@@ -44,6 +44,8 @@ describe('how an execution reads', () => {
     expect(connectionLabel(null, null).tone).toBe('idle');
     expect(connectionLabel(state, null)).toEqual({ text: 'connection lost · reconnecting…', tone: 'problem' });
     expect(connectionLabel({ ...state, connected: true }, null)).toEqual({ text: 'live · WebSocket', tone: 'live' });
+    expect(connectionLabel({ ...state, connected: true, execution: { status: 'completed', completedAt: '2026-01-01T00:00:00Z' } }, null)).toEqual({ text: 'finished', tone: 'idle' });
+    expect(connectionLabel({ ...state, connected: true, execution: { status: 'cancelled', completedAt: null } }, null).tone).toBe('live');
   });
 
   it('renders each agent output for what it is', () => {

@@ -232,8 +232,12 @@ export function sortedTasks(tasks: readonly AgentTask[]): AgentTask[] {
 }
 
 /** How the page is connected to the execution's stream, in words. */
-export function connectionLabel(state: { connected: boolean; finished: boolean; transport: string | null; connectionError: string | null } | null, connectError: string | null): { text: string; tone: 'live' | 'idle' | 'problem' } {
-  if (state?.finished) return { text: 'finished', tone: 'idle' };
+export function connectionLabel(
+  state: { connected: boolean; finished: boolean; transport: string | null; connectionError: string | null; execution?: { status: string; completedAt?: string | null | undefined } } | null,
+  connectError: string | null,
+): { text: string; tone: 'live' | 'idle' | 'problem' } {
+  // A settled execution (its final event written) has nothing more to stream, whatever the socket is doing.
+  if (state?.finished || (state?.execution?.completedAt && isTerminal(state.execution.status))) return { text: 'finished', tone: 'idle' };
   if (state?.connected) return { text: `live · ${state.transport === 'sse' ? 'SSE' : 'WebSocket'}`, tone: 'live' };
   // Once a state has arrived, a stream that is not open is one that was lost (the bridge reconnects).
   if (connectError || state?.connectionError || state) return { text: 'connection lost · reconnecting…', tone: 'problem' };
