@@ -140,11 +140,6 @@ export function itemInput(items: readonly { id: string; key: string; input: Reco
   return (items.find((item) => item.id === task.l4_item_id) ?? items.find((item) => item.key === taskKey(task)))?.input ?? null;
 }
 
-/** When the task's current attempt started (`started_at`; live, `assigned_at` until the next snapshot). */
-export function taskStartedAt(task: AgentTask): string | null {
-  return task.started_at || task.assigned_at || null;
-}
-
 /** How long the task's current attempt ran (to now while it runs). */
 export function taskDuration(task: AgentTask, now: number): number | null {
   if (!task.started_at) return null;

@@ -14,7 +14,8 @@ export type RouterOutputs = inferRouterOutputs<AppRouter>;
 export type ExecutionOverview = RouterOutputs['executions']['get'];
 /** `GET /api/executions/:id/status`: the status body (also the stream's `state`). */
 export type ExecutionStatusBody = RouterOutputs['executions']['status'];
-export type TaskView = ExecutionStatusBody['tasks'][number];
+/** `GET /api/strategies/:id` */
+export type StrategyDetail = RouterOutputs['strategies']['get'];
 
 export interface User {
   id: string;
