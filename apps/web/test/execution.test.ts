@@ -174,6 +174,7 @@ describe('the execution view', () => {
     const mail = page.locator('[data-drawer="announce"] [data-output="email"]');
     expect(await mail.textContent()).toContain('We launched');
     await mail.locator('pre', { hasText: 'The post is out.' }).waitFor();
+    await page.screenshot({ path: new URL('execution-drawer.png', SCREENSHOTS).pathname });
     await page.keyboard.press('Escape');
     await page.click('[data-open-task="reading"]');
     expect(await page.locator('[data-drawer="reading"] [data-output="research"] a').getAttribute('href')).toContain(new URL(web.url).host);
