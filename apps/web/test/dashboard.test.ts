@@ -113,21 +113,22 @@ describe('the dashboard in a real browser', () => {
     await page.waitForURL(/\/app\/executions\/exec_/);
     const executionId = page.url().split('/').pop()!;
     await page.locator('[data-execution-status="completed"]').waitFor({ timeout: 20_000 });
-    await page.locator('tr[data-task-status="completed"]').nth(2).waitFor();
-    expect(await page.locator('tr[data-task]').count()).toBe(3);
-    expect(await page.locator('tr[data-task="collect"]').textContent()).toContain('Collect the numbers');
-    expect(await page.locator('tr[data-task="collect"]').textContent()).toContain('analysis');
+    await page.locator('[data-task-status="completed"]').nth(2).waitFor();
+    expect(await page.locator('[data-task]').count()).toBe(3);
+    expect(await page.locator('[data-task="collect"]').textContent()).toContain('Collect the numbers');
+    expect(await page.locator('[data-task="collect"]').textContent()).toContain('analysis');
     expect(await page.locator('[data-stat="Health"]').textContent()).toBe('100');
-    expect(await page.locator('[data-stat="Completion"]').textContent()).toBe('100%');
-    expect(await page.locator('[data-stat="Error rate"]').textContent()).toBe('0%');
+    expect(await page.locator('[data-progress-percent]').textContent()).toBe('100%');
+    expect(await page.locator('[data-count="failed"]').textContent()).toBe('0');
     expect(await page.locator('[data-connection]').textContent()).toBe('finished');
     // Tasks read in dependency order; a finished run has no controls.
-    expect(await page.locator('tr[data-task]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-task')))).toEqual(['collect', 'compare', 'summarise']);
+    expect(await page.locator('[data-task]').evaluateAll((rows) => rows.map((row) => row.getAttribute('data-task')))).toEqual(['collect', 'compare', 'summarise']);
     expect(await page.locator('button[data-action]').count()).toBe(0);
 
     // A task's JSON result expands.
-    await page.locator('tr[data-task="summarise"] button', { hasText: 'Show result' }).click();
-    expect(JSON.parse((await page.locator('pre[data-result="summarise"]').textContent()) ?? '')).toEqual({ rows: 1 });
+    await page.locator('[data-open-task="summarise"]').click();
+    expect(JSON.parse((await page.locator('[data-drawer="summarise"] pre[data-result="summarise"]').textContent()) ?? '')).toEqual({ rows: 1 });
+    await page.keyboard.press('Escape');
 
     await page.screenshot({ path: '/tmp/dashboard.png', fullPage: true });
 
@@ -166,8 +167,9 @@ describe('the dashboard in a real browser', () => {
     await page.locator('[data-execution-status="running"]').waitFor();
 
     await page.click('button[data-action=cancel]');
+    await page.click('[data-confirm-cancel]');
     await page.locator('[data-execution-status="cancelled"]').waitFor({ timeout: 10_000 });
-    await page.locator('tr[data-task-status="skipped"]').first().waitFor();
+    await page.locator('[data-task-status="skipped"]').first().waitFor();
     expect(await page.locator('[role=alert]').count()).toBe(0);
     expect(errors).toEqual([]);
   });
@@ -182,11 +184,11 @@ describe('the dashboard in a real browser', () => {
     const started = await api<{ executionId: string }>('/api/executions/start', { strategyId, workspaceId });
     await page.goto(`${web.url}/app/executions/${started.executionId}`);
 
-    const hold = page.locator('tr[data-task="hold"]');
+    const hold = page.locator('[data-task="hold"]');
     await hold.locator('[data-status="waiting"]').waitFor();
     expect(await hold.textContent()).toMatch(/wakes/);
 
-    const invite = page.locator('tr[data-task="invite"]');
+    const invite = page.locator('[data-task="invite"]');
     await invite.locator('[data-status="completed"]').waitFor();
     const [download] = await Promise.all([page.waitForEvent('download'), invite.locator('button', { hasText: 'Download .ics' }).click()]);
     expect(download.suggestedFilename()).toBe('kickoff.ics');
@@ -194,6 +196,7 @@ describe('the dashboard in a real browser', () => {
 
     // Cancel cuts the wait short.
     await page.click('button[data-action=cancel]');
+    await page.click('[data-confirm-cancel]');
     await page.locator('[data-execution-status="cancelled"]').waitFor({ timeout: 10_000 });
     await hold.locator('[data-status="skipped"]').waitFor();
     expect(errors).toEqual([]);

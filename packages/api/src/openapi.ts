@@ -1,5 +1,6 @@
 import type { AgentCatalogEntry } from '@strata/engine';
 import { EXECUTION_STATUSES, INVITATION_STATUSES, ON_TASK_FAILURE, PRIORITIES, ROLES, TASK_STATUSES } from '@strata/db';
+import { executionStatusBodySchema, executionViewSchema } from '@strata/engine/contract';
 import { z } from 'zod';
 import { ROUTES } from './rest/routes.ts';
 import * as input from './schemas.ts';
@@ -20,39 +21,8 @@ const streamTicketResponse = z.object({
   ticket: z.string().meta({ description: 'For `?access_token=` on GET /api/executions/{id}/stream (WebSocket or SSE): this execution only, once, within 60 s' }),
   expiresAt: z.string(),
 });
-const statusResponse = z.object({
-  execution: z.object({
-    id: z.string(),
-    status: z.enum(EXECUTION_STATUSES),
-    strategyId: z.string(),
-    strategyVersion: z.number().int().meta({ description: 'The strategy version this execution runs; later edits never change it' }),
-    startedAt: z.string().nullable(),
-    completedAt: z.string().nullable(),
-    totalTasks: z.number().int(),
-    completedTasks: z.number().int(),
-    failedTasks: z.number().int(),
-  }),
-  health: z.object({ score: z.number(), completionRate: z.number(), errorRate: z.number(), lastChecked: z.string(), issues: z.array(z.string()) }),
-  tasks: z.array(
-    z.object({
-      id: z.string(),
-      l4_item_id: z.string(),
-      execution_id: z.string(),
-      agent_type: z.string(),
-      status: z.enum(TASK_STATUSES),
-      priority: z.enum(['high', 'medium', 'low']),
-      description: z.string(),
-      dependencies: z.array(z.string()),
-      assigned_at: z.string().nullable(),
-      completed_at: z.string().nullable(),
-      result: z.unknown(),
-      error: z.string().nullable(),
-      retry_count: z.number().int(),
-      max_retries: z.number().int(),
-    }),
-  ),
-  metrics: z.object({ totalDuration: z.number(), averageTaskDuration: z.number() }),
-});
+/** The status body is the execution contract's (packages/engine/src/contract.ts), not a copy. */
+const statusResponse = executionStatusBodySchema;
 
 const invitation = z.object({
   id: z.string(),
@@ -237,6 +207,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     ],
   },
   'GET /api/executions': { summary: "A workspace's executions, newest first, a page at a time", query: input.listExecutionsInput },
+  'GET /api/executions/:id': { summary: 'One execution, without its tasks (404 unknown, 403 not yours)', response: z.object({ execution: executionViewSchema }) },
   'GET /api/executions/:id/status': {
     summary: "An execution's status, health, tasks and metrics",
     response: statusResponse,

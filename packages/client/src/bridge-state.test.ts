@@ -43,8 +43,10 @@ describe('applyStreamEvent', () => {
     const s0 = snapshot();
     const assigned = apply(s0, ev('task-assigned', { taskId: 'b' }));
     expect(assigned.tasks[1]).toMatchObject({ status: 'assigned', assigned_at: expect.any(String) });
-    const progressing = apply(assigned, ev('task-progress', { taskId: 'b', status: 'in_progress', progress: { pct: 40 } }));
-    expect(progressing.tasks[1]).toMatchObject({ status: 'in_progress', progress: { pct: 40 } });
+    const claimed = apply(assigned, { ...ev('task-progress', { taskId: 'b', status: 'in_progress', attempt: 1, workerId: 'w' }), timestamp: '2025-11-26T20:01:00Z' });
+    expect(claimed.tasks[1]?.started_at).toBe('2025-11-26T20:01:00Z');
+    const progressing = apply(claimed, ev('task-progress', { taskId: 'b', status: 'in_progress', progress: { pct: 40 } }));
+    expect(progressing.tasks[1]).toMatchObject({ status: 'in_progress', progress: { pct: 40 }, started_at: claimed.tasks[1]?.started_at });
     const done = apply(progressing, ev('task-completed', { taskId: 'b' }), ev('task-completed', { taskId: 'b' }));
     expect(done.tasks[1]).toMatchObject({ status: 'completed', completed_at: expect.any(String) });
     expect(done.execution.completedTasks).toBe(2);
@@ -62,6 +64,12 @@ describe('applyStreamEvent', () => {
     const failed = apply(requeued, ev('task-failed', { taskId: 'b', error: 'timeout again', willRetry: false, retryCount: 3 }));
     expect(failed.tasks[1]).toMatchObject({ status: 'failed', retry_count: 3, error: 'timeout again' });
     expect(failed.execution.failedTasks).toBe(1);
+  });
+
+  it('keeps why a task was skipped, and ignores a reason the contract does not know', () => {
+    const s = apply(snapshot(), ev('task-failed', { taskId: 'b', status: 'skipped', willRetry: false, reason: 'dependency-failed' }), ev('task-failed', { taskId: 'c', status: 'skipped', willRetry: false, reason: 'bored' }));
+    expect(s.tasks[1]).toMatchObject({ status: 'skipped', skip_reason: 'dependency-failed' });
+    expect(s.tasks[2]?.skip_reason).toBeUndefined();
   });
 
   it('adds a task the snapshot did not list', () => {

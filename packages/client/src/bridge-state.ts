@@ -4,103 +4,45 @@
  * objects too), so UI frameworks can compare by reference.
  */
 
-/** The seed's twelve event types. */
-export type BridgeEventType =
-  | 'execution-started'
-  | 'task-assigned'
-  | 'task-progress'
-  | 'task-completed'
-  | 'task-failed'
-  | 'health-update'
-  | 'metrics-update'
-  | 'execution-paused'
-  | 'execution-resumed'
-  | 'execution-completed'
-  | 'execution-cancelled'
-  | 'error';
+import {
+  type EventType,
+  type ExecutionStatus,
+  type ExecutionView,
+  EVENT_TYPES,
+  type Health,
+  isTerminalStatus,
+  type Metrics,
+  SKIP_REASONS,
+  type SkipReason,
+  type TaskView,
+} from '@strata/engine/contract';
+
+export { FINAL_EVENT_TYPES, isTerminalStatus, type ExecutionStatus, type TaskStatus } from '@strata/engine/contract';
+
+/** The seed's twelve event types (the contract's). */
+export type BridgeEventType = EventType;
 
 /** Every message type on the stream: the snapshot `state`, then the seed's events. */
 export type StreamMessageType = 'state' | BridgeEventType;
 
-export const BRIDGE_EVENT_TYPES: readonly BridgeEventType[] = [
-  'execution-started',
-  'task-assigned',
-  'task-progress',
-  'task-completed',
-  'task-failed',
-  'health-update',
-  'metrics-update',
-  'execution-paused',
-  'execution-resumed',
-  'execution-completed',
-  'execution-cancelled',
-  'error',
-];
+export const BRIDGE_EVENT_TYPES: readonly BridgeEventType[] = EVENT_TYPES;
 
-/** The events after which the server closes the stream. */
-export const FINAL_EVENT_TYPES: ReadonlySet<string> = new Set(['execution-completed', 'execution-cancelled', 'error']);
-
-export type ExecutionStatus = 'pending' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
-export type TaskStatus = 'pending' | 'assigned' | 'in_progress' | 'completed' | 'failed' | 'skipped';
-
-export const TERMINAL_EXECUTION_STATUSES: ReadonlySet<string> = new Set(['completed', 'failed', 'cancelled']);
-
-/** The status endpoint's `execution`. */
-export interface ExecutionSummary {
+/**
+ * The status body's parts as the bridge keeps them: the contract's shapes, with every field
+ * but the identifying ones optional, because a stream may name a task (or a count) before a
+ * snapshot described it in full.
+ */
+export type ExecutionSummary = Partial<Omit<ExecutionView, 'status'>> & Pick<ExecutionView, 'id' | 'totalTasks' | 'completedTasks' | 'failedTasks'> & { status: ExecutionStatus | (string & {}) };
+export type HealthMetrics = Partial<Health> & Pick<Health, 'score'>;
+export type AgentTask = Partial<Omit<TaskView, 'status'>> & {
   id: string;
-  status: ExecutionStatus | (string & {});
-  strategyId: string;
-  startedAt: string | null;
-  completedAt: string | null;
-  totalTasks: number;
-  completedTasks: number;
-  failedTasks: number;
-  /** Set by the final `error` event of a failed execution. */
-  error?: string;
-  [key: string]: unknown;
-}
+  status: TaskView['status'] | (string & {});
+  /** The result was too large to ride on its event: read it from the status endpoint. */
+  result_omitted?: boolean;
+};
+export type ExecutionMetrics = Partial<Metrics>;
 
-/** The status endpoint's `health`. */
-export interface HealthMetrics {
-  score: number;
-  completionRate?: number;
-  errorRate?: number;
-  lastChecked?: string;
-  issues?: string[];
-  [key: string]: unknown;
-}
-
-/** A task as the status endpoint returns it (snake_case, as in the seed). */
-export interface AgentTask {
-  id: string;
-  status: TaskStatus | (string & {});
-  l4_item_id?: string;
-  execution_id?: string;
-  agent_type?: string;
-  priority?: string;
-  description?: string;
-  dependencies?: string[];
-  assigned_at?: string | null;
-  completed_at?: string | null;
-  result?: unknown;
-  error?: string | null;
-  retry_count?: number;
-  max_retries?: number;
-  /** From `task-progress` events, when the agent reports it. */
-  progress?: unknown;
-  /** While the task waits (coordination): when it wakes. */
-  wake_at?: string | null;
-  [key: string]: unknown;
-}
-
-/** The status endpoint's `metrics`. */
-export interface ExecutionMetrics {
-  totalDuration?: number;
-  averageTaskDuration?: number;
-  [key: string]: unknown;
-}
-
-/** The status endpoint's body: the `data` of a `state` message. */
+/** The status endpoint's body: the `data` of a `state` message, as far as the bridge knows it. */
 export interface ExecutionStatusBody {
   execution: ExecutionSummary;
   health: HealthMetrics;
@@ -162,9 +104,6 @@ export function createInitialState(executionId: string): ExecutionState {
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
 
-/** True when an execution in this status can change no more. */
-export const isTerminalStatus = (status: unknown) => typeof status === 'string' && TERMINAL_EXECUTION_STATUSES.has(status);
-
 /**
  * Applies one stream message to the execution part of a state (execution, health, tasks,
  * metrics) and returns the new state; connection fields are left as they are. Messages of
@@ -187,6 +126,8 @@ export function applyStreamEvent(state: ExecutionState, event: BridgeEvent): Exe
         ...task,
         status: str(data.status) ?? 'in_progress',
         ...('progress' in data ? { progress: data.progress } : {}),
+        // A claim (an attempt starting on a worker) names its attempt: the task started now.
+        ...(data.status === 'in_progress' && typeof data.attempt === 'number' ? { started_at: event.timestamp } : {}),
         // A durable wait (coordination) reports its wake-up time; any other progress means it runs.
         wake_at: str(data.waitingUntil) ?? (data.progress === undefined ? null : (task.wake_at ?? null)),
       }));
@@ -196,6 +137,7 @@ export function applyStreamEvent(state: ExecutionState, event: BridgeEvent): Exe
         status: 'completed',
         completed_at: str(data.completedAt) ?? event.timestamp ?? task.completed_at,
         ...('result' in data ? { result: data.result } : {}),
+        ...(data.resultOmitted === true ? { result_omitted: true } : {}),
       }));
     case 'task-failed': {
       const retryCount = typeof data.retryCount === 'number' ? { retry_count: data.retryCount } : {};
@@ -208,7 +150,8 @@ export function applyStreamEvent(state: ExecutionState, event: BridgeEvent): Exe
       // Final. A server may say the task was skipped rather than failed (an attempt that ended
       // after its execution was cancelled); by default it failed.
       const status = data.status === 'skipped' ? 'skipped' : 'failed';
-      return updateTask(state, data, (task) => ({ ...task, ...error, ...retryCount, status, ...(status === 'failed' ? { completed_at: event.timestamp ?? task.completed_at } : {}) }));
+      const reason = status === 'skipped' && isSkipReason(data.reason) ? { skip_reason: data.reason } : {};
+      return updateTask(state, data, (task) => ({ ...task, ...error, ...retryCount, ...reason, status, ...(status === 'failed' ? { completed_at: event.timestamp ?? task.completed_at } : {}) }));
     }
     case 'health-update':
       return { ...state, health: { ...(data as HealthMetrics) } };
@@ -242,14 +185,39 @@ function applySnapshot(state: ExecutionState, data: Record<string, unknown>): Ex
   };
 }
 
+/**
+ * Where each task sits in a tasks array, built once per array (arrays are never changed in
+ * place), so an event for one of 5,000 tasks does not search them all.
+ */
+const taskPositions = new WeakMap<readonly AgentTask[], Map<string, number>>();
+function positionsOf(tasks: readonly AgentTask[]): Map<string, number> {
+  let positions = taskPositions.get(tasks);
+  if (!positions) {
+    positions = new Map(tasks.map((task, i) => [task.id, i]));
+    taskPositions.set(tasks, positions);
+  }
+  return positions;
+}
+
+const isSkipReason = (value: unknown): value is SkipReason => typeof value === 'string' && (SKIP_REASONS as readonly string[]).includes(value);
+
 /** Changes one task (adding it when the snapshot did not list it) and keeps the counts in step. */
 function updateTask(state: ExecutionState, data: Record<string, unknown>, change: (task: AgentTask) => AgentTask): ExecutionState {
   const taskId = str(data.taskId);
   if (!taskId) return state;
-  const index = state.tasks.findIndex((task) => task.id === taskId);
+  const positions = positionsOf(state.tasks);
+  const index = positions.get(taskId) ?? -1;
   const before: AgentTask | undefined = state.tasks[index];
   const after = change(before ?? { id: taskId, status: 'pending' });
-  const tasks = index >= 0 ? state.tasks.map((task, i) => (i === index ? after : task)) : [...state.tasks, after];
+  let tasks: AgentTask[];
+  if (index >= 0) {
+    tasks = state.tasks.slice();
+    tasks[index] = after;
+    // Same ids at the same places: the new array shares the lookup.
+    taskPositions.set(tasks, positions);
+  } else {
+    tasks = [...state.tasks, after];
+  }
   // Counts move by the task's own transition, so they stay right even if the snapshot listed
   // only some tasks; a task is counted once however often an event repeats.
   const delta = (status: string) => (after.status === status ? 1 : 0) - (before?.status === status ? 1 : 0);

@@ -29,7 +29,7 @@ describe('computeHealth', () => {
     expect(health.errorRate).toBe(0.1);
     expect(health.completionRate).toBe(0.7);
     expect(health.issues).toEqual([
-      '1 task failed after exhausting retries',
+      '1 task failed',
       '2 tasks needed retries (3 retry attempts)',
       '1 task in progress past their timeout',
     ]);

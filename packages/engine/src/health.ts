@@ -1,5 +1,8 @@
 import { sql } from 'drizzle-orm';
+import type { Health, Metrics } from './contract.ts';
 import type { Executor } from './tx.ts';
+
+export type { Health, Metrics } from './contract.ts';
 
 /** Task counts of one execution, by status and agent type, as the health score needs them. */
 export interface ExecutionStats {
@@ -10,29 +13,6 @@ export interface ExecutionStats {
   stalledTasks: number;
   averageTaskDuration: number;
   agents: Record<string, { tasksCompleted: number; tasksFailed: number; avgDuration: number }>;
-}
-
-export interface Health {
-  score: number;
-  completionRate: number;
-  taskCompletionRate: number;
-  errorRate: number;
-  lastChecked: string;
-  issues: string[];
-  averageTaskDuration: number;
-  agentStatus: Record<string, { tasksCompleted: number; tasksFailed: number; avgDuration: number }>;
-}
-
-export interface Metrics {
-  totalDuration: number;
-  averageTaskDuration: number;
-  totalTasks: number;
-  completedTasks: number;
-  failedTasks: number;
-  skippedTasks: number;
-  inProgressTasks: number;
-  pendingTasks: number;
-  retryAttempts: number;
 }
 
 const round = (n: number, digits = 4) => Math.round(n * 10 ** digits) / 10 ** digits;
@@ -52,7 +32,7 @@ export function computeHealth(stats: ExecutionStats, now: Date = new Date()): He
   let score = 100;
   if (failed > 0) {
     score -= 10 + 50 * (failed / Math.max(total, 1));
-    issues.push(`${failed} task${failed === 1 ? '' : 's'} failed after exhausting retries`);
+    issues.push(`${failed} task${failed === 1 ? '' : 's'} failed`);
   }
   if (stats.retriedTasks > 0) {
     score -= Math.min(20, 5 + 15 * (stats.retriedTasks / Math.max(total, 1)));

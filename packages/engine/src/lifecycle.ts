@@ -1,6 +1,7 @@
 import { executions, newExecutionId, newId, strategyItems, type ExecutionStatus } from '@strata/db';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { EngineContext } from './context.ts';
+import { CONTROL_RULES, type ControlAction } from './contract.ts';
 import { assignTasks, readyTaskIds } from './dispatch.ts';
 import { conflict, notFound } from './errors.ts';
 import { appendEvents, type NewEvent } from './events.ts';
@@ -132,14 +133,6 @@ async function insertTasks(tx: Tx, executionId: string, workspaceId: string, ite
   }
 }
 
-type ControlAction = 'pause' | 'resume' | 'cancel';
-
-const ALLOWED: Record<ControlAction, { from: ExecutionStatus[]; same: ExecutionStatus }> = {
-  pause: { from: ['running'], same: 'paused' },
-  resume: { from: ['paused'], same: 'running' },
-  cancel: { from: ['pending', 'running', 'paused'], same: 'cancelled' },
-};
-
 /**
  * Pause: nothing new starts; in-progress tasks finish. Resume: everything ready is queued
  * again. Cancel: every task not started is skipped; in-progress ones finish. Repeating the
@@ -150,7 +143,7 @@ export async function controlExecution(ctx: EngineContext, executionId: string, 
     const locked = await lockExecutions(tx, [executionId]);
     const execution = locked.get(executionId);
     if (!execution) throw notFound('Execution not found');
-    const rule = ALLOWED[action];
+    const rule = CONTROL_RULES[action];
     if (execution.status === rule.same) return loadSummary(tx, executionId);
     if (!rule.from.includes(execution.status)) {
       throw conflict(`Cannot ${action} an execution that is ${execution.status}`, { status: execution.status });

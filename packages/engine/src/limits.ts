@@ -6,6 +6,12 @@ export const DEFAULT_RESULT_MAX_BYTES = 1024 * 1024;
  * Cap on one `progress()` report: it is stored on the task and streamed to every watcher as a
  * `task-progress` event, so it stays far below the result cap.
  */
+/**
+ * A result up to this size (as JSON) rides on its `task-completed` event, so a live view shows it
+ * at once; a larger one is marked `resultOmitted` and read from the status body.
+ */
+export const EVENT_RESULT_MAX_BYTES = 64 * 1024;
+
 export const PROGRESS_MAX_BYTES = 64 * 1024;
 /**
  * Default cap on the results one task's dependencies hold together (they are loaded into the

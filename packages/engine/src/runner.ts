@@ -6,7 +6,7 @@ import { assignTasks, enqueue } from './dispatch.ts';
 import { appendEvents, type NewEvent } from './events.ts';
 import { skipUnstarted } from './lifecycle.ts';
 import { hookPoint } from './hooks.ts';
-import { formatBytes, storableText } from './limits.ts';
+import { EVENT_RESULT_MAX_BYTES, formatBytes, storableText } from './limits.ts';
 import type { TaskJob } from './queue.ts';
 import { settleExecution } from './settle.ts';
 import { returnToReady, skipTasks } from './skip.ts';
@@ -184,7 +184,7 @@ export async function recordOutcomes(ctx: EngineContext, outcomes: readonly Atte
 
     const successes = outcomes.filter((o): o is Extract<AttemptOutcome, { ok: true }> => o.ok === true);
     if (successes.length > 0) {
-      const done = await tx.execute<{ id: string; executionId: string; agentType: string; durationMs: number }>(sql`
+      const done = await tx.execute<{ id: string; executionId: string; agentType: string; durationMs: number; result: unknown; resultOmitted: boolean | null }>(sql`
         update tasks t set status = 'completed', result = j.result, error = null, completed_at = now(),
           lease_expires_at = null, progress = null, updated_at = now()
         from jsonb_to_recordset(${jsonRows(successes.map((o) => ({ id: o.taskId, attempt: o.attempt, job_id: o.jobId ?? null, result: o.result ?? null })))})
@@ -192,10 +192,14 @@ export async function recordOutcomes(ctx: EngineContext, outcomes: readonly Atte
         where t.id = j.id and t.attempt = j.attempt and t.status = 'in_progress' and t.wake_at is null
           and (j.job_id is null or t.job_id = j.job_id)
         returning t.id, t.execution_id as "executionId", t.agent_type as "agentType",
-          (extract(epoch from now() - t.started_at) * 1000)::int as "durationMs"`);
+          (extract(epoch from now() - t.started_at) * 1000)::int as "durationMs",
+          case when octet_length(t.result::text) <= ${EVENT_RESULT_MAX_BYTES} then t.result end as result,
+          octet_length(t.result::text) > ${EVENT_RESULT_MAX_BYTES} as "resultOmitted"`);
       recorded += done.length;
       for (const task of done) {
-        events.push({ executionId: task.executionId, type: 'task-completed', data: { taskId: task.id, agentType: task.agentType, status: 'completed', durationMs: task.durationMs } });
+        // The result rides on the event when small, so watchers see it live; a large one is read from the status body.
+        const result = task.resultOmitted ? { resultOmitted: true } : { result: task.result ?? null };
+        events.push({ executionId: task.executionId, type: 'task-completed', data: { taskId: task.id, agentType: task.agentType, status: 'completed', durationMs: task.durationMs, ...result } });
       }
       await bumpCounts(tx, 'completed_tasks', done);
       await releaseDependents(
@@ -280,7 +284,7 @@ async function recordFailure(
     // The execution was cancelled or failed while this attempt ran: it will not run again.
     await tx.execute(sql`update tasks set status = 'skipped', error = ${error}, completed_at = now(), lease_expires_at = null, updated_at = now() where id = ${task.id}`);
     await bumpCounts(tx, 'skipped_tasks', [task]);
-    events.push({ executionId: task.executionId, type: 'task-failed', data: { taskId: task.id, agentType: task.agentType, status: 'skipped', error, ...code, retryCount: task.retryCount, maxRetries: task.maxRetries, willRetry: false } });
+    events.push({ executionId: task.executionId, type: 'task-failed', data: { taskId: task.id, agentType: task.agentType, status: 'skipped', error, ...code, retryCount: task.retryCount, maxRetries: task.maxRetries, willRetry: false, reason: execution.status === 'cancelled' ? 'cancelled' : 'execution-failed' } });
     return 1;
   }
 

@@ -1,10 +1,10 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { bumpCounts } from './counts.ts';
+import type { SkipReason } from './contract.ts';
 import type { NewEvent } from './events.ts';
 import type { Tx } from './tx.ts';
 
-/** Why a task will not run: its execution was cancelled, its execution failed, or a task it depends on failed. */
-export type SkipReason = 'cancelled' | 'execution-failed' | 'dependency-failed';
+export type { SkipReason } from './contract.ts';
 
 export type SkippedTask = {
   id: string;

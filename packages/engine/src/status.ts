@@ -1,50 +1,10 @@
 import type { Db } from '@strata/db';
 import { sql } from 'drizzle-orm';
+import type { ExecutionStatusBody, TaskView } from './contract.ts';
 import { notFound } from './errors.ts';
-import { computeHealth, computeMetrics, type ExecutionStats, foldStats, type Health, type Metrics, type StatsRow, statsQuery } from './health.ts';
+import { computeHealth, computeMetrics, type ExecutionStats, foldStats, type StatsRow, statsQuery } from './health.ts';
 
-/** A task as the seed's status body shows it: snake_case fields. */
-export interface TaskView {
-  id: string;
-  l4_item_id: string;
-  execution_id: string;
-  key: string;
-  agent_type: string;
-  status: string;
-  priority: string;
-  description: string;
-  dependencies: string[];
-  assigned_at: string | null;
-  started_at: string | null;
-  completed_at: string | null;
-  /** Set while the task waits (coordination): when it wakes. */
-  wake_at: string | null;
-  result: unknown;
-  error: string | null;
-  progress: unknown;
-  retry_count: number;
-  max_retries: number;
-}
-
-export interface ExecutionStatusBody<Tasks = TaskView[]> {
-  execution: {
-    id: string;
-    status: string;
-    strategyId: string;
-    /** The strategy version the execution runs (issue 13). */
-    strategyVersion: number;
-    workspaceId: string;
-    startedAt: string | null;
-    completedAt: string | null;
-    totalTasks: number;
-    completedTasks: number;
-    failedTasks: number;
-    error: string | null;
-  };
-  health: Health;
-  tasks: Tasks;
-  metrics: Metrics;
-}
+export type { ExecutionStatusBody, TaskView } from './contract.ts';
 
 const iso = (column: string) => sql.raw(`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
 
@@ -67,8 +27,14 @@ export async function getExecutionStatusParts(db: Db, executionId: string): Prom
           'key', t.key, 'agent_type', t.agent_type, 'status', t.status, 'priority', t.priority, 'description', t.description,
           'dependencies', t.dependencies, 'assigned_at', ${iso('t.assigned_at')}, 'started_at', ${iso('t.started_at')},
           'completed_at', ${iso('t.completed_at')}, 'wake_at', ${iso('t.wake_at')}, 'result', t.result, 'error', t.error, 'progress', t.progress,
-          'retry_count', t.retry_count, 'max_retries', t.max_retries) order by t.id), '[]')::text
-        from tasks t where t.execution_id = ${executionId}) as tasks,
+          'retry_count', t.retry_count, 'max_retries', t.max_retries, 'skip_reason', skips.reason) order by t.id), '[]')::text
+        from tasks t
+        -- The reason a task was skipped lives in its skip event (the log is the record of why).
+        left join (select distinct on (v.data->>'taskId') v.data->>'taskId' as task_id, v.data->>'reason' as reason
+            from execution_events v
+            where v.execution_id = ${executionId} and v.type = 'task-failed' and v.data->>'status' = 'skipped'
+            order by v.data->>'taskId', v.id desc) skips on skips.task_id = t.id and t.status = 'skipped'
+        where t.execution_id = ${executionId}) as tasks,
       (select json_agg(s) from (${statsQuery(executionId)}) s) as stats`);
   if (!row?.execution) throw notFound('Execution not found');
   return { version: row.version ?? 0, lastEventId: Number(row.lastEventId), execution: row.execution, tasks: row.tasks, stats: foldStats(row.stats ?? []) };

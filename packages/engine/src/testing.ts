@@ -5,6 +5,7 @@ import { asc, eq } from 'drizzle-orm';
 import { PgBoss } from 'pg-boss';
 import { AgentRegistry } from './agent.ts';
 import type { EngineContext } from './context.ts';
+import { isTerminalStatus } from './contract.ts';
 import { pgBossTaskQueue, ensureAgentQueues } from './queue.ts';
 import { getExecutionStatus } from './status.ts';
 import type { StrategyInput } from './strategy/schema.ts';
@@ -78,7 +79,7 @@ export async function createEngineHarness(options: { retry?: EngineContext['retr
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const status = await getExecutionStatus(database.db, executionId);
-        if (statuses.includes(status.execution.status) && (status.execution.completedAt || !['completed', 'failed', 'cancelled'].includes(status.execution.status))) {
+        if (statuses.includes(status.execution.status) && (status.execution.completedAt || !isTerminalStatus(status.execution.status))) {
           await assertCountsExact(database, executionId);
           return status;
         }

@@ -1,4 +1,4 @@
-import { AGENT_TYPES, type Db } from '@strata/db';
+import { AGENT_TYPES, type Db, type ExecutionStatus } from '@strata/db';
 import { type SQL, sql } from 'drizzle-orm';
 import { PostgresJsSession, PostgresJsTransaction } from 'drizzle-orm/postgres-js/session';
 import type { Sql } from 'postgres';
@@ -95,7 +95,7 @@ export async function lockExecutions(tx: Tx, ids: readonly string[]): Promise<Ma
 export type ExecutionLockRow = {
   id: string;
   workspaceId: string;
-  status: 'pending' | 'running' | 'paused' | 'completed' | 'failed' | 'cancelled';
+  status: ExecutionStatus;
   onTaskFailure: 'fail' | 'continue';
   settled: boolean;
   statsDue: boolean;

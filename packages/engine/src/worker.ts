@@ -10,6 +10,7 @@ import { DEFAULT_RESULT_MAX_BYTES, defaultDependenciesMaxBytes, JSONB_MAX_BYTES 
 import { agentQueue, ensureAgentQueues, taskJobSchema } from './queue.ts';
 import { rebaseQueues } from './fair-queue.ts';
 import { reapExpiredLeases, refreshStalledHealth, requeueLostJobs } from './recovery.ts';
+import { flushOwedStats } from './stats-flush.ts';
 import {
   type AttemptOutcome,
   attemptKey,
@@ -39,6 +40,8 @@ export interface EngineWorkerOptions {
   defaultQueue?: QueueSettings;
   /** How often this worker sweeps for lapsed leases and lost jobs. */
   sweepIntervalMs?: number;
+  /** How often this worker emits the health/metrics pair owed after coalescing (stats-flush.ts). Default 1 s. */
+  statsFlushIntervalMs?: number;
   workerId?: string;
   /** A task's result over this many bytes (as JSON) fails its attempt without retry. Default 1 MiB. */
   resultMaxBytes?: number;
@@ -315,6 +318,22 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
   sweeper.unref();
   void sweep();
 
+  // The trailing edge of the coalesced health/metrics pair: watchers never keep stale counters.
+  let flushing = false;
+  const flushStats = async () => {
+    if (flushing || stopping) return;
+    flushing = true;
+    try {
+      await flushOwedStats(ctx);
+    } catch (error) {
+      logger.warn({ err: error }, 'health/metrics flush failed');
+    } finally {
+      flushing = false;
+    }
+  };
+  const statsFlusher = setInterval(() => void flushStats(), options.statsFlushIntervalMs ?? 1000);
+  statsFlusher.unref();
+
   logger.info({ workerId, agentTypes: AGENT_TYPES }, 'engine worker running');
   return {
     workerId,
@@ -322,6 +341,7 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
     stop: async () => {
       stopping = true;
       clearInterval(sweeper);
+      clearInterval(statsFlusher);
       // Stop fetching first, then abort what runs: its tasks go back to the queue uncharged.
       const offWork = Promise.all(AGENT_TYPES.map((type) => boss.offWork(agentQueue(type), { wait: true })));
       for (const attempt of running.values()) attempt.controller.abort(new HandBack('The worker is stopping'));

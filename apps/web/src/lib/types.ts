@@ -1,10 +1,21 @@
 /** The REST API's bodies as the dashboard reads them (see /docs/api). */
 
+import type { AppRouter } from '@strata/api';
 import type { Role } from '@strata/db';
+import type { inferRouterOutputs } from '@trpc/server';
 
 export type { Role } from '@strata/db';
 export type { ExecutionListItem } from '@strata/engine';
 export type { StartResponse } from '@strata/client';
+
+/** What each procedure answers, from the router itself: the execution types are never copied. */
+export type RouterOutputs = inferRouterOutputs<AppRouter>;
+/** `GET /api/executions/:id` */
+export type ExecutionOverview = RouterOutputs['executions']['get'];
+/** `GET /api/executions/:id/status`: the status body (also the stream's `state`). */
+export type ExecutionStatusBody = RouterOutputs['executions']['status'];
+/** `GET /api/strategies/:id` */
+export type StrategyDetail = RouterOutputs['strategies']['get'];
 
 export interface User {
   id: string;

@@ -1,4 +1,5 @@
 import { blockAt, clearHooks, onHook } from '@strata/engine';
+import { executionStatusBodySchema, executionViewSchema } from '@strata/engine/contract';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApiHarness, type ApiHarness } from '../testing.ts';
 
@@ -96,6 +97,8 @@ describe('GET /api/executions/:id/status', () => {
     const res = await h.call('GET', `/api/executions/${started.body.executionId}/status`, { token: owner.token });
     expect(res.status).toBe(200);
     expect(Object.keys(res.body).sort()).toEqual(['execution', 'health', 'metrics', 'tasks']);
+    // The body is exactly the contract's: no field missing, none extra.
+    executionStatusBodySchema.strict().parse(res.body);
     const { execution, health, tasks, metrics } = res.body;
     expect(execution).toMatchObject({ id: started.body.executionId, status: 'completed', strategyId, totalTasks: 2, completedTasks: 2, failedTasks: 0 });
     expect(execution.startedAt).toMatch(ISO);
@@ -129,6 +132,20 @@ describe('GET /api/executions/:id/status', () => {
     const outsider = await h.signup('nosy@example.com');
     const denied = await h.call('GET', `/api/executions/${started.body.executionId}/status`, { token: outsider.token });
     expect(denied).toMatchObject({ status: 403, body: { error: 'Access denied' } });
+  });
+});
+
+describe('GET /api/executions/:id', () => {
+  it('answers the execution without its tasks, as the contract shapes it; 404, 401 and 403', async () => {
+    const started = await h.call('POST', '/api/executions/start', { token: owner.token, body: { strategyId, workspaceId } });
+    await h.waitForStatus(started.body.executionId, ['completed']);
+    const res = await h.call('GET', `/api/executions/${started.body.executionId}`, { token: owner.token });
+    expect(res.status).toBe(200);
+    expect(executionViewSchema.strict().parse(res.body.execution)).toMatchObject({ id: started.body.executionId, status: 'completed', workspaceId, completedTasks: 2, error: null });
+    expect(await h.call('GET', '/api/executions/exec_123', { token: owner.token })).toMatchObject({ status: 404, body: { error: 'Execution not found' } });
+    expect((await h.call('GET', `/api/executions/${started.body.executionId}`)).status).toBe(401);
+    const outsider = await h.signup('peeker@example.com');
+    expect(await h.call('GET', `/api/executions/${started.body.executionId}`, { token: outsider.token })).toMatchObject({ status: 403, body: { error: 'Access denied' } });
   });
 });
 

@@ -77,6 +77,7 @@ export const ROUTES: RestRoute[] = [
   { method: 'GET', path: '/api/agents', auth: true, status: 200, call: (c) => c.agents.list() },
   { method: 'POST', path: '/api/executions/start', auth: true, status: 200, call: (c, r) => c.executions.start(bodyOr(r.body) as never) },
   { method: 'GET', path: '/api/executions', auth: true, status: 200, call: (c, r) => c.executions.list(queryObject(r.query) as never) },
+  { method: 'GET', path: '/api/executions/:id', auth: true, status: 200, call: (c, r) => c.executions.get({ id: r.params.id! }) },
   { method: 'GET', path: '/api/executions/:id/status', auth: true, status: 200, call: (c, r) => c.executions.status({ id: r.params.id! }) },
   { method: 'POST', path: '/api/executions/:id/pause', auth: true, status: 200, call: (c, r) => c.executions.pause({ id: r.params.id! }) },
   { method: 'POST', path: '/api/executions/:id/resume', auth: true, status: 200, call: (c, r) => c.executions.resume({ id: r.params.id! }) },
@@ -104,7 +105,10 @@ export type RouteMatch = { route: RestRoute; params: Record<string, string> } | 
 /** The route for a method and path; `{ allow }` when the path exists under other methods. */
 export function matchRoute(method: string, pathname: string): RouteMatch {
   const allow: string[] = [];
+  // A literal path wins over a pattern: GET /api/executions/start is not execution "start".
+  const literal = compiled.some((route) => route.names.length === 0 && route.regex.test(pathname));
   for (const route of compiled) {
+    if (literal && route.names.length > 0) continue;
     const match = route.regex.exec(pathname);
     if (!match) continue;
     if (route.method !== method) {

@@ -1,4 +1,5 @@
 import { controlExecution, findExecution, findStrategy, getExecutionStatus, listExecutions, startExecution, statusBody, type TaskView } from '@strata/engine';
+import type { ExecutionView } from '@strata/engine/contract';
 import { rawJson } from '../raw-json.ts';
 import { StatusCache } from '../status-cache.ts';
 import { executions } from '@strata/db';
@@ -75,6 +76,30 @@ export const executionsRouter = router({
     const entry = await ctx.statusCache.get(ctx.db, input.id, execution.version);
     // REST re-serialises the body: the tasks' JSON text goes out untouched.
     return statusBody(entry.parts, ctx.rawJson ? rawJson<TaskView[]>(entry.parts.tasks) : StatusCache.parsedTasks(entry));
+  }),
+  /**
+   * One execution without its tasks: what a page needs to know that the link is good (404/403)
+   * and whose it is, without the status body's weight or its rate limit.
+   */
+  get: authedProcedure.input(executionIdInput).query(async ({ ctx, input }) => {
+    const { workspaceId } = await executionInWorkspace(ctx, input.id, 'read');
+    const [row] = await ctx.db.select().from(executions).where(eq(executions.id, input.id));
+    if (!row) throw notFound('Execution not found');
+    return {
+      execution: {
+        id: row.id,
+        status: row.status,
+        strategyId: row.strategyId,
+        strategyVersion: row.strategyVersion,
+        workspaceId,
+        startedAt: iso(row.startedAt),
+        completedAt: iso(row.completedAt),
+        totalTasks: row.totalTasks,
+        completedTasks: row.completedTasks,
+        failedTasks: row.failedTasks,
+        error: row.error,
+      } satisfies ExecutionView,
+    };
   }),
   pause: control('pause'),
   resume: control('resume'),

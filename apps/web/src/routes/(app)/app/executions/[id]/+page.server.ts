@@ -1,0 +1,27 @@
+import { roleAllows } from '@strata/auth';
+import { error } from '@sveltejs/kit';
+import { errorMessage } from '#lib/http.ts';
+import { loginRedirect } from '#lib/server/rest.ts';
+import type { ExecutionOverview } from '#lib/types.ts';
+import type { PageServerLoad } from './$types';
+
+/**
+ * A bad execution link is a 404 page and someone else's a 403 page, before any stream opens;
+ * the page also learns whose the execution is and whether this person may control it.
+ */
+export const load: PageServerLoad = async ({ fetch, params, parent, url }) => {
+  const response = await fetch(`/api/executions/${encodeURIComponent(params.id)}`);
+  if (response.status === 401) loginRedirect(url);
+  // A malformed id is as missing as an unknown one.
+  if (response.status === 400 || response.status === 404) error(404, 'Execution not found');
+  if (response.status === 403) error(403, 'You do not have access to this execution');
+  if (!response.ok) error(response.status, await errorMessage(response));
+  const overview = (await response.json()) as ExecutionOverview;
+  const { me } = await parent();
+  const workspace = me.workspaces.find((w) => w.id === overview.execution.workspaceId) ?? null;
+  return {
+    execution: overview.execution,
+    workspace,
+    canControl: workspace ? roleAllows(workspace.role, 'execute') : false,
+  };
+};

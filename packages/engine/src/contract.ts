@@ -1,0 +1,123 @@
+/**
+ * The execution contract, defined once: statuses, which control calls each status accepts,
+ * event types, and the status body (the `state` message of the stream). The engine enforces it,
+ * the API documents it, the client folds the stream with it and the dashboard renders it.
+ *
+ * Imported by the browser through `@strata/engine/contract`: this module imports nothing but zod
+ * and the enum lists, never the database.
+ */
+import { EXECUTION_STATUSES, type ExecutionStatus, PRIORITIES, TASK_STATUSES } from '@strata/db/enums';
+import { z } from 'zod';
+
+export { EVENT_TYPES, EXECUTION_STATUSES, TASK_STATUSES, type EventType, type ExecutionStatus, type TaskStatus } from '@strata/db/enums';
+
+export const CONTROL_ACTIONS = ['pause', 'resume', 'cancel'] as const;
+export type ControlAction = (typeof CONTROL_ACTIONS)[number];
+
+/**
+ * The control calls and the statuses they leave from. A call on an execution already in its
+ * target status (`same`) is an idempotent no-op; from any other status it is a 409.
+ */
+export const CONTROL_RULES: Readonly<Record<ControlAction, { from: readonly ExecutionStatus[]; same: ExecutionStatus }>> = {
+  pause: { from: ['running'], same: 'paused' },
+  resume: { from: ['paused'], same: 'running' },
+  cancel: { from: ['pending', 'running', 'paused'], same: 'cancelled' },
+};
+
+/** The control calls that change an execution in this status (what a UI offers). */
+export function allowedActions(status: string): Record<ControlAction, boolean> {
+  const allowed = (action: ControlAction) => (CONTROL_RULES[action].from as readonly string[]).includes(status);
+  return { pause: allowed('pause'), resume: allowed('resume'), cancel: allowed('cancel') };
+}
+
+export const TERMINAL_EXECUTION_STATUSES: ReadonlySet<string> = new Set<ExecutionStatus>(['completed', 'failed', 'cancelled']);
+/** True when an execution in this status can change no more. */
+export const isTerminalStatus = (status: unknown): boolean => typeof status === 'string' && TERMINAL_EXECUTION_STATUSES.has(status);
+
+/** The events after which the server closes the stream. */
+export const FINAL_EVENT_TYPES: ReadonlySet<string> = new Set(['execution-completed', 'execution-cancelled', 'error']);
+
+/** Why a task will not run: its execution was cancelled, its execution failed, or a task it depends on failed. */
+export const SKIP_REASONS = ['cancelled', 'execution-failed', 'dependency-failed'] as const;
+export type SkipReason = (typeof SKIP_REASONS)[number];
+
+const agentStats = z.object({ tasksCompleted: z.number().int(), tasksFailed: z.number().int(), avgDuration: z.number() });
+
+export const healthSchema = z.object({
+  score: z.number().meta({ description: '0–100; 100 is a clean run' }),
+  completionRate: z.number(),
+  taskCompletionRate: z.number(),
+  errorRate: z.number(),
+  lastChecked: z.string(),
+  issues: z.array(z.string()),
+  averageTaskDuration: z.number(),
+  agentStatus: z.record(z.string(), agentStats).meta({ description: 'Per agent type: tasks completed, failed, average duration (ms)' }),
+});
+
+export const metricsSchema = z.object({
+  totalDuration: z.number(),
+  averageTaskDuration: z.number(),
+  totalTasks: z.number().int(),
+  completedTasks: z.number().int(),
+  failedTasks: z.number().int(),
+  skippedTasks: z.number().int(),
+  inProgressTasks: z.number().int(),
+  pendingTasks: z.number().int(),
+  retryAttempts: z.number().int(),
+});
+
+/** A task as the status body shows it: snake_case fields, as in the seed. */
+export const taskViewSchema = z.object({
+  id: z.string(),
+  l4_item_id: z.string(),
+  execution_id: z.string(),
+  key: z.string(),
+  agent_type: z.string(),
+  status: z.enum(TASK_STATUSES),
+  priority: z.enum(PRIORITIES),
+  description: z.string(),
+  dependencies: z.array(z.string()),
+  assigned_at: z.string().nullable(),
+  started_at: z.string().nullable(),
+  completed_at: z.string().nullable(),
+  wake_at: z.string().nullable().meta({ description: 'Set while the task waits (coordination): when it wakes' }),
+  result: z.unknown(),
+  error: z.string().nullable(),
+  progress: z.unknown(),
+  retry_count: z.number().int(),
+  max_retries: z.number().int(),
+  skip_reason: z.enum(SKIP_REASONS).nullable().meta({ description: 'Why a skipped task did not run' }),
+});
+
+export const executionViewSchema = z.object({
+  id: z.string(),
+  status: z.enum(EXECUTION_STATUSES),
+  strategyId: z.string(),
+  strategyVersion: z.number().int().meta({ description: 'The version of the strategy this execution runs' }),
+  workspaceId: z.string(),
+  startedAt: z.string().nullable(),
+  completedAt: z.string().nullable(),
+  totalTasks: z.number().int(),
+  completedTasks: z.number().int(),
+  failedTasks: z.number().int(),
+  error: z.string().nullable(),
+});
+
+/** `GET /api/executions/:id/status`, and the data of the stream's `state` message. */
+export const executionStatusBodySchema = z.object({
+  execution: executionViewSchema,
+  health: healthSchema,
+  tasks: z.array(taskViewSchema),
+  metrics: metricsSchema,
+});
+
+export type Health = z.infer<typeof healthSchema>;
+export type Metrics = z.infer<typeof metricsSchema>;
+export type TaskView = z.infer<typeof taskViewSchema>;
+export type ExecutionView = z.infer<typeof executionViewSchema>;
+export interface ExecutionStatusBody<Tasks = TaskView[]> {
+  execution: ExecutionView;
+  health: Health;
+  tasks: Tasks;
+  metrics: Metrics;
+}
