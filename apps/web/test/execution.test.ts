@@ -128,6 +128,7 @@ describe('the execution view', () => {
     await page.locator('[data-connection="live"]').waitFor();
     expect(await text(page, '[data-progress-percent]')).toBe('0%');
     expect(await text(page, '[data-execution-status]')).toBe('running');
+    await page.locator('[data-slot="dag"] [data-node-id][data-status="in_progress"][aria-label^="research content"]').waitFor();
 
     gate(`${id}:research`).resolve();
     await page.locator('[data-progress-percent="100"]').waitFor({ timeout: 20_000 });
@@ -142,6 +143,13 @@ describe('the execution view', () => {
     // The timeline has a bar per task, and the log every event.
     expect(await page.locator('[data-timeline-task]').count()).toBe(6);
     expect(await page.locator('[data-timeline-task="post"] [data-bar-end="completed"]').count()).toBe(1);
+    // The dependency graph, coloured live by status: six tasks, six edges; a node opens its task.
+    const graph = page.locator('[data-slot="dag"]');
+    expect(await graph.locator('[data-node-id][data-status="completed"]').count()).toBe(6);
+    expect(await graph.locator('path.edge').count()).toBe(6);
+    await graph.locator('[data-node-id][aria-label^="numbers analysis"]').click();
+    await page.locator('[data-drawer="numbers"]').waitFor();
+    await page.keyboard.press('Escape');
     // The table filters by agent and status, and searches.
     await page.selectOption('[data-filter="agent"]', 'content');
     await page.locator('[data-task-count="2"]').waitFor();

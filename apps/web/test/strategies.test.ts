@@ -131,7 +131,7 @@ describe('strategies in the dashboard', () => {
     expect(await page.locator('svg [data-node-id]').count()).toBe(6);
     expect(await page.locator('svg path.edge').count()).toBe(6);
     expect(await page.locator('[aria-label="Levels"] .level').allTextContents()).toEqual(['L1 Grow', 'L2 Discover', 'L2 Launch']);
-    expect(await page.locator('[data-node-id="wrap-up"]').getAttribute('aria-label')).toBe('Wrap up the launch, wrap-up · coordination · medium, depends on Analyse the findings, Mail the customers, Schedule the review');
+    expect(await page.locator('[data-node-id="wrap-up"]').getAttribute('aria-label')).toBe('Wrap up the launch wrap-up · coordination · medium, depends on Analyse the findings, Mail the customers, Schedule the review');
     // Keyboard: the graph is one tab stop; arrows move between nodes; Enter selects one.
     await page.locator('[data-node-id="research"]').focus();
     await page.keyboard.press('End');

@@ -4,7 +4,8 @@
  * health score read, progress, attempts, why a task was skipped, a task's files and outputs.
  */
 import type { AgentTask, ExecutionState } from '@strata/client';
-import { allowedActions, type ControlAction, isTerminalStatus, type SkipReason } from '@strata/engine/contract';
+import { allowedActions, type ControlAction, isTerminalStatus, type SkipReason, TASK_STATUSES, type TaskStatus } from '@strata/engine/contract';
+import type { DagEdge, DagNode } from './components/dag/layout.ts';
 
 export type { ControlAction } from '@strata/engine/contract';
 export type Tone = 'ok' | 'warn' | 'danger' | 'info' | 'idle';
@@ -305,3 +306,22 @@ export function cellText(value: unknown): string {
   if (typeof value === 'object') return JSON.stringify(value);
   return String(value);
 }
+
+/**
+ * An execution's dependency graph for the Dag component: a node per task coloured by its live
+ * status, an edge from each dependency to its dependant (dependencies are task ids).
+ */
+export function taskGraph(tasks: readonly AgentTask[]): { nodes: DagNode[]; edges: DagEdge[] } {
+  const ids = new Set(tasks.map((t) => t.id));
+  return {
+    nodes: tasks.map((t) => ({
+      id: t.id,
+      label: t.key ?? t.id,
+      sublabel: t.agent_type,
+      ...(isTaskStatus(t.status) ? { status: t.status } : {}),
+    })),
+    edges: tasks.flatMap((t) => (t.dependencies ?? []).filter((d) => ids.has(d)).map((d) => ({ from: d, to: t.id }))),
+  };
+}
+
+const isTaskStatus = (status: string): status is TaskStatus => (TASK_STATUSES as readonly string[]).includes(status);
