@@ -28,8 +28,19 @@ export async function seriousA11yViolations(page: Page): Promise<AxeViolation[]>
 
 const SCREENSHOTS = fileURLToPath(new URL('./screenshots/', import.meta.url));
 
-/** Saves a screenshot (the full page unless told otherwise) under apps/web/test/screenshots/. */
+/** The serious and critical violations as one line each (rule, impact, help, where): `toEqual([])` then says what is wrong. */
+export async function seriousA11yProblems(page: Page): Promise<string[]> {
+  return (await seriousA11yViolations(page)).map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
+}
+
+/**
+ * Saves a screenshot (the full page unless told otherwise) under apps/web/test/screenshots/
+ * (git-ignored; README's images are copies in docs/screenshots/). A full page is taken from the
+ * top, so a sticky header is drawn where it belongs.
+ */
 export async function saveScreenshot(page: Page, name: string, options: { fullPage?: boolean } = {}): Promise<void> {
   await mkdir(SCREENSHOTS, { recursive: true });
-  await page.screenshot({ path: `${SCREENSHOTS}${name}.png`, fullPage: options.fullPage ?? true });
+  const fullPage = options.fullPage ?? true;
+  if (fullPage) await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: `${SCREENSHOTS}${name}.png`, fullPage });
 }

@@ -1,11 +1,11 @@
-import { mkdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { readFile } from 'node:fs/promises';
 import { emailAgent, researchAgent } from '@strata/agents';
 import { newId } from '@strata/db';
 import { NonRetryableError } from '@strata/engine';
 import { createEngineHarness, type EngineHarness } from '@strata/engine/testing';
 import type { Browser, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { saveScreenshot, seriousA11yProblems } from './axe.ts';
 import { launchBrowser, newCheckedPage } from './browser.ts';
 import { startWeb, type RunningWeb } from './server.ts';
 
@@ -16,8 +16,6 @@ let browser: Browser;
 let workspaceId: string;
 const tokens: Record<'owner' | 'viewer' | 'outsider', string> = { owner: '', viewer: '', outsider: '' };
 const PASSWORD = 'an execution password';
-const SCREENSHOTS = new URL('./screenshots/', import.meta.url);
-const AXE = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const ICS = 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nSUMMARY:Launch review\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n';
 
 const flaked = new Set<string>();
@@ -64,16 +62,6 @@ async function pageAs(who: 'owner' | 'viewer' | 'outsider', viewport = { width: 
   return { page, errors, loads: () => loads };
 }
 
-async function seriousViolations(page: Page): Promise<string[]> {
-  // Evaluated through the debugging protocol: the app's CSP (rightly) refuses inline scripts.
-  await page.evaluate(AXE);
-  const violations = await page.evaluate(async () => {
-    const result = await (window as unknown as { axe: { run: (context: Document) => Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[] }> } }).axe.run(document);
-    return result.violations;
-  });
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
-
 const text = async (page: Page, selector: string) => (await page.locator(selector).first().textContent())?.trim() ?? '';
 
 beforeAll(async () => {
@@ -104,7 +92,6 @@ beforeAll(async () => {
   workspaceId = (await api<{ workspace: { id: string } }>('/api/workspaces', { name: 'Launch team' })).workspace.id;
   const [viewer] = await h.database.sql<{ id: string }[]>`select id from users where email = 'viewer@example.com'`;
   await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${workspaceId}, ${viewer!.id}, 'viewer')`;
-  await mkdir(SCREENSHOTS, { recursive: true });
 });
 afterAll(async () => {
   for (const g of gates.values()) g.resolve();
@@ -182,14 +169,14 @@ describe('the execution view', () => {
     const mail = page.locator('[data-drawer="announce"] [data-output="email"]');
     expect(await mail.textContent()).toContain('We launched');
     await mail.locator('pre', { hasText: 'The post is out.' }).waitFor();
-    await page.screenshot({ path: new URL('execution-drawer.png', SCREENSHOTS).pathname });
+    await saveScreenshot(page, 'execution-drawer', { fullPage: false });
     await page.keyboard.press('Escape');
     await page.click('[data-open-task="reading"]');
     expect(await page.locator('[data-drawer="reading"] [data-output="research"] a').getAttribute('href')).toContain(new URL(web.url).host);
     await page.keyboard.press('Escape');
 
-    expect(await seriousViolations(page)).toEqual([]);
-    await page.screenshot({ path: new URL('execution-desktop.png', SCREENSHOTS).pathname, fullPage: true });
+    expect(await seriousA11yProblems(page)).toEqual([]);
+    await saveScreenshot(page, 'execution-desktop');
     expect(loads()).toBe(1);
     expect(errors).toEqual([]);
   });
@@ -320,8 +307,8 @@ describe('the execution view', () => {
     await page.click('[data-open-task="watched"]');
     expect(await page.locator('[data-drawer="watched"] [data-content]').isVisible()).toBe(true);
     await page.keyboard.press('Escape');
-    expect(await seriousViolations(page)).toEqual([]);
-    await page.screenshot({ path: new URL('execution-390.png', SCREENSHOTS).pathname, fullPage: true });
+    expect(await seriousA11yProblems(page)).toEqual([]);
+    await saveScreenshot(page, 'execution-390');
     expect(errors).toEqual([]);
   });
 

@@ -1,8 +1,8 @@
-import { mkdir, readFile } from 'node:fs/promises';
-import { createRequire } from 'node:module';
+import { readFile } from 'node:fs/promises';
 import { createEngineHarness, type EngineHarness } from '@strata/engine/testing';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { saveScreenshot, seriousA11yProblems } from './axe.ts';
 import { launchBrowser, newCheckedPage } from './browser.ts';
 import { startWeb, type RunningWeb } from './server.ts';
 
@@ -15,22 +15,6 @@ import { startWeb, type RunningWeb } from './server.ts';
 let h: EngineHarness;
 let web: RunningWeb;
 let browser: Browser;
-
-const SCREENSHOTS = new URL('./screenshots/', import.meta.url);
-const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js');
-let axeSource: string | undefined;
-
-/** Serious and critical axe-core violations on the page as it is now. */
-async function axeViolations(page: Page): Promise<string[]> {
-  // Evaluated over the DevTools protocol: the app's CSP (rightly) refuses injected script tags.
-  axeSource ??= await readFile(AXE, 'utf8');
-  await page.evaluate(axeSource);
-  const violations = await page.evaluate(async () => {
-    const result = await (window as unknown as { axe: { run: () => Promise<{ violations: { id: string; impact: string; nodes: { target: unknown }[] }[] }> } }).axe.run();
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => JSON.stringify(n.target)).slice(0, 3) }));
-  });
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${v.targets.join(' ')}`);
-}
 
 const item = (page: Page, index: number) => page.locator(`[data-item-index="${index}"]`);
 const field = (scope: Locator, label: string) => scope.getByLabel(label, { exact: true });
@@ -49,7 +33,6 @@ async function fillItem(page: Page, index: number, values: { key: string; descri
 }
 
 beforeAll(async () => {
-  await mkdir(SCREENSHOTS, { recursive: true });
   h = await createEngineHarness();
   for (const type of ['email', 'content', 'research', 'scheduling', 'analysis', 'coordination']) h.registry.register(type, () => ({ done: type }));
   await h.startWorker();
@@ -81,7 +64,7 @@ describe('strategies in the dashboard', () => {
 
     // The list of strategies: empty, with the way to create one.
     await page.goto(`${web.url}${workspacePath}/strategies`, { waitUntil: 'networkidle' });
-    expect(await axeViolations(page)).toEqual([]);
+    expect(await seriousA11yProblems(page)).toEqual([]);
     await page.click('a:has-text("Create the first strategy")');
     await page.waitForURL(`${web.url}${workspacePath}/strategies/new`);
     await page.waitForLoadState('networkidle');
@@ -98,9 +81,9 @@ describe('strategies in the dashboard', () => {
     // The content agent's input is a form from its JSON Schema: its prompt is a field of its own.
     await field(item(page, 2), 'Prompt *').fill('Announce the spring release to our customers');
     expect(await page.locator('.strategy-form svg [data-node-id]').count()).toBe(6);
-    expect(await axeViolations(page)).toEqual([]);
+    expect(await seriousA11yProblems(page)).toEqual([]);
     await page.evaluate(() => window.scrollTo(0, 0));
-    await page.screenshot({ path: new URL('strategy-form.png', SCREENSHOTS).pathname });
+    await saveScreenshot(page, 'strategy-form', { fullPage: false });
 
     // A refused save: the server's error is shown beside the field it names, and nothing is created.
     await page.click('button[type=submit]');
@@ -149,9 +132,9 @@ describe('strategies in the dashboard', () => {
       ['wrap-up', ['analyse', 'mail', 'schedule'], 'coordination'],
     ]);
     expect(stored[2]?.input).toMatchObject({ prompt: 'Announce the spring release to our customers' });
-    expect(await axeViolations(page)).toEqual([]);
+    expect(await seriousA11yProblems(page)).toEqual([]);
     await page.evaluate(() => window.scrollTo(0, 0));
-    await page.screenshot({ path: new URL('strategy-page.png', SCREENSHOTS).pathname, fullPage: true });
+    await saveScreenshot(page, 'strategy-page');
 
     // Edit: a seventh item; saving writes version 2, and version 1 stays readable.
     await page.click('a:has-text("Edit")');
@@ -203,7 +186,7 @@ describe('strategies in the dashboard', () => {
     // The list shows all three.
     await page.goto(`${web.url}${workspacePath}/strategies`, { waitUntil: 'networkidle' });
     expect(await page.locator('[data-strategy] a.name').allTextContents()).toEqual(['Copy of Spring launch', 'Imported launch', 'Spring launch']);
-    expect(await axeViolations(page)).toEqual([]);
+    expect(await seriousA11yProblems(page)).toEqual([]);
 
     // Start: the new execution's page opens, running version 2.
     await page.goto(strategyUrl, { waitUntil: 'networkidle' });
@@ -297,7 +280,7 @@ describe('strategies in the dashboard', () => {
       expect(await page.evaluate(() => document.documentElement.scrollWidth), path).toBeLessThanOrEqual(390);
     }
     await page.goto(`${web.url}/app/w/${workspaceId}/strategies/${strategyId}`, { waitUntil: 'networkidle' });
-    await page.screenshot({ path: new URL('strategy-page-390.png', SCREENSHOTS).pathname });
+    await saveScreenshot(page, 'strategy-page-390', { fullPage: false });
 
     // Archive, after confirming: gone from the list, still readable by its link, no longer startable.
     await page.getByRole('button', { name: 'Archive', exact: true }).click();

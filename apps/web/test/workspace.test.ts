@@ -146,6 +146,20 @@ describe('the demo workspace', () => {
 });
 
 describe('API tokens in the workspace settings', () => {
+  it('reads a completed run with failed tasks as such in the list, never as a plain green completed', async () => {
+    const [strategy] = await h.database.sql<{ id: string }[]>`select id from strategies where workspace_id = ${workspaceId} limit 1`;
+    const id = `exec_${Date.now()}_mixedrun`;
+    await h.database.sql`
+      insert into executions (id, workspace_id, strategy_id, status, total_tasks, completed_tasks, failed_tasks, started_at, completed_at)
+      values (${id}, ${workspaceId}, ${strategy!.id}, 'completed', 5, 3, 2, now(), now())`;
+    const { page, errors } = await loggedInPage();
+    const badge = page.locator(`tr[data-execution="${id}"] [data-status="completed"]`);
+    expect((await badge.textContent())?.trim()).toBe('completed · 2 failed');
+    expect(await badge.getAttribute('class')).toContain('warn');
+    expect(errors).toEqual([]);
+    await page.context().close();
+  });
+
   it('creates a token shown once with a copy button, which then works with the REST API, shows when it was last used, and stops at revoke', async () => {
     const { page, errors } = await loggedInPage();
     await page.context().grantPermissions(['clipboard-read', 'clipboard-write'], { origin: web.url });

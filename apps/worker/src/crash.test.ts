@@ -57,14 +57,15 @@ describe('several worker processes', () => {
     ]);
     const execution = await startExecution(h.ctx, { strategyId, workspaceId: ws });
     // Wait until worker A holds a task, then kill it outright.
-    let held: { id: string }[] = [];
-    for (let i = 0; i < 200 && held.length === 0; i++) {
-      held = await h.database.sql`select id from tasks where execution_id = ${execution.id} and status = 'in_progress' and worker_id like ${`%:${a.pid}:%`}`;
-      if (held.length === 0) await new Promise((r) => setTimeout(r, 25));
-    }
-    expect(held.length).toBeGreaterThan(0);
+    const heldByA = () => h.database.sql<{ id: string }[]>`
+      select id from tasks where execution_id = ${execution.id} and status = 'in_progress' and worker_id like ${`%:${a.pid}:%`}`;
+    for (let i = 0; i < 200 && (await heldByA()).length === 0; i++) await new Promise((r) => setTimeout(r, 25));
     const killedAt = Date.now();
     await a.stop('SIGKILL');
+    // What A held when it died (it may have claimed more between the check and the kill); a
+    // lease lasts seconds, so nothing has been reaped yet.
+    const held = await heldByA();
+    expect(held.length).toBeGreaterThan(0);
     const done = await exactlyOnce(execution.id);
     for (const { id } of held) {
       const task = done.tasks.find((t) => t.id === id)!;

@@ -1,5 +1,5 @@
 import type { AgentCatalogEntry } from '@strata/engine';
-import { EXECUTION_STATUSES, INVITATION_STATUSES, ON_TASK_FAILURE, PRIORITIES, ROLES, TASK_STATUSES } from '@strata/db';
+import { EXECUTION_STATUSES, INVITATION_STATUSES, ON_TASK_FAILURE, PRIORITIES, ROLES } from '@strata/db';
 import { executionStatusBodySchema, executionViewSchema } from '@strata/engine/contract';
 import { z } from 'zod';
 import { ROUTES } from './rest/routes.ts';
