@@ -178,6 +178,21 @@ describe('the execution view', () => {
     expect(await seriousA11yProblems(page)).toEqual([]);
     await saveScreenshot(page, 'execution-desktop');
     expect(loads()).toBe(1);
+
+    // A later edit of the strategy (version 2) changes nothing this run shows: its tasks' inputs
+    // are those of the version it ran.
+    const [{ strategy_id: strategyId } = { strategy_id: '' }] = await h.database.sql<{ strategy_id: string }[]>`select strategy_id from executions where id = ${id}`;
+    const current = await api<{ strategy: { name: string; items: { key: string; description: string; agentType: string; input: Record<string, unknown>; dependsOn: string[] }[] } }>(`/api/strategies/${strategyId}`);
+    const edited = current.strategy.items.map(({ key, description, agentType, input, dependsOn }) => ({ key, description, agentType, dependsOn, input: key === 'numbers' ? { fields: ['total'] } : input }));
+    const put = await fetch(`${web.url}/api/strategies/${strategyId}`, {
+      method: 'PUT',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${tokens.owner}` },
+      body: JSON.stringify({ name: current.strategy.name, items: edited }),
+    });
+    expect(put.status).toBe(200);
+    await page.reload();
+    await page.click('[data-open-task="numbers"]');
+    expect(JSON.parse((await page.locator('[data-drawer="numbers"] [data-input]').textContent()) ?? '')).toEqual({ fields: ['count'] });
     expect(errors).toEqual([]);
   });
 

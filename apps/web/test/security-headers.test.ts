@@ -191,7 +191,7 @@ describe('the dashboard under its Content-Security-Policy (Chromium)', () => {
     // The execution page streams live (connect-src 'self').
     await page.goto(`${plain.url}/app/executions/${executionId}`);
     await page.locator('[data-execution-status]').first().waitFor();
-    await page.locator('tr[data-task-status]').first().waitFor();
+    await page.locator('[data-task-status]').first().waitFor();
     expect(problems).toEqual([]);
     await context.close();
   });

@@ -163,7 +163,8 @@ describe('strategies in the dashboard', () => {
     expect(exported.items.map((i: { key: string }) => i.key)).toEqual(['research', 'analyse', 'write', 'schedule', 'mail', 'wrap-up', 'follow-up']);
     await page.goto(`${web.url}${workspacePath}/strategies/new`, { waitUntil: 'networkidle' });
     await page.setInputFiles('input[type=file]', { name: 'spring.json', mimeType: 'application/json', buffer: Buffer.from(JSON.stringify({ ...exported, name: 'Imported launch' })) });
-    expect(await page.locator('#strategy-name').inputValue()).toBe('Imported launch');
+    // The file is read asynchronously: wait for the form to take it.
+    await page.waitForFunction(() => (document.querySelector('#strategy-name') as HTMLInputElement | null)?.value === 'Imported launch');
     expect(await page.locator('[data-item-index]').count()).toBe(7);
     await page.click('button:has-text("Create strategy")');
     await page.waitForURL(/\/strategies\/strat_[^/]+$/);

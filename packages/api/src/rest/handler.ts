@@ -2,6 +2,7 @@ import type { Logger } from '@strata/config';
 import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { ZodError } from 'zod';
+import { usableAgents } from '../router/agents.ts';
 import { BodyError, readJsonBody } from '../body.ts';
 import { type ApiDeps, createContext } from '../context.ts';
 import { errorField } from '../error-field.ts';
@@ -41,7 +42,7 @@ export async function handleRest(request: Request, deps: ApiDeps & { logger?: Lo
   const url = new URL(request.url);
   if (url.pathname === '/api/openapi.json' || url.pathname === '/api/openapi.json/') {
     if (request.method !== 'GET' && request.method !== 'HEAD') return json(405, { error: 'Method not allowed' }, { Allow: 'GET, HEAD' });
-    return json(200, openApiDocument({ agents: deps.agents.catalog() }));
+    return json(200, openApiDocument({ agents: usableAgents(deps.agents) }));
   }
   let match: ReturnType<typeof matchRoute>;
   try {
