@@ -69,16 +69,6 @@ export interface ReceivedInvitation extends Invitation {
   invitedBy: { name: string | null; email: string } | null;
 }
 
-/** An item of `GET /api/strategies?workspaceId=` */
-export interface Strategy {
-  id: string;
-  workspaceId: string;
-  name: string;
-  description: string | null;
-  onTaskFailure: 'fail' | 'continue';
-  createdAt: string;
-}
-
 /** An item of `GET /api/outbox?workspaceId=`: mail the email agent kept instead of sending. */
 export interface OutboxMessage {
   id: string;
