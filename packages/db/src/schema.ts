@@ -276,8 +276,6 @@ export const tasks = pgTable(
   },
   (t) => [
     index('tasks_execution_status_idx').on(t.executionId, t.status),
-    /** Claims find a task by its job: a job may change tasks (fair-queue promotion). */
-    index('tasks_job_idx').on(t.jobId),
     index('tasks_queued_idx')
       .on(t.executionId, t.agentType, t.queueTag)
       .where(sql`${t.status} = 'assigned'`),

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AgentType, Priority } from '@strata/db';
 import { sql } from 'drizzle-orm';
 import type { NewEvent } from './events.ts';
-import { allocateTags, priorityOfTag, retimeJobs, type TagRequest, tagKey } from './fair-queue.ts';
+import { allocateTags, priorityOfTag, rehomeJobs, type TagRequest, tagKey } from './fair-queue.ts';
 import { agentQueue, type QueuedJob, type TaskQueue } from './queue.ts';
 import { jsonRows, textArray, type Tx } from './tx.ts';
 
@@ -38,51 +38,81 @@ export interface DispatchOptions {
  */
 export async function assignTasks(tx: Tx, queue: TaskQueue, taskIds: readonly string[], events: NewEvent[], options: DispatchOptions = {}): Promise<number> {
   if (taskIds.length === 0) return 0;
+  // Tags first (a count per queue and workspace), so the update that assigns the tasks writes
+  // their tags too: a 10,000-task start updates its rows once. The caller holds the execution's
+  // lock, under which every task status changes, so the count is the update's.
+  const groups = await tx.execute<{ agentType: AgentType; workspaceId: string; n: number }>(sql`
+    select agent_type as "agentType", workspace_id as "workspaceId", count(*)::int as n from tasks
+    where id = any(${textArray(taskIds)}) and status = 'pending' group by agent_type, workspace_id`);
+  if (groups.length === 0) return 0;
+  const starts = await allocateTags(
+    tx,
+    groups.map((g) => ({ queue: agentQueue(g.agentType), workspaceId: g.workspaceId, count: g.n })),
+  );
+  const startRows = groups.map((g) => ({ agent_type: g.agentType, workspace_id: g.workspaceId, start: starts.get(tagKey(agentQueue(g.agentType), g.workspaceId)) ?? 0 }));
   // A pending task's wake_at is the end of a retry backoff that began while paused: its job
   // starts then, not at once.
-  const assigned = await tx.execute<AssignedRow>(sql`
+  const assigned = await tx.execute<AssignedRow & { queueTag: number }>(sql`
+    with locked as (select id, wake_at, agent_type, workspace_id, priority, ordinal from tasks
+        where id = any(${textArray(taskIds)}) and status = 'pending' for update),
+      starts as (select * from jsonb_to_recordset(${jsonRows(startRows)}) as s(agent_type text, workspace_id text, start bigint)),
+      ranked as (select l.id, l.wake_at, s.start + row_number() over (partition by l.agent_type, l.workspace_id
+          order by ${PRIORITY_RANK_OF('l')}, l.ordinal, l.id) - 1 as tag
+        from locked l join starts s on s.agent_type = l.agent_type and s.workspace_id = l.workspace_id)
     update tasks t set status = 'assigned', assigned_at = now(), started_at = null, attempt = t.attempt + 1,
-      job_id = gen_random_uuid()::text, queue_tag = null, worker_id = null, lease_expires_at = null, wake_at = null, updated_at = now()
-    from (select id, wake_at from tasks where id = any(${textArray(taskIds)}) and status = 'pending' for update) old
-    where t.id = old.id
+      job_id = gen_random_uuid()::text, queue_tag = r.tag, worker_id = null, lease_expires_at = null, wake_at = null, updated_at = now()
+    from ranked r
+    where t.id = r.id
     returning t.id, t.execution_id as "executionId", t.workspace_id as "workspaceId", t.agent_type as "agentType", t.priority, t.ordinal,
-      t.attempt, t.retry_count as "retryCount", t.timeout_seconds as "timeoutSeconds", t.job_id as "jobId",
-      extract(epoch from old.wake_at - now())::float8 as "notBeforeSeconds"`);
+      t.attempt, t.retry_count as "retryCount", t.timeout_seconds as "timeoutSeconds", t.job_id as "jobId", t.queue_tag::float8 as "queueTag",
+      extract(epoch from r.wake_at - now())::float8 as "notBeforeSeconds"`);
   if (assigned.length === 0) return 0;
   await enqueue(tx, queue, [...assigned], events, options);
   return assigned.length;
 }
 
-/** Enqueues rows already marked assigned (a retry, or a sweep re-queueing a lost job). */
-export async function enqueue(tx: Tx, queue: TaskQueue, rows: AssignedRow[], events: NewEvent[], options: DispatchOptions = {}): Promise<void> {
+/**
+ * Enqueues rows already marked assigned: from assignTasks with their tags (`queueTag`), or a
+ * retry or a sweep re-queueing a lost job, which take their tags here.
+ */
+export async function enqueue(tx: Tx, queue: TaskQueue, rows: (AssignedRow & { queueTag?: number })[], events: NewEvent[], options: DispatchOptions = {}): Promise<void> {
   const order = rows
     .map((row, index) => ({ row, index }))
     .sort((a, b) => PRIORITY_RANK[a.row.priority] - PRIORITY_RANK[b.row.priority] || a.row.ordinal - b.row.ordinal || a.index - b.index)
     .map(({ row }) => row);
-  const requests = new Map<string, TagRequest>();
-  for (const row of order) {
-    const key = tagKey(agentQueue(row.agentType), row.workspaceId);
-    const request = requests.get(key) ?? { queue: agentQueue(row.agentType), workspaceId: row.workspaceId, count: 0 };
-    request.count++;
-    requests.set(key, request);
-  }
-  const nextTag = await allocateTags(tx, [...requests.values()]);
+  const tagged = order.every((row) => typeof row.queueTag === 'number');
+  const nextTag = tagged ? new Map<string, number>() : await allocateTags(tx, tagRequests(order));
   const slots: QueueSlot[] = order.map((row) => {
-    const key = tagKey(agentQueue(row.agentType), row.workspaceId);
-    const tag = nextTag.get(key) ?? 0;
-    nextTag.set(key, tag + 1);
+    let tag = row.queueTag;
+    if (!tagged || tag === undefined) {
+      const key = tagKey(agentQueue(row.agentType), row.workspaceId);
+      tag = nextTag.get(key) ?? 0;
+      nextTag.set(key, tag + 1);
+    }
     const startAfterSeconds = Math.max(options.startAfterSeconds ?? 0, row.notBeforeSeconds ?? 0);
     return { task: row, jobId: row.jobId ?? randomUUID(), tag, startAfterSeconds, holder: row };
   });
   const moved = await promoteWithinExecutions(tx, slots);
-  await tx.execute(sql`
-    update tasks t set job_id = x.job_id, queue_tag = x.tag
-    from jsonb_to_recordset(${jsonRows([...slots.map((s) => ({ id: s.holder.id, job_id: s.jobId, tag: s.tag })), ...moved.map((m) => ({ id: m.task.id, job_id: m.jobId, tag: m.tag }))])})
-      as x(id text, job_id text, tag bigint)
-    where t.id = x.id`);
-  await retimeJobs(
+  // Rows whose job or tag differ from what the task row says: all of them when the tags were
+  // taken here, else only the tasks a promotion moved.
+  const changes = [
+    ...slots.filter((s) => !tagged || s.holder !== s.task).map((s) => ({ id: s.holder.id, job_id: s.jobId, tag: s.tag })),
+    ...moved.map((m) => ({ id: m.task.id, job_id: m.jobId, tag: m.tag })),
+  ];
+  if (changes.length > 0) {
+    await tx.execute(sql`
+      update tasks t set job_id = x.job_id, queue_tag = x.tag
+      from jsonb_to_recordset(${jsonRows(changes)}) as x(id text, job_id text, tag bigint)
+      where t.id = x.id`);
+  }
+  await rehomeJobs(
     tx,
-    moved.map((m) => ({ queue: agentQueue(m.task.agentType), jobId: m.jobId, expireInSeconds: m.task.timeoutSeconds + JOB_EXPIRY_MARGIN_SECONDS })),
+    moved.map((m) => ({
+      queue: agentQueue(m.task.agentType),
+      jobId: m.jobId,
+      job: { taskId: m.task.id, executionId: m.task.executionId, attempt: m.task.attempt },
+      expireInSeconds: m.task.timeoutSeconds + JOB_EXPIRY_MARGIN_SECONDS,
+    })),
   );
   const jobs: QueuedJob[] = slots.map((slot) => ({
     agentType: slot.holder.agentType,
@@ -102,6 +132,17 @@ export async function enqueue(tx: Tx, queue: TaskQueue, rows: AssignedRow[], eve
   }
 }
 
+function tagRequests(rows: readonly AssignedRow[]): TagRequest[] {
+  const requests = new Map<string, TagRequest>();
+  for (const row of rows) {
+    const key = tagKey(agentQueue(row.agentType), row.workspaceId);
+    const request = requests.get(key) ?? { queue: agentQueue(row.agentType), workspaceId: row.workspaceId, count: 0 };
+    request.count++;
+    requests.set(key, request);
+  }
+  return [...requests.values()];
+}
+
 /**
  * A new job's place in its queue. `task` is the row being queued; `holder` is the task the job
  * will run once promotion is done (the same row, or the lower-priority task whose place it took).
@@ -114,8 +155,9 @@ type MovedTask = { task: QueuedTask; jobId: string; tag: number };
 /**
  * Priority within an execution at any time: a task queued now takes the place of the earliest
  * waiting job of a lower-priority task of its execution and agent type (job ids and tags swap
- * on the two tasks; claims go by job id), so a `high` item released late runs before the `low`
- * ones queued earlier, and the execution's share of the queue is unchanged. Only jobs that can
+ * on the two tasks, and the waiting job's payload is rewritten to name its new task), so a
+ * `high` item released late runs before the `low` ones queued earlier, and the execution's
+ * share of the queue is unchanged. Only jobs that can
  * run now trade places: a retry in its backoff neither takes nor gives one. The caller holds
  * the execution's lock, so no claim of these tasks runs meanwhile.
  */
@@ -156,7 +198,8 @@ async function promoteWithinExecutions(tx: Tx, slots: QueueSlot[]): Promise<Move
   return moved;
 }
 
-const PRIORITY_RANK_SQL = sql.raw(`case t.priority when 'high' then 0 when 'medium' then 1 else 2 end`);
+const PRIORITY_RANK_OF = (alias: string) => sql.raw(`case ${alias}.priority when 'high' then 0 when 'medium' then 1 else 2 end`);
+const PRIORITY_RANK_SQL = PRIORITY_RANK_OF('t');
 
 /** Pending tasks of an execution whose dependencies have all completed, highest priority first. */
 export async function readyTaskIds(tx: Tx, executionId: string): Promise<string[]> {

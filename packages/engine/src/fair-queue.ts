@@ -1,6 +1,7 @@
 import { type SQL, sql } from 'drizzle-orm';
 import { hookPoint } from './hooks.ts';
 import type { EngineContext } from './context.ts';
+import type { TaskJob } from './queue.ts';
 import { FAIR_QUEUE_LOCK_CLASS, holdsFairQueueLocks, jsonRows, postgresErrorOf, textArray, transaction, type Tx } from './tx.ts';
 
 /**
@@ -84,13 +85,17 @@ export async function rebaseQueue(tx: Tx, queue: string, lockTimeoutMs = 2000): 
   return true;
 }
 
-/** Sets how long pg-boss lets these jobs stay active: a job that changed tasks takes its new task's timeout. */
-export async function retimeJobs(tx: Tx, jobs: readonly { queue: string; jobId: string; expireInSeconds: number }[]): Promise<void> {
+/**
+ * A waiting job that changed tasks (a promotion): its payload names its new task, so a claim
+ * (which goes by the payload's task id and the task's job id) finds it, and it takes that task's
+ * timeout. The job's place in its queue (priority) is unchanged.
+ */
+export async function rehomeJobs(tx: Tx, jobs: readonly { queue: string; jobId: string; job: TaskJob; expireInSeconds: number }[]): Promise<void> {
   if (jobs.length === 0) return;
   await tx.execute(sql`
-    update pgboss.job j set expire_seconds = x.expire
-    from jsonb_to_recordset(${jsonRows(jobs.map((job) => ({ queue: job.queue, job_id: job.jobId, expire: job.expireInSeconds })))})
-      as x(queue text, job_id uuid, expire int)
+    update pgboss.job j set data = x.data, expire_seconds = x.expire
+    from jsonb_to_recordset(${jsonRows(jobs.map((job) => ({ queue: job.queue, job_id: job.jobId, data: job.job, expire: job.expireInSeconds })))})
+      as x(queue text, job_id uuid, data jsonb, expire int)
     where j.name = x.queue and j.id = x.job_id`);
 }
 

@@ -64,7 +64,7 @@ export async function claimTasks(ctx: EngineContext, jobs: readonly ClaimJob[], 
       const returned: NewEvent[] = [];
       await returnToReady(
         tx,
-        sql`t.job_id = any(${textArray(paused.map((j) => j.jobId))})`,
+        sql`(t.id, t.job_id) in (select j.id, j.job_id from jsonb_to_recordset(${jsonRows(paused.map((j) => ({ id: j.taskId, job_id: j.jobId })))}) as j(id text, job_id text))`,
         returned,
       );
       await appendEvents(tx, returned);
@@ -75,8 +75,8 @@ export async function claimTasks(ctx: EngineContext, jobs: readonly ClaimJob[], 
     const rows = await tx.execute<ClaimedTask & { reclaimed: boolean }>(sql`
       with target as (
         select t.id, t.wake_at is not null as resumed, (t.status = 'in_progress' and t.wake_at is null) as reclaimed from tasks t
-        join jsonb_to_recordset(${jsonRows(resumable.map((j) => ({ job_id: j.jobId, execution_id: j.executionId, running: locked.get(j.executionId)?.status === 'running' })))})
-          as j(job_id text, execution_id text, running boolean) on t.job_id = j.job_id and t.execution_id = j.execution_id
+        join jsonb_to_recordset(${jsonRows(resumable.map((j) => ({ id: j.taskId, job_id: j.jobId, running: locked.get(j.executionId)?.status === 'running' })))})
+          as j(id text, job_id text, running boolean) on t.id = j.id and t.job_id = j.job_id
         where (t.status = 'assigned' and j.running) or (t.status = 'in_progress' and t.wake_at is not null)
           or (t.status = 'in_progress' and t.wake_at is null and t.worker_id = ${workerId})
         for update of t
