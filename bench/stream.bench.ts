@@ -5,12 +5,10 @@
  */
 import { readFileSync } from 'node:fs';
 import { request as httpRequest, Agent } from 'node:http';
-import { createLogger } from '@strata/config';
 import { createDatabase } from '@strata/db';
-import { AgentRegistry, ensureAgentQueues, pgBossTaskQueue, startEngineWorker } from '@strata/engine';
 import { PgBoss } from 'pg-boss';
 import WebSocket from 'ws';
-import { benchDatabase, machine, percentile, round, startBenchWeb, writeResult } from './support.ts';
+import { benchDatabase, startAnalysisWorker, machine, percentile, round, startBenchWeb, writeResult } from './support.ts';
 
 const TASKS = 500;
 
@@ -107,16 +105,7 @@ async function scenario(name: string, transport: 'sse' | 'ws', subscribers: numb
     await Promise.all(clients.map((c) => c.ready));
     console.log(`  ${name}: ${subscribers} ${transport} subscribers connected; running ${TASKS} tasks`);
     await boss.start();
-    await ensureAgentQueues(boss);
-    const registry = new AgentRegistry().register('analysis', () => null);
-    const worker = await startEngineWorker({
-      boss,
-      ctx: { db: database.db, queue: pgBossTaskQueue(boss), retry: { baseMs: 1000, maxMs: 1000 } },
-      registry,
-      logger: createLogger('bench', 'warn'),
-      leaseSeconds: 60,
-      defaultQueue: { batchSize: 20, localConcurrency: 2 },
-    });
+    const worker = await startAnalysisWorker(boss, database.db, null);
     await Promise.race([Promise.all(clients.map((c) => c.done)), new Promise((r) => setTimeout(r, 120_000))]);
     await worker.stop();
     const latencies = clients.flatMap((c) => c.latencies).sort((a, b) => a - b);

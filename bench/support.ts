@@ -1,8 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
-import { loadConfigOrExit } from '@strata/config';
-import { randomId, resolveDatabase, runMigrations } from '@strata/db';
+import { createLogger, loadConfigOrExit } from '@strata/config';
+import { type Db, randomId, resolveDatabase, runMigrations } from '@strata/db';
+import { AgentRegistry, type EngineWorker, ensureAgentQueues, pgBossTaskQueue, startEngineWorker } from '@strata/engine';
+import type { PgBoss } from 'pg-boss';
 import postgres from 'postgres';
 
 const RESULTS = fileURLToPath(new URL('./results/', import.meta.url));
@@ -103,4 +105,20 @@ export async function startBenchWeb(databaseUrl: string): Promise<BenchWeb> {
       await new Promise((r) => web.once('exit', r));
     },
   };
+}
+
+/**
+ * An engine worker on a started `boss` whose `analysis` agent answers `result` at once (batches
+ * of 20, 2 slots): the load the UI and stream benches follow.
+ */
+export async function startAnalysisWorker(boss: PgBoss, db: Db, result: unknown): Promise<EngineWorker> {
+  await ensureAgentQueues(boss);
+  return startEngineWorker({
+    boss,
+    ctx: { db, queue: pgBossTaskQueue(boss), retry: { baseMs: 1000, maxMs: 1000 } },
+    registry: new AgentRegistry().register('analysis', () => result),
+    logger: createLogger('bench', 'warn'),
+    leaseSeconds: 60,
+    defaultQueue: { batchSize: 20, localConcurrency: 2 },
+  });
 }

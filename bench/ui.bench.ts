@@ -7,12 +7,10 @@
  */
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { createLogger } from '@strata/config';
 import { createDatabase } from '@strata/db';
-import { AgentRegistry, ensureAgentQueues, pgBossTaskQueue, startEngineWorker } from '@strata/engine';
 import { PgBoss } from 'pg-boss';
 import { chromium } from 'playwright-core';
-import { benchDatabase, machine, percentile, round, startBenchWeb, writeResult } from './support.ts';
+import { benchDatabase, startAnalysisWorker, machine, percentile, round, startBenchWeb, writeResult } from './support.ts';
 
 const TASKS = Number(process.env.UI_BENCH_TASKS ?? 5000);
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -90,17 +88,8 @@ export async function run(): Promise<void> {
 
     await page.evaluate(recordFrames);
     await boss.start();
-    await ensureAgentQueues(boss);
-    const registry = new AgentRegistry().register('analysis', () => ({ n: 1 }));
     const started = Date.now();
-    const worker = await startEngineWorker({
-      boss,
-      ctx: { db: database.db, queue: pgBossTaskQueue(boss), retry: { baseMs: 1000, maxMs: 1000 } },
-      registry,
-      logger: createLogger('bench', 'warn'),
-      leaseSeconds: 60,
-      defaultQueue: { batchSize: 20, localConcurrency: 2 },
-    });
+    const worker = await startAnalysisWorker(boss, database.db, { n: 1 });
     await page.locator('[data-execution-status="completed"]').waitFor({ timeout: 600_000 });
     await page.locator('[data-progress-percent="100"]').waitFor();
     const streamedMs = Date.now() - started;

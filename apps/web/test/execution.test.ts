@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { emailAgent, researchAgent } from '@strata/agents';
 import { newId } from '@strata/db';
 import { NonRetryableError } from '@strata/engine';
-import { createEngineHarness, type EngineHarness } from '@strata/engine/testing';
+import { createEngineHarness, type EngineHarness, keyedGates } from '@strata/engine/testing';
 import type { Browser, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveScreenshot, seriousA11yProblems } from './axe.ts';
@@ -20,15 +20,8 @@ const ICS = 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nSUMMARY:Launch re
 
 const flaked = new Set<string>();
 /** Gates that hold `content` tasks (by key) until the test opens them. */
-const gates = new Map<string, PromiseWithResolvers<void>>();
-const gate = (key: string) => {
-  let g = gates.get(key);
-  if (!g) {
-    g = Promise.withResolvers<void>();
-    gates.set(key, g);
-  }
-  return g;
-};
+const gates = keyedGates();
+const gate = gates.gate;
 
 async function api<T = Record<string, unknown>>(path: string, body?: unknown, token = tokens.owner): Promise<T> {
   const response = await fetch(`${web.url}${path}`, {
@@ -94,7 +87,7 @@ beforeAll(async () => {
   await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${workspaceId}, ${viewer!.id}, 'viewer')`;
 });
 afterAll(async () => {
-  for (const g of gates.values()) g.resolve();
+  for (const g of gates.all()) g.resolve();
   await browser?.close();
   await web?.stop();
   await h?.close();

@@ -205,6 +205,6 @@ const PRIORITY_RANK_SQL = PRIORITY_RANK_OF('t');
 export async function readyTaskIds(tx: Tx, executionId: string): Promise<string[]> {
   const rows = await tx.execute<{ id: string }>(sql`
     select id from tasks where execution_id = ${executionId} and status = 'pending' and pending_dependencies = 0
-    order by case priority when 'high' then 0 when 'medium' then 1 else 2 end, ordinal`);
+    order by ${PRIORITY_RANK_OF('tasks')}, ordinal`);
   return rows.map((r) => r.id);
 }

@@ -22,11 +22,11 @@ import { FAIR_QUEUE_LOCK_CLASS, holdsFairQueueLocks, jsonRows, postgresErrorOf, 
 
 /** A queue whose virtual time passes this is shifted down by it (pg-boss priorities are int4). */
 export const REBASE_ABOVE = 2 ** 30;
-const LOCK_CLASS = FAIR_QUEUE_LOCK_CLASS;
 
 export type TagRequest = { queue: string; workspaceId: string; count: number };
 
-const requestKey = (queue: string, workspaceId: string) => `${queue}\u0000${workspaceId}`;
+/** The key of a queue and workspace in `allocateTags`'s answer. */
+export const tagKey = (queue: string, workspaceId: string) => `${queue}\u0000${workspaceId}`;
 
 /** A queue's virtual time as SQL, for a `queue` column in scope. */
 const virtualTime = (queue: SQL) => sql`coalesce(
@@ -44,7 +44,7 @@ export async function allocateTags(tx: Tx, requests: readonly TagRequest[]): Pro
   const wanted = requests.filter((r) => r.count > 0);
   if (wanted.length === 0) return new Map();
   const queues = [...new Set(wanted.map((r) => r.queue))].sort();
-  if (!holdsFairQueueLocks(tx)) await tx.execute(sql`select pg_advisory_xact_lock_shared(${LOCK_CLASS}, hashtext(q)) from unnest(${textArray(queues)}) as q`);
+  if (!holdsFairQueueLocks(tx)) await tx.execute(sql`select pg_advisory_xact_lock_shared(${FAIR_QUEUE_LOCK_CLASS}, hashtext(q)) from unnest(${textArray(queues)}) as q`);
   await hookPoint('fair-queue:before-allocate', { queues });
   const rows = await tx.execute<{ queue: string; workspaceId: string; finish: number; n: number }>(sql`
     with req as (select * from jsonb_to_recordset(${jsonRows(wanted.map((r) => ({ queue: r.queue, workspace_id: r.workspaceId, n: r.count })))})
@@ -56,10 +56,9 @@ export async function allocateTags(tx: Tx, requests: readonly TagRequest[]): Pro
       select greatest(c.finish, excluded.finish - r.n) + r.n from req r where r.queue = c.queue and r.workspace_id = c.workspace_id)
     returning c.queue, c.workspace_id as "workspaceId", c.finish::float8 as finish,
       (select r.n from req r where r.queue = c.queue and r.workspace_id = c.workspace_id) as n`);
-  return new Map(rows.map((row) => [requestKey(row.queue, row.workspaceId), Number(row.finish) - row.n]));
+  return new Map(rows.map((row) => [tagKey(row.queue, row.workspaceId), Number(row.finish) - row.n]));
 }
 
-export const tagKey = requestKey;
 
 /** The pg-boss priority of a tag: higher runs first, so minus the tag. */
 export const priorityOfTag = (tag: number): number => -tag;
@@ -74,7 +73,7 @@ export async function rebaseQueue(tx: Tx, queue: string, lockTimeoutMs = 2000): 
   const [before] = await tx.execute<{ v: number }>(sql`select ${virtualTime(sql`${queue}`)}::float8 as v`);
   if (!before || Number(before.v) <= REBASE_ABOVE) return false;
   await tx.execute(sql`select set_config('lock_timeout', ${`${Math.max(1, Math.round(lockTimeoutMs))}ms`}, true)`);
-  await tx.execute(sql`select pg_advisory_xact_lock(${LOCK_CLASS}, hashtext(${queue}))`);
+  await tx.execute(sql`select pg_advisory_xact_lock(${FAIR_QUEUE_LOCK_CLASS}, hashtext(${queue}))`);
   await hookPoint('fair-queue:rebase-locked', { queue });
   const [now] = await tx.execute<{ v: number }>(sql`select ${virtualTime(sql`${queue}`)}::float8 as v`);
   if (!now || Number(now.v) <= REBASE_ABOVE) return false;

@@ -2,19 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { startExecution } from './lifecycle.ts';
 import { flushOwedStats } from './stats-flush.ts';
 import { useEngineHarness } from './test-harness.ts';
-import { type EngineHarness, until } from './testing.ts';
+import { type EngineHarness, keyedGates, until } from './testing.ts';
 
 /** Issue 11: the coalesced health/metrics pair is always followed by one that reflects the latest counts. */
 let h: EngineHarness;
-const gates = new Map<string, PromiseWithResolvers<void>>();
-const gate = (key: string) => {
-  let g = gates.get(key);
-  if (!g) {
-    g = Promise.withResolvers<void>();
-    gates.set(key, g);
-  }
-  return g;
-};
+const gates = keyedGates();
+const gate = gates.gate;
 
 useEngineHarness(async (created) => {
   h = created;

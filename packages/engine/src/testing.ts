@@ -126,3 +126,23 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined 
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+/**
+ * Deferreds by key, made on first use from either side: an agent awaits `gate(key).promise`,
+ * the test calls `gate(key).resolve()` when it wants that task to go on. `all()` lists them,
+ * to release every one at the end.
+ */
+export function keyedGates(): { gate: (key: string) => PromiseWithResolvers<void>; all: () => PromiseWithResolvers<void>[] } {
+  const gates = new Map<string, PromiseWithResolvers<void>>();
+  return {
+    gate: (key) => {
+      let g = gates.get(key);
+      if (!g) {
+        g = Promise.withResolvers<void>();
+        gates.set(key, g);
+      }
+      return g;
+    },
+    all: () => [...gates.values()],
+  };
+}
