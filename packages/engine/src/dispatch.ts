@@ -166,7 +166,9 @@ async function promoteWithinExecutions(tx: Tx, slots: QueueSlot[]): Promise<Move
   for (const slot of slots) {
     if (slot.startAfterSeconds > 0 || slot.task.priority === 'low') continue;
     const key = `${slot.task.executionId}\u0000${slot.task.agentType}`;
-    groups.set(key, [...(groups.get(key) ?? []), slot]);
+    const group = groups.get(key);
+    if (group) group.push(slot);
+    else groups.set(key, [slot]);
   }
   if (groups.size === 0) return [];
   // Tasks queued by this call have no job row yet (it is inserted afterwards): the join leaves them out.

@@ -164,7 +164,12 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
 
   /** Waits for an earlier attempt of the same task still running here to end; false if it will not. */
   const predecessorEnded = async (task: ClaimedTask): Promise<boolean> => {
-    const earlier = [...running.values()].filter((a) => a.task.id === task.id && a.task.attempt < task.attempt);
+    // Looked up by key (attempt numbers are small), not by scanning every attempt running here.
+    const earlier: RunningAttempt[] = [];
+    for (let attempt = 1; attempt < task.attempt; attempt++) {
+      const found = running.get(attemptKey({ id: task.id, attempt }));
+      if (found) earlier.push(found);
+    }
     if (earlier.length === 0) return true;
     for (const a of earlier) {
       lost.add(attemptKey(a.task));
