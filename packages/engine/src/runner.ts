@@ -2,7 +2,7 @@ import type { AgentType, Priority } from '@strata/db';
 import { sql } from 'drizzle-orm';
 import { backoffMs, type EngineContext } from './context.ts';
 import { bumpCounts } from './counts.ts';
-import { assignTasks, enqueue } from './dispatch.ts';
+import { assignTasks, enqueue, PRIORITY_RANK } from './dispatch.ts';
 import { appendEvents, type NewEvent } from './events.ts';
 import { skipUnstarted } from './lifecycle.ts';
 import { hookPoint } from './hooks.ts';
@@ -84,9 +84,7 @@ export async function claimTasks(ctx: EngineContext, jobs: readonly ClaimJob[], 
       update tasks t set status = 'in_progress', started_at = case when target.reclaimed then t.started_at else now() end,
         wake_at = null, worker_id = ${workerId}, lease_expires_at = now() + ${leaseSeconds} * interval '1 second', updated_at = now()
       from target where t.id = target.id
-      returning t.id, t.execution_id as "executionId", t.workspace_id as "workspaceId", t.key, t.agent_type as "agentType",
-        t.description, t.input, t.dependencies, t.attempt, t.retry_count as "retryCount", t.max_retries as "maxRetries",
-        t.timeout_seconds as "timeoutSeconds", target.resumed as "resumedFromWait", t.job_id as "jobId", target.reclaimed`);
+      returning ${CLAIMED_COLUMNS}, target.resumed as "resumedFromWait", target.reclaimed`);
     await appendEvents(
       tx,
       rows
@@ -172,9 +170,10 @@ type FailedRow = {
  * exactly one completion sees it reach zero), retries with backoff, failure policy, the end
  * of the execution, and the events. An outcome whose attempt was superseded is discarded.
  */
-export async function recordOutcomes(ctx: EngineContext, outcomes: readonly AttemptOutcome[]): Promise<{ recorded: number }> {
-  if (outcomes.length === 0) return { recorded: 0 };
-  return transaction(ctx.db, async (tx) => {
+export async function recordOutcomes(ctx: EngineContext, outcomes: readonly AttemptOutcome[], eager?: EagerDispatch): Promise<RecordResult> {
+  if (outcomes.length === 0) return { recorded: 0, claimed: [] };
+  const result = await transaction(ctx.db, async (tx): Promise<RecordResult> => {
+    const claimed: ClaimedTask[] = [];
     const locked = await lockExecutions(
       tx,
       outcomes.map((o) => o.executionId),
@@ -183,38 +182,32 @@ export async function recordOutcomes(ctx: EngineContext, outcomes: readonly Atte
     let recorded = 0;
 
     const successes = outcomes.filter((o): o is Extract<AttemptOutcome, { ok: true }> => o.ok === true);
+    /** Executions whose counters this transaction read back after its last change to them (see settleExecution). */
+    let unsettledAfter = new Map<string, number>();
     if (successes.length > 0) {
-      // Each outcome finds its row by primary key (the lateral lookup; `offset 0` keeps the planner
-      // from flattening it into a join): joined on the filters instead, a planner whose statistics
-      // predate the execution's start (a 10,000-task start is not analysed yet) estimated one
-      // in-progress task and looped over all of them for every outcome, 0.1 s a batch of 500.
-      const done = await tx.execute<{ id: string; executionId: string; agentType: string; durationMs: number; result: unknown; resultOmitted: boolean | null }>(sql`
-        update tasks t set status = 'completed', result = x.result, error = null, completed_at = now(),
-          lease_expires_at = null, progress = null, updated_at = now()
-        from (select f.id, j.result from jsonb_to_recordset(${jsonRows(successes.map((o) => ({ id: o.taskId, attempt: o.attempt, job_id: o.jobId ?? null, result: o.result ?? null })))})
-            as j(id text, attempt int, job_id text, result jsonb)
-          cross join lateral (select id from tasks where id = j.id and attempt = j.attempt and status = 'in_progress' and wake_at is null
-            and (j.job_id is null or job_id = j.job_id) offset 0) f) x
-        where t.id = x.id
-        returning t.id, t.execution_id as "executionId", t.agent_type as "agentType",
-          (extract(epoch from now() - t.started_at) * 1000)::int as "durationMs",
-          case when octet_length(t.result::text) <= ${EVENT_RESULT_MAX_BYTES} then t.result end as result,
-          octet_length(t.result::text) > ${EVENT_RESULT_MAX_BYTES} as "resultOmitted"`);
+      const { done, released, executions } = await completeTasks(tx, successes);
       recorded += done.length;
       for (const task of done) {
         // The result rides on the event when small, so watchers see it live; a large one is read from the status body.
         const result = task.resultOmitted ? { resultOmitted: true } : { result: task.result ?? null };
         events.push({ executionId: task.executionId, type: 'task-completed', data: { taskId: task.id, agentType: task.agentType, status: 'completed', durationMs: task.durationMs, ...result } });
       }
-      await bumpCounts(tx, 'completed_tasks', done);
-      await releaseDependents(
-        ctx,
+      // Nothing else in a batch of successes changes the counters again.
+      if (successes.length === outcomes.length) unsettledAfter = new Map(executions.map((e) => [e.id, e.unsettled]));
+      const ready = released.filter((r) => r.pendingDependencies === 0 && r.status === 'pending' && locked.get(r.executionId)?.status === 'running');
+      const now = eager ? await claimEagerly(tx, ready, eager, events) : [];
+      claimed.push(...now);
+      const taken = new Set(now.map((t) => t.id));
+      await assignTasks(
         tx,
-        done.map((d) => d.id),
-        locked,
+        ctx.queue,
+        ready.filter((r) => !taken.has(r.id)).map((r) => r.id),
         events,
       );
     }
+    // A repeat after an unknown commit outcome: the first try may have claimed dependents for
+    // this worker before its acknowledgement was lost; they are this worker's to run.
+    if (eager?.repeat) claimed.push(...(await reclaimEager(tx, outcomes, eager.workerId)));
 
     const failures = outcomes.filter((o): o is Extract<AttemptOutcome, { ok: false }> => o.ok === false);
     for (const failure of failures) {
@@ -227,27 +220,125 @@ export async function recordOutcomes(ctx: EngineContext, outcomes: readonly Atte
     const releases = outcomes.filter((o): o is Extract<AttemptOutcome, { ok: 'release' }> => o.ok === 'release');
     if (releases.length > 0) recorded += await handBack(ctx, tx, releases, locked, events);
 
-    for (const execution of locked.values()) await settleExecution(tx, execution, events);
+    for (const execution of locked.values()) await settleExecution(tx, execution, events, { unsettled: unsettledAfter.get(execution.id) });
     await appendEvents(tx, events);
-    return { recorded };
+    return { recorded, claimed };
   });
+  // After the commit: a test can fail here to play a lost commit acknowledgement.
+  await hookPoint('runner:after-record-commit', { taskIds: outcomes.map((o) => o.taskId), claimed: result.claimed.map((t) => t.id) });
+  return result;
 }
 
-async function releaseDependents(ctx: EngineContext, tx: Tx, completedIds: readonly string[], locked: Map<string, { status: string }>, events: NewEvent[]) {
-  if (completedIds.length === 0) return;
-  const released = await tx.execute<{ id: string; executionId: string; pendingDependencies: number; status: string }>(sql`
-    update tasks d set pending_dependencies = d.pending_dependencies - c.n, updated_at = now()
-    from (select task_id, count(*)::int as n from task_dependencies where depends_on_task_id = any(${textArray(completedIds)}) group by task_id) c
-    where d.id = c.task_id
-    returning d.id, d.execution_id as "executionId", d.pending_dependencies as "pendingDependencies", d.status`);
-  const ready = released.filter((r) => r.pendingDependencies === 0 && r.status === 'pending' && locked.get(r.executionId)?.status === 'running');
-  await assignTasks(
-    tx,
-    ctx.queue,
-    ready.map((r) => r.id),
-    events,
-  );
+export type RecordResult = { recorded: number; claimed: ClaimedTask[] };
+
+/**
+ * Eager dispatch: the worker recording outcomes has lanes free for these agent types (the lanes
+ * of the attempts that just ended), so a dependent those outcomes release is claimed for it in
+ * the same transaction and runs at once, skipping the queue's round trip (enqueue, fetch, claim).
+ * Only when nothing else waits in that agent queue: with a backlog, the queue's fair order
+ * decides, as for any other task. The claimed task is in progress under this worker's lease
+ * with a fresh job id that fences its attempt; should the worker die, the lease lapses and the
+ * sweep retries it like any other attempt.
+ */
+export type EagerDispatch = {
+  workerId: string;
+  leaseSeconds: number;
+  /** Free lanes per agent type. */
+  lanes: Partial<Record<AgentType, number>>;
+  /** This call repeats one whose commit outcome is unknown (see reclaimEager). */
+  repeat?: boolean;
+};
+
+type ReleasedRow = { id: string; executionId: string; pendingDependencies: number; status: string; agentType: AgentType; priority: Priority; ordinal: number; waiting: boolean };
+type CompletedRow = { id: string; executionId: string; agentType: string; durationMs: number; result: unknown; resultOmitted: boolean | null };
+
+/**
+ * One statement for the successes of a batch: the tasks completed (fenced by attempt and job),
+ * their executions' counters bumped (read back as what is left to settle), and their dependents'
+ * counters decremented under their row locks, so exactly one completion sees a dependent reach
+ * zero. Each outcome finds its row by primary key (the lateral lookup; `offset 0` keeps the
+ * planner from flattening it into a join): joined on the filters instead, a planner whose
+ * statistics predate the execution's start (a 10,000-task start is not analysed yet) estimated
+ * one in-progress task and looped over all of them for every outcome, 0.1 s a batch of 500.
+ */
+async function completeTasks(tx: Tx, successes: readonly Extract<AttemptOutcome, { ok: true }>[]) {
+  const rows = await tx.execute<{ kind: 'done' | 'released' | 'execution'; row: CompletedRow & ReleasedRow & { unsettled: number } }>(sql`
+    with done as (
+      update tasks t set status = 'completed', result = x.result, error = null, completed_at = now(),
+        lease_expires_at = null, progress = null, updated_at = now()
+      from (select f.id, j.result from jsonb_to_recordset(${jsonRows(successes.map((o) => ({ id: o.taskId, attempt: o.attempt, job_id: o.jobId ?? null, result: o.result ?? null })))})
+          as j(id text, attempt int, job_id text, result jsonb)
+        cross join lateral (select id from tasks where id = j.id and attempt = j.attempt and status = 'in_progress' and wake_at is null
+          and (j.job_id is null or job_id = j.job_id) offset 0) f) x
+      where t.id = x.id
+      returning t.id, t.execution_id as "executionId", t.agent_type as "agentType",
+        (extract(epoch from now() - t.started_at) * 1000)::int as "durationMs",
+        case when octet_length(t.result::text) <= ${EVENT_RESULT_MAX_BYTES} then t.result end as result,
+        octet_length(t.result::text) > ${EVENT_RESULT_MAX_BYTES} as "resultOmitted"),
+    bumped as (
+      update executions e set completed_tasks = e.completed_tasks + c.n, updated_at = now()
+      from (select "executionId", count(*)::int as n from done group by "executionId") c
+      where e.id = c."executionId"
+      returning e.id, e.total_tasks - e.completed_tasks - e.failed_tasks - e.skipped_tasks as unsettled),
+    released as (
+      update tasks d set pending_dependencies = d.pending_dependencies - c.n, updated_at = now()
+      from (select td.task_id, count(*)::int as n from task_dependencies td join done on td.depends_on_task_id = done.id group by td.task_id) c
+      where d.id = c.task_id
+      returning d.id, d.execution_id as "executionId", d.pending_dependencies as "pendingDependencies", d.status,
+        d.agent_type as "agentType", d.priority, d.ordinal, d.wake_at is not null as waiting)
+    select 'done' as kind, to_jsonb(done) as row from done
+    union all select 'execution', to_jsonb(bumped) from bumped
+    union all select 'released', to_jsonb(released) from released`);
+  const of = <K extends string>(kind: K) => rows.filter((r) => r.kind === kind).map((r) => r.row);
+  return { done: of('done') as CompletedRow[], released: of('released') as ReleasedRow[], executions: of('execution') as { id: string; unsettled: number }[] };
 }
+
+/** See EagerDispatch: the ready tasks this worker takes now, highest priority first, at most its free lanes per agent type. */
+async function claimEagerly(tx: Tx, ready: readonly ReleasedRow[], eager: EagerDispatch, events: NewEvent[]): Promise<ClaimedTask[]> {
+  const candidates = ready.filter((r) => !r.waiting && (eager.lanes[r.agentType] ?? 0) > 0);
+  if (candidates.length === 0) return [];
+  const lanes = new Map(Object.entries(eager.lanes));
+  const chosen: string[] = [];
+  for (const row of [...candidates].sort((a, b) => PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority] || a.ordinal - b.ordinal)) {
+    const free = lanes.get(row.agentType) ?? 0;
+    if (free <= 0) continue;
+    lanes.set(row.agentType, free - 1);
+    chosen.push(row.id);
+  }
+  if (chosen.length === 0) return [];
+  const rows = await tx.execute<ClaimedTask & { priority: Priority; retryCount: number }>(sql`
+    update tasks t set status = 'in_progress', assigned_at = now(), started_at = now(), attempt = t.attempt + 1,
+      job_id = gen_random_uuid()::text, queue_tag = null, worker_id = ${eager.workerId},
+      lease_expires_at = now() + ${eager.leaseSeconds} * interval '1 second', wake_at = null, updated_at = now()
+    where t.id = any(${textArray(chosen)}) and t.status = 'pending' and t.wake_at is null
+      -- pg-boss's own test for a job it would fetch now: while one waits in the queue, the queue decides.
+      and not exists (select 1 from pgboss.job j where j.name = 'agent.' || t.agent_type and j.state < 'active' and not j.blocked and j.start_after <= pgboss.job_now())
+    returning ${CLAIMED_COLUMNS}, false as "resumedFromWait", t.priority`);
+  for (const task of rows) {
+    // The same two events as a task that went through the queue: assigned, then in progress.
+    events.push({ executionId: task.executionId, type: 'task-assigned', data: { taskId: task.id, agentType: task.agentType, priority: task.priority, attempt: task.attempt, retryCount: task.retryCount } });
+    events.push({ executionId: task.executionId, type: 'task-progress', data: { taskId: task.id, status: 'in_progress', agentType: task.agentType, attempt: task.attempt, workerId: eager.workerId } });
+  }
+  return rows.map(({ priority: _, ...task }) => ({ ...task, input: task.input ?? {} }));
+}
+
+/**
+ * The dependents of these outcomes' tasks that are in progress under this worker outside a
+ * wait: after a lost commit acknowledgement, the first try claimed them eagerly (the worker
+ * drops any it already runs).
+ */
+async function reclaimEager(tx: Tx, outcomes: readonly AttemptOutcome[], workerId: string): Promise<ClaimedTask[]> {
+  const rows = await tx.execute<ClaimedTask>(sql`
+    select ${CLAIMED_COLUMNS}, false as "resumedFromWait" from tasks t
+    where t.id in (select task_id from task_dependencies where depends_on_task_id = any(${textArray(outcomes.map((o) => o.taskId))}))
+      and t.status = 'in_progress' and t.wake_at is null and t.worker_id = ${workerId} and t.lease_expires_at >= now()`);
+  return rows.map((task) => ({ ...task, input: task.input ?? {} }));
+}
+
+/** What a worker needs of a task it claimed (the claim's own statement adds `resumedFromWait`). */
+const CLAIMED_COLUMNS = sql.raw(`t.id, t.execution_id as "executionId", t.workspace_id as "workspaceId", t.key, t.agent_type as "agentType",
+  t.description, t.input, t.dependencies, t.attempt, t.retry_count as "retryCount", t.max_retries as "maxRetries",
+  t.timeout_seconds as "timeoutSeconds", t.job_id as "jobId"`);
 
 async function recordFailure(
   ctx: EngineContext,
@@ -460,9 +551,9 @@ const DATA_ERROR_CLASSES = ['22', '54'];
  * that still cannot be recorded fails its attempt without retry, saying why. Other errors
  * (connection, timeouts) are thrown for the caller to retry.
  */
-export async function recordOutcomesIsolated(ctx: EngineContext, outcomes: readonly AttemptOutcome[]): Promise<{ recorded: number }> {
+export async function recordOutcomesIsolated(ctx: EngineContext, outcomes: readonly AttemptOutcome[], eager?: EagerDispatch): Promise<RecordResult> {
   try {
-    return await recordOutcomes(ctx, outcomes);
+    return await recordOutcomes(ctx, outcomes, eager);
   } catch (error) {
     const cause = postgresErrorOf(error);
     if (!cause || !DATA_ERROR_CLASSES.includes(cause.code.slice(0, 2))) throw error;
@@ -472,8 +563,9 @@ export async function recordOutcomesIsolated(ctx: EngineContext, outcomes: reado
       const message = storableText(`The outcome could not be stored: ${cause.message}`);
       return recordOutcomes(ctx, [{ taskId: only.taskId, executionId: only.executionId, attempt: only.attempt, jobId: only.jobId, ok: false, error: message, retryable: false }]);
     }
+    // One by one, without eager dispatch: their dependents go through the queue.
     let recorded = 0;
     for (const outcome of outcomes) recorded += (await recordOutcomesIsolated(ctx, [outcome])).recorded;
-    return { recorded };
+    return { recorded, claimed: [] };
   }
 }

@@ -19,8 +19,16 @@ type Progress = {
  * health-update / metrics-update, coalesced to at most one pair a second per execution
  * (always at the end). The caller holds the execution's row lock.
  */
-export async function settleExecution(tx: Tx, execution: ExecutionLockRow, events: NewEvent[], options: { forceStats?: boolean } = {}): Promise<void> {
+export async function settleExecution(
+  tx: Tx,
+  execution: ExecutionLockRow,
+  events: NewEvent[],
+  options: { forceStats?: boolean; unsettled?: number | undefined } = {},
+): Promise<void> {
   if (execution.settled) return;
+  // The caller read the counters back after its last change to them (`unsettled`): a running
+  // execution with tasks left and no stats due has nothing to settle, without a read.
+  if (options.unsettled !== undefined && options.unsettled > 0 && execution.status === 'running' && !execution.statsDue && !options.forceStats) return;
   const [progress] = await tx.execute<Progress>(sql`
     select e.total_tasks - e.completed_tasks - e.failed_tasks - e.skipped_tasks as unsettled,
            case when e.status in ('failed', 'cancelled')

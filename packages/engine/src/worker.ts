@@ -17,6 +17,7 @@ import {
   type ClaimedTask,
   claimTasks,
   type DependencyResult,
+  type EagerDispatch,
   loadDependencyResults,
   recordOutcomesIsolated,
   renewLeases,
@@ -47,6 +48,8 @@ export interface EngineWorkerOptions {
   resultMaxBytes?: number;
   /** A task whose dependencies' results hold more than this together fails without retry. Default: see limits.ts. */
   dependenciesMaxBytes?: number;
+  /** Runs a dependent an outcome releases in the lane that outcome frees (runner.ts, EagerDispatch). Default true. */
+  eagerDispatch?: boolean;
 }
 
 export interface EngineWorker {
@@ -65,6 +68,11 @@ const RECORD_GIVE_UP_MS = 10 * 60_000;
 /** Retries of a claim or a dependency load that failed on the database, before giving the job up. */
 const INFRA_RETRY_DELAYS_MS = [100, 300, 1000, 2000];
 
+/** How long a lane may go on with eagerly claimed tasks before it hands back to the queue (its job expires after the task's timeout + 120 s). */
+const EAGER_LANE_MAX_MS = 60_000;
+
+type Recorder = (outcome: AttemptOutcome, lane?: AgentType) => Promise<ClaimedTask | undefined>;
+
 /** One attempt of one task running here: its abort switch and the agent's own end. */
 type RunningAttempt = { task: ClaimedTask; controller: AbortController; agentDone: Promise<unknown> };
 
@@ -81,6 +89,7 @@ type RunningAttempt = { task: ClaimedTask; controller: AbortController; agentDon
  */
 export async function startEngineWorker(options: EngineWorkerOptions): Promise<EngineWorker> {
   const { boss, ctx, registry, logger, leaseSeconds } = options;
+  const eagerDispatch = options.eagerDispatch ?? true;
   const workerId = options.workerId ?? `${hostname()}:${process.pid}:${randomId(6)}`;
   const running = new Map<string, RunningAttempt>();
   const defaults = options.defaultQueue ?? { batchSize: 1, localConcurrency: 10 };
@@ -114,13 +123,15 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
     }
   };
 
-  const recordWithRetry = async (outcomes: AttemptOutcome[]) => {
+  const recordWithRetry = async (outcomes: AttemptOutcome[], lanes: EagerDispatch['lanes']): Promise<ClaimedTask[]> => {
     const started = Date.now();
+    const eager = Object.keys(lanes).length > 0 ? { workerId, leaseSeconds, lanes } : undefined;
     for (let attempt = 1; ; attempt++) {
       try {
         await hookPoint('worker:before-record', { taskIds: outcomes.map((o) => o.taskId), outcomes });
-        await recordOutcomesIsolated(ctx, outcomes);
-        return;
+        // A repeat may follow a commit whose acknowledgement was lost: it picks up what that one claimed.
+        const { claimed } = await recordOutcomesIsolated(ctx, outcomes, eager && { ...eager, repeat: attempt > 1 });
+        return claimed;
       } catch (error) {
         if (Date.now() - started > RECORD_GIVE_UP_MS) throw error;
         const delay = Math.min(RECORD_RETRY_MAX_MS, 100 * 2 ** attempt);
@@ -136,24 +147,37 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
    * slow batch-mate and a batch of fast tasks still commits once.
    */
   const createRecorder = () => {
-    let pending: { outcome: AttemptOutcome; done: PromiseWithResolvers<void> }[] = [];
+    let pending: { outcome: AttemptOutcome; lane?: AgentType; done: PromiseWithResolvers<ClaimedTask | undefined> }[] = [];
     let scheduled = false;
     const flush = async () => {
       while (pending.length > 0) {
         const batch = pending;
         pending = [];
         try {
-          await recordWithRetry(batch.map((p) => p.outcome));
-          for (const p of batch) p.done.resolve();
+          const lanes: EagerDispatch['lanes'] = {};
+          for (const p of batch) if (p.lane) lanes[p.lane] = (lanes[p.lane] ?? 0) + 1;
+          const claimed = await recordWithRetry(
+            batch.map((p) => p.outcome),
+            lanes,
+          );
+          // Each task claimed eagerly goes to a lane of its agent type; one already running here (a repeat's reclaim) is dropped.
+          const next = claimed.filter((task) => !running.has(attemptKey(task)));
+          for (const p of batch) {
+            const at = p.lane ? next.findIndex((task) => task.agentType === p.lane) : -1;
+            p.done.resolve(at >= 0 ? next.splice(at, 1)[0] : undefined);
+          }
+          // Only a repeat's reclaim can exceed the lanes; such a task's lease lapses and the sweep retries it.
+          if (next.length > 0) logger.warn({ taskIds: next.map((t) => t.id) }, 'eagerly claimed tasks without a free lane');
         } catch (error) {
           for (const p of batch) p.done.reject(error);
         }
       }
       scheduled = false;
     };
-    return (outcome: AttemptOutcome): Promise<void> => {
-      const done = Promise.withResolvers<void>();
-      pending.push({ outcome, done });
+    /** Records an outcome; with `lane` (the agent type whose lane it frees), resolves with a task claimed for that lane. */
+    return (outcome: AttemptOutcome, lane?: AgentType): Promise<ClaimedTask | undefined> => {
+      const done = Promise.withResolvers<ClaimedTask | undefined>();
+      pending.push({ outcome, lane, done });
       if (!scheduled) {
         scheduled = true;
         setImmediate(() => void flush());
@@ -190,8 +214,9 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
     attempt: RunningAttempt,
     deps: { results: Map<string, DependencyResult>; refused: Map<string, string> } | Error,
     agentEnded: PromiseWithResolvers<unknown>,
-    record: (outcome: AttemptOutcome) => Promise<void>,
-  ) => {
+    record: Recorder,
+    lane: AgentType | undefined,
+  ): Promise<ClaimedTask | undefined> => {
     const base = { taskId: task.id, executionId: task.executionId, attempt: task.attempt, jobId: task.jobId };
     let outcome: AttemptOutcome;
     let started = false;
@@ -217,16 +242,13 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
     // An agent that never started has nothing to wait for.
     if (!started) agentEnded.resolve(undefined);
     // Attempts whose lease this worker lost are not recorded: their retry is already under way.
-    if (!lost.has(attemptKey(task))) await record(outcome);
+    if (lost.has(attemptKey(task))) return undefined;
+    // A hand-back (the worker is stopping, the infrastructure failed) frees no lane for more work.
+    return record(outcome, outcome.ok === 'release' || stopping ? undefined : lane);
   };
 
-  const handleBatch = async (jobs: { id: string; data: unknown }[]) => {
-    const claimJobs = jobs.map((job) => ({ ...taskJobSchema.parse(job.data), jobId: job.id }));
-    // A claim is idempotent for this worker: a lost commit acknowledgement is retried, not charged.
-    const reclaimed = await withInfraRetry('claiming tasks', () => claimTasks(ctx, claimJobs, workerId, leaseSeconds));
-    // A claim repeated after a lost acknowledgement returns tasks this worker holds: never run one twice.
-    const claimed = reclaimed.filter((task) => !running.has(attemptKey(task)));
-    if (claimed.length === 0) return;
+  /** Registers claimed tasks as running here, loads their dependencies' results and waits at the after-claim hook. */
+  const begin = async (claimed: ClaimedTask[]) => {
     const attempts = claimed.map((task) => {
       const agentEnded = Promise.withResolvers<unknown>();
       const attempt: RunningAttempt = { task, controller: new AbortController(), agentDone: agentEnded.promise };
@@ -238,16 +260,56 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
       const deps = await withInfraRetry('loading dependency results', () => loadDependencyResults(ctx, claimed, limits.dependenciesMaxBytes)).catch(
         (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
       );
-      const record = createRecorder();
-      await Promise.all(attempts.map(({ task, attempt, agentEnded }) => runAttempt(task, attempt, deps, agentEnded, record)));
-      // An agent that ignored its abort keeps its slot until it really ends; its late result is discarded.
-      await Promise.all(attempts.map(({ attempt }) => attempt.agentDone));
-    } finally {
-      for (const { task } of attempts) {
+      return { attempts, deps };
+    } catch (error) {
+      for (const { task } of attempts) running.delete(attemptKey(task));
+      throw error;
+    }
+  };
+
+  /**
+   * One lane: runs its attempt, and while the worker goes on and the lane is young, the task its
+   * recording claimed eagerly (runner.ts, EagerDispatch), and so on. A lane holds its batch's
+   * job, so it hands back to the queue after EAGER_LANE_MAX_MS, well inside the job's expiry.
+   */
+  const runLane = async (
+    first: Awaited<ReturnType<typeof begin>>['attempts'][number],
+    firstDeps: Awaited<ReturnType<typeof begin>>['deps'],
+    record: Recorder,
+    laneStarted: number,
+  ) => {
+    let current = first;
+    let deps = firstDeps;
+    for (;;) {
+      const { task, attempt, agentEnded } = current;
+      let next: ClaimedTask | undefined;
+      try {
+        const eager = eagerDispatch && Date.now() - laneStarted < EAGER_LANE_MAX_MS ? task.agentType : undefined;
+        next = await runAttempt(task, attempt, deps, agentEnded, record, eager);
+        // An agent that ignored its abort keeps its lane until it really ends; its late result is discarded.
+        await attempt.agentDone;
+      } finally {
         running.delete(attemptKey(task));
         lost.delete(attemptKey(task));
       }
+      if (!next) return;
+      const started = await begin([next]);
+      current = started.attempts[0]!;
+      deps = started.deps;
     }
+  };
+
+  const handleBatch = async (jobs: { id: string; data: unknown }[]) => {
+    const laneStarted = Date.now();
+    const claimJobs = jobs.map((job) => ({ ...taskJobSchema.parse(job.data), jobId: job.id }));
+    // A claim is idempotent for this worker: a lost commit acknowledgement is retried, not charged.
+    const reclaimed = await withInfraRetry('claiming tasks', () => claimTasks(ctx, claimJobs, workerId, leaseSeconds));
+    // A claim repeated after a lost acknowledgement returns tasks this worker holds: never run one twice.
+    const claimed = reclaimed.filter((task) => !running.has(attemptKey(task)));
+    if (claimed.length === 0) return;
+    const { attempts, deps } = await begin(claimed);
+    const record = createRecorder();
+    await Promise.all(attempts.map((attempt) => runLane(attempt, deps, record, laneStarted)));
   };
 
   for (const agentType of AGENT_TYPES) {
