@@ -29,6 +29,8 @@ export type AssignedRow = {
 export interface DispatchOptions {
   /** Delay before the job may run (retry backoff). */
   startAfterSeconds?: number;
+  /** The rows are a new execution's first tasks: none of its jobs waits yet, so nothing can be promoted. */
+  newExecution?: boolean;
 }
 
 /**
@@ -92,7 +94,7 @@ export async function enqueue(tx: Tx, queue: TaskQueue, rows: (AssignedRow & { q
     const startAfterSeconds = Math.max(options.startAfterSeconds ?? 0, row.notBeforeSeconds ?? 0);
     return { task: row, jobId: row.jobId ?? randomUUID(), tag, startAfterSeconds, holder: row };
   });
-  const moved = await promoteWithinExecutions(tx, slots);
+  const moved = options.newExecution ? [] : await promoteWithinExecutions(tx, slots);
   // Rows whose job or tag differ from what the task row says: all of them when the tags were
   // taken here, else only the tasks a promotion moved.
   const changes = [

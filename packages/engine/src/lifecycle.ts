@@ -1,8 +1,11 @@
-import { executions, newExecutionId, newId, strategyItems, type ExecutionStatus } from '@strata/db';
+import { randomUUID } from 'node:crypto';
+import { type AgentType, executions, newExecutionId, newId, strategyItems, type ExecutionStatus } from '@strata/db';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { EngineContext } from './context.ts';
 import { CONTROL_RULES, type ControlAction } from './contract.ts';
-import { assignTasks, readyTaskIds } from './dispatch.ts';
+import { type AssignedRow, assignTasks, enqueue, PRIORITY_RANK, readyTaskIds } from './dispatch.ts';
+import { allocateTags, tagKey } from './fair-queue.ts';
+import { agentQueue } from './queue.ts';
 import { conflict, notFound } from './errors.ts';
 import { appendEvents, type NewEvent } from './events.ts';
 import { settleExecution } from './settle.ts';
@@ -78,15 +81,17 @@ export async function startExecution(ctx: EngineContext, input: StartExecutionIn
       })
       .returning();
     if (input.withinStart) await input.withinStart(tx, executionId);
-    await insertTasks(tx, executionId, input.workspaceId, items, taskIdByKey);
-
+    // The lock first: it holds the fair-queue locks the start's tags are taken under.
     const locked = await lockExecutions(tx, [executionId]);
     const execution = locked.get(executionId)!;
+    const roots = await tagRoots(tx, executionId, input.workspaceId, items, taskIdByKey);
+    await insertTasks(tx, executionId, input.workspaceId, items, taskIdByKey, roots);
+
     const events: NewEvent[] = [];
     await tx.execute(sql`update executions set status = 'running', updated_at = now() where id = ${executionId}`);
     execution.status = 'running';
     events.push({ executionId, type: 'execution-started', data: { status: 'running', strategyId: strategy.id, totalTasks: items.length } });
-    await assignTasks(tx, ctx.queue, await readyTaskIds(tx, executionId), events);
+    await enqueue(tx, ctx.queue, roots, events, { newExecution: true });
     if (items.length === 0) await settleExecution(tx, execution, events, { forceStats: true });
     await appendEvents(tx, events);
     await hookPoint('lifecycle:start-before-commit', { executionId, strategyId: strategy.id });
@@ -99,8 +104,60 @@ export async function startExecution(ctx: EngineContext, input: StartExecutionIn
 
 type StrategyItemRow = typeof strategyItems.$inferSelect;
 
-/** Inserts the execution's tasks and their dependency edges. */
-async function insertTasks(tx: Tx, executionId: string, workspaceId: string, items: readonly StrategyItemRow[], taskIdByKey: ReadonlyMap<string, string>): Promise<void> {
+/**
+ * The tasks ready at start (no dependencies), as they are queued: attempt 1, a job id and their
+ * fair-queue tags, in the order assignTasks gives (priority, then strategy order). They are
+ * inserted already assigned, so a start writes each of its tasks once.
+ */
+async function tagRoots(
+  tx: Tx,
+  executionId: string,
+  workspaceId: string,
+  items: readonly StrategyItemRow[],
+  taskIdByKey: ReadonlyMap<string, string>,
+): Promise<TaggedRow[]> {
+  const roots = items
+    .filter((item) => item.dependsOn.length === 0)
+    .map((item) => ({ item, id: taskIdByKey.get(item.key!)! }))
+    .sort((a, b) => PRIORITY_RANK[a.item.priority!] - PRIORITY_RANK[b.item.priority!] || a.item.position - b.item.position || (a.id < b.id ? -1 : 1));
+  const counts = new Map<AgentType, number>();
+  for (const { item } of roots) counts.set(item.agentType!, (counts.get(item.agentType!) ?? 0) + 1);
+  const starts = await allocateTags(
+    tx,
+    [...counts].map(([agentType, count]) => ({ queue: agentQueue(agentType), workspaceId, count })),
+  );
+  return roots.map(({ item, id }) => {
+    const key = tagKey(agentQueue(item.agentType!), workspaceId);
+    const queueTag = starts.get(key) ?? 0;
+    starts.set(key, queueTag + 1);
+    return {
+      id,
+      executionId,
+      workspaceId,
+      agentType: item.agentType!,
+      priority: item.priority!,
+      ordinal: item.position,
+      attempt: 1,
+      retryCount: 0,
+      timeoutSeconds: item.timeoutSeconds!,
+      jobId: randomUUID(),
+      queueTag,
+    };
+  });
+}
+
+type TaggedRow = AssignedRow & { queueTag: number };
+
+/** Inserts the execution's tasks (`roots` already assigned to their jobs) and their dependency edges. */
+async function insertTasks(
+  tx: Tx,
+  executionId: string,
+  workspaceId: string,
+  items: readonly StrategyItemRow[],
+  taskIdByKey: ReadonlyMap<string, string>,
+  roots: readonly TaggedRow[],
+): Promise<void> {
+  const queued = new Map(roots.map((row) => [row.id, row]));
   const taskRows = items.map((item) => ({
     id: taskIdByKey.get(item.key!)!,
     l4_item_id: item.id,
@@ -113,17 +170,21 @@ async function insertTasks(tx: Tx, executionId: string, workspaceId: string, ite
     input: item.input ?? {},
     max_retries: item.maxRetries!,
     timeout_seconds: item.timeoutSeconds!,
+    job_id: queued.get(taskIdByKey.get(item.key!)!)?.jobId ?? null,
+    queue_tag: queued.get(taskIdByKey.get(item.key!)!)?.queueTag ?? null,
   }));
   // One statement per chunk, its rows as a single jsonb parameter: far cheaper to send and
   // plan than a multi-row VALUES list for 10,000 tasks.
   for (let i = 0; i < taskRows.length; i += INSERT_CHUNK) {
     await tx.execute(sql`
       insert into tasks (id, execution_id, workspace_id, l4_item_id, key, agent_type, priority, description, ordinal, dependencies,
-        pending_dependencies, input, max_retries, timeout_seconds)
+        pending_dependencies, input, max_retries, timeout_seconds, status, attempt, job_id, queue_tag, assigned_at)
       select t.id, ${executionId}, ${workspaceId}, t.l4_item_id, t.key, t.agent_type, t.priority, t.description, t.ordinal,
-        array(select jsonb_array_elements_text(t.dependencies)), jsonb_array_length(t.dependencies), t.input, t.max_retries, t.timeout_seconds
+        array(select jsonb_array_elements_text(t.dependencies)), jsonb_array_length(t.dependencies), t.input, t.max_retries, t.timeout_seconds,
+        case when t.job_id is null then 'pending' else 'assigned' end, case when t.job_id is null then 0 else 1 end, t.job_id, t.queue_tag,
+        case when t.job_id is not null then now() end
       from jsonb_to_recordset(${jsonRows(taskRows.slice(i, i + INSERT_CHUNK))}) as t(id text, l4_item_id text, key text, agent_type text,
-        priority text, description text, ordinal int, dependencies jsonb, input jsonb, max_retries int, timeout_seconds int)`);
+        priority text, description text, ordinal int, dependencies jsonb, input jsonb, max_retries int, timeout_seconds int, job_id text, queue_tag bigint)`);
   }
   const edges = taskRows.flatMap((task) => task.dependencies.map((d) => ({ t: task.id, d })));
   for (let i = 0; i < edges.length; i += INSERT_CHUNK * 5) {
