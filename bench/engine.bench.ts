@@ -388,9 +388,11 @@ export async function run(): Promise<void> {
       },
       fanout: {
         dependents: FANOUT,
+        engine_first_started_ms: round(fan[0]!),
         engine_all_started_ms: round(fan.at(-1)!),
         engine_p50_ms: round(percentile(fan, 50)),
         engine_p99_ms: round(percentile(fan, 99)),
+        pgboss_first_started_ms: round(rawFan[0]!),
         pgboss_all_started_ms: round(rawFan.at(-1)!),
         pgboss_p50_ms: round(percentile(rawFan, 50)),
         pgboss_p99_ms: round(percentile(rawFan, 99)),
