@@ -4,7 +4,7 @@
  * bench/results/api.json.
  */
 import autocannon from 'autocannon';
-import { benchDatabase, machine, round, startBenchWeb, writeResult } from './support.ts';
+import { benchDatabase, round, startBenchWeb, writeResult } from './support.ts';
 
 const DURATION_S = 10;
 const RATE = 200;
@@ -32,7 +32,7 @@ export async function run(): Promise<void> {
     const status = await load(`${base}/api/executions/${executionId}/status`, auth);
     console.log(`  health at ${RATE} req/s for ${DURATION_S} s`);
     const health = await load(`${base}/api/health`, {});
-    writeResult('api', { status, health, settings: { rate: RATE, connections: CONNECTIONS, durationSeconds: DURATION_S, tasks: 1000 }, machine: machine() });
+    writeResult('api', { status, health, settings: { rate: RATE, connections: CONNECTIONS, durationSeconds: DURATION_S, tasks: 1000 } });
   } finally {
     await web.stop();
     await db.drop();

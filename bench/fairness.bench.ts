@@ -7,13 +7,15 @@
 import { performance } from 'node:perf_hooks';
 import { startExecution } from '@strata/engine';
 import { createEngineHarness, type EngineHarness } from '@strata/engine/testing';
-import { machine, percentile, round, writeResult } from './support.ts';
+import { percentile, recordPostgres, round, writeResult } from './support.ts';
 
 type Run = { workspaceId: string; key: string };
 
 async function withHarness<T>(fn: (h: EngineHarness) => Promise<T>): Promise<T> {
   const h = await createEngineHarness();
   try {
+    // The harness makes its database on TEST_DATABASE_URL's server (the local one by default), not DATABASE_URL's.
+    await recordPostgres(h.database.url, 'TEST_DATABASE_URL');
     return await fn(h);
   } finally {
     await h.close();
@@ -101,7 +103,6 @@ async function enqueueCost(backlog: number): Promise<{ backlog: number; startMsP
 
 export async function run(): Promise<void> {
   const result = {
-    machine: machine(),
     drain: await drain(),
     lateHigh: await lateHigh(),
     enqueueCost: [await enqueueCost(0), await enqueueCost(10_000)],

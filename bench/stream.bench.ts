@@ -1,14 +1,16 @@
 /**
  * Event delivery through one web process to many subscribers following one execution of 500
  * quick tasks: latency from the event row's creation to its arrival at each client (p50/p99)
- * and the web process's peak memory. Writes bench/results/stream.json.
+ * and the web process's peak memory, for 1,000 SSE, 1,000 WebSocket, 5,000 SSE and 5,000
+ * WebSocket subscribers. Writes bench/results/stream.json. `STREAM_BENCH_ONLY=ws_5000` (a comma
+ * list of sse, ws, sse_5000, ws_5000) runs only those scenarios.
  */
 import { readFileSync } from 'node:fs';
 import { request as httpRequest, Agent } from 'node:http';
 import { createDatabase } from '@strata/db';
 import { PgBoss } from 'pg-boss';
 import WebSocket from 'ws';
-import { benchDatabase, startAnalysisWorker, machine, percentile, round, startBenchWeb, writeResult } from './support.ts';
+import { benchDatabase, startAnalysisWorker, percentile, round, startBenchWeb, writeResult } from './support.ts';
 
 const TASKS = 500;
 
@@ -110,7 +112,18 @@ async function scenario(name: string, transport: 'sse' | 'ws', subscribers: numb
     await worker.stop();
     const latencies = clients.flatMap((c) => c.latencies).sort((a, b) => a - b);
     const complete = clients.filter((c) => c.latencies.length > 0).length;
-    return { subscribers, received_by: complete, events_delivered: latencies.length, p50_ms: round(percentile(latencies, 50)), p99_ms: round(percentile(latencies, 99)), rss_mb: peakRssMb(web.pid) };
+    // Every subscriber should get every event: the fewest and most any one of them received.
+    const perSubscriber = clients.map((c) => c.latencies.length);
+    return {
+      subscribers,
+      received_by: complete,
+      events_delivered: latencies.length,
+      events_per_subscriber_min: Math.min(...perSubscriber),
+      events_per_subscriber_max: Math.max(...perSubscriber),
+      p50_ms: round(percentile(latencies, 50)),
+      p99_ms: round(percentile(latencies, 99)),
+      rss_mb: peakRssMb(web.pid),
+    };
   } finally {
     agent.destroy();
     await web.stop();
@@ -120,10 +133,33 @@ async function scenario(name: string, transport: 'sse' | 'ws', subscribers: numb
   }
 }
 
+/** The soft limit on open files of this process (the web process it spawns inherits it). */
+function openFilesLimit(): number {
+  const line = readFileSync('/proc/self/limits', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('Max open files'));
+  const soft = line?.split(/\s{2,}/)[1];
+  return soft === undefined || soft === 'unlimited' ? Infinity : Number(soft);
+}
+
+const SCENARIOS = [
+  { name: 'sse', transport: 'sse', subscribers: 1000 },
+  { name: 'ws', transport: 'ws', subscribers: 1000 },
+  { name: 'sse_5000', transport: 'sse', subscribers: 5000 },
+  { name: 'ws_5000', transport: 'ws', subscribers: 5000 },
+] as const;
+
 export async function run(): Promise<void> {
-  const only = process.env.STREAM_BENCH_ONLY;
-  const sse = only && only !== 'sse' ? undefined : await scenario('sse', 'sse', 1000);
-  const ws = only && only !== 'ws' ? undefined : await scenario('ws', 'ws', 1000);
-  const sse5000 = only ? undefined : await scenario('sse_5000', 'sse', 5000);
-  writeResult('stream', { sse, ws, sse_5000: sse5000, settings: { tasks: TASKS }, machine: machine() });
+  const only = process.env.STREAM_BENCH_ONLY?.split(',').map((s) => s.trim());
+  const unknown = only?.filter((name) => !SCENARIOS.some((s) => s.name === name)) ?? [];
+  if (unknown.length > 0) throw new Error(`STREAM_BENCH_ONLY: unknown scenario ${unknown.join(', ')} (known: ${SCENARIOS.map((s) => s.name).join(', ')})`);
+  const wanted = SCENARIOS.filter((s) => !only || only.includes(s.name));
+  // Each subscriber is one socket in this process and one in the web process, which inherits
+  // this limit; Node cannot raise its own, so say how before connecting rather than fail midway.
+  const needed = Math.max(...wanted.map((s) => s.subscribers)) + 512;
+  const limit = openFilesLimit();
+  if (limit < needed) throw new Error(`stream bench: ${needed} open files needed per process, the limit is ${limit}: raise it first (ulimit -n ${needed}; pnpm bench stream)`);
+  const results: Record<string, Awaited<ReturnType<typeof scenario>> | undefined> = {};
+  for (const s of SCENARIOS) results[s.name] = wanted.includes(s) ? await scenario(s.name, s.transport, s.subscribers) : undefined;
+  writeResult('stream', { ...results, settings: { tasks: TASKS, open_files_limit: Number.isFinite(limit) ? limit : 'unlimited' } });
 }

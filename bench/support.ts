@@ -15,6 +15,7 @@ export async function benchDatabase(): Promise<{ url: string; drop: () => Promis
   const server = await resolveDatabase(config, (m) => console.log(`  ${m}`));
   const name = `strata_bench_${randomId(8)}`;
   const admin = postgres(server.url, { max: 1, onnotice: () => {} });
+  await recordPostgres(admin, config.DATABASE_URL ? 'DATABASE_URL' : 'embedded');
   await admin.unsafe(`create database "${name}"`);
   const url = new URL(server.url);
   url.pathname = `/${name}`;
@@ -37,16 +38,63 @@ export function percentile(sorted: number[], p: number): number {
 
 export const round = (n: number, digits = 2) => Math.round(n * 10 ** digits) / 10 ** digits;
 
-export function machine() {
-  return { cpus: cpus().length, cpuModel: cpus()[0]?.model ?? 'unknown', memoryGiB: round(totalmem() / 2 ** 30, 1), node: process.versions.node, platform: process.platform };
+/** The PostgreSQL server a bench ran against, as that server reports itself. */
+export interface PostgresServer {
+  /** `server_version`, e.g. "18.4" or "15.20 (Debian 15.20-0+deb12u1)". */
+  version: string;
+  /** `server_version_num`, e.g. 180004. */
+  versionNum: number;
+  /** `select version()`: the build, platform and compiler. */
+  full: string;
+  /** Where the bench found it: the embedded server (DATABASE_URL unset), DATABASE_URL, or TEST_DATABASE_URL (benches on the engine's test harness). */
+  source: 'embedded' | 'DATABASE_URL' | 'TEST_DATABASE_URL';
 }
 
+let postgresServer: PostgresServer | undefined;
+
+/**
+ * Asks the server behind `sql` (a postgres.js client, or a URL to connect to) for its version
+ * and remembers it for the next `writeResult`. `benchDatabase` calls it; a bench that gets its
+ * database elsewhere (fairness, through the engine's test harness) must call it itself.
+ */
+export async function recordPostgres(sql: postgres.Sql | string, source: PostgresServer['source']): Promise<PostgresServer> {
+  const client = typeof sql === 'string' ? postgres(sql, { max: 1, onnotice: () => {} }) : sql;
+  try {
+    const [row] = await client<{ version: string; num: string; full: string }[]>`
+      select current_setting('server_version') as version, current_setting('server_version_num') as num, version() as full`;
+    postgresServer = { version: row!.version, versionNum: Number(row!.num), full: row!.full, source };
+    return postgresServer;
+  } finally {
+    if (typeof sql === 'string') await client.end({ timeout: 5 });
+  }
+}
+
+/** The machine a result was measured on, and the PostgreSQL server recorded by `recordPostgres` (null if none was). */
+export function machine() {
+  return {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model ?? 'unknown',
+    memoryGiB: round(totalmem() / 2 ** 30, 1),
+    node: process.versions.node,
+    platform: process.platform,
+    postgres: postgresServer ?? null,
+  };
+}
+
+/**
+ * Writes bench/results/<name>.json with `machine` (cores, memory, CPU, Node, and the PostgreSQL
+ * server the bench ran against) beside the result, and forgets that server, so the next bench
+ * of a `pnpm bench` run cannot inherit it.
+ */
 export function writeResult(name: string, result: object): void {
+  if (!postgresServer) console.warn(`  ${name}: no PostgreSQL server recorded (call recordPostgres); machine.postgres is null`);
+  const withMachine = { ...result, machine: machine() };
+  postgresServer = undefined;
   mkdirSync(RESULTS, { recursive: true });
   const file = `${RESULTS}${name}.json`;
-  writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+  writeFileSync(file, `${JSON.stringify(withMachine, null, 2)}\n`);
   console.log(`  wrote ${file}`);
-  console.log(JSON.stringify(result, null, 2));
+  console.log(JSON.stringify(withMachine, null, 2));
 }
 
 export interface BenchWeb {

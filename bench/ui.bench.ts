@@ -10,7 +10,7 @@ import { loadavg } from 'node:os';
 import { createDatabase } from '@strata/db';
 import { PgBoss } from 'pg-boss';
 import { chromium } from 'playwright-core';
-import { benchDatabase, startAnalysisWorker, machine, percentile, round, startBenchWeb, writeResult } from './support.ts';
+import { benchDatabase, startAnalysisWorker, percentile, round, startBenchWeb, writeResult } from './support.ts';
 
 const TASKS = Number(process.env.UI_BENCH_TASKS ?? 5000);
 const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -118,7 +118,6 @@ export async function run(): Promise<void> {
       page_errors: errors,
       targets: TARGETS,
       meets_targets: interactiveAt < TARGETS.time_to_interactive_ms && longest <= TARGETS.longest_frame_ms,
-      machine: machine(),
     };
     writeResult('ui', result);
   } finally {
