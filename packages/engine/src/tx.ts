@@ -54,9 +54,21 @@ function readCommitted<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
   }) as Promise<T>;
 }
 
-/** A JS array as one text[] parameter (drizzle would otherwise expand it into a list). */
+/**
+ * A JS array as one text[] parameter (drizzle would otherwise expand it into a list), sent as an
+ * array literal. Statements run unnamed, so PostgreSQL plans them with the parameter's value: it
+ * knows the array's length (an index scan by id for a few ids, not a scan of every pending task)
+ * and hashes it for `= any(...)`. Built from jsonb, the array was a subquery the planner could not
+ * see into: `id = any(...)` became a filter comparing every row with every id, 12 ms for a
+ * thousand ids.
+ */
 export function textArray(values: readonly string[]): SQL {
-  return sql`array(select jsonb_array_elements_text(${JSON.stringify(values)}::jsonb))`;
+  return sql`${arrayLiteral(values)}::text[]`;
+}
+
+/** PostgreSQL's text form of a text[]: every element quoted, backslashes and quotes escaped. */
+export function arrayLiteral(values: readonly string[]): string {
+  return `{${values.map((value) => `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(',')}}`;
 }
 
 /** Rows as one jsonb parameter, to be read with jsonb_to_recordset. */
