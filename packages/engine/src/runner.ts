@@ -74,12 +74,16 @@ export async function claimTasks(ctx: EngineContext, jobs: readonly ClaimJob[], 
     if (resumable.length === 0) return [];
     const rows = await tx.execute<ClaimedTask & { reclaimed: boolean }>(sql`
       with target as (
-        select t.id, t.wake_at is not null as resumed, (t.status = 'in_progress' and t.wake_at is null) as reclaimed from tasks t
-        join jsonb_to_recordset(${jsonRows(resumable.map((j) => ({ id: j.taskId, job_id: j.jobId, running: locked.get(j.executionId)?.status === 'running' })))})
-          as j(id text, job_id text, running boolean) on t.id = j.id and t.job_id = j.job_id
-        where (t.status = 'assigned' and j.running) or (t.status = 'in_progress' and t.wake_at is not null)
-          or (t.status = 'in_progress' and t.wake_at is null and t.worker_id = ${workerId})
-        for update of t
+        -- Each job finds its task by primary key (see completeTasks: joined on the filters, the
+        -- planner scanned every assigned task of the backlog for each batch).
+        select f.* from jsonb_to_recordset(${jsonRows(resumable.map((j) => ({ id: j.taskId, job_id: j.jobId, running: locked.get(j.executionId)?.status === 'running' })))})
+          as j(id text, job_id text, running boolean)
+        cross join lateral (
+          select t.id, t.wake_at is not null as resumed, (t.status = 'in_progress' and t.wake_at is null) as reclaimed from tasks t
+          where t.id = j.id and t.job_id = j.job_id
+            and ((t.status = 'assigned' and j.running) or (t.status = 'in_progress' and t.wake_at is not null)
+              or (t.status = 'in_progress' and t.wake_at is null and t.worker_id = ${workerId}))
+          offset 0 for update of t) f
       )
       update tasks t set status = 'in_progress', started_at = case when target.reclaimed then t.started_at else now() end,
         wake_at = null, worker_id = ${workerId}, lease_expires_at = now() + ${leaseSeconds} * interval '1 second', updated_at = now()
