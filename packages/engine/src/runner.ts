@@ -178,18 +178,23 @@ export async function recordOutcomes(ctx: EngineContext, outcomes: readonly Atte
   if (outcomes.length === 0) return { recorded: 0, claimed: [] };
   const result = await transaction(ctx.db, async (tx): Promise<RecordResult> => {
     const claimed: ClaimedTask[] = [];
-    const locked = await lockExecutions(
-      tx,
-      outcomes.map((o) => o.executionId),
-    );
+    const successes = outcomes.filter((o): o is Extract<AttemptOutcome, { ok: true }> => o.ok === true);
+    // Pipelined: the completion is sent right behind the lock, on the same connection, so it runs
+    // as soon as the lock is held, without a round trip between them (it needs nothing the lock returns).
+    const [locked, completed] = await Promise.all([
+      lockExecutions(
+        tx,
+        outcomes.map((o) => o.executionId),
+      ),
+      successes.length > 0 ? completeTasks(tx, successes) : undefined,
+    ]);
     const events: NewEvent[] = [];
     let recorded = 0;
 
-    const successes = outcomes.filter((o): o is Extract<AttemptOutcome, { ok: true }> => o.ok === true);
     /** Executions whose counters this transaction read back after its last change to them (see settleExecution). */
     let unsettledAfter = new Map<string, number>();
-    if (successes.length > 0) {
-      const { done, released, executions } = await completeTasks(tx, successes);
+    if (completed) {
+      const { done, released, executions } = completed;
       recorded += done.length;
       for (const task of done) {
         // The result rides on the event when small, so watchers see it live; a large one is read from the status body.
@@ -536,11 +541,13 @@ export async function renewLeases(
 ): Promise<Set<string>> {
   if (held.length === 0) return new Set();
   await hookPoint('runner:renew-leases', { workerId, taskIds: held.map((h) => h.id) });
+  // Each held attempt finds its row by primary key (see completeTasks for why the lateral lookup).
   const renewed = await ctx.db.execute<{ id: string; attempt: number }>(sql`
     update tasks t set lease_expires_at = now() + ${leaseSeconds} * interval '1 second'
-    from jsonb_to_recordset(${jsonRows(held)}) as j(id text, attempt int)
-    where t.id = j.id and t.attempt = j.attempt and t.status = 'in_progress' and t.worker_id = ${workerId} and t.wake_at is null
-      ${options.allowLapsed ? sql`` : sql`and t.lease_expires_at >= now()`}
+    from (select f.id from jsonb_to_recordset(${jsonRows(held)}) as j(id text, attempt int)
+      cross join lateral (select id from tasks where id = j.id and attempt = j.attempt and status = 'in_progress' and worker_id = ${workerId}
+        and wake_at is null ${options.allowLapsed ? sql`` : sql`and lease_expires_at >= now()`} offset 0) f) x
+    where t.id = x.id
     returning t.id, t.attempt`);
   const kept = new Set(renewed.map(attemptKey));
   return new Set(held.map(attemptKey).filter((key) => !kept.has(key)));
