@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { emailAgent, researchAgent } from '@strata/agents';
 import { newId } from '@strata/db';
 import { NonRetryableError } from '@strata/engine';
-import { createEngineHarness, type EngineHarness, keyedGates } from '@strata/engine/testing';
+import { createEngineHarness, type EngineHarness, keyedGates, until } from '@strata/engine/testing';
 import type { Browser, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveScreenshot, seriousA11yProblems } from './axe.ts';
@@ -266,6 +266,12 @@ describe('the execution view', () => {
 
     await page.click('button[data-action=cancel]');
     await page.click('[data-confirm-cancel]');
+    // The held task finishes only once the cancel has committed: finishing first, it would start
+    // `second` at once (eager dispatch), and an in-progress task runs to its end.
+    await until('the cancel to commit', async () => {
+      const [row] = await h.database.sql<{ status: string }[]>`select status from executions where id = ${id}`;
+      return row?.status === 'cancelled';
+    });
     gate(`${id}:first`).resolve();
     await page.locator('[data-execution-status="cancelled"]').waitFor({ timeout: 10_000 });
     for (const key of ['second', 'third']) {
