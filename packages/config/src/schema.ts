@@ -102,7 +102,6 @@ export const configSchema = z.object({
   LLM_MODEL: optionalString,
   LLM_API_KEY: optionalString,
   AGENT_FETCH_ALLOW_HOSTS: commaList,
-  METRICS_TOKEN: optionalString,
 });
 
 export type Config = z.infer<typeof configSchema>;
