@@ -202,7 +202,7 @@ async function promoteWithinExecutions(tx: Tx, slots: QueueSlot[]): Promise<Move
   return moved;
 }
 
-const PRIORITY_RANK_OF = (alias: string) => sql.raw(`case ${alias}.priority when 'high' then 0 when 'medium' then 1 else 2 end`);
+export const PRIORITY_RANK_OF = (alias: string) => sql.raw(`case ${alias}.priority when 'high' then 0 when 'medium' then 1 else 2 end`);
 const PRIORITY_RANK_SQL = PRIORITY_RANK_OF('t');
 
 /** Pending tasks of an execution whose dependencies have all completed, highest priority first. */

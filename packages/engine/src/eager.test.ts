@@ -128,6 +128,28 @@ describe('eager dispatch', () => {
     await second.stop();
   });
 
+  it('gives a free lane to the highest-priority dependent released, the rest to the queue in priority order', async () => {
+    const ran: string[] = [];
+    h.registry.register('content', ({ task }) => {
+      ran.push(task.key);
+      return task.key;
+    });
+    const worker = await h.startWorker({ defaultQueue: { batchSize: 1, localConcurrency: 1 } });
+    const workspaceId = await h.workspace();
+    const strategyId = await h.strategy(workspaceId, [
+      { key: 'root', description: 'root', agentType: 'content', maxRetries: 0 },
+      { key: 'low', description: 'low', agentType: 'content', priority: 'low', dependsOn: ['root'], maxRetries: 0 },
+      { key: 'medium', description: 'medium', agentType: 'content', priority: 'medium', dependsOn: ['root'], maxRetries: 0 },
+      { key: 'high', description: 'high', agentType: 'content', priority: 'high', dependsOn: ['root'], maxRetries: 0 },
+    ]);
+    const execution = await startExecution(h.ctx, { strategyId, workspaceId });
+    await h.waitForStatus(execution.id, ['completed']);
+    expect(ran).toEqual(['root', 'high', 'medium', 'low']);
+    const queued = Object.fromEntries((await jobsOf(execution.id)).map((row) => [row.key, row.queued]));
+    expect(queued).toEqual({ root: true, high: false, medium: true, low: true });
+    await worker.stop();
+  });
+
   it('can be turned off: every task goes through the queue', async () => {
     h.registry.register('content', ({ task }) => task.key);
     const worker = await h.startWorker({ eagerDispatch: false });

@@ -1,8 +1,8 @@
 import type { AgentType, Priority } from '@strata/db';
-import { sql } from 'drizzle-orm';
+import { type SQL, sql } from 'drizzle-orm';
 import { backoffMs, type EngineContext } from './context.ts';
 import { bumpCounts } from './counts.ts';
-import { assignTasks, enqueue, PRIORITY_RANK } from './dispatch.ts';
+import { assignTasks, enqueue, PRIORITY_RANK_OF } from './dispatch.ts';
 import { appendEvents, type NewEvent } from './events.ts';
 import { skipUnstarted } from './lifecycle.ts';
 import { hookPoint } from './hooks.ts';
@@ -186,7 +186,7 @@ export async function recordOutcomes(ctx: EngineContext, outcomes: readonly Atte
         tx,
         outcomes.map((o) => o.executionId),
       ),
-      successes.length > 0 ? completeTasks(tx, successes) : undefined,
+      successes.length > 0 ? completeTasks(tx, successes, eager && !eager.repeat ? eager : undefined) : undefined,
     ]);
     const events: NewEvent[] = [];
     let recorded = 0;
@@ -203,14 +203,12 @@ export async function recordOutcomes(ctx: EngineContext, outcomes: readonly Atte
       }
       // Nothing else in a batch of successes changes the counters again.
       if (successes.length === outcomes.length) unsettledAfter = new Map(executions.map((e) => [e.id, e.unsettled]));
-      const ready = released.filter((r) => r.pendingDependencies === 0 && r.status === 'pending' && locked.get(r.executionId)?.status === 'running');
-      const now = eager ? await claimEagerly(tx, ready, eager, events) : [];
-      claimed.push(...now);
-      const taken = new Set(now.map((t) => t.id));
+      for (const row of released) if (row.claimed && eager) claimed.push(eagerlyClaimed(row, eager.workerId, events));
+      const ready = released.filter((r) => !r.claimed && r.pendingDependencies === 0 && r.status === 'pending' && locked.get(r.executionId)?.status === 'running');
       await assignTasks(
         tx,
         ctx.queue,
-        ready.filter((r) => !taken.has(r.id)).map((r) => r.id),
+        ready.map((r) => r.id),
         events,
       );
     }
@@ -258,20 +256,37 @@ export type EagerDispatch = {
   repeat?: boolean;
 };
 
-type ReleasedRow = { id: string; executionId: string; pendingDependencies: number; status: string; agentType: AgentType; priority: Priority; ordinal: number; waiting: boolean };
+type ReleasedRow = { id: string; executionId: string; pendingDependencies: number; status: string; agentType: AgentType; priority: Priority; ordinal: number; claimed: boolean };
 type CompletedRow = { id: string; executionId: string; agentType: string; durationMs: number; result: unknown; resultOmitted: boolean | null };
 
 /**
  * One statement for the successes of a batch: the tasks completed (fenced by attempt and job),
  * their executions' counters bumped (read back as what is left to settle), and their dependents'
  * counters decremented under their row locks, so exactly one completion sees a dependent reach
- * zero. Each outcome finds its row by primary key (the lateral lookup; `offset 0` keeps the
- * planner from flattening it into a join): joined on the filters instead, a planner whose
- * statistics predate the execution's start (a 10,000-task start is not analysed yet) estimated
- * one in-progress task and looped over all of them for every outcome, 0.1 s a batch of 500.
+ * zero; with `eager` (EagerDispatch), the dependents that reach zero are claimed for the free
+ * lanes in the same update, highest priority first, while nothing waits in their agent queue
+ * (pg-boss's own test for a job it would fetch now). The caller holds the executions' locks, so
+ * the dependents' counters read here are the ones the update decrements.
+ *
+ * Each outcome finds its row by primary key (the lateral lookup; `offset 0` keeps the planner
+ * from flattening it into a join): joined on the filters instead, a planner whose statistics
+ * predate the execution's start (a 10,000-task start is not analysed yet) estimated one
+ * in-progress task and looped over all of them for every outcome, 0.1 s a batch of 500.
  */
-async function completeTasks(tx: Tx, successes: readonly Extract<AttemptOutcome, { ok: true }>[]) {
-  const rows = await tx.execute<{ kind: 'done' | 'released' | 'execution'; row: CompletedRow & ReleasedRow & { unsettled: number } }>(sql`
+async function completeTasks(tx: Tx, successes: readonly Extract<AttemptOutcome, { ok: true }>[], eager: EagerDispatch | undefined) {
+  const lanes = Object.entries(eager?.lanes ?? {}).filter(([, n]) => (n ?? 0) > 0);
+  const claimable =
+    eager && lanes.length > 0
+      ? sql`select c.id from (
+          select d.id, d.agent_type, row_number() over (partition by d.agent_type order by ${PRIORITY_RANK_OF('d')}, d.ordinal, d.id) as n
+          from dec join tasks d on d.id = dec.task_id join executions e on e.id = d.execution_id
+          where d.pending_dependencies = dec.n and d.status = 'pending' and d.wake_at is null and e.status = 'running'
+            and not exists (select 1 from pgboss.job j where j.name = 'agent.' || d.agent_type and j.state < 'active' and not j.blocked and j.start_after <= pgboss.job_now())
+        ) c join jsonb_to_recordset(${jsonRows(lanes.map(([agentType, n]) => ({ agent_type: agentType, n })))}) as l(agent_type text, n int)
+          on l.agent_type = c.agent_type where c.n <= l.n`
+      : sql`select null::text as id where false`;
+  const claim = (value: SQL, otherwise: SQL) => sql`case when eager.id is null then ${otherwise} else ${value} end`;
+  const rows = await tx.execute<{ kind: 'done' | 'released' | 'execution'; row: CompletedRow & ReleasedRow & ClaimedTask & { unsettled: number } }>(sql`
     with done as (
       update tasks t set status = 'completed', result = x.result, error = null, completed_at = now(),
         lease_expires_at = null, progress = null, updated_at = now()
@@ -289,46 +304,48 @@ async function completeTasks(tx: Tx, successes: readonly Extract<AttemptOutcome,
       from (select "executionId", count(*)::int as n from done group by "executionId") c
       where e.id = c."executionId"
       returning e.id, e.total_tasks - e.completed_tasks - e.failed_tasks - e.skipped_tasks as unsettled),
+    dec as (select td.task_id, count(*)::int as n from task_dependencies td join done on td.depends_on_task_id = done.id group by td.task_id),
+    eager as (${claimable}),
     released as (
-      update tasks d set pending_dependencies = d.pending_dependencies - c.n, updated_at = now()
-      from (select td.task_id, count(*)::int as n from task_dependencies td join done on td.depends_on_task_id = done.id group by td.task_id) c
-      where d.id = c.task_id
+      update tasks d set pending_dependencies = d.pending_dependencies - dec.n, updated_at = now(),
+        status = ${claim(sql`'in_progress'`, sql`d.status`)}, attempt = ${claim(sql`d.attempt + 1`, sql`d.attempt`)},
+        assigned_at = ${claim(sql`now()`, sql`d.assigned_at`)}, started_at = ${claim(sql`now()`, sql`d.started_at`)},
+        job_id = ${claim(sql`gen_random_uuid()::text`, sql`d.job_id`)}, queue_tag = ${claim(sql`null`, sql`d.queue_tag`)},
+        worker_id = ${claim(sql`${eager?.workerId ?? null}::text`, sql`d.worker_id`)},
+        lease_expires_at = ${claim(sql`now() + ${eager?.leaseSeconds ?? 0} * interval '1 second'`, sql`d.lease_expires_at`)}
+      from dec left join eager on eager.id = dec.task_id
+      where d.id = dec.task_id
       returning d.id, d.execution_id as "executionId", d.pending_dependencies as "pendingDependencies", d.status,
-        d.agent_type as "agentType", d.priority, d.ordinal, d.wake_at is not null as waiting)
+        d.agent_type as "agentType", d.priority, d.ordinal, eager.id is not null as claimed,
+        d.workspace_id as "workspaceId", d.key, d.description, d.input, d.dependencies, d.attempt, d.retry_count as "retryCount",
+        d.max_retries as "maxRetries", d.timeout_seconds as "timeoutSeconds", d.job_id as "jobId", false as "resumedFromWait")
     select 'done' as kind, to_jsonb(done) as row from done
     union all select 'execution', to_jsonb(bumped) from bumped
     union all select 'released', to_jsonb(released) from released`);
   const of = <K extends string>(kind: K) => rows.filter((r) => r.kind === kind).map((r) => r.row);
-  return { done: of('done') as CompletedRow[], released: of('released') as ReleasedRow[], executions: of('execution') as { id: string; unsettled: number }[] };
+  return { done: of('done') as CompletedRow[], released: of('released'), executions: of('execution') as { id: string; unsettled: number }[] };
 }
 
-/** See EagerDispatch: the ready tasks this worker takes now, highest priority first, at most its free lanes per agent type. */
-async function claimEagerly(tx: Tx, ready: readonly ReleasedRow[], eager: EagerDispatch, events: NewEvent[]): Promise<ClaimedTask[]> {
-  const candidates = ready.filter((r) => !r.waiting && (eager.lanes[r.agentType] ?? 0) > 0);
-  if (candidates.length === 0) return [];
-  const lanes = new Map(Object.entries(eager.lanes));
-  const chosen: string[] = [];
-  for (const row of [...candidates].sort((a, b) => PRIORITY_RANK[a.priority] - PRIORITY_RANK[b.priority] || a.ordinal - b.ordinal)) {
-    const free = lanes.get(row.agentType) ?? 0;
-    if (free <= 0) continue;
-    lanes.set(row.agentType, free - 1);
-    chosen.push(row.id);
-  }
-  if (chosen.length === 0) return [];
-  const rows = await tx.execute<ClaimedTask & { priority: Priority; retryCount: number }>(sql`
-    update tasks t set status = 'in_progress', assigned_at = now(), started_at = now(), attempt = t.attempt + 1,
-      job_id = gen_random_uuid()::text, queue_tag = null, worker_id = ${eager.workerId},
-      lease_expires_at = now() + ${eager.leaseSeconds} * interval '1 second', wake_at = null, updated_at = now()
-    where t.id = any(${textArray(chosen)}) and t.status = 'pending' and t.wake_at is null
-      -- pg-boss's own test for a job it would fetch now: while one waits in the queue, the queue decides.
-      and not exists (select 1 from pgboss.job j where j.name = 'agent.' || t.agent_type and j.state < 'active' and not j.blocked and j.start_after <= pgboss.job_now())
-    returning ${CLAIMED_COLUMNS}, false as "resumedFromWait", t.priority`);
-  for (const task of rows) {
-    // The same two events as a task that went through the queue: assigned, then in progress.
-    events.push({ executionId: task.executionId, type: 'task-assigned', data: { taskId: task.id, agentType: task.agentType, priority: task.priority, attempt: task.attempt, retryCount: task.retryCount } });
-    events.push({ executionId: task.executionId, type: 'task-progress', data: { taskId: task.id, status: 'in_progress', agentType: task.agentType, attempt: task.attempt, workerId: eager.workerId } });
-  }
-  return rows.map(({ priority: _, ...task }) => ({ ...task, input: task.input ?? {} }));
+/** A task claimed eagerly as the completion statement returns it, with the same two events as a task that went through the queue: assigned, then in progress. */
+function eagerlyClaimed(row: ReleasedRow & ClaimedTask, workerId: string, events: NewEvent[]): ClaimedTask {
+  events.push({ executionId: row.executionId, type: 'task-assigned', data: { taskId: row.id, agentType: row.agentType, priority: row.priority, attempt: row.attempt, retryCount: row.retryCount } });
+  events.push({ executionId: row.executionId, type: 'task-progress', data: { taskId: row.id, status: 'in_progress', agentType: row.agentType, attempt: row.attempt, workerId } });
+  return {
+    id: row.id,
+    executionId: row.executionId,
+    workspaceId: row.workspaceId,
+    key: row.key,
+    agentType: row.agentType,
+    description: row.description,
+    input: row.input ?? {},
+    dependencies: row.dependencies,
+    attempt: row.attempt,
+    retryCount: row.retryCount,
+    maxRetries: row.maxRetries,
+    timeoutSeconds: row.timeoutSeconds,
+    resumedFromWait: false,
+    jobId: row.jobId,
+  };
 }
 
 /**
