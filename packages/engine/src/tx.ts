@@ -67,7 +67,7 @@ export function textArray(values: readonly string[]): SQL {
 }
 
 /** PostgreSQL's text form of a text[]: every element quoted, backslashes and quotes escaped. */
-export function arrayLiteral(values: readonly string[]): string {
+function arrayLiteral(values: readonly string[]): string {
   return `{${values.map((value) => `"${value.replace(/[\\"]/g, (c) => `\\${c}`)}"`).join(',')}}`;
 }
 
