@@ -11,5 +11,6 @@ WORKDIR /app
 COPY --from=build /app /app
 ENV NODE_ENV=production PORT=3008 HOST=0.0.0.0
 EXPOSE 3008
-# The web app by default; the worker service overrides the command.
-CMD ["node", "apps/web/server.ts"]
+# The web app by default; the worker service overrides the command. The V8 flag is the one
+# packages/launcher/src/apps.ts gives the web (WEB_NODE_FLAGS: a smaller young generation).
+CMD ["node", "--max-semi-space-size=16", "apps/web/server.ts"]

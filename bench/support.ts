@@ -121,7 +121,8 @@ export async function startBenchWeb(databaseUrl: string): Promise<BenchWeb> {
       server.close(() => resolve(address.port));
     });
   });
-  const web = spawn(process.execPath, ['server.ts'], {
+  // The V8 flag `pnpm start` gives the web (WEB_NODE_FLAGS in packages/launcher/src/apps.ts).
+  const web = spawn(process.execPath, ['--max-semi-space-size=16', 'server.ts'], {
     cwd: webDir,
     env: { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'warn', RATE_LIMIT_STATUS_PER_MIN: '0', RATE_LIMIT_START_PER_MIN: '0', STREAM_MAX_PER_CREDENTIAL: '100000' },
     stdio: ['ignore', 'inherit', 'inherit'],
