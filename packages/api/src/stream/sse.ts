@@ -79,7 +79,7 @@ export async function serveSse(req: IncomingMessage, res: ServerResponse, deps: 
   res.write(RETRY);
   heartbeat = setInterval(() => res.write(PING), HEARTBEAT_MS);
   heartbeat.unref();
-  stop = await openStream(deps, executionId, resumePoint(headers, url), {
+  stop = await openStream(deps, executionId, resumePoint(headers, url), auth.include, {
     send(events) {
       if (!open) return false;
       // A client that stopped reading is dropped rather than buffered without limit.
