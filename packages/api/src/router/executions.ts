@@ -27,6 +27,8 @@ async function executionInWorkspace(ctx: ApiContext & { principal: NonNullable<A
 
 /** Events a subscriber may have waiting before it is dropped. */
 const MAX_QUEUED_EVENTS = 10_000;
+/** Bytes of events a tRPC subscriber may have waiting before it is dropped (as SSE and WebSocket clients are). */
+export const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
 const streamInput = executionIdInput.extend({ lastEventId: z.coerce.number().int().min(0).nullish(), include: taskIncludeInput });
 
 /** A stream ended by the server: its credential ended (UNAUTHORIZED) or the caller's access was removed (FORBIDDEN). */
@@ -149,6 +151,7 @@ export const executionsRouter = router({
     if (!admission.ok) throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: admission.error });
     const { lease } = admission;
     const queue: WireEvent[] = [];
+    let queuedBytes = 0;
     let wake: (() => void) | undefined;
     let done = false;
     let ended: StreamEnd | null = null;
@@ -156,7 +159,9 @@ export const executionsRouter = router({
       await ctx.hub.start();
       const finish = await openStream(deps, execution.id, input.lastEventId ?? null, canonicalIncludes(input.include), {
         send(events) {
-          if (queue.length > MAX_QUEUED_EVENTS) return false;
+          // A subscriber that stopped reading is dropped (it resumes from its last id) rather than buffered without limit.
+          if (queue.length > MAX_QUEUED_EVENTS || queuedBytes > MAX_QUEUED_BYTES) return false;
+          for (const event of events) queuedBytes += event.json.length;
           queue.push(...events);
           wake?.();
           return true;
@@ -175,6 +180,7 @@ export const executionsRouter = router({
         while (!signal?.aborted) {
           const event = queue.shift();
           if (event) {
+            queuedBytes -= event.json.length;
             yield tracked(String(event.id), JSON.parse(event.json) as { id: number; type: string; executionId: string; timestamp: string; data: unknown });
             continue;
           }
