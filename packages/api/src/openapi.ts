@@ -1,6 +1,6 @@
 import type { AgentCatalogEntry } from '@strata/engine';
 import { EXECUTION_STATUSES, INVITATION_STATUSES, ON_TASK_FAILURE, PRIORITIES, ROLES } from '@strata/db';
-import { executionStatusBodySchema, executionViewSchema } from '@strata/engine/contract';
+import { executionStatusBodySchema, executionViewSchema, TASK_INCLUDES, taskViewSchema } from '@strata/engine/contract';
 import { z } from 'zod';
 import { ROUTES } from './rest/routes.ts';
 import * as input from './schemas.ts';
@@ -210,6 +210,12 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   'GET /api/executions/:id': { summary: 'One execution, without its tasks (404 unknown, 403 not yours)', response: z.object({ execution: executionViewSchema }) },
   'GET /api/executions/:id/status': {
     summary: "An execution's status, health, tasks and metrics",
+    description:
+      "Each task carries the seed's fields (id, l4_item_id, agent_type, status, priority, description, assigned_at, completed_at). " +
+      '`include=detail` adds execution_id, key, dependencies, started_at, wake_at, error, retry_count, max_retries and skip_reason; ' +
+      "`include=results` adds each task's result and progress (the agents' output: large, so only on request; one task's is GET /api/executions/{id}/tasks/{taskId}). " +
+      'An unknown part is a 400 naming `include`.',
+    query: input.executionStatusInput.pick({ include: true }),
     response: statusResponse,
     responseExample: {
       execution: { id: EXEC_ID, status: 'running', strategyId: 'strat_456', startedAt: '2025-11-26T20:00:00.000Z', completedAt: null, totalTasks: 2, completedTasks: 1, failedTasks: 0 },
@@ -218,21 +224,42 @@ export const OPERATIONS: Record<string, OperationDoc> = {
         {
           id: 'task_1',
           l4_item_id: 'l4_1',
-          execution_id: EXEC_ID,
           agent_type: 'research',
           status: 'completed',
           priority: 'high',
           description: 'Research the market',
-          dependencies: [],
           assigned_at: '2025-11-26T20:00:00.000Z',
           completed_at: '2025-11-26T20:00:02.000Z',
-          result: { sources: [] },
-          error: null,
-          retry_count: 0,
-          max_retries: 3,
         },
       ],
       metrics: { totalDuration: 5000, averageTaskDuration: 2000 },
+    },
+  },
+  'GET /api/executions/:id/tasks/:taskId': {
+    summary: 'One task of an execution with every field, its result too (404 when the execution has no such task)',
+    response: z.object({ task: taskViewSchema }),
+    responseExample: {
+      task: {
+        id: 'task_1',
+        l4_item_id: 'l4_1',
+        execution_id: EXEC_ID,
+        key: 'research',
+        agent_type: 'research',
+        status: 'completed',
+        priority: 'high',
+        description: 'Research the market',
+        dependencies: [],
+        assigned_at: '2025-11-26T20:00:00.000Z',
+        started_at: '2025-11-26T20:00:00.500Z',
+        completed_at: '2025-11-26T20:00:02.000Z',
+        wake_at: null,
+        result: { sources: [] },
+        error: null,
+        progress: null,
+        retry_count: 0,
+        max_retries: 3,
+        skip_reason: null,
+      },
     },
   },
   'POST /api/executions/:id/pause': { summary: 'Pause (running tasks finish, nothing new starts)', response: controlResponse, responseExample: controlExample('paused', 'Execution paused') },
@@ -336,6 +363,15 @@ const STREAM_PATH = {
       { name: 'id', in: 'path', required: true, schema: { type: 'string' }, example: EXEC_ID },
       { name: 'access_token', in: 'query', required: false, description: 'A stream ticket from POST /api/executions/{id}/stream-ticket (never a session or API token)', schema: { type: 'string' } },
       { name: 'after', in: 'query', required: false, description: 'Resume after this event id (WebSocket)', schema: { type: 'integer', minimum: 0 } },
+      {
+        name: 'include',
+        in: 'query',
+        required: false,
+        description: "What the `state` message's tasks carry beyond the seed's fields, as on the status endpoint: detail, results, or both separated by a comma (400 otherwise)",
+        schema: { type: 'array', items: { type: 'string', enum: [...TASK_INCLUDES] } },
+        style: 'form',
+        explode: false,
+      },
       { name: 'lastEventId', in: 'query', required: false, description: 'Resume after this event id (SSE; or the Last-Event-ID header)', schema: { type: 'integer', minimum: 0 } },
       { name: 'Last-Event-ID', in: 'header', required: false, description: 'Resume after this event id (SSE)', schema: { type: 'integer', minimum: 0 } },
     ],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RawJson, stringifyWithRaw } from './raw-json.ts';
+import { encodeWithRaw, RawJson, stringifyWithRaw } from './raw-json.ts';
 
 describe('stringifyWithRaw', () => {
   it('splices raw JSON text in place and leaves the rest to JSON.stringify', () => {
@@ -15,5 +15,18 @@ describe('stringifyWithRaw', () => {
   it('does not confuse user strings that look like markers', () => {
     const text = stringifyWithRaw({ s: '\u0000raw0:0', r: new RawJson('[]') });
     expect(JSON.parse(text)).toEqual({ s: '\u0000raw0:0', r: [] });
+  });
+});
+
+describe('encodeWithRaw', () => {
+  it('gives the bytes of stringifyWithRaw, raw parts given as text or as bytes', () => {
+    const body = { a: 'é ✓', tasks: new RawJson(Buffer.from('[{"d":"naïve ✓"}]')), more: [new RawJson('{"x":1}'), 'tail'] };
+    const bytes = encodeWithRaw(body);
+    expect(bytes.toString('utf8')).toBe(stringifyWithRaw(body));
+    expect(JSON.parse(bytes.toString('utf8'))).toEqual({ a: 'é ✓', tasks: [{ d: 'naïve ✓' }], more: [{ x: 1 }, 'tail'] });
+  });
+
+  it('is the UTF-8 of JSON.stringify without raw parts', () => {
+    expect(encodeWithRaw({ a: ['ü'] }).equals(Buffer.from(JSON.stringify({ a: ['ü'] })))).toBe(true);
   });
 });

@@ -1,6 +1,7 @@
 import { PASSWORD_MAX_LENGTH } from '@strata/auth';
 import { EXECUTION_STATUSES, ROLES } from '@strata/db';
 import { strategyFields } from '@strata/engine';
+import { TASK_INCLUDES } from '@strata/engine/contract';
 import { z } from 'zod';
 
 /** Request schemas, defined once: tRPC validates with them and the OpenAPI document is generated from them. */
@@ -56,6 +57,19 @@ export const workspaceIdInput = z.object({ workspaceId: id('workspaceId') });
 
 export const startExecutionInput = z.object({ strategyId: id('strategyId'), workspaceId: id('workspaceId') });
 export const executionIdInput = z.object({ id: id('id') });
+/**
+ * What the status body's tasks carry beyond the seed's fields: `detail`, `results`, or both (an
+ * array, or over REST a comma list: `include=detail,results`).
+ */
+export const taskIncludeInput = z
+  .preprocess(
+    (v) => (typeof v === 'string' ? (v === '' ? [] : v.split(',')) : v),
+    z.array(z.enum(TASK_INCLUDES, { error: (issue) => `${JSON.stringify(String(issue.input).slice(0, 40))} is not one of ${TASK_INCLUDES.join(', ')}` })).max(TASK_INCLUDES.length * 2),
+  )
+  .optional()
+  .meta({ description: `Task fields beyond the seed's: ${TASK_INCLUDES.join(', ')}, or both separated by a comma (results: each task's result and progress)` });
+export const executionStatusInput = executionIdInput.extend({ include: taskIncludeInput });
+export const executionTaskInput = executionIdInput.extend({ taskId: id('taskId') });
 const executionStatus = z.enum(EXECUTION_STATUSES);
 export const listExecutionsInput = z.object({
   workspaceId: id('workspaceId'),

@@ -80,7 +80,7 @@ async function follow(executionId: string) {
     },
     close() {},
   };
-  const stop = await openStream({ db: h.database.db, hub }, executionId, null, sink);
+  const stop = await openStream({ db: h.database.db, hub }, executionId, null, ['detail', 'results'], sink);
   return {
     stop,
     /** Resolves with the live state once it has taken in every event logged so far. */

@@ -30,6 +30,30 @@ function snapshot(): ExecutionState {
 const apply = (state: ExecutionState, ...events: BridgeEvent[]) => events.reduce(applyStreamEvent, state);
 
 describe('applyStreamEvent', () => {
+  it("keeps the results events brought when a later state leaves results out, and takes a state's own", () => {
+    const before = apply(
+      snapshot(),
+      ev('task-completed', { taskId: 'b', result: { text: 'done' } }),
+      ev('task-completed', { taskId: 'c', resultOmitted: true }),
+    );
+    const tasks = [
+      { id: 'a', status: 'completed', agent_type: 'email' },
+      { id: 'b', status: 'completed', agent_type: 'content' },
+      { id: 'c', status: 'completed', agent_type: 'research' },
+    ];
+    const lean = applyStreamEvent(before, ev('state', { execution: { id: EXEC, status: 'completed' }, health: { score: 100 }, tasks, metrics: {} }));
+    expect(lean.tasks.map((t) => [t.id, t.result, t.result_omitted])).toEqual([
+      ['a', undefined, undefined],
+      ['b', { text: 'done' }, undefined],
+      ['c', undefined, true],
+    ]);
+    const withResults = applyStreamEvent(before, ev('state', { execution: { id: EXEC, status: 'completed' }, health: { score: 100 }, tasks: tasks.map((t) => ({ ...t, result: t.id })), metrics: {} }));
+    expect(withResults.tasks.map((t) => t.result)).toEqual(['a', 'b', 'c']);
+    // A task that is no longer completed (a snapshot from before, or a rerun) keeps nothing.
+    const pending = applyStreamEvent(before, ev('state', { execution: { id: EXEC, status: 'running' }, health: { score: 100 }, tasks: [{ id: 'b', status: 'pending' }], metrics: {} }));
+    expect(pending.tasks).toEqual([{ id: 'b', status: 'pending' }]);
+  });
+
   it('replaces everything on state, keeping connection fields', () => {
     const before = { ...createInitialState(EXEC), connected: true, lastEventId: 7 };
     const after = applyStreamEvent(before, { ...ev('state', { execution: { id: EXEC, status: 'paused' }, health: { score: 1 }, tasks: [], metrics: {} }) });

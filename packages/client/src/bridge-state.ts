@@ -180,9 +180,22 @@ function applySnapshot(state: ExecutionState, data: Record<string, unknown>): Ex
     ...state,
     execution: { ...execution },
     health: isRecord(data.health) ? { ...(data.health as HealthMetrics) } : state.health,
-    tasks: Array.isArray(data.tasks) ? (data.tasks as AgentTask[]).map((task) => ({ ...task })) : state.tasks,
+    tasks: Array.isArray(data.tasks) ? mergeSnapshotTasks(state.tasks, data.tasks as AgentTask[]) : state.tasks,
     metrics: isRecord(data.metrics) ? { ...(data.metrics as ExecutionMetrics) } : state.metrics,
   };
+}
+
+/**
+ * A snapshot's tasks, each keeping the result a `task-completed` event brought before (a
+ * snapshot carries results only when asked with `include=results`, and a task completes once).
+ */
+function mergeSnapshotTasks(before: readonly AgentTask[], snapshot: readonly AgentTask[]): AgentTask[] {
+  const positions = positionsOf(before);
+  return snapshot.map((task) => {
+    const known = before[positions.get(task.id) ?? -1];
+    if (!known || task.status !== 'completed' || known.status !== 'completed' || 'result' in task) return { ...task };
+    return { ...task, ...('result' in known ? { result: known.result } : {}), ...(known.result_omitted ? { result_omitted: true } : {}) };
+  });
 }
 
 /**

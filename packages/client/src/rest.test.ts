@@ -57,6 +57,15 @@ describe('StrataRestClient', () => {
     expect(seen[0]?.url).toBe('/api/executions/exec_1/status');
   });
 
+  it('asks for the status parts named in include, and for one task', async () => {
+    const baseUrl = await serve((req) => ({ status: 200, body: req.url!.includes('/tasks/') ? { task: { id: 't/1' } } : { execution: {}, health: {}, tasks: [], metrics: {} } }));
+    const client = new StrataRestClient({ baseUrl });
+    await client.getStatus('e 1');
+    await client.getStatus('e 1', { include: ['detail', 'results'] });
+    expect((await client.getTask('e 1', 't/1')).task.id).toBe('t/1');
+    expect(seen.map((s) => s.url)).toEqual(['/api/executions/e%201/status', '/api/executions/e%201/status?include=detail,results', '/api/executions/e%201/tasks/t%2F1']);
+  });
+
   it('calls the control endpoints', async () => {
     const baseUrl = await serve((req) => ({ status: 200, body: { success: true, message: 'ok', execution: { id: 'e', status: req.url!.split('/').pop() } } }));
     const client = new StrataRestClient({ baseUrl });

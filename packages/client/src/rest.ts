@@ -2,6 +2,8 @@
  * A small REST client with the seed's retry behaviour: no retry on 4xx, exponential backoff on
  * 5xx and network errors, and an Idempotency-Key on start so a retry cannot start twice.
  */
+import type { ExecutionStatusBody, TaskInclude, TaskView } from '@strata/engine/contract';
+
 export class StrataApiError extends Error {
   readonly status: number;
   readonly body: unknown;
@@ -49,11 +51,18 @@ export class StrataRestClient {
     return this.request<StartResponse>('POST', '/api/executions/start', input, { 'idempotency-key': key });
   }
 
-  getStatus(executionId: string) {
-    return this.request<{ execution: Record<string, unknown>; health: Record<string, unknown>; tasks: Record<string, unknown>[]; metrics: Record<string, unknown> }>(
-      'GET',
-      `/api/executions/${encodeURIComponent(executionId)}/status`,
-    );
+  /**
+   * The status body. Its tasks carry the seed's fields; `include` adds `detail` (key,
+   * dependencies, retries, error, ...) and/or `results` (each task's result and progress).
+   */
+  getStatus(executionId: string, options: { include?: readonly TaskInclude[] } = {}) {
+    const query = options.include?.length ? `?include=${options.include.map(encodeURIComponent).join(',')}` : '';
+    return this.request<ExecutionStatusBody>('GET', `/api/executions/${encodeURIComponent(executionId)}/status${query}`);
+  }
+
+  /** One task with every field, its result too. */
+  getTask(executionId: string, taskId: string) {
+    return this.request<{ task: TaskView }>('GET', `/api/executions/${encodeURIComponent(executionId)}/tasks/${encodeURIComponent(taskId)}`);
   }
 
   pauseExecution(executionId: string) {

@@ -89,6 +89,30 @@ export const taskViewSchema = z.object({
   skip_reason: z.enum(SKIP_REASONS).nullable().meta({ description: 'Why a skipped task did not run' }),
 });
 
+/** The task fields the seed documents for the status body: always there. */
+export const SEED_TASK_FIELDS = ['id', 'l4_item_id', 'agent_type', 'status', 'priority', 'description', 'assigned_at', 'completed_at'] as const;
+/**
+ * What a status body's tasks may add to the seed's fields, asked for with `include`:
+ * `detail` (execution_id, key, dependencies, started_at, wake_at, error, retry_count,
+ * max_retries, skip_reason) and `results` (result, progress: the agents' output, unbounded in
+ * size, so never sent unless asked for; one task's is `GET /api/executions/:id/tasks/:taskId`).
+ */
+export const TASK_INCLUDES = ['detail', 'results'] as const;
+export type TaskInclude = (typeof TASK_INCLUDES)[number];
+export const TASK_INCLUDE_FIELDS: Readonly<Record<TaskInclude, readonly (keyof TaskView)[]>> = {
+  detail: ['execution_id', 'key', 'dependencies', 'started_at', 'wake_at', 'error', 'retry_count', 'max_retries', 'skip_reason'],
+  results: ['result', 'progress'],
+};
+
+/**
+ * A task in the status body: the seed's fields always, the rest as `include` asks (a field
+ * that is included is always present, null when empty).
+ */
+export const statusTaskSchema = taskViewSchema
+  .partial()
+  .required(Object.fromEntries(SEED_TASK_FIELDS.map((field) => [field, true])) as { [K in (typeof SEED_TASK_FIELDS)[number]]: true })
+  .meta({ description: "The seed's fields always; `include=detail` adds execution_id, key, dependencies, started_at, wake_at, error, retry_count, max_retries, skip_reason; `include=results` adds result and progress" });
+
 export const executionViewSchema = z.object({
   id: z.string(),
   status: z.enum(EXECUTION_STATUSES),
@@ -107,15 +131,16 @@ export const executionViewSchema = z.object({
 export const executionStatusBodySchema = z.object({
   execution: executionViewSchema,
   health: healthSchema,
-  tasks: z.array(taskViewSchema),
+  tasks: z.array(statusTaskSchema),
   metrics: metricsSchema,
 });
 
 export type Health = z.infer<typeof healthSchema>;
 export type Metrics = z.infer<typeof metricsSchema>;
 export type TaskView = z.infer<typeof taskViewSchema>;
+export type StatusTask = z.infer<typeof statusTaskSchema>;
 export type ExecutionView = z.infer<typeof executionViewSchema>;
-export interface ExecutionStatusBody<Tasks = TaskView[]> {
+export interface ExecutionStatusBody<Tasks = StatusTask[]> {
   execution: ExecutionView;
   health: Health;
   tasks: Tasks;

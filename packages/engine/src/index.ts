@@ -8,7 +8,7 @@ export { agentQueue, ensureAgentQueues, pgBossTaskQueue, taskJobSchema, type Tas
 export { DEFAULT_RESULT_MAX_BYTES, PROGRESS_MAX_BYTES, formatBytes } from './limits.ts';
 export { reapExpiredLeases, requeueLostJobs } from './recovery.ts';
 export { claimTasks, recordOutcomes, reportProgress, type AttemptOutcome, type ClaimedTask, type DependencyResult } from './runner.ts';
-export { getExecutionStatus, getExecutionStatusParts, statusBody, type ExecutionStatusBody, type ExecutionStatusParts, type TaskView } from './status.ts';
+export { getExecutionStatus, getExecutionStatusParts, getTaskView, statusBody, type ExecutionStatusBody, type ExecutionStatusParts, type StatusTask, type TaskInclude, type TaskView } from './status.ts';
 export {
   KNOWN_AGENT_TYPES,
   l4ItemSchema,

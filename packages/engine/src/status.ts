@@ -1,12 +1,13 @@
 import type { Db } from '@strata/db';
 import { sql } from 'drizzle-orm';
-import type { ExecutionStatusBody, TaskView } from './contract.ts';
+import { type ExecutionStatusBody, SEED_TASK_FIELDS, TASK_INCLUDE_FIELDS, TASK_INCLUDES, type TaskInclude, type TaskView } from './contract.ts';
 import { notFound } from './errors.ts';
 import { computeHealth, computeMetrics, type ExecutionStats, foldStats, type StatsRow, statsQuery } from './health.ts';
 
-export type { ExecutionStatusBody, TaskView } from './contract.ts';
+export type { ExecutionStatusBody, StatusTask, TaskInclude, TaskView } from './contract.ts';
 
-const iso = (column: string) => sql.raw(`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`);
+const isoText = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+const iso = (column: string) => sql.raw(isoText(column));
 
 /**
  * The seed's status body — execution, health, tasks, metrics — and the id of the newest event,
@@ -14,7 +15,54 @@ const iso = (column: string) => sql.raw(`to_char(${column} at time zone 'UTC', '
  * come back as JSON text built by PostgreSQL: a caller that only re-serialises them (REST)
  * passes the text through untouched.
  */
-export async function getExecutionStatusParts(db: Db, executionId: string): Promise<ExecutionStatusParts> {
+/** SQL for each task field of the status body. */
+const TASK_FIELD_SQL: Record<keyof TaskView, string> = {
+  id: 't.id',
+  l4_item_id: 't.l4_item_id',
+  execution_id: 't.execution_id',
+  key: 't.key',
+  agent_type: 't.agent_type',
+  status: 't.status',
+  priority: 't.priority',
+  description: 't.description',
+  dependencies: 't.dependencies',
+  assigned_at: isoText('t.assigned_at'),
+  started_at: isoText('t.started_at'),
+  completed_at: isoText('t.completed_at'),
+  wake_at: isoText('t.wake_at'),
+  result: 't.result',
+  error: 't.error',
+  progress: 't.progress',
+  retry_count: 't.retry_count',
+  max_retries: 't.max_retries',
+  skip_reason: 'skips.reason',
+};
+
+/** Every optional part of the tasks: what the engine's own callers (and tests) read. */
+const ALL_TASK_INCLUDES: readonly TaskInclude[] = TASK_INCLUDES;
+
+/** The task fields for a set of includes, in the contract's order. */
+function taskFields(include: readonly TaskInclude[]): (keyof TaskView)[] {
+  const fields = new Set<keyof TaskView>([...SEED_TASK_FIELDS, ...include.flatMap((part) => TASK_INCLUDE_FIELDS[part])]);
+  return (Object.keys(TASK_FIELD_SQL) as (keyof TaskView)[]).filter((field) => fields.has(field));
+}
+
+/**
+ * The seed's status body — execution, health, tasks, metrics — and the id of the newest event,
+ * from one statement (one snapshot, so the body is the state at exactly that event). The tasks
+ * come back as JSON text built by PostgreSQL, with the seed's fields and the parts `include`
+ * names: a caller that only re-serialises them (REST, the stream) passes the text through.
+ */
+export async function getExecutionStatusParts(db: Db, executionId: string, include: readonly TaskInclude[] = ALL_TASK_INCLUDES): Promise<ExecutionStatusParts> {
+  const fields = taskFields(include);
+  const taskJson = sql.raw(`json_build_object(${fields.map((field) => `'${field}', ${TASK_FIELD_SQL[field]}`).join(', ')})`);
+  // The reason a task was skipped lives in its skip event (the log is the record of why).
+  const skips = fields.includes('skip_reason')
+    ? sql`left join (select distinct on (v.data->>'taskId') v.data->>'taskId' as task_id, v.data->>'reason' as reason
+            from execution_events v
+            where v.execution_id = ${executionId} and v.type = 'task-failed' and v.data->>'status' = 'skipped'
+            order by v.data->>'taskId', v.id desc) skips on skips.task_id = t.id and t.status = 'skipped'`
+    : sql``;
   const [row] = await db.execute<{ execution: ExecutionStatusBody['execution'] | null; tasks: string; stats: StatsRow[] | null; version: number | null; lastEventId: number }>(sql`
     select
       (select version from executions where id = ${executionId}) as version,
@@ -23,21 +71,26 @@ export async function getExecutionStatusParts(db: Db, executionId: string): Prom
           'startedAt', ${iso('e.started_at')}, 'completedAt', ${iso('e.completed_at')}, 'totalTasks', e.total_tasks,
           'completedTasks', e.completed_tasks, 'failedTasks', e.failed_tasks, 'error', e.error)
         from executions e where e.id = ${executionId}) as execution,
-      (select coalesce(json_agg(json_build_object('id', t.id, 'l4_item_id', t.l4_item_id, 'execution_id', t.execution_id,
-          'key', t.key, 'agent_type', t.agent_type, 'status', t.status, 'priority', t.priority, 'description', t.description,
-          'dependencies', t.dependencies, 'assigned_at', ${iso('t.assigned_at')}, 'started_at', ${iso('t.started_at')},
-          'completed_at', ${iso('t.completed_at')}, 'wake_at', ${iso('t.wake_at')}, 'result', t.result, 'error', t.error, 'progress', t.progress,
-          'retry_count', t.retry_count, 'max_retries', t.max_retries, 'skip_reason', skips.reason) order by t.id), '[]')::text
-        from tasks t
-        -- The reason a task was skipped lives in its skip event (the log is the record of why).
-        left join (select distinct on (v.data->>'taskId') v.data->>'taskId' as task_id, v.data->>'reason' as reason
-            from execution_events v
-            where v.execution_id = ${executionId} and v.type = 'task-failed' and v.data->>'status' = 'skipped'
-            order by v.data->>'taskId', v.id desc) skips on skips.task_id = t.id and t.status = 'skipped'
+      (select coalesce(json_agg(${taskJson} order by t.id), '[]')::text
+        from tasks t ${skips}
         where t.execution_id = ${executionId}) as tasks,
       (select json_agg(s) from (${statsQuery(executionId)}) s) as stats`);
   if (!row?.execution) throw notFound('Execution not found');
   return { version: row.version ?? 0, lastEventId: Number(row.lastEventId), execution: row.execution, tasks: row.tasks, stats: foldStats(row.stats ?? []) };
+}
+
+/** One task with every field (its result too), or null when the execution has no such task. */
+export async function getTaskView(db: Db, executionId: string, taskId: string): Promise<TaskView | null> {
+  const fields = taskFields(ALL_TASK_INCLUDES);
+  const taskJson = sql.raw(`json_build_object(${fields.map((field) => `'${field}', ${TASK_FIELD_SQL[field]}`).join(', ')})`);
+  const [row] = await db.execute<{ task: TaskView }>(sql`
+    select ${taskJson} as task
+    from tasks t
+    left join (select v.data->>'reason' as reason from execution_events v
+        where v.execution_id = ${executionId} and v.type = 'task-failed' and v.data->>'status' = 'skipped' and v.data->>'taskId' = ${taskId}
+        order by v.id desc limit 1) skips on t.status = 'skipped'
+    where t.execution_id = ${executionId} and t.id = ${taskId}`);
+  return row?.task ?? null;
 }
 
 /** What the status body is made of; health and metrics are derived at answer time (they depend on now). */
@@ -62,8 +115,8 @@ export function statusBody<T>(parts: ExecutionStatusParts, tasks: T, now: Date =
   };
 }
 
-/** The status body with the tasks parsed. */
-export async function getExecutionStatus(db: Db, executionId: string): Promise<ExecutionStatusBody> {
+/** The status body with the tasks parsed, every field of every task. */
+export async function getExecutionStatus(db: Db, executionId: string): Promise<ExecutionStatusBody<TaskView[]>> {
   const parts = await getExecutionStatusParts(db, executionId);
   return statusBody(parts, JSON.parse(parts.tasks) as TaskView[]);
 }

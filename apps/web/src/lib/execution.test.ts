@@ -1,6 +1,6 @@
 import type { AgentTask } from '@strata/client';
 import { describe, expect, it } from 'vitest';
-import { attemptsView, connectionLabel, healthTone, progressOf, runStatusView, skipReasonText, taskOutput } from './execution.ts';
+import { attemptsView, connectionLabel, healthTone, progressOf, resultUnknown, runStatusView, skipReasonText, taskOutput } from './execution.ts';
 import { TimelineBuilder } from './execution-timeline.ts';
 
 const task = (fields: Partial<AgentTask> & { status: string }): AgentTask => ({ id: 'task_1', key: 'k', agent_type: 'content', retry_count: 0, max_retries: 3, ...fields });
@@ -84,5 +84,16 @@ describe('the timeline', () => {
     ]);
     expect(b!.bars).toEqual([{ taskId: 'b', attempt: 1, queuedAt: null, startedAt: null, waits: [], endedAt: at(9), end: 'skipped' }]);
     expect(timeline.span).toEqual({ from: at(0), to: at(9) });
+  });
+});
+
+describe('resultUnknown', () => {
+  it('is true for a completed task without its result or with an omitted one, false otherwise', () => {
+    expect(resultUnknown({ id: 't', status: 'completed' })).toBe(true);
+    expect(resultUnknown({ id: 't', status: 'completed', result: null, result_omitted: true })).toBe(true);
+    expect(resultUnknown({ id: 't', status: 'completed', result: null })).toBe(false);
+    expect(resultUnknown({ id: 't', status: 'completed', result: { ics: 'x' } })).toBe(false);
+    expect(resultUnknown({ id: 't', status: 'failed' })).toBe(false);
+    expect(resultUnknown({ id: 't', status: 'in_progress' })).toBe(false);
   });
 });

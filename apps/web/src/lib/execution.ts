@@ -243,6 +243,13 @@ export function connectionLabel(
 const record = (value: unknown): Record<string, unknown> | null => (typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : null);
 const text = (value: unknown): string | null => (typeof value === 'string' && value ? value : null);
 
+/**
+ * A completed task whose result this page has not got: the stream's state carries no results
+ * (they ride on task-completed events), so a task that completed before the page opened, or
+ * whose result was too large for its event, is read from GET /api/executions/:id/tasks/:taskId.
+ */
+export const resultUnknown = (task: AgentTask): boolean => task.status === 'completed' && (task.result_omitted === true || !('result' in task));
+
 /** A scheduling task's result carries an iCalendar file: `{ ics, filename }`. */
 export function calendarFile(task: AgentTask): { ics: string; filename: string } | null {
   const result = record(task.result);

@@ -53,7 +53,9 @@ export class LiveExecution {
   /** Opens the stream at `/api/executions/:id/stream` on this page's host. */
   connect(location: Location): void {
     const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
-    const url = `${scheme}://${location.host}/api/executions/${encodeURIComponent(this.id)}/stream`;
+    // The dashboard shows keys, dependencies, retries and errors (`include=detail`); results ride
+    // on task-completed events, and an earlier one is read per task when its drawer opens.
+    const url = `${scheme}://${location.host}/api/executions/${encodeURIComponent(this.id)}/stream?include=detail`;
     this.#cleanup.push(
       this.#bridge.subscribe(this.id, (state) => {
         this.#pendingState = state;

@@ -14,6 +14,8 @@ export type RouterOutputs = inferRouterOutputs<AppRouter>;
 export type ExecutionOverview = RouterOutputs['executions']['get'];
 /** `GET /api/executions/:id/status`: the status body (also the stream's `state`). */
 export type ExecutionStatusBody = RouterOutputs['executions']['status'];
+/** `GET /api/executions/:id/tasks/:taskId`: one task with every field, its result too. */
+export type ExecutionTaskDetail = RouterOutputs['executions']['task'];
 /** `GET /api/strategies/:id` */
 export type StrategyDetail = RouterOutputs['strategies']['get'];
 

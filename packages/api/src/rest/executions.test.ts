@@ -1,5 +1,5 @@
 import { blockAt, clearHooks, onHook } from '@strata/engine';
-import { executionStatusBodySchema, executionViewSchema } from '@strata/engine/contract';
+import { executionStatusBodySchema, executionViewSchema, SEED_TASK_FIELDS, TASK_INCLUDE_FIELDS, taskViewSchema } from '@strata/engine/contract';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createApiHarness, type ApiHarness } from '../testing.ts';
 
@@ -108,19 +108,86 @@ describe('GET /api/executions/:id/status', () => {
     expect(typeof metrics.totalDuration).toBe('number');
     expect(typeof metrics.averageTaskDuration).toBe('number');
     expect(tasks).toHaveLength(2);
+    // By default each task carries exactly the seed's documented fields.
     for (const task of tasks) {
-      for (const field of ['id', 'l4_item_id', 'execution_id', 'agent_type', 'status', 'priority', 'description', 'dependencies', 'assigned_at', 'completed_at', 'result', 'error', 'retry_count', 'max_retries']) {
-        expect(task).toHaveProperty(field);
-      }
+      expect(Object.keys(task).sort()).toEqual([...SEED_TASK_FIELDS].sort());
       expect(task.id).toMatch(/^task_/);
       expect(task.l4_item_id).toMatch(/^l4_/);
       expect(task.agent_type).toBe('content');
       expect(task.status).toBe('completed');
+      expect(task.assigned_at).toMatch(ISO);
+      expect(task.completed_at).toMatch(ISO);
     }
     const first = tasks.find((t: { description: string }) => t.description === 'Send outreach email');
-    expect(first).toMatchObject({ priority: 'high', result: { done: 'a' }, retry_count: 0, max_retries: 3 });
-    const second = tasks.find((t: { description: string }) => t.description === 'Follow up');
-    expect(second.dependencies).toEqual([first.id]);
+    expect(first).toMatchObject({ priority: 'high' });
+    expect(tasks.find((t: { description: string }) => t.description === 'Follow up')).toMatchObject({ priority: 'medium' });
+  });
+
+  it('adds the detail and the results a caller asks for with include, and every field with both', async () => {
+    const started = await h.call('POST', '/api/executions/start', { token: owner.token, body: { strategyId, workspaceId } });
+    await h.waitForStatus(started.body.executionId, ['completed']);
+    const url = `/api/executions/${started.body.executionId}/status`;
+    const byDescription = (tasks: Record<string, unknown>[], description: string) => tasks.find((t) => t.description === description)!;
+
+    const detail = await h.call('GET', `${url}?include=detail`, { token: owner.token });
+    expect(detail.status).toBe(200);
+    executionStatusBodySchema.strict().parse(detail.body);
+    for (const task of detail.body.tasks) expect(Object.keys(task).sort()).toEqual([...SEED_TASK_FIELDS, ...TASK_INCLUDE_FIELDS.detail].sort());
+    const first = byDescription(detail.body.tasks, 'Send outreach email');
+    expect(first).toMatchObject({ key: 'a', execution_id: started.body.executionId, retry_count: 0, max_retries: 3, dependencies: [], error: null, skip_reason: null });
+    expect(byDescription(detail.body.tasks, 'Follow up').dependencies).toEqual([first.id]);
+
+    const results = await h.call('GET', `${url}?include=results`, { token: owner.token });
+    expect(results.status).toBe(200);
+    for (const task of results.body.tasks) expect(Object.keys(task).sort()).toEqual([...SEED_TASK_FIELDS, ...TASK_INCLUDE_FIELDS.results].sort());
+    expect(byDescription(results.body.tasks, 'Send outreach email')).toMatchObject({ result: { done: 'a' }, progress: null });
+
+    // Both, in either order, comma-separated or repeated: every field, as the task endpoint has it.
+    for (const query of ['include=detail,results', 'include=results,detail', 'include=results&include=detail', 'include=detail,detail,results']) {
+      const all = await h.call('GET', `${url}?${query}`, { token: owner.token });
+      expect(all.status).toBe(200);
+      for (const task of all.body.tasks) taskViewSchema.strict().parse(task);
+      expect(byDescription(all.body.tasks, 'Follow up')).toMatchObject({ key: 'b', result: { done: 'b' } });
+    }
+    // An empty include is the default body.
+    const empty = await h.call('GET', `${url}?include=`, { token: owner.token });
+    for (const task of empty.body.tasks) expect(Object.keys(task).sort()).toEqual([...SEED_TASK_FIELDS].sort());
+  });
+
+  it('refuses an unknown include with 400 naming the parameter, after credentials and before the execution', async () => {
+    const started = await h.call('POST', '/api/executions/start', { token: owner.token, body: { strategyId, workspaceId } });
+    const url = `/api/executions/${started.body.executionId}/status`;
+    for (const bad of ['result', 'detail,everything', 'DETAIL', ' detail']) {
+      const res = await h.call('GET', `${url}?include=${encodeURIComponent(bad)}`, { token: owner.token });
+      expect(res.status).toBe(400);
+      expect(res.body.error).toMatch(/^include\[\d\]: ".*" is not one of detail, results$/);
+      expect(res.body.field).toMatch(/^include\[\d\]$/);
+    }
+    expect((await h.call('GET', `${url}?include=bogus`)).status).toBe(401);
+    // The input is judged before the execution is looked up.
+    expect((await h.call('GET', '/api/executions/exec_123/status?include=bogus', { token: owner.token })).status).toBe(400);
+  });
+
+  it("answers one task with every field, its result too; 404 for a task that is not the execution's, 401, 403", async () => {
+    const started = await h.call('POST', '/api/executions/start', { token: owner.token, body: { strategyId, workspaceId } });
+    await h.waitForStatus(started.body.executionId, ['completed']);
+    const status = await h.call('GET', `/api/executions/${started.body.executionId}/status?include=detail,results`, { token: owner.token });
+    for (const listed of status.body.tasks) {
+      const res = await h.call('GET', `/api/executions/${started.body.executionId}/tasks/${listed.id}`, { token: owner.token });
+      expect(res.status).toBe(200);
+      expect(Object.keys(res.body)).toEqual(['task']);
+      taskViewSchema.strict().parse(res.body.task);
+      expect(res.body.task).toEqual(listed);
+    }
+    const taskId = status.body.tasks[0].id;
+    const other = await h.call('POST', '/api/executions/start', { token: owner.token, body: { strategyId, workspaceId } });
+    const elsewhere = await h.call('GET', `/api/executions/${other.body.executionId}/tasks/${taskId}`, { token: owner.token });
+    expect(elsewhere).toMatchObject({ status: 404, body: { error: 'Task not found' } });
+    expect((await h.call('GET', `/api/executions/exec_123/tasks/${taskId}`, { token: owner.token })).body).toEqual({ error: 'Execution not found' });
+    expect((await h.call('GET', `/api/executions/${started.body.executionId}/tasks/${taskId}`)).status).toBe(401);
+    const outsider = await h.signup('task-peeker@example.com');
+    const denied = await h.call('GET', `/api/executions/${started.body.executionId}/tasks/${taskId}`, { token: outsider.token });
+    expect(denied).toMatchObject({ status: 403, body: { error: 'Access denied' } });
   });
 
   it('answers 404 Execution not found, 401 and 403', async () => {

@@ -8,12 +8,13 @@ import { type ApiDeps, createContext } from '../context.ts';
 import { errorField } from '../error-field.ts';
 import { formatInputError } from '../input-error.ts';
 import { openApiDocument } from '../openapi.ts';
-import { stringifyWithRaw } from '../raw-json.ts';
+import { encodeWithRaw } from '../raw-json.ts';
 import { createCaller } from '../root.ts';
 import { matchRoute } from './routes.ts';
 
 const json = (status: number, body: unknown, headers?: HeadersInit) => {
-  const response = new Response(stringifyWithRaw(body), { status, headers });
+  // Bytes, not text: the status body's tasks are spliced in already encoded.
+  const response = new Response(encodeWithRaw(body) as Uint8Array<ArrayBuffer>, { status, headers });
   response.headers.set('content-type', 'application/json; charset=utf-8');
   response.headers.set('cache-control', 'no-store');
   return response;

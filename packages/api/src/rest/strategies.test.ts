@@ -300,7 +300,7 @@ describe('executions pin their version', () => {
     expect(res.status, JSON.stringify(res.body)).toBe(200);
     return res.body.executionId as string;
   };
-  const status = async (executionId: string) => (await get(`/api/executions/${executionId}/status`)).body;
+  const status = async (executionId: string) => (await get(`/api/executions/${executionId}/status?include=detail`)).body;
 
   it('an edit during a run changes nothing of that run; the next run takes the new version', async () => {
     const id = await createStrategy();

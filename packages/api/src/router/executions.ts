@@ -1,7 +1,7 @@
-import { controlExecution, findExecution, findStrategy, getExecutionStatus, listExecutions, startExecution, statusBody, type TaskView } from '@strata/engine';
+import { controlExecution, findExecution, findStrategy, getExecutionStatusParts, getTaskView, listExecutions, startExecution, statusBody, type StatusTask } from '@strata/engine';
 import type { ExecutionView } from '@strata/engine/contract';
 import { rawJson } from '../raw-json.ts';
-import { StatusCache } from '../status-cache.ts';
+import { canonicalIncludes, StatusCache } from '../status-cache.ts';
 import { executions } from '@strata/db';
 import { TRPCError, tracked } from '@trpc/server';
 import { z } from 'zod';
@@ -13,7 +13,7 @@ import { eq } from 'drizzle-orm';
 import type { ApiContext } from '../context.ts';
 import { notFound } from '../errors.ts';
 import { once, requestHash, type ClaimKey } from '../idempotency.ts';
-import { executionIdInput, listExecutionsInput, startExecutionInput, workspaceIdInput } from '../schemas.ts';
+import { executionIdInput, executionStatusInput, executionTaskInput, listExecutionsInput, startExecutionInput, taskIncludeInput, workspaceIdInput } from '../schemas.ts';
 import { authedProcedure, rateLimit, requireRole, router } from '../trpc.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
@@ -27,7 +27,9 @@ async function executionInWorkspace(ctx: ApiContext & { principal: NonNullable<A
 
 /** Events a subscriber may have waiting before it is dropped. */
 const MAX_QUEUED_EVENTS = 10_000;
-const streamInput = executionIdInput.extend({ lastEventId: z.coerce.number().int().min(0).nullish() });
+/** Bytes of events a tRPC subscriber may have waiting before it is dropped (as SSE and WebSocket clients are). */
+export const MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+const streamInput = executionIdInput.extend({ lastEventId: z.coerce.number().int().min(0).nullish(), include: taskIncludeInput });
 
 /** A stream ended by the server: its credential ended (UNAUTHORIZED) or the caller's access was removed (FORBIDDEN). */
 const endError = (end: StreamEnd) => new TRPCError({ code: end.code === 4401 ? 'UNAUTHORIZED' : 'FORBIDDEN', message: end.reason });
@@ -69,13 +71,29 @@ export const executionsRouter = router({
       },
     };
   }),
-  status: authedProcedure.input(executionIdInput).query(async ({ ctx, input }) => {
+  /**
+   * The seed's status body. Its tasks carry the seed's fields; `include` adds `detail` and/or
+   * `results` (each task's result, unbounded in size: one task's is `task`).
+   */
+  status: authedProcedure.input(executionStatusInput).query(async ({ ctx, input }) => {
     const execution = await executionInWorkspace(ctx, input.id, 'read');
     await rateLimit(ctx, execution.workspaceId, 'status');
-    if (!ctx.statusCache) return getExecutionStatus(ctx.db, input.id);
-    const entry = await ctx.statusCache.get(ctx.db, input.id, execution.version);
-    // REST re-serialises the body: the tasks' JSON text goes out untouched.
-    return statusBody(entry.parts, ctx.rawJson ? rawJson<TaskView[]>(entry.parts.tasks) : StatusCache.parsedTasks(entry));
+    const include = canonicalIncludes(input.include);
+    if (!ctx.statusCache) {
+      const parts = await getExecutionStatusParts(ctx.db, input.id, include);
+      return statusBody(parts, JSON.parse(parts.tasks) as StatusTask[]);
+    }
+    const entry = await ctx.statusCache.get(ctx.db, input.id, execution.version, include);
+    // REST re-serialises the body: the tasks' bytes, encoded once per snapshot, go out untouched.
+    return statusBody(entry.parts, ctx.rawJson ? rawJson<StatusTask[]>(StatusCache.taskBytes(entry)) : StatusCache.parsedTasks(entry));
+  }),
+  /** One task with every field, its result too: what the status body leaves out unless asked. */
+  task: authedProcedure.input(executionTaskInput).query(async ({ ctx, input }) => {
+    const execution = await executionInWorkspace(ctx, input.id, 'read');
+    await rateLimit(ctx, execution.workspaceId, 'status');
+    const task = await getTaskView(ctx.db, input.id, input.taskId);
+    if (!task) throw notFound('Task not found');
+    return { task };
   }),
   /**
    * One execution without its tasks: what a page needs to know that the link is good (404/403)
@@ -133,14 +151,17 @@ export const executionsRouter = router({
     if (!admission.ok) throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: admission.error });
     const { lease } = admission;
     const queue: WireEvent[] = [];
+    let queuedBytes = 0;
     let wake: (() => void) | undefined;
     let done = false;
     let ended: StreamEnd | null = null;
     try {
       await ctx.hub.start();
-      const finish = await openStream(deps, execution.id, input.lastEventId ?? null, {
+      const finish = await openStream(deps, execution.id, input.lastEventId ?? null, canonicalIncludes(input.include), {
         send(events) {
-          if (queue.length > MAX_QUEUED_EVENTS) return false;
+          // A subscriber that stopped reading is dropped (it resumes from its last id) rather than buffered without limit.
+          if (queue.length > MAX_QUEUED_EVENTS || queuedBytes > MAX_QUEUED_BYTES) return false;
+          for (const event of events) queuedBytes += event.json.length;
           queue.push(...events);
           wake?.();
           return true;
@@ -159,6 +180,7 @@ export const executionsRouter = router({
         while (!signal?.aborted) {
           const event = queue.shift();
           if (event) {
+            queuedBytes -= event.json.length;
             yield tracked(String(event.id), JSON.parse(event.json) as { id: number; type: string; executionId: string; timestamp: string; data: unknown });
             continue;
           }

@@ -13,6 +13,8 @@ export interface WireEvent {
   sse?: Buffer;
   /** The event as one WebSocket text frame (server frames are unmasked), encoded once. */
   wsFrame?: Buffer;
+  /** The SSE frame as one HTTP/1.1 chunk, framed once. */
+  sseChunk?: Buffer;
 }
 
 /** An event as a complete WebSocket text frame: FIN + text opcode, the length, the JSON. */

@@ -107,7 +107,7 @@ describe("a stream's first state", () => {
     await hub.start();
     const { sink, messages, count } = recordingSink();
     const hold = blockAt('stream:before-state', { match: (info) => info.executionId === executionId });
-    const opening = openStream({ db: h.database.db, hub, statusCache: new StatusCache() }, executionId, null, sink);
+    const opening = openStream({ db: h.database.db, hub, statusCache: new StatusCache() }, executionId, null, [], sink);
     await hold.reached;
     await controlExecution(h.ctx, executionId, 'pause');
     const pausedId = Number((await h.events(executionId)).at(-1)!.id);

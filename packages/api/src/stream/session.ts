@@ -1,11 +1,14 @@
 import { authenticate, principalFromCredential, roleAllows, workspaceRole, type Principal } from '@strata/auth';
 import type { Db } from '@strata/db';
-import { findExecution, hookPoint, statusBody } from '@strata/engine';
+import { findExecution, hookPoint, statusBody, type TaskInclude } from '@strata/engine';
 import { sql } from 'drizzle-orm';
+import { z } from 'zod';
+import { formatInputError } from '../input-error.ts';
 import { rawJson, stringifyWithRaw } from '../raw-json.ts';
 import { type RateLimits, rateLimitHeaders, takeRateLimit } from '../rate-limit.ts';
 import { checkSameOrigin } from '../same-origin.ts';
-import { StatusCache } from '../status-cache.ts';
+import { taskIncludeInput } from '../schemas.ts';
+import { canonicalIncludes, StatusCache } from '../status-cache.ts';
 import type { StreamGuard, StreamLease } from './guard.ts';
 import { FINAL_EVENT_TYPES, type EventHub, type WireEvent } from './hub.ts';
 import { redeemStreamTicket } from './tickets.ts';
@@ -37,8 +40,20 @@ export type StreamAuth =
       workspaceId: string;
       /** Authenticated by the session cookie alone: a browser sends it by itself, whoever made the page. */
       ambient: boolean;
+      /** What the `state` message's tasks carry beyond the seed's fields (`?include=`). */
+      include: TaskInclude[];
     }
-  | { ok: false; status: 401 | 403 | 404; error: string };
+  | { ok: false; status: 400 | 401 | 403 | 404; error: string };
+
+const streamQuery = z.object({ include: taskIncludeInput });
+
+/** `?include=detail,results` on a stream; a bad value is refused naming the parameter. */
+export function streamIncludes(url: URL): { ok: true; include: TaskInclude[] } | { ok: false; error: string } {
+  const raw = url.searchParams.getAll('include');
+  if (raw.length === 0) return { ok: true, include: [] };
+  const parsed = streamQuery.safeParse({ include: raw.join(',') });
+  return parsed.success ? { ok: true, include: canonicalIncludes(parsed.data.include) } : { ok: false, error: formatInputError(parsed.error) };
+}
 
 /**
  * The stream's checks, as the status endpoint makes them: credentials (a Bearer header, the
@@ -59,11 +74,13 @@ export async function authorizeStream(deps: StreamDeps, request: { headers: Head
     principal = await authenticate(deps.db, { authorization, cookie: request.headers.get('cookie') });
   }
   if (!principal) return { ok: false, status: 401, error: 'Unauthorized' };
+  const include = streamIncludes(request.url);
+  if (!include.ok) return { ok: false, status: 400, error: include.error };
   const execution = await findExecution(deps.db, request.executionId);
   if (!execution) return { ok: false, status: 404, error: 'Execution not found' };
   const role = await workspaceRole(deps.db, principal, execution.workspaceId);
   if (!role || !roleAllows(role, 'read')) return { ok: false, status: 403, error: 'Access denied' };
-  return { ok: true, principal, executionId: execution.id, workspaceId: execution.workspaceId, ambient: !authorization && ticket === null };
+  return { ok: true, principal, executionId: execution.id, workspaceId: execution.workspaceId, ambient: !authorization && ticket === null, include: include.include };
 }
 
 /**
@@ -88,7 +105,7 @@ export type StreamAdmission =
  * full status read. A refusal by the cap does not count against the rate limit; a refusal by
  * the rate limit gives its place back.
  */
-export async function admitStream(deps: StreamDeps, auth: Extract<StreamAuth, { ok: true }>): Promise<StreamAdmission> {
+export async function admitStream(deps: StreamDeps, auth: Omit<Extract<StreamAuth, { ok: true }>, 'include'>): Promise<StreamAdmission> {
   const { principal } = auth;
   const lease = deps.guard
     ? await deps.guard.admit({
@@ -122,13 +139,13 @@ export function resumePoint(headers: Headers, url: URL): number | null {
  * events after the resume point from the log, then live ones, in order, each once. Closes after
  * the execution's final event. Returns a function that ends it early (client gone).
  */
-export async function openStream(deps: StreamDeps, executionId: string, after: number | null, sink: StreamSink): Promise<() => void> {
+export async function openStream(deps: StreamDeps, executionId: string, after: number | null, include: readonly TaskInclude[], sink: StreamSink): Promise<() => void> {
   // The version only says whether a cached snapshot is still current; the state and its id come
   // from that snapshot, read in one statement, so the body is exactly the state at its id.
   const [current] = await deps.db.execute<{ version: number | null }>(sql`select version from executions where id = ${executionId}`);
   await hookPoint('stream:before-state', { executionId });
   const cache = deps.statusCache ?? new StatusCache(1);
-  const entry = await cache.get(deps.db, executionId, current?.version ?? -1);
+  const entry = await cache.get(deps.db, executionId, current?.version ?? -1, include);
   const latestId = entry.parts.lastEventId;
   // Many clients connecting at once share one serialised state while nothing changes.
   const now = Date.now();

@@ -8,14 +8,26 @@ const HEARTBEAT_MS = 15_000;
 const MAX_BUFFERED_BYTES = 4 * 1024 * 1024;
 const PING = Buffer.from(': ping\n\n');
 const RETRY = Buffer.from('retry: 2000\n\n');
-/** A batch shared by many subscribers is concatenated once. */
+const CRLF = Buffer.from('\r\n');
+/** A batch shared by many subscribers is framed once. */
 const batches = new WeakMap<readonly WireEvent[], Buffer>();
 
-function batchBytes(events: readonly WireEvent[]): Buffer {
-  if (events.length === 1) return sseFrame(events[0]!);
+/** SSE bytes as one HTTP/1.1 chunk: its size line, the bytes, CRLF. */
+const httpChunk = (bytes: Buffer) => Buffer.concat([Buffer.from(`${bytes.length.toString(16)}\r\n`), bytes, CRLF]);
+
+/**
+ * Events as one HTTP/1.1 chunk of SSE frames, built once and shared by every subscriber: a
+ * write is then one buffer handed to the socket, not a pass through the HTTP layer per client.
+ */
+function batchChunk(events: readonly WireEvent[]): Buffer {
+  if (events.length === 1) {
+    const event = events[0]!;
+    event.sseChunk ??= httpChunk(sseFrame(event));
+    return event.sseChunk;
+  }
   let bytes = batches.get(events);
   if (!bytes) {
-    bytes = Buffer.concat(events.map(sseFrame));
+    bytes = httpChunk(Buffer.concat(events.map(sseFrame)));
     batches.set(events, bytes);
   }
   return bytes;
@@ -79,7 +91,11 @@ export async function serveSse(req: IncomingMessage, res: ServerResponse, deps: 
   res.write(RETRY);
   heartbeat = setInterval(() => res.write(PING), HEARTBEAT_MS);
   heartbeat.unref();
-  stop = await openStream(deps, executionId, resumePoint(headers, url), {
+  // Once the headers went out on a chunked response, the HTTP layer writes straight to the
+  // socket: writing the pre-framed chunk there keeps the order and skips the per-client framing.
+  const socket = res.socket;
+  const direct = socket !== null && res.headersSent && (res as unknown as { chunkedEncoding?: boolean }).chunkedEncoding === true;
+  stop = await openStream(deps, executionId, resumePoint(headers, url), auth.include, {
     send(events) {
       if (!open) return false;
       // A client that stopped reading is dropped rather than buffered without limit.
@@ -88,7 +104,8 @@ export async function serveSse(req: IncomingMessage, res: ServerResponse, deps: 
         res.destroy();
         return false;
       }
-      res.write(batchBytes(events));
+      if (direct) socket.write(batchChunk(events));
+      else res.write(events.length === 1 ? sseFrame(events[0]!) : Buffer.concat(events.map(sseFrame)));
       return true;
     },
     close,

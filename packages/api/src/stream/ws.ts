@@ -86,7 +86,7 @@ export function createStreamUpgradeHandler(getDeps: () => Promise<StreamDeps>) {
           void lease?.release();
           stop();
         });
-        void openStream(deps, executionId, resumePoint(new Headers(), url), {
+        void openStream(deps, executionId, resumePoint(new Headers(), url), auth.include, {
           send(events) {
             if (ws.readyState !== ws.OPEN) return false;
             if (socket.writableLength + ws.bufferedAmount > MAX_BUFFERED_BYTES) {
