@@ -211,8 +211,8 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   'GET /api/executions/:id/status': {
     summary: "An execution's status, health, tasks and metrics",
     description:
-      "Each task carries the seed's fields (id, l4_item_id, agent_type, status, priority, description, assigned_at, completed_at). " +
-      '`include=detail` adds execution_id, key, dependencies, started_at, wake_at, error, retry_count, max_retries and skip_reason; ' +
+      "Each task carries the seed's fields (id, l4_item_id, execution_id, agent_type, status, priority, description, dependencies, assigned_at, completed_at, error, retry_count, max_retries). " +
+      '`include=detail` adds key, started_at, wake_at and skip_reason; ' +
       "`include=results` adds each task's result and progress (the agents' output: large, so only on request; one task's is GET /api/executions/{id}/tasks/{taskId}). " +
       'An unknown part is a 400 naming `include`.',
     query: input.executionStatusInput.pick({ include: true }),

@@ -90,17 +90,17 @@ export const taskViewSchema = z.object({
 });
 
 /** The task fields the seed documents for the status body: always there. */
-export const SEED_TASK_FIELDS = ['id', 'l4_item_id', 'agent_type', 'status', 'priority', 'description', 'assigned_at', 'completed_at'] as const;
+/** The seed's task fields ("Task Structure": each task in the response has them) but its optional `result`, fetched per task or with `include=results`. */
+export const SEED_TASK_FIELDS = ['id', 'l4_item_id', 'execution_id', 'agent_type', 'status', 'priority', 'description', 'dependencies', 'assigned_at', 'completed_at', 'error', 'retry_count', 'max_retries'] as const;
 /**
  * What a status body's tasks may add to the seed's fields, asked for with `include`:
- * `detail` (execution_id, key, dependencies, started_at, wake_at, error, retry_count,
- * max_retries, skip_reason) and `results` (result, progress: the agents' output, unbounded in
+ * `detail` (key, started_at, wake_at, skip_reason) and `results` (result, progress: the agents' output, unbounded in
  * size, so never sent unless asked for; one task's is `GET /api/executions/:id/tasks/:taskId`).
  */
 export const TASK_INCLUDES = ['detail', 'results'] as const;
 export type TaskInclude = (typeof TASK_INCLUDES)[number];
 export const TASK_INCLUDE_FIELDS: Readonly<Record<TaskInclude, readonly (keyof TaskView)[]>> = {
-  detail: ['execution_id', 'key', 'dependencies', 'started_at', 'wake_at', 'error', 'retry_count', 'max_retries', 'skip_reason'],
+  detail: ['key', 'started_at', 'wake_at', 'skip_reason'],
   results: ['result', 'progress'],
 };
 
@@ -111,7 +111,7 @@ export const TASK_INCLUDE_FIELDS: Readonly<Record<TaskInclude, readonly (keyof T
 export const statusTaskSchema = taskViewSchema
   .partial()
   .required(Object.fromEntries(SEED_TASK_FIELDS.map((field) => [field, true])) as { [K in (typeof SEED_TASK_FIELDS)[number]]: true })
-  .meta({ description: "The seed's fields always; `include=detail` adds execution_id, key, dependencies, started_at, wake_at, error, retry_count, max_retries, skip_reason; `include=results` adds result and progress" });
+  .meta({ description: "The seed's fields always; `include=detail` adds key, started_at, wake_at, skip_reason; `include=results` adds result and progress" });
 
 export const executionViewSchema = z.object({
   id: z.string(),

@@ -108,9 +108,13 @@ describe('GET /api/executions/:id/status', () => {
     expect(typeof metrics.totalDuration).toBe('number');
     expect(typeof metrics.averageTaskDuration).toBe('number');
     expect(tasks).toHaveLength(2);
-    // By default each task carries exactly the seed's documented fields.
+    // By default each task carries exactly the seed's "Task Structure" fields, its optional result aside.
+    const seedTaskStructure = ['id', 'l4_item_id', 'execution_id', 'agent_type', 'status', 'priority', 'description', 'dependencies', 'assigned_at', 'completed_at', 'error', 'retry_count', 'max_retries'];
+    expect([...SEED_TASK_FIELDS].sort()).toEqual(seedTaskStructure.sort());
     for (const task of tasks) {
       expect(Object.keys(task).sort()).toEqual([...SEED_TASK_FIELDS].sort());
+      expect(task.execution_id).toBe(started.body.executionId);
+      expect(task.retry_count).toBe(0);
       expect(task.id).toMatch(/^task_/);
       expect(task.l4_item_id).toMatch(/^l4_/);
       expect(task.agent_type).toBe('content');
