@@ -88,7 +88,7 @@ export async function claimTasks(ctx: EngineContext, jobs: readonly ClaimJob[], 
       update tasks t set status = 'in_progress', started_at = case when target.reclaimed then t.started_at else now() end,
         wake_at = null, worker_id = ${workerId}, lease_expires_at = now() + ${leaseSeconds} * interval '1 second', updated_at = now()
       from target where t.id = target.id
-      returning ${CLAIMED_COLUMNS}, target.resumed as "resumedFromWait", target.reclaimed`);
+      returning ${claimedColumns('t')}, target.resumed as "resumedFromWait", target.reclaimed`);
     await appendEvents(
       tx,
       rows
@@ -99,7 +99,7 @@ export async function claimTasks(ctx: EngineContext, jobs: readonly ClaimJob[], 
           data: { taskId: task.id, status: 'in_progress', agentType: task.agentType, attempt: task.attempt, workerId },
         })),
     );
-    return [...rows].map(({ reclaimed: _, ...task }) => ({ ...task, input: task.input ?? {} }));
+    return [...rows].map(({ reclaimed: _, ...task }) => claimedTask(task));
   });
   // After the commit: a test can fail here to play a lost commit acknowledgement.
   await hookPoint('runner:after-claim-commit', { taskIds: claimed.map((t) => t.id), workerId });
@@ -315,10 +315,8 @@ async function completeTasks(tx: Tx, successes: readonly Extract<AttemptOutcome,
         lease_expires_at = ${claim(sql`now() + ${eager?.leaseSeconds ?? 0} * interval '1 second'`, sql`d.lease_expires_at`)}
       from dec left join eager on eager.id = dec.task_id
       where d.id = dec.task_id
-      returning d.id, d.execution_id as "executionId", d.pending_dependencies as "pendingDependencies", d.status,
-        d.agent_type as "agentType", d.priority, d.ordinal, eager.id is not null as claimed,
-        d.workspace_id as "workspaceId", d.key, d.description, d.input, d.dependencies, d.attempt, d.retry_count as "retryCount",
-        d.max_retries as "maxRetries", d.timeout_seconds as "timeoutSeconds", d.job_id as "jobId", false as "resumedFromWait")
+      returning ${claimedColumns('d')}, false as "resumedFromWait", d.pending_dependencies as "pendingDependencies", d.status,
+        d.priority, d.ordinal, eager.id is not null as claimed)
     select 'done' as kind, to_jsonb(done) as row from done
     union all select 'execution', to_jsonb(bumped) from bumped
     union all select 'released', to_jsonb(released) from released`);
@@ -330,22 +328,8 @@ async function completeTasks(tx: Tx, successes: readonly Extract<AttemptOutcome,
 function eagerlyClaimed(row: ReleasedRow & ClaimedTask, workerId: string, events: NewEvent[]): ClaimedTask {
   events.push({ executionId: row.executionId, type: 'task-assigned', data: { taskId: row.id, agentType: row.agentType, priority: row.priority, attempt: row.attempt, retryCount: row.retryCount } });
   events.push({ executionId: row.executionId, type: 'task-progress', data: { taskId: row.id, status: 'in_progress', agentType: row.agentType, attempt: row.attempt, workerId } });
-  return {
-    id: row.id,
-    executionId: row.executionId,
-    workspaceId: row.workspaceId,
-    key: row.key,
-    agentType: row.agentType,
-    description: row.description,
-    input: row.input ?? {},
-    dependencies: row.dependencies,
-    attempt: row.attempt,
-    retryCount: row.retryCount,
-    maxRetries: row.maxRetries,
-    timeoutSeconds: row.timeoutSeconds,
-    resumedFromWait: false,
-    jobId: row.jobId,
-  };
+  const { pendingDependencies: _p, status: _s, priority: _r, ordinal: _o, claimed: _c, ...task } = row;
+  return claimedTask(task);
 }
 
 /**
@@ -355,16 +339,22 @@ function eagerlyClaimed(row: ReleasedRow & ClaimedTask, workerId: string, events
  */
 async function reclaimEager(tx: Tx, outcomes: readonly AttemptOutcome[], workerId: string): Promise<ClaimedTask[]> {
   const rows = await tx.execute<ClaimedTask>(sql`
-    select ${CLAIMED_COLUMNS}, false as "resumedFromWait" from tasks t
+    select ${claimedColumns('t')}, false as "resumedFromWait" from tasks t
     where t.id in (select task_id from task_dependencies where depends_on_task_id = any(${textArray(outcomes.map((o) => o.taskId))}))
       and t.status = 'in_progress' and t.wake_at is null and t.worker_id = ${workerId} and t.lease_expires_at >= now()`);
-  return rows.map((task) => ({ ...task, input: task.input ?? {} }));
+  return rows.map(claimedTask);
 }
 
-/** What a worker needs of a task it claimed (the claim's own statement adds `resumedFromWait`). */
-const CLAIMED_COLUMNS = sql.raw(`t.id, t.execution_id as "executionId", t.workspace_id as "workspaceId", t.key, t.agent_type as "agentType",
-  t.description, t.input, t.dependencies, t.attempt, t.retry_count as "retryCount", t.max_retries as "maxRetries",
-  t.timeout_seconds as "timeoutSeconds", t.job_id as "jobId"`);
+/** What a worker needs of a task it claimed, from the tasks row `alias` (each claiming statement adds `resumedFromWait`). */
+const claimedColumns = (alias: string) =>
+  sql.raw(
+    ['id', 'execution_id as "executionId"', 'workspace_id as "workspaceId"', 'key', 'agent_type as "agentType"', 'description', 'input', 'dependencies', 'attempt', 'retry_count as "retryCount"', 'max_retries as "maxRetries"', 'timeout_seconds as "timeoutSeconds"', 'job_id as "jobId"']
+      .map((column) => `${alias}.${column}`)
+      .join(', '),
+  );
+
+/** A claimed row as the worker takes it: a task without input runs with `{}`. */
+const claimedTask = (row: ClaimedTask): ClaimedTask => ({ ...row, input: row.input ?? {} });
 
 async function recordFailure(
   ctx: EngineContext,

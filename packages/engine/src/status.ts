@@ -47,6 +47,9 @@ function taskFields(include: readonly TaskInclude[]): (keyof TaskView)[] {
   return (Object.keys(TASK_FIELD_SQL) as (keyof TaskView)[]).filter((field) => fields.has(field));
 }
 
+/** A task row (`t`, with the skip reason joined as `skips`) as a JSON object of these fields. */
+const taskJsonOf = (fields: readonly (keyof TaskView)[]) => sql.raw(`json_build_object(${fields.map((field) => `'${field}', ${TASK_FIELD_SQL[field]}`).join(', ')})`);
+
 /**
  * The seed's status body — execution, health, tasks, metrics — and the id of the newest event,
  * from one statement (one snapshot, so the body is the state at exactly that event). The tasks
@@ -55,7 +58,7 @@ function taskFields(include: readonly TaskInclude[]): (keyof TaskView)[] {
  */
 export async function getExecutionStatusParts(db: Db, executionId: string, include: readonly TaskInclude[] = ALL_TASK_INCLUDES): Promise<ExecutionStatusParts> {
   const fields = taskFields(include);
-  const taskJson = sql.raw(`json_build_object(${fields.map((field) => `'${field}', ${TASK_FIELD_SQL[field]}`).join(', ')})`);
+  const taskJson = taskJsonOf(fields);
   // The reason a task was skipped lives in its skip event (the log is the record of why).
   const skips = fields.includes('skip_reason')
     ? sql`left join (select distinct on (v.data->>'taskId') v.data->>'taskId' as task_id, v.data->>'reason' as reason
@@ -81,10 +84,8 @@ export async function getExecutionStatusParts(db: Db, executionId: string, inclu
 
 /** One task with every field (its result too), or null when the execution has no such task. */
 export async function getTaskView(db: Db, executionId: string, taskId: string): Promise<TaskView | null> {
-  const fields = taskFields(ALL_TASK_INCLUDES);
-  const taskJson = sql.raw(`json_build_object(${fields.map((field) => `'${field}', ${TASK_FIELD_SQL[field]}`).join(', ')})`);
   const [row] = await db.execute<{ task: TaskView }>(sql`
-    select ${taskJson} as task
+    select ${taskJsonOf(taskFields(ALL_TASK_INCLUDES))} as task
     from tasks t
     left join (select v.data->>'reason' as reason from execution_events v
         where v.execution_id = ${executionId} and v.type = 'task-failed' and v.data->>'status' = 'skipped' and v.data->>'taskId' = ${taskId}

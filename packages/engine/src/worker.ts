@@ -272,14 +272,16 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
     }
   };
 
+  type Started = Awaited<ReturnType<typeof begin>>;
+
   /**
    * One lane: runs its attempt, and while the worker goes on and the lane is young, the task its
    * recording claimed eagerly (runner.ts, EagerDispatch), and so on. A lane holds its batch's
    * job, so it hands back to the queue after EAGER_LANE_MAX_MS, well inside the job's expiry.
    */
   const runLane = async (
-    first: Awaited<ReturnType<typeof begin>>['attempts'][number],
-    firstDeps: Awaited<ReturnType<typeof begin>>['deps'],
+    first: Started['attempts'][number],
+    firstDeps: Started['deps'],
     record: Recorder,
     laneStarted: number,
   ) => {
@@ -325,7 +327,7 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
     // becomes due later (a retry's backoff, a wait's end) is found by the poll below, once a
     // second by one idle slot; a slot that fetches jobs wakes the next, so the slots join in one
     // after another while there is a backlog. Idle slots cost only a safety poll (an idle
-    // process made ~58 transactions/s with every slot polling each second, ~13 now).
+    // process made ~58 transactions/s with every slot polling each second, ~11 now).
     const slots: string[] = [];
     const busy = new Set<string>();
     queueSlots.push({ slots, busy });

@@ -192,6 +192,8 @@ describe('GET /api/executions/:id/status', () => {
     const outsider = await h.signup('task-peeker@example.com');
     const denied = await h.call('GET', `/api/executions/${started.body.executionId}/tasks/${taskId}`, { token: outsider.token });
     expect(denied).toMatchObject({ status: 403, body: { error: 'Access denied' } });
+    const tooLong = await h.call('GET', `/api/executions/${started.body.executionId}/tasks/${'t'.repeat(300)}`, { token: owner.token });
+    expect(tooLong).toMatchObject({ status: 400, body: { field: 'taskId' } });
   });
 
   it('answers 404 Execution not found, 401 and 403', async () => {
