@@ -8,6 +8,10 @@ export const PRIORITIES = ['high', 'medium', 'low'] as const;
 export const ROLES = ['owner', 'admin', 'operator', 'viewer'] as const;
 export const AGENT_TYPES = ['email', 'content', 'research', 'scheduling', 'analysis', 'coordination'] as const;
 export const ON_TASK_FAILURE = ['fail', 'continue'] as const;
+/** How an execution was started: by a call, by one of its workspace's schedules, or as a re-run of an earlier execution. */
+export const EXECUTION_TRIGGERS = ['api', 'schedule', 'retry'] as const;
+/** What became of one tick of a schedule: it started an execution, it was missed while nothing ran, or its start was refused. */
+export const SCHEDULE_RUN_STATUSES = ['started', 'missed', 'failed'] as const;
 export const EVENT_TYPES = [
   'execution-started',
   'task-assigned',
@@ -30,3 +34,6 @@ export type Role = (typeof ROLES)[number];
 export type AgentType = (typeof AGENT_TYPES)[number];
 export type EventType = (typeof EVENT_TYPES)[number];
 export type OnTaskFailure = (typeof ON_TASK_FAILURE)[number];
+
+export type ExecutionTrigger = (typeof EXECUTION_TRIGGERS)[number];
+export type ScheduleRunStatus = (typeof SCHEDULE_RUN_STATUSES)[number];

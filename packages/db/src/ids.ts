@@ -10,7 +10,7 @@ export function randomId(length = 16): string {
   return out;
 }
 
-export type IdPrefix = 'ws' | 'strat' | 'l4' | 'item' | 'task' | 'usr' | 'tok' | 'inv';
+export type IdPrefix = 'ws' | 'strat' | 'l4' | 'item' | 'task' | 'usr' | 'tok' | 'inv' | 'sched';
 
 /** Prefixed ids as DESIGN.md gives them: `ws_…`, `strat_…`, `l4_…`, `task_…`, `usr_…`, `tok_…`. */
 export function newId(prefix: IdPrefix): string {

@@ -6,6 +6,7 @@ import {
   index,
   integer,
   jsonb,
+  boolean,
   pgTable,
   primaryKey,
   text,
@@ -13,7 +14,17 @@ import {
   uniqueIndex,
 } from 'drizzle-orm/pg-core';
 
-import { AGENT_TYPES, EVENT_TYPES, EXECUTION_STATUSES, ON_TASK_FAILURE, PRIORITIES, ROLES, TASK_STATUSES } from './enums.ts';
+import {
+  AGENT_TYPES,
+  EVENT_TYPES,
+  EXECUTION_STATUSES,
+  EXECUTION_TRIGGERS,
+  ON_TASK_FAILURE,
+  PRIORITIES,
+  ROLES,
+  SCHEDULE_RUN_STATUSES,
+  TASK_STATUSES,
+} from './enums.ts';
 
 export * from './enums.ts';
 
@@ -108,6 +119,8 @@ export const strategies = pgTable(
     version: integer('version').notNull().default(1),
     /** Set by DELETE: gone from lists and cannot be started; its versions and executions stay readable. */
     archivedAt: ts('archived_at'),
+    /** The latest version's JSON Schema for an execution's `input`; null: the strategy takes no input. */
+    inputSchema: jsonb('input_schema').$type<Record<string, unknown>>(),
   },
   (t) => [
     index('strategies_workspace_idx').on(t.workspaceId, t.createdAt),
@@ -131,6 +144,8 @@ export const strategyVersions = pgTable(
     description: text('description'),
     onTaskFailure: text('on_task_failure', { enum: ON_TASK_FAILURE }).notNull(),
     itemCount: integer('item_count').notNull(),
+    /** JSON Schema for an execution's `input`; null: the version takes no input (only `{}`). */
+    inputSchema: jsonb('input_schema').$type<Record<string, unknown>>(),
     createdBy: text('created_by').references(() => users.id, { onDelete: 'set null' }),
     createdAt: createdAt(),
   },
@@ -210,8 +225,20 @@ export const executions = pgTable(
     /** When health-update / metrics-update were last emitted; they are coalesced to one a second. */
     statsEmittedAt: ts('stats_emitted_at'),
     updatedAt: ts('updated_at').notNull().defaultNow(),
+    /** The parameters it was started with, valid against its strategy version's inputSchema. */
+    input: jsonb('input').$type<Record<string, unknown>>().notNull().default({}),
+    /** How it was started. */
+    trigger: text('trigger', { enum: EXECUTION_TRIGGERS }).notNull().default('api'),
+    /** The schedule that started it (trigger `schedule`). */
+    scheduleId: text('schedule_id'),
+    /** The execution this one re-runs (trigger `retry`). */
+    retryOf: text('retry_of'),
   },
   (t) => [
+    check('executions_trigger_check', inList('trigger', EXECUTION_TRIGGERS)),
+    index('executions_retry_of_idx')
+      .on(t.retryOf)
+      .where(sql`${t.retryOf} is not null`),
     index('executions_workspace_idx').on(t.workspaceId, t.createdAt, t.id),
     index('executions_workspace_status_idx').on(t.workspaceId, t.status, t.createdAt),
     index('executions_active_idx')
@@ -273,6 +300,8 @@ export const tasks = pgTable(
     startedAt: ts('started_at'),
     completedAt: ts('completed_at'),
     updatedAt: ts('updated_at').notNull().defaultNow(),
+    /** Completed by a re-run from the execution it retries: its result was carried over, no agent ran. */
+    reused: boolean('reused').notNull().default(false),
   },
   (t) => [
     index('tasks_execution_status_idx').on(t.executionId, t.status),
@@ -494,4 +523,60 @@ export const queueClocks = pgTable(
     finish: bigint('finish', { mode: 'number' }).notNull(),
   },
   (t) => [primaryKey({ columns: [t.queue, t.workspaceId] }), index('queue_clocks_finish_idx').on(t.queue, t.finish)],
+);
+
+/**
+ * Starts of a strategy on a timetable: a five-field `cron` in an IANA `timezone`, or one `runAt`.
+ * `nextRunAt` is the next tick due (null when disabled or when a one-off has run); a tick is
+ * claimed by writing its schedule_runs row in the start's own transaction, so each starts once.
+ */
+export const schedules = pgTable(
+  'schedules',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    strategyId: text('strategy_id')
+      .notNull()
+      .references(() => strategies.id, { onDelete: 'cascade' }),
+    cron: text('cron'),
+    runAt: ts('run_at'),
+    timezone: text('timezone').notNull().default('UTC'),
+    input: jsonb('input').$type<Record<string, unknown>>().notNull().default({}),
+    enabled: boolean('enabled').notNull().default(true),
+    nextRunAt: ts('next_run_at'),
+    lastRunAt: ts('last_run_at'),
+    lastExecutionId: text('last_execution_id'),
+    createdBy: text('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    index('schedules_workspace_idx').on(t.workspaceId, t.createdAt),
+    index('schedules_due_idx')
+      .on(t.nextRunAt)
+      .where(sql`${t.enabled} and ${t.nextRunAt} is not null`),
+    check('schedules_when_check', sql`(${t.cron} is null) <> (${t.runAt} is null)`),
+  ],
+);
+
+/** One row per tick of a schedule: the key that makes each tick start at most one execution. */
+export const scheduleRuns = pgTable(
+  'schedule_runs',
+  {
+    scheduleId: text('schedule_id')
+      .notNull()
+      .references(() => schedules.id, { onDelete: 'cascade' }),
+    tickAt: ts('tick_at').notNull(),
+    status: text('status', { enum: SCHEDULE_RUN_STATUSES }).notNull(),
+    executionId: text('execution_id').references(() => executions.id, { onDelete: 'set null' }),
+    error: text('error'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.scheduleId, t.tickAt] }),
+    index('schedule_runs_recent_idx').on(t.scheduleId, t.createdAt),
+    check('schedule_runs_status_check', inList('status', SCHEDULE_RUN_STATUSES)),
+  ],
 );
