@@ -272,7 +272,7 @@ describe('email agent input', () => {
     const bodyError = await Promise.resolve(outboxAgent().run(bodyCtx.ctx)).catch((e: unknown) => e);
     expect(bodyError).toBeInstanceOf(NonRetryableError);
     expect((bodyError as Error).message).toBe(
-      'Email template: Unknown template placeholders {{deps.research.missing}}, {{deps.nope.x}}: not found in variables, input or dependency results (dependencies: research)',
+      'Email template: Unknown template placeholders {{deps.research.missing}}, {{deps.nope.x}}: not found in variables, the item input, the execution input or dependency results (dependencies: research)',
     );
     const rows = await database.db.select().from(emailOutbox).where(eq(emailOutbox.subject, 'Fine'));
     expect(rows).toEqual([]);

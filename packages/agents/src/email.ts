@@ -10,7 +10,13 @@ const MAX_RECIPIENTS = 50;
 /** RFC 5322's line limit; also keeps a subject filled from dependency results from growing hop by hop. */
 const MAX_SUBJECT_CHARS = 998;
 
-const address = z.string().trim().pipe(z.email({ error: 'must be a valid email address' }).max(254));
+const emailAddress = z.email({ error: 'must be a valid email address' }).max(254);
+/** `{{input.<path>}}` alone: a recipient the execution's input gives (an address or a list), checked when the task runs. */
+const INPUT_RECIPIENT = /^\{\{\s*input(?:\.[\w:-]+)+\s*\}\}$/;
+const address = z
+  .string()
+  .trim()
+  .pipe(z.union([z.string().regex(INPUT_RECIPIENT), emailAddress], { error: 'must be a valid email address (or {{input.<path>}})' }));
 const required = (what: string) => (issue: { input: unknown }) => (issue.input === undefined ? 'is required' : `must be ${what}`);
 
 const addresses = z
@@ -20,7 +26,8 @@ const addresses = z
 
 /**
  * `{ to, cc?, subject, body | template, variables?, html? }`.
- * `to` and `cc` take one address or a list. `body` is sent as written; a `template` has
+ * `to` and `cc` take one address or a list; an entry may be `{{input.<path>}}`, filled from the
+ * execution's input when the task runs (an address or a list of them). `body` is sent as written; a `template` has
  * `{{name}}` / `{{deps.<key>.<path>}}` placeholders (see template.ts), filled in the subject
  * too, from `variables`, the rest of the input, and the dependencies' results. With
  * `html: true` the body or template is HTML (inserted values are escaped) and a plain-text
@@ -60,11 +67,12 @@ export interface ComposedEmail {
 }
 
 /** Builds the message: fills the template (if any) and derives the text and HTML parts. */
-export function composeEmail(input: EmailInput, context: Pick<AgentContext, 'task' | 'dependencies'>, from: string): ComposedEmail {
+export function composeEmail(input: EmailInput, context: Pick<AgentContext, 'task' | 'dependencies'> & Partial<Pick<AgentContext, 'execution'>>, from: string): ComposedEmail {
   let subject = input.subject;
   let content = input.body ?? '';
+  const parameters = context.execution?.input ?? {};
   if (input.template !== undefined) {
-    const scope = { variables: [input.variables ?? {}, context.task.input ?? {}], deps: dependencyScope(context.dependencies) };
+    const scope = { variables: [input.variables ?? {}, context.task.input ?? {}], deps: dependencyScope(context.dependencies), input: parameters };
     try {
       subject = fillTemplate(input.subject, scope);
       content = fillTemplate(input.template, scope, input.html ? { escape: escapeHtml } : {});
@@ -80,12 +88,46 @@ export function composeEmail(input: EmailInput, context: Pick<AgentContext, 'tas
   }
   return {
     from,
-    to: input.to,
-    cc: input.cc ?? [],
+    to: recipients(input.to, parameters, 'to'),
+    cc: recipients(input.cc ?? [], parameters, 'cc'),
     subject,
     text: input.html ? htmlToText(content) : content,
     html: input.html ? content : undefined,
   };
+}
+
+/** The recipients with each `{{input.<path>}}` filled from the execution's input, every one checked as an address. */
+function recipients(entries: readonly string[], parameters: Record<string, unknown>, field: 'to' | 'cc'): string[] {
+  const out: string[] = [];
+  for (const entry of entries) {
+    if (!INPUT_RECIPIENT.test(entry)) {
+      out.push(entry);
+      continue;
+    }
+    let filled: string;
+    try {
+      filled = fillTemplate(entry, { variables: [], deps: {}, input: parameters });
+    } catch (error) {
+      throw new NonRetryableError(`Invalid email input: ${field}: ${(error as Error).message}`, { cause: error });
+    }
+    const value = resolvedValue(entry, parameters);
+    const list = Array.isArray(value) ? value : [filled];
+    for (const item of list) {
+      const parsed = emailAddress.safeParse(typeof item === 'string' ? item.trim() : item);
+      if (!parsed.success) throw new NonRetryableError(`Invalid email input: ${field}: ${entry.trim()} gave ${JSON.stringify(item)}, which is not a valid email address`);
+      out.push(parsed.data);
+    }
+  }
+  if (out.length > MAX_RECIPIENTS) throw new NonRetryableError(`Invalid email input: ${field} holds ${out.length} addresses after filling (at most ${MAX_RECIPIENTS})`);
+  return out;
+}
+
+/** The raw value a lone `{{input.<path>}}` names (a list stays a list). */
+function resolvedValue(placeholder: string, parameters: Record<string, unknown>): unknown {
+  const path = placeholder.replace(/^\{\{\s*input\.|\s*\}\}$/g, '').split('.');
+  let current: unknown = parameters;
+  for (const segment of path) current = current !== null && typeof current === 'object' ? (current as Record<string, unknown>)[segment] : undefined;
+  return current;
 }
 
 /**

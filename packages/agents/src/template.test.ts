@@ -51,7 +51,7 @@ describe('fillTemplate', () => {
       'email: object with keys: delivered, subject (37 bytes)',
     );
     expect(() => fillTemplate('{{deps.wrap.merged.email.subject}}', through)).toThrow(
-      'Unknown template placeholder {{deps.wrap.merged.email.subject}}: not found in variables, input or dependency results ' +
+      'Unknown template placeholder {{deps.wrap.merged.email.subject}}: not found in variables, the item input, the execution input or dependency results ' +
         '(dependencies: wrap; "wrap" is a coordination task: its result names its dependencies (key, taskId, resultBytes, summary) ' +
         'without copying their results, so add the task you read from to dependsOn)',
     );

@@ -7,6 +7,8 @@ import { parseHtml } from './html.ts';
  * `{{name}}` / `{{deps.<key>.<path>}}` placeholders, shared by the agents that compose text.
  *
  * - `{{name}}` and `{{name.path}}` read the task's `variables`, then the rest of its input.
+ * - `{{input}}` and `{{input.<path>}}` read the execution's input (its parameters, valid
+ *   against the strategy's inputSchema); `input` is reserved for them, whatever the variables hold.
  * - `{{deps.<key>}}` and `{{deps.<key>.<path>}}` read the result of the dependency with that
  *   key (keys may themselves hold dots; the longest matching key wins). Path segments that are
  *   integers index arrays: `{{deps.research.pages.0.title}}`.
@@ -35,6 +37,8 @@ export interface TemplateScope {
   variables: Record<string, unknown>[];
   /** `{{deps.<key>...}}` lookups: dependency results by key. */
   deps: Record<string, unknown>;
+  /** `{{input.<path>}}` lookups: the execution's input. */
+  input?: Record<string, unknown>;
 }
 
 export interface FillOptions {
@@ -138,13 +142,13 @@ export function fillTemplate(template: string, scope: TemplateScope, options: Fi
   }
   add(template.slice(copied));
   if (invalid.size > 0) {
-    throw new TemplateError(`Invalid placeholder${invalid.size > 1 ? 's' : ''} ${listSome(invalid, (p) => p)}: use {{name}} or {{deps.<key>.<path>}}`);
+    throw new TemplateError(`Invalid placeholder${invalid.size > 1 ? 's' : ''} ${listSome(invalid, (p) => p)}: use {{name}}, {{input.<path>}} or {{deps.<key>.<path>}}`);
   }
   if (unknown.size > 0) {
     const names = [...unknown];
     throw new TemplateError(
       `Unknown template placeholder${names.length > 1 ? 's' : ''} ${listSome(unknown, (n) => `{{${n}}}`)}: ` +
-        `not found in variables, input or dependency results${names.some((n) => n.startsWith('deps.')) ? depsHint(names, scope.deps) : ''}`,
+        `not found in variables, the item input, the execution input or dependency results${names.some((n) => n.startsWith('deps.')) ? depsHint(names, scope.deps) : ''}`,
       names,
     );
   }
@@ -203,6 +207,7 @@ function resolve(name: string, scope: TemplateScope, deps: DependencyKeys): unkn
     return MISSING;
   }
   const [head = '', ...path] = name.split('.');
+  if (head === 'input') return walk(scope.input ?? {}, path);
   for (const vars of scope.variables) {
     if (!Object.hasOwn(vars, head)) continue;
     const value = walk(vars[head], path);

@@ -5,7 +5,14 @@ import { type AgentContext, type AgentTask, type DependencyResult, WaitRequest }
  * Test-only: the context the engine hands an agent, with progress reports collected and
  * `wait()` throwing the engine's WaitRequest, as in a real run.
  */
-export function agentContext(options: { input: Record<string, unknown>; task?: Partial<AgentTask>; dependencies?: DependencyResult[]; signal?: AbortSignal }) {
+export function agentContext(options: {
+  input: Record<string, unknown>;
+  task?: Partial<AgentTask>;
+  dependencies?: DependencyResult[];
+  signal?: AbortSignal;
+  /** The execution's input (`{{input.<path>}}`). */
+  executionInput?: Record<string, unknown>;
+}) {
   const progress: Record<string, unknown>[] = [];
   const ctx: AgentContext = {
     task: {
@@ -23,6 +30,7 @@ export function agentContext(options: { input: Record<string, unknown>; task?: P
       ...options.task,
       input: options.input,
     },
+    execution: { id: options.task?.executionId ?? 'exec_test', input: options.executionInput ?? {} },
     dependencies: options.dependencies ?? [],
     progress: async (data) => {
       progress.push(data);

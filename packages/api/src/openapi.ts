@@ -212,7 +212,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     summary: "An execution's status, health, tasks and metrics",
     description:
       "Each task carries the seed's fields (id, l4_item_id, execution_id, agent_type, status, priority, description, dependencies, assigned_at, completed_at, error, retry_count, max_retries). " +
-      '`include=detail` adds key, started_at, wake_at and skip_reason; ' +
+      '`include=detail` adds key, started_at, wake_at, skip_reason and reused; ' +
       "`include=results` adds each task's result and progress (the agents' output: large, so only on request; one task's is GET /api/executions/{id}/tasks/{taskId}). " +
       'An unknown part is a 400 naming `include`.',
     query: input.executionStatusInput.pick({ include: true }),
@@ -259,6 +259,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
         retry_count: 0,
         max_retries: 3,
         skip_reason: null,
+        reused: false,
       },
     },
   },

@@ -55,7 +55,13 @@ export const updateStrategyInput = z.object({
 });
 export const workspaceIdInput = z.object({ workspaceId: id('workspaceId') });
 
-export const startExecutionInput = z.object({ strategyId: id('strategyId'), workspaceId: id('workspaceId') });
+/** An execution's parameters: an object, checked against the strategy version's inputSchema by the engine. */
+export const executionParametersInput = z.record(z.string(), z.unknown(), { error: 'must be an object' });
+export const startExecutionInput = z.object({
+  strategyId: id('strategyId'),
+  workspaceId: id('workspaceId'),
+  input: executionParametersInput.optional().meta({ description: "Parameters, valid against the strategy's inputSchema (a strategy without one takes none)" }),
+});
 export const executionIdInput = z.object({ id: id('id') });
 /**
  * What the status body's tasks carry beyond the seed's fields: `detail`, `results`, or both (an

@@ -18,8 +18,16 @@ export interface AgentTask {
   resumedFromWait: boolean;
 }
 
+/** What an agent is told about its task's execution. */
+export interface AgentExecution {
+  id: string;
+  /** The parameters the execution started with (valid against its strategy's inputSchema; `{}` when it declares none). */
+  input: Record<string, unknown>;
+}
+
 export interface AgentContext {
   task: AgentTask;
+  execution: AgentExecution;
   /** The results of the tasks this one depends on, in the order of its dependencies. */
   dependencies: DependencyResult[];
   /** Reports progress: stored on the task and streamed as a `task-progress` event. */

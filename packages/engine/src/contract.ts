@@ -6,7 +6,7 @@
  * Imported by the browser through `@strata/engine/contract`: this module imports nothing but zod
  * and the enum lists, never the database.
  */
-import { EXECUTION_STATUSES, type ExecutionStatus, PRIORITIES, TASK_STATUSES } from '@strata/db/enums';
+import { EXECUTION_STATUSES, EXECUTION_TRIGGERS, type ExecutionStatus, PRIORITIES, TASK_STATUSES } from '@strata/db/enums';
 import { z } from 'zod';
 
 export { EVENT_TYPES, EXECUTION_STATUSES, TASK_STATUSES, type EventType, type ExecutionStatus, type TaskStatus } from '@strata/db/enums';
@@ -87,6 +87,7 @@ export const taskViewSchema = z.object({
   retry_count: z.number().int(),
   max_retries: z.number().int(),
   skip_reason: z.enum(SKIP_REASONS).nullable().meta({ description: 'Why a skipped task did not run' }),
+  reused: z.boolean().meta({ description: 'Completed by a re-run from the execution it retries: the result was carried over and no agent ran' }),
 });
 
 /** The task fields the seed documents for the status body: always there. */
@@ -100,7 +101,7 @@ export const SEED_TASK_FIELDS = ['id', 'l4_item_id', 'execution_id', 'agent_type
 export const TASK_INCLUDES = ['detail', 'results'] as const;
 export type TaskInclude = (typeof TASK_INCLUDES)[number];
 export const TASK_INCLUDE_FIELDS: Readonly<Record<TaskInclude, readonly (keyof TaskView)[]>> = {
-  detail: ['key', 'started_at', 'wake_at', 'skip_reason'],
+  detail: ['key', 'started_at', 'wake_at', 'skip_reason', 'reused'],
   results: ['result', 'progress'],
 };
 
@@ -111,7 +112,7 @@ export const TASK_INCLUDE_FIELDS: Readonly<Record<TaskInclude, readonly (keyof T
 export const statusTaskSchema = taskViewSchema
   .partial()
   .required(Object.fromEntries(SEED_TASK_FIELDS.map((field) => [field, true])) as { [K in (typeof SEED_TASK_FIELDS)[number]]: true })
-  .meta({ description: "The seed's fields always; `include=detail` adds key, started_at, wake_at, skip_reason; `include=results` adds result and progress" });
+  .meta({ description: "The seed's fields always; `include=detail` adds key, started_at, wake_at, skip_reason, reused; `include=results` adds result and progress" });
 
 export const executionViewSchema = z.object({
   id: z.string(),
@@ -125,6 +126,10 @@ export const executionViewSchema = z.object({
   completedTasks: z.number().int(),
   failedTasks: z.number().int(),
   error: z.string().nullable(),
+  input: z.record(z.string(), z.unknown()).meta({ description: "The parameters the execution started with, valid against its strategy version's inputSchema" }),
+  trigger: z.enum(EXECUTION_TRIGGERS).meta({ description: 'How it was started: by a call (api), by a schedule, or as a re-run (retry)' }),
+  scheduleId: z.string().nullable().meta({ description: 'The schedule that started it (trigger schedule)' }),
+  retryOf: z.string().nullable().meta({ description: 'The execution it re-runs (trigger retry)' }),
 });
 
 /** `GET /api/executions/:id/status`, and the data of the stream's `state` message. */

@@ -1,6 +1,7 @@
 import { NonRetryableError, WaitRequest } from './errors.ts';
 import type { AgentRegistry } from './agent.ts';
 import type { EngineContext } from './context.ts';
+import { executionInput } from './execution-input.ts';
 import { boundedJson, PROGRESS_MAX_BYTES } from './limits.ts';
 import { type AttemptOutcome, type ClaimedTask, type DependencyResult, reportProgress } from './runner.ts';
 
@@ -102,9 +103,17 @@ export async function runTask(
       }
     }
   };
+  let parameters: Record<string, unknown>;
+  try {
+    parameters = await executionInput(ctx, task.executionId);
+  } catch (error) {
+    // A database error is not the agent's: the attempt is handed back uncharged.
+    return { ...base, ok: 'release', reason: `The execution's input could not be loaded: ${(error as Error).message}` };
+  }
   try {
     const run = Promise.resolve().then(() =>
       agent.run({
+        execution: { id: task.executionId, input: parameters },
         task: {
           id: task.id,
           executionId: task.executionId,

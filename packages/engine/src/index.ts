@@ -1,4 +1,4 @@
-export { AgentRegistry, type AgentCatalogEntry, type AgentContext, type AgentDefinition, type AgentHandler, type AgentTask, type InputIssue } from './agent.ts';
+export { AgentRegistry, type AgentCatalogEntry, type AgentContext, type AgentDefinition, type AgentExecution, type AgentHandler, type AgentTask, type InputIssue } from './agent.ts';
 export { backoffMs, DEFAULT_RETRY, type EngineContext, type RetryPolicy } from './context.ts';
 export { EngineError, NonRetryableError, WaitRequest, conflict, notFound, validationError, type EngineErrorCode } from './errors.ts';
 export { EVENTS_CHANNEL, appendEvents, type NewEvent } from './events.ts';

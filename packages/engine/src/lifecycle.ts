@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type AgentType, executions, newExecutionId, newId, strategyItems, type ExecutionStatus } from '@strata/db';
+import { type AgentType, type ExecutionStatus, type ExecutionTrigger, executions, newExecutionId, newId, strategyItems, strategyVersions } from '@strata/db';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { EngineContext } from './context.ts';
 import { CONTROL_RULES, type ControlAction } from './contract.ts';
@@ -12,6 +12,7 @@ import { settleExecution } from './settle.ts';
 import { hookPoint } from './hooks.ts';
 import { cancelQueuedJobs, type TaskJobRef } from './queue-cleanup.ts';
 import { returnToReady, type SkipReason, skipTasks } from './skip.ts';
+import { checkExecutionInput } from './strategy/input-schema.ts';
 import { findStrategy } from './strategy/read.ts';
 import { validateItems } from './strategy/validate.ts';
 import { jsonRows, lockExecutions, textArray, transaction, type Tx } from './tx.ts';
@@ -35,6 +36,14 @@ export interface StartExecutionInput {
   strategyId: string;
   workspaceId: string;
   createdBy?: string;
+  /** The execution's parameters, checked against the strategy version's inputSchema (none: `{}`). */
+  input?: Record<string, unknown>;
+  /** How it is started (default `api`), and by which schedule or from which execution. */
+  trigger?: ExecutionTrigger;
+  scheduleId?: string;
+  retryOf?: string;
+  /** The strategy version to run (a re-run keeps its original's); the latest when absent. */
+  version?: number;
   /**
    * Runs inside start's transaction, right after the execution row is written: what the caller
    * stores here commits with the execution or not at all (the API keeps its Idempotency-Key
@@ -55,10 +64,18 @@ export async function startExecution(ctx: EngineContext, input: StartExecutionIn
   if (!strategy || strategy.workspaceId !== input.workspaceId) throw notFound(`Strategy not found: ${input.strategyId}`);
   if (strategy.archivedAt) throw conflict(`Strategy ${strategy.id} is archived`);
   // The execution is pinned to the version read here: its items never change, whatever edits follow.
+  const version = input.version ?? strategy.version;
+  const [definition] = await ctx.db
+    .select({ inputSchema: strategyVersions.inputSchema, onTaskFailure: strategyVersions.onTaskFailure })
+    .from(strategyVersions)
+    .where(and(eq(strategyVersions.strategyId, strategy.id), eq(strategyVersions.version, version)));
+  if (!definition) throw notFound(`Strategy ${strategy.id} has no version ${version}`);
+  const parameters = input.input ?? {};
+  checkExecutionInput(definition.inputSchema ?? null, parameters);
   const items = await ctx.db
     .select()
     .from(strategyItems)
-    .where(and(eq(strategyItems.strategyId, strategy.id), eq(strategyItems.version, strategy.version), eq(strategyItems.level, 4)))
+    .where(and(eq(strategyItems.strategyId, strategy.id), eq(strategyItems.version, version), eq(strategyItems.level, 4)))
     .orderBy(asc(strategyItems.position));
   validateItems(items.map((item) => ({ key: item.key!, agentType: item.agentType!, dependsOn: item.dependsOn })));
 
@@ -72,9 +89,13 @@ export async function startExecution(ctx: EngineContext, input: StartExecutionIn
         id: executionId,
         workspaceId: input.workspaceId,
         strategyId: strategy.id,
-        strategyVersion: strategy.version,
+        strategyVersion: version,
         status: 'pending',
-        onTaskFailure: strategy.onTaskFailure,
+        onTaskFailure: definition.onTaskFailure,
+        input: parameters,
+        trigger: input.trigger ?? 'api',
+        scheduleId: input.scheduleId ?? null,
+        retryOf: input.retryOf ?? null,
         totalTasks: items.length,
         createdBy: input.createdBy ?? null,
         startedAt: new Date(),

@@ -36,6 +36,7 @@ const TASK_FIELD_SQL: Record<keyof TaskView, string> = {
   retry_count: 't.retry_count',
   max_retries: 't.max_retries',
   skip_reason: 'skips.reason',
+  reused: 't.reused',
 };
 
 /** Every optional part of the tasks: what the engine's own callers (and tests) read. */
@@ -72,7 +73,8 @@ export async function getExecutionStatusParts(db: Db, executionId: string, inclu
       coalesce((select max(id) from execution_events where execution_id = ${executionId}), 0)::int8::float8 as "lastEventId",
       (select json_build_object('id', e.id, 'status', e.status, 'strategyId', e.strategy_id, 'strategyVersion', e.strategy_version, 'workspaceId', e.workspace_id,
           'startedAt', ${iso('e.started_at')}, 'completedAt', ${iso('e.completed_at')}, 'totalTasks', e.total_tasks,
-          'completedTasks', e.completed_tasks, 'failedTasks', e.failed_tasks, 'error', e.error)
+          'completedTasks', e.completed_tasks, 'failedTasks', e.failed_tasks, 'error', e.error,
+          'input', e.input, 'trigger', e.trigger, 'scheduleId', e.schedule_id, 'retryOf', e.retry_of)
         from executions e where e.id = ${executionId}) as execution,
       (select coalesce(json_agg(${taskJson} order by t.id), '[]')::text
         from tasks t ${skips}

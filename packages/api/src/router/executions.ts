@@ -116,6 +116,10 @@ export const executionsRouter = router({
         completedTasks: row.completedTasks,
         failedTasks: row.failedTasks,
         error: row.error,
+        input: row.input,
+        trigger: row.trigger,
+        scheduleId: row.scheduleId,
+        retryOf: row.retryOf,
       } satisfies ExecutionView,
     };
   }),

@@ -32,6 +32,8 @@ export interface StrategyView {
   /** When this version was written. */
   versionCreatedAt: Date;
   archivedAt: Date | null;
+  /** JSON Schema of an execution's `input` in this version; null: it takes none. */
+  inputSchema: Record<string, unknown> | null;
   items: StrategyItemView[];
 }
 
@@ -41,6 +43,7 @@ export interface StrategyVersionSummary {
   description: string | null;
   onTaskFailure: OnTaskFailure;
   itemCount: number;
+  inputSchema: Record<string, unknown> | null;
   createdBy: string | null;
   createdAt: Date;
 }
@@ -93,6 +96,7 @@ export async function getStrategy(db: Db, id: string, version?: number): Promise
     latestVersion: strategy.version,
     versionCreatedAt: definition.createdAt,
     archivedAt: strategy.archivedAt,
+    inputSchema: definition.inputSchema ?? null,
     items: rows
       .filter((row) => row.level === 4)
       .map((row) => {
@@ -124,6 +128,7 @@ export async function listStrategyVersions(db: Db, id: string): Promise<Strategy
       description: strategyVersions.description,
       onTaskFailure: strategyVersions.onTaskFailure,
       itemCount: strategyVersions.itemCount,
+      inputSchema: strategyVersions.inputSchema,
       createdBy: strategyVersions.createdBy,
       createdAt: strategyVersions.createdAt,
     })

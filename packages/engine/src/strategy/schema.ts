@@ -71,6 +71,11 @@ export const strategyFields = {
   name: z.string().trim().min(1, 'name is required').max(L.nameLength, `at most ${L.nameLength} characters`),
   description: z.string().trim().max(L.descriptionLength, `at most ${L.descriptionLength} characters`).optional(),
   items: z.array(l4ItemSchema).max(L.items, `at most ${L.items} items per strategy`),
+  /** JSON Schema (draft 2020-12) of an execution's `input`; checked as a schema when saved (strategy/input-schema.ts). Absent or null: no input. */
+  inputSchema: z
+    .record(z.string(), z.unknown(), { error: 'must be a JSON Schema object' })
+    .nullish()
+    .meta({ description: "JSON Schema (draft 2020-12, type object) of an execution's input; absent: the strategy takes no input" }),
 };
 
 /** A strategy's definition: what each version holds (an edit replaces all of it). */

@@ -6,6 +6,7 @@ import type { Tx } from '../tx.ts';
 import { fromZodError, issuePath } from '../zod-error.ts';
 import { getStrategy, type StrategyView } from './read.ts';
 import { type StrategyDefinition, strategyDefinitionSchema, type StrategyDefinitionInput, strategyInputSchema, type StrategyInput } from './schema.ts';
+import { checkInputSchema } from './input-schema.ts';
 import { validateItems } from './validate.ts';
 
 const INSERT_CHUNK = 1000;
@@ -35,6 +36,7 @@ function describeItemPath(raw: unknown) {
  * refusal is a VALIDATION error whose `details.path` names the field (`items[3].input.to`).
  */
 function checkDefinition(definition: StrategyDefinition, checkInput: ItemInputCheck | undefined): void {
+  if (definition.inputSchema) checkInputSchema(definition.inputSchema);
   validateItems(definition.items);
   if (!checkInput) return;
   for (const [index, item] of definition.items.entries()) {
@@ -100,6 +102,7 @@ async function insertVersion(tx: Tx, strategyId: string, version: number, defini
     description: definition.description ?? null,
     onTaskFailure: definition.onTaskFailure,
     itemCount: definition.items.length,
+    inputSchema: definition.inputSchema ?? null,
     createdBy: createdBy ?? null,
   });
   await insertItems(tx, strategyId, version, definition.items);
@@ -119,6 +122,7 @@ export async function createStrategy(db: Db, raw: StrategyInput, options: WriteO
       name: input.name,
       description: input.description ?? null,
       onTaskFailure: input.onTaskFailure,
+      inputSchema: input.inputSchema ?? null,
       createdBy: options.createdBy ?? null,
       version: 1,
     });
@@ -154,7 +158,7 @@ export async function updateStrategy(db: Db, strategyId: string, raw: StrategyDe
     await insertVersion(tx, strategyId, next, definition, options.createdBy);
     await tx
       .update(strategies)
-      .set({ name: definition.name, description: definition.description ?? null, onTaskFailure: definition.onTaskFailure, version: next })
+      .set({ name: definition.name, description: definition.description ?? null, onTaskFailure: definition.onTaskFailure, inputSchema: definition.inputSchema ?? null, version: next })
       .where(eq(strategies.id, strategyId));
     return next;
   });
