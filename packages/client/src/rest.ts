@@ -45,8 +45,11 @@ export class StrataRestClient {
     this.#options = { maxRetries: 3, backoffMs: 1000, fetch: globalThis.fetch.bind(globalThis), ...options, baseUrl: options.baseUrl.replace(/\/$/, '') };
   }
 
-  /** Starts an execution; the Idempotency-Key (given or generated) is sent on every attempt. */
-  startExecution(input: { strategyId: string; workspaceId: string }, options: { idempotencyKey?: string } = {}): Promise<StartResponse> {
+  /**
+   * Starts an execution, with `input` checked against the strategy's inputSchema; the
+   * Idempotency-Key (given or generated) is sent on every attempt.
+   */
+  startExecution(input: { strategyId: string; workspaceId: string; input?: Record<string, unknown> }, options: { idempotencyKey?: string } = {}): Promise<StartResponse> {
     const key = options.idempotencyKey ?? crypto.randomUUID();
     return this.request<StartResponse>('POST', '/api/executions/start', input, { 'idempotency-key': key });
   }
