@@ -93,8 +93,11 @@ describe('an execution takes an input', () => {
     const executionId = started.body.executionId as string;
     await h.waitForStatus(executionId, ['completed']);
     const status = (await h.call('GET', `/api/executions/${executionId}/status?include=results`, { token: owner.token })).body;
-    expect(status.execution).toMatchObject({ input, trigger: 'api', scheduleId: null, retryOf: null, strategyVersion: 1 });
-    expect(status.tasks[0].result).toEqual({ seen: { id: executionId, input } });
+    // The schema's default for `count` is filled in: the execution keeps what it ran with.
+    const effective = { ...input, count: 3 };
+    expect(status.execution).toMatchObject({ trigger: 'api', scheduleId: null, retryOf: null, strategyVersion: 1 });
+    expect(status.execution.input).toEqual(effective);
+    expect(status.tasks[0].result).toEqual({ seen: { id: executionId, input: effective } });
   });
 
   it.each([
@@ -129,13 +132,14 @@ describe('an execution takes an input', () => {
   it('an edit of the schema never changes a started execution; the next start is checked against the new one', async () => {
     const strategy = await createStrategy({ inputSchema });
     const first = await start(strategy.id, { recipient: 'a@example.com' });
-    const tightened = { ...inputSchema, required: ['recipient', 'count'] };
+    const tightened = { ...inputSchema, required: ['recipient', 'launch'] };
     expect((await h.call('PUT', `/api/strategies/${strategy.id}`, { token: owner.token, body: { name: 'Launch', items, inputSchema: tightened } })).status).toBe(200);
     await h.waitForStatus(first.body.executionId, ['completed']);
     const status = (await h.call('GET', `/api/executions/${first.body.executionId}/status`, { token: owner.token })).body;
-    expect(status.execution).toMatchObject({ strategyVersion: 1, input: { recipient: 'a@example.com' } });
-    expect((await start(strategy.id, { recipient: 'a@example.com' })).body).toEqual({ error: 'input.count: is required', field: 'input.count' });
-    expect((await start(strategy.id, { recipient: 'a@example.com', count: 2 })).status).toBe(200);
+    expect(status.execution).toMatchObject({ strategyVersion: 1 });
+    expect(status.execution.input).toEqual({ recipient: 'a@example.com', count: 3 });
+    expect((await start(strategy.id, { recipient: 'a@example.com' })).body).toEqual({ error: 'input.launch: is required', field: 'input.launch' });
+    expect((await start(strategy.id, { recipient: 'a@example.com', launch: { date: '2027-01-04' } })).status).toBe(200);
   });
 
   it('tRPC applies the same checks and answers the same message with the field in data', async () => {
