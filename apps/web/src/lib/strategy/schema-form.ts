@@ -42,7 +42,9 @@ export function fieldKind(raw: JsonSchema): FieldKind {
   switch (schema.type) {
     case 'string': {
       const max = typeof schema.maxLength === 'number' ? schema.maxLength : Number.POSITIVE_INFINITY;
-      return { kind: 'string', multiline: max > 1000, format: typeof schema.format === 'string' ? schema.format : null };
+      const format = typeof schema.format === 'string' ? schema.format : null;
+      // An address, a date or a link is one line, however long it may be.
+      return { kind: 'string', multiline: max > 1000 && !format, format };
     }
     case 'number':
     case 'integer':
