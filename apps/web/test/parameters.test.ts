@@ -40,6 +40,25 @@ async function api<T>(token: string, method: string, path: string, body?: unknow
   return (await res.json()) as T;
 }
 
+const ITEMS = [{ key: 'a', description: 'A', agentType: 'analysis', input: { fields: ['x'] } }];
+
+/** A new account with a workspace, made over the API; its page is logged in through the login form. */
+async function account(email: string, workspaceName: string): Promise<{ token: string; workspaceId: string; page: Page; errors: string[] }> {
+  const password = `a password for ${email}`;
+  const signup = await fetch(`${web.url}/api/auth/signup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  const token = ((await signup.json()) as { token: string }).token;
+  const workspaceId = (await api<{ workspace: { id: string } }>(token, 'POST', '/api/workspaces', { name: workspaceName })).workspace.id;
+  const { page, errors } = await newCheckedPage(browser);
+  await page.goto(`${web.url}/login`, { waitUntil: 'networkidle' });
+  await page.fill('input[name=email]', email);
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${web.url}/app`);
+  return { token, workspaceId, page, errors };
+}
+
+const createStrategy = async (token: string, body: Record<string, unknown>) => (await api<{ strategy: { id: string } }>(token, 'POST', '/api/strategies', { items: ITEMS, ...body })).strategy.id;
+
 beforeAll(async () => {
   h = await createEngineHarness();
   for (const type of ['email', 'content', 'research', 'scheduling', 'analysis', 'coordination']) h.registry.register(type, () => ({ done: type }));
@@ -220,20 +239,11 @@ describe('parameters in the dashboard', () => {
   });
 
   it('asks for input from the workspace’s Run button, also for a strategy given parameters after the page was read', async () => {
-    const token = ((await (await fetch(`${web.url}/api/auth/signup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'run@example.com', password: 'a runner password' }) })).json()) as { token: string }).token;
-    const workspaceId = (await api<{ workspace: { id: string } }>(token, 'POST', '/api/workspaces', { name: 'Runs' })).workspace.id;
-    const items = [{ key: 'a', description: 'A', agentType: 'analysis', input: { fields: ['x'] } }];
+    const { token, workspaceId, page, errors } = await account('run@example.com', 'Runs');
     const schema = { type: 'object', properties: { topic: { type: 'string' } }, required: ['topic'], additionalProperties: false };
-    const asked = (await api<{ strategy: { id: string } }>(token, 'POST', '/api/strategies', { workspaceId, name: 'Asks', items, inputSchema: schema })).strategy.id;
-    const later = (await api<{ strategy: { id: string } }>(token, 'POST', '/api/strategies', { workspaceId, name: 'Later', items })).strategy.id;
-    const plain = (await api<{ strategy: { id: string } }>(token, 'POST', '/api/strategies', { workspaceId, name: 'Plain', items })).strategy.id;
-
-    const { page, errors } = await newCheckedPage(browser);
-    await page.goto(`${web.url}/login`, { waitUntil: 'networkidle' });
-    await page.fill('input[name=email]', 'run@example.com');
-    await page.fill('input[name=password]', 'a runner password');
-    await page.click('button[type=submit]');
-    await page.waitForURL(`${web.url}/app`);
+    const asked = await createStrategy(token, { workspaceId, name: 'Asks', inputSchema: schema });
+    const later = await createStrategy(token, { workspaceId, name: 'Later' });
+    const plain = await createStrategy(token, { workspaceId, name: 'Plain' });
     await page.goto(`${web.url}/app/w/${workspaceId}`, { waitUntil: 'networkidle' });
     expect(await page.locator(`[data-strategy="${asked}"] .meta`).textContent()).toContain('1 parameter');
 
@@ -255,7 +265,7 @@ describe('parameters in the dashboard', () => {
 
     // Given parameters after the page was read: the server's refusal opens the dialog, its message beside the field.
     await page.goto(`${web.url}/app/w/${workspaceId}`, { waitUntil: 'networkidle' });
-    await api(token, 'PUT', `/api/strategies/${later}`, { name: 'Later', items, inputSchema: schema });
+    await api(token, 'PUT', `/api/strategies/${later}`, { name: 'Later', items: ITEMS, inputSchema: schema });
     await page.getByRole('button', { name: 'Run Later', exact: true }).click();
     await dialog.waitFor();
     expect(await dialog.locator('p.field-error').textContent()).toBe('input.topic: is required');
@@ -272,18 +282,9 @@ describe('parameters in the dashboard', () => {
   });
 
   it('edits a schema the parameter list cannot show as JSON, keeps it whole, and shows the server’s refusal beside the section', async () => {
-    const token = ((await (await fetch(`${web.url}/api/auth/signup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'json@example.com', password: 'a json password' }) })).json()) as { token: string }).token;
-    const workspaceId = (await api<{ workspace: { id: string } }>(token, 'POST', '/api/workspaces', { name: 'Schemas' })).workspace.id;
+    const { token, workspaceId, page, errors } = await account('json@example.com', 'Schemas');
     const schema = { type: 'object', properties: { seats: { type: 'integer', minimum: 1, maximum: 9 }, launch: { type: 'object', properties: { date: { type: 'string', format: 'date' } }, required: ['date'] } }, required: ['seats'] };
-    const items = [{ key: 'a', description: 'A', agentType: 'analysis', input: { fields: ['x'] } }];
-    const strategyId = (await api<{ strategy: { id: string } }>(token, 'POST', '/api/strategies', { workspaceId, name: 'Rich', items, inputSchema: schema })).strategy.id;
-
-    const { page, errors } = await newCheckedPage(browser);
-    await page.goto(`${web.url}/login`, { waitUntil: 'networkidle' });
-    await page.fill('input[name=email]', 'json@example.com');
-    await page.fill('input[name=password]', 'a json password');
-    await page.click('button[type=submit]');
-    await page.waitForURL(`${web.url}/app`);
+    const strategyId = await createStrategy(token, { workspaceId, name: 'Rich', inputSchema: schema });
     const strategyPath = `/app/w/${workspaceId}/strategies/${strategyId}`;
 
     // The page describes what the list cannot: the other keywords, and the schema itself.
