@@ -175,6 +175,9 @@ describe('the start form', () => {
       [nested, { launch: { n: 6 } }, { key: 'launch.n', message: 'must be at most 5' }],
       [nested, { tags: ['ok', 'x'] }, { key: 'tags[1]', message: 'must be at least 2 characters' }],
     ];
+    // An empty list is a list, as for the server (minItems says otherwise).
+    expect(firstInputProblem({ ...BUILT, required: ['tags'] }, { tags: [] })).toBeNull();
+    expect(serverField({ ...BUILT, required: ['tags'] }, { tags: [] })).toBeNull();
     for (const [schema, input, problem] of cases) {
       expect(firstInputProblem(schema, input), JSON.stringify(input)).toEqual(problem);
       expect(serverField(schema, input), JSON.stringify(input)).toBe(`input.${problem.key}`);

@@ -153,8 +153,7 @@ export function firstInputProblem(schema: JsonSchema, value: unknown, path: (str
       if (!isObject(value)) return problem('must be an object');
       for (const property of kind.properties) {
         const field = value[property.name];
-        const empty = field === undefined || (Array.isArray(field) && field.length === 0 && property.required);
-        if (property.required && empty) return { key: [key, property.name].filter(Boolean).join('.'), message: 'is required' };
+        if (property.required && field === undefined) return { key: [key, property.name].filter(Boolean).join('.'), message: 'is required' };
         const inner = firstInputProblem(property.schema, field, [...path, property.name]);
         if (inner) return inner;
       }
