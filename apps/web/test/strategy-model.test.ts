@@ -232,7 +232,8 @@ describe('comparing versions', () => {
           ],
         },
       ],
+      parameters: { added: [], removed: [], changed: [], schema: [] },
     });
-    expect(diffVersions(stored, stored)).toEqual({ fields: [], added: [], removed: [], changed: [] });
+    expect(diffVersions(stored, stored)).toEqual({ fields: [], added: [], removed: [], changed: [], parameters: { added: [], removed: [], changed: [], schema: [] } });
   });
 });
