@@ -65,6 +65,15 @@ describe('a strategy declares its parameters', () => {
     ]);
   });
 
+  it("keeps the author's order of the parameters", async () => {
+    const ordered = { type: 'object', properties: { zeta: { type: 'string' }, alpha: { type: 'string' }, middle: { type: 'integer' } } };
+    const strategy = await createStrategy({ inputSchema: ordered });
+    const read = (await h.call('GET', `/api/strategies/${strategy.id}`, { token: owner.token })).body.strategy.inputSchema;
+    expect(Object.keys(read.properties)).toEqual(['zeta', 'alpha', 'middle']);
+    const listed = (await h.call('GET', `/api/strategies?workspaceId=${workspaceId}`, { token: owner.token })).body.strategies.find((s: { id: string }) => s.id === strategy.id);
+    expect(Object.keys(listed.inputSchema.properties)).toEqual(['zeta', 'alpha', 'middle']);
+  });
+
   it.each([
     ['not an object', ['a'], 'inputSchema: must be a JSON Schema object'],
     ['not an object schema', { type: 'array' }, 'inputSchema: must describe an object (type "object"): an execution\'s input is an object'],
