@@ -149,10 +149,13 @@ export const strategyVersions = pgTable(
     inputSchema: json('input_schema').$type<Record<string, unknown>>(),
     createdBy: text('created_by').references(() => users.id, { onDelete: 'set null' }),
     createdAt: createdAt(),
+    /** At most this many tasks of one execution in progress at once; null: no cap. Pinned by each execution at start. */
+    maxConcurrency: integer('max_concurrency'),
   },
   (t) => [
     primaryKey({ columns: [t.strategyId, t.version] }),
     check('strategy_versions_version_check', sql`${t.version} >= 1`),
+    check('strategy_versions_max_concurrency_check', sql`${t.maxConcurrency} is null or ${t.maxConcurrency} > 0`),
     check('strategy_versions_on_task_failure_check', inList('on_task_failure', ON_TASK_FAILURE)),
   ],
 );
@@ -181,6 +184,12 @@ export const strategyItems = pgTable(
     maxRetries: integer('max_retries'),
     timeoutSeconds: integer('timeout_seconds'),
     position: integer('position').notNull().default(0),
+    /** A template over the item's input (`{{to}}`, `{{url.host}}`, `{{input.customer}}`): its tasks share limits with every task of the workspace whose key resolves the same. */
+    concurrencyKey: text('concurrency_key'),
+    /** At most this many tasks with the same resolved key in progress at once, workspace-wide. */
+    keyConcurrency: integer('key_concurrency'),
+    /** At most this many starts of tasks with the same resolved key in any rolling minute. */
+    keyPerMinute: integer('key_per_minute'),
   },
   (t) => [
     index('strategy_items_strategy_idx').on(t.strategyId, t.version, t.level, t.position),
@@ -193,6 +202,7 @@ export const strategyItems = pgTable(
     check('strategy_items_priority_check', sql`${t.priority} is null or ${inList(t.priority.name, PRIORITIES)}`),
     check('strategy_items_retries_check', sql`${t.maxRetries} is null or ${t.maxRetries} >= 0`),
     check('strategy_items_timeout_check', sql`${t.timeoutSeconds} is null or ${t.timeoutSeconds} > 0`),
+    check('strategy_items_key_limits_check', sql`(${t.keyConcurrency} is null or ${t.keyConcurrency} > 0) and (${t.keyPerMinute} is null or ${t.keyPerMinute} > 0)`),
   ],
 );
 
@@ -234,6 +244,8 @@ export const executions = pgTable(
     scheduleId: text('schedule_id'),
     /** The execution this one re-runs (trigger `retry`). */
     retryOf: text('retry_of'),
+    /** Its strategy version's maxConcurrency, pinned at start: at most this many of its tasks in progress at once. */
+    maxConcurrency: integer('max_concurrency'),
   },
   (t) => [
     check('executions_trigger_check', inList('trigger', EXECUTION_TRIGGERS)),
@@ -303,6 +315,16 @@ export const tasks = pgTable(
     updatedAt: ts('updated_at').notNull().defaultNow(),
     /** Completed by a re-run from the execution it retries: its result was carried over, no agent ran. */
     reused: boolean('reused').notNull().default(false),
+    /** Its item's concurrencyKey, resolved at start over the task's input (packages/engine/src/throttle/key.ts). */
+    concurrencyKey: text('concurrency_key'),
+    keyConcurrency: integer('key_concurrency'),
+    keyPerMinute: integer('key_per_minute'),
+    /**
+     * Set while the task waits for a limit (throttled, without a worker slot): the scope whose
+     * limit holds it (`type:<workspace>:<agent type>`, `key:<workspace>:<key>`, `exec:<execution>`).
+     * A slot freed in that scope wakes its sleepers in queue order.
+     */
+    throttleScope: text('throttle_scope'),
   },
   (t) => [
     index('tasks_execution_status_idx').on(t.executionId, t.status),
@@ -312,6 +334,9 @@ export const tasks = pgTable(
     index('tasks_lease_idx')
       .on(t.leaseExpiresAt)
       .where(sql`${t.status} = 'in_progress'`),
+    index('tasks_throttled_idx')
+      .on(t.throttleScope, t.queueTag)
+      .where(sql`${t.throttleScope} is not null`),
     check('tasks_status_check', inList('status', TASK_STATUSES)),
     check('tasks_priority_check', inList('priority', PRIORITIES)),
     check('tasks_retries_check', sql`${t.retryCount} >= 0 and ${t.maxRetries} >= 0`),
@@ -580,4 +605,42 @@ export const scheduleRuns = pgTable(
     index('schedule_runs_recent_idx').on(t.scheduleId, t.createdAt),
     check('schedule_runs_status_check', inList('status', SCHEDULE_RUN_STATUSES)),
   ],
+);
+
+/**
+ * Per workspace and agent type: at most `concurrency` tasks in progress at once, at most
+ * `perMinute` starts in any rolling minute, across every worker process. No row (or a null):
+ * unlimited. See packages/engine/src/throttle/.
+ */
+export const workspaceLimits = pgTable(
+  'workspace_limits',
+  {
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    agentType: text('agent_type').notNull(),
+    concurrency: integer('concurrency'),
+    perMinute: integer('per_minute'),
+    updatedAt: ts('updated_at').notNull().defaultNow(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.workspaceId, t.agentType] }),
+    check('workspace_limits_values_check', sql`(${t.concurrency} is null or ${t.concurrency} > 0) and (${t.perMinute} is null or ${t.perMinute} > 0)`),
+  ],
+);
+
+/**
+ * The starts of tasks under a workspace or key limit, one row per task start and limited scope:
+ * the rolling window of `perMinute` counts them, and those whose task still runs are what
+ * `concurrency` counts. Rows older than the window whose task no longer runs are pruned.
+ */
+export const limitStarts = pgTable(
+  'limit_starts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    scope: text('scope').notNull(),
+    taskId: text('task_id').notNull(),
+    startedAt: ts('started_at').notNull(),
+  },
+  (t) => [index('limit_starts_scope_idx').on(t.scope, t.startedAt), index('limit_starts_started_idx').on(t.startedAt)],
 );
