@@ -13,6 +13,8 @@ export interface EngineContext {
   db: Db;
   queue: TaskQueue;
   retry: RetryPolicy;
+  /** The rolling window of `perMinute` limits: 60 s unless a test shortens it (throttle/admit.ts). */
+  limitWindowMs?: number;
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { baseMs: 1000, maxMs: 60_000 };

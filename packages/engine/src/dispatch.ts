@@ -62,7 +62,7 @@ export async function assignTasks(tx: Tx, queue: TaskQueue, taskIds: readonly st
           order by ${PRIORITY_RANK_OF('l')}, l.ordinal, l.id) - 1 as tag
         from locked l join starts s on s.agent_type = l.agent_type and s.workspace_id = l.workspace_id)
     update tasks t set status = 'assigned', assigned_at = now(), started_at = null, attempt = t.attempt + 1,
-      job_id = gen_random_uuid()::text, queue_tag = r.tag, worker_id = null, lease_expires_at = null, wake_at = null, updated_at = now()
+      job_id = gen_random_uuid()::text, queue_tag = r.tag, worker_id = null, lease_expires_at = null, wake_at = null, throttle_scope = null, updated_at = now()
     from ranked r
     where t.id = r.id
     returning t.id, t.execution_id as "executionId", t.workspace_id as "workspaceId", t.agent_type as "agentType", t.priority, t.ordinal,

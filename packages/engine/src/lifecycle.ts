@@ -6,7 +6,7 @@ import { CONTROL_RULES, type ControlAction } from './contract.ts';
 import { type AssignedRow, assignTasks, enqueue, PRIORITY_RANK, readyTaskIds } from './dispatch.ts';
 import { allocateTags, tagKey } from './fair-queue.ts';
 import { agentQueue } from './queue.ts';
-import { conflict, notFound } from './errors.ts';
+import { conflict, notFound, validationError } from './errors.ts';
 import { appendEvents, type NewEvent } from './events.ts';
 import { settleExecution } from './settle.ts';
 import { hookPoint } from './hooks.ts';
@@ -14,6 +14,7 @@ import { cancelQueuedJobs, type TaskJobRef } from './queue-cleanup.ts';
 import { returnToReady, type SkipReason, skipTasks } from './skip.ts';
 import { checkExecutionInput } from './strategy/input-schema.ts';
 import { findStrategy } from './strategy/read.ts';
+import { resolveConcurrencyKey } from './throttle/key.ts';
 import { validateItems } from './strategy/validate.ts';
 import { jsonRows, lockExecutions, textArray, transaction, type Tx } from './tx.ts';
 
@@ -66,7 +67,7 @@ export async function startExecution(ctx: EngineContext, input: StartExecutionIn
   // The execution is pinned to the version read here: its items never change, whatever edits follow.
   const version = input.version ?? strategy.version;
   const [definition] = await ctx.db
-    .select({ inputSchema: strategyVersions.inputSchema, onTaskFailure: strategyVersions.onTaskFailure })
+    .select({ inputSchema: strategyVersions.inputSchema, onTaskFailure: strategyVersions.onTaskFailure, maxConcurrency: strategyVersions.maxConcurrency })
     .from(strategyVersions)
     .where(and(eq(strategyVersions.strategyId, strategy.id), eq(strategyVersions.version, version)));
   if (!definition) throw notFound(`Strategy ${strategy.id} has no version ${version}`);
@@ -77,6 +78,7 @@ export async function startExecution(ctx: EngineContext, input: StartExecutionIn
     .where(and(eq(strategyItems.strategyId, strategy.id), eq(strategyItems.version, version), eq(strategyItems.level, 4)))
     .orderBy(asc(strategyItems.position));
   validateItems(items.map((item) => ({ key: item.key!, agentType: item.agentType!, dependsOn: item.dependsOn })));
+  const keys = concurrencyKeysOf(items, parameters);
 
   const created = await transaction(ctx.db, async (tx) => {
     // A fresh id per attempt: `transaction` repeats this function after a deadlock.
@@ -95,6 +97,7 @@ export async function startExecution(ctx: EngineContext, input: StartExecutionIn
         trigger: input.trigger ?? 'api',
         scheduleId: input.scheduleId ?? null,
         retryOf: input.retryOf ?? null,
+        maxConcurrency: definition.maxConcurrency,
         totalTasks: items.length,
         createdBy: input.createdBy ?? null,
         startedAt: new Date(),
@@ -105,7 +108,7 @@ export async function startExecution(ctx: EngineContext, input: StartExecutionIn
     const locked = await lockExecutions(tx, [executionId]);
     const execution = locked.get(executionId)!;
     const roots = await tagRoots(tx, executionId, input.workspaceId, items, taskIdByKey);
-    await insertTasks(tx, executionId, input.workspaceId, items, taskIdByKey, roots);
+    await insertTasks(tx, executionId, input.workspaceId, items, taskIdByKey, roots, keys);
 
     const events: NewEvent[] = [];
     await tx.execute(sql`update executions set status = 'running', updated_at = now() where id = ${executionId}`);
@@ -123,6 +126,21 @@ export async function startExecution(ctx: EngineContext, input: StartExecutionIn
 }
 
 type StrategyItemRow = typeof strategyItems.$inferSelect;
+
+/**
+ * Each item's concurrency key for this execution, resolved over its input and the execution's
+ * (throttle/key.ts), by item key. A key that has no value refuses the start, naming the item.
+ */
+function concurrencyKeysOf(items: readonly StrategyItemRow[], parameters: Record<string, unknown>): Map<string, string> {
+  const keys = new Map<string, string>();
+  for (const item of items) {
+    if (item.concurrencyKey === null) continue;
+    const resolved = resolveConcurrencyKey(item.concurrencyKey, item.input ?? {}, parameters);
+    if ('error' in resolved) throw validationError(`Item "${item.key}": concurrencyKey: ${resolved.error}`, { item: item.key, path: 'input' });
+    keys.set(item.key!, resolved.key);
+  }
+  return keys;
+}
 
 /**
  * The tasks ready at start (no dependencies), as they are queued: attempt 1, a job id and their
@@ -176,6 +194,7 @@ async function insertTasks(
   items: readonly StrategyItemRow[],
   taskIdByKey: ReadonlyMap<string, string>,
   roots: readonly TaggedRow[],
+  keys: ReadonlyMap<string, string>,
 ): Promise<void> {
   const queued = new Map(roots.map((row) => [row.id, row]));
   const taskRows = items.map((item) => ({
@@ -192,19 +211,23 @@ async function insertTasks(
     timeout_seconds: item.timeoutSeconds!,
     job_id: queued.get(taskIdByKey.get(item.key!)!)?.jobId ?? null,
     queue_tag: queued.get(taskIdByKey.get(item.key!)!)?.queueTag ?? null,
+    concurrency_key: keys.get(item.key!) ?? null,
+    key_concurrency: item.keyConcurrency,
+    key_per_minute: item.keyPerMinute,
   }));
   // One statement per chunk, its rows as a single jsonb parameter: far cheaper to send and
   // plan than a multi-row VALUES list for 10,000 tasks.
   for (let i = 0; i < taskRows.length; i += INSERT_CHUNK) {
     await tx.execute(sql`
       insert into tasks (id, execution_id, workspace_id, l4_item_id, key, agent_type, priority, description, ordinal, dependencies,
-        pending_dependencies, input, max_retries, timeout_seconds, status, attempt, job_id, queue_tag, assigned_at)
+        pending_dependencies, input, max_retries, timeout_seconds, status, attempt, job_id, queue_tag, assigned_at, concurrency_key, key_concurrency, key_per_minute)
       select t.id, ${executionId}, ${workspaceId}, t.l4_item_id, t.key, t.agent_type, t.priority, t.description, t.ordinal,
         array(select jsonb_array_elements_text(t.dependencies)), jsonb_array_length(t.dependencies), t.input, t.max_retries, t.timeout_seconds,
         case when t.job_id is null then 'pending' else 'assigned' end, case when t.job_id is null then 0 else 1 end, t.job_id, t.queue_tag,
-        case when t.job_id is not null then now() end
+        case when t.job_id is not null then now() end, t.concurrency_key, t.key_concurrency, t.key_per_minute
       from jsonb_to_recordset(${jsonRows(taskRows.slice(i, i + INSERT_CHUNK))}) as t(id text, l4_item_id text, key text, agent_type text,
-        priority text, description text, ordinal int, dependencies jsonb, input jsonb, max_retries int, timeout_seconds int, job_id text, queue_tag bigint)`);
+        priority text, description text, ordinal int, dependencies jsonb, input jsonb, max_retries int, timeout_seconds int, job_id text, queue_tag bigint,
+        concurrency_key text, key_concurrency int, key_per_minute int)`);
   }
   const edges = taskRows.flatMap((task) => task.dependencies.map((d) => ({ t: task.id, d })));
   for (let i = 0; i < edges.length; i += INSERT_CHUNK * 5) {

@@ -10,6 +10,8 @@ import { EVENT_RESULT_MAX_BYTES, formatBytes, storableText } from './limits.ts';
 import type { TaskJob } from './queue.ts';
 import { settleExecution } from './settle.ts';
 import { returnToReady, skipTasks } from './skip.ts';
+import { admitLimited } from './throttle/admit.ts';
+import { type LeftRunning, leftRunningColumns, wakeFreed } from './throttle/release.ts';
 import { type ExecutionLockRow, jsonRows, lockExecutions, postgresErrorOf, textArray, transaction, type Tx } from './tx.ts';
 
 /** A task this worker now holds, with what its agent needs. */
@@ -72,34 +74,44 @@ export async function claimTasks(ctx: EngineContext, jobs: readonly ClaimJob[], 
     // A task whose wait ran out is in-flight work: it resumes while paused too.
     const resumable = jobs.filter((j) => ['running', 'paused'].includes(locked.get(j.executionId)?.status ?? ''));
     if (resumable.length === 0) return [];
-    const rows = await tx.execute<ClaimedTask & { reclaimed: boolean }>(sql`
+    // A task under a limit (its execution's maxConcurrency, its key's, its agent type's in the
+    // workspace) is left out of this statement and admitted under its scopes' locks (throttle/);
+    // with no limit anywhere, this statement is the whole claim, as before limits existed.
+    const rows = await tx.execute<ClaimedTask & { reclaimed: boolean; candidate: string; limited: boolean }>(sql`
       with target as (
         -- Each job finds its task by primary key (see completeTasks: joined on the filters, the
         -- planner scanned every assigned task of the backlog for each batch).
-        select f.* from jsonb_to_recordset(${jsonRows(resumable.map((j) => ({ id: j.taskId, job_id: j.jobId, running: locked.get(j.executionId)?.status === 'running' })))})
-          as j(id text, job_id text, running boolean)
+        select f.* from jsonb_to_recordset(${jsonRows(resumable.map((j) => ({ id: j.taskId, job_id: j.jobId, running: locked.get(j.executionId)?.status === 'running', capped: !!locked.get(j.executionId)?.maxConcurrency })))})
+          as j(id text, job_id text, running boolean, capped boolean)
         cross join lateral (
-          select t.id, t.wake_at is not null as resumed, (t.status = 'in_progress' and t.wake_at is null) as reclaimed from tasks t
+          select t.id, t.wake_at is not null as resumed, (t.status = 'in_progress' and t.wake_at is null) as reclaimed,
+            not (t.status = 'in_progress' and t.wake_at is null) and (j.capped or t.concurrency_key is not null
+              or exists (select 1 from workspace_limits wl where wl.workspace_id = t.workspace_id and wl.agent_type = t.agent_type)) as limited
+          from tasks t
           where t.id = j.id and t.job_id = j.job_id
             and ((t.status = 'assigned' and j.running) or (t.status = 'in_progress' and t.wake_at is not null)
               or (t.status = 'in_progress' and t.wake_at is null and t.worker_id = ${workerId}))
           offset 0 for update of t) f
-      )
-      update tasks t set status = 'in_progress', started_at = case when target.reclaimed then t.started_at else now() end,
-        wake_at = null, worker_id = ${workerId}, lease_expires_at = now() + ${leaseSeconds} * interval '1 second', updated_at = now()
-      from target where t.id = target.id
-      returning ${claimedColumns('t')}, target.resumed as "resumedFromWait", target.reclaimed`);
-    await appendEvents(
-      tx,
-      rows
-        .filter((task) => !task.reclaimed)
-        .map((task) => ({
-          executionId: task.executionId,
-          type: 'task-progress' as const,
-          data: { taskId: task.id, status: 'in_progress', agentType: task.agentType, attempt: task.attempt, workerId },
-        })),
-    );
-    return [...rows].map(({ reclaimed: _, ...task }) => claimedTask(task));
+      ),
+      claimed as (
+        update tasks t set status = 'in_progress', started_at = case when target.reclaimed then t.started_at else now() end,
+          wake_at = null, worker_id = ${workerId}, lease_expires_at = now() + ${leaseSeconds} * interval '1 second',
+          -- A sleeper whose limit was lifted meanwhile starts here: it sleeps no more.
+          progress = case when t.throttle_scope is null then t.progress end, throttle_scope = null, updated_at = now()
+        from target where t.id = target.id and not target.limited
+        returning ${claimedColumns('t')}, target.resumed as "resumedFromWait", target.reclaimed)
+      select target.id as candidate, target.limited, claimed.* from target left join claimed on claimed.id = target.id`);
+    const limited = rows.filter((row) => row.limited).map((row) => row.candidate);
+    const events: NewEvent[] = rows
+      .filter((task) => !task.limited && !task.reclaimed)
+      .map((task) => ({
+        executionId: task.executionId,
+        type: 'task-progress' as const,
+        data: { taskId: task.id, status: 'in_progress', agentType: task.agentType, attempt: task.attempt, workerId },
+      }));
+    const admitted = await admitLimited(ctx, tx, limited, locked, { workerId, leaseSeconds, columns: claimedColumns('t') }, events);
+    await appendEvents(tx, events);
+    return [...rows.filter((row) => !row.limited).map(({ reclaimed: _, candidate: _c, limited: _l, ...task }) => claimedTask(task)), ...admitted.map(claimedTask)];
   });
   // After the commit: a test can fail here to play a lost commit acknowledgement.
   await hookPoint('runner:after-claim-commit', { taskIds: claimed.map((t) => t.id), workerId });
@@ -159,7 +171,7 @@ export type AttemptOutcome =
   | (OutcomeBase & { ok: 'wait'; until: Date })
   | (OutcomeBase & { ok: 'release'; reason: string });
 
-type FailedRow = {
+type FailedRow = LeftRunning & {
   id: string;
   executionId: string;
   key: string;
@@ -193,9 +205,12 @@ export async function recordOutcomes(ctx: EngineContext, outcomes: readonly Atte
 
     /** Executions whose counters this transaction read back after its last change to them (see settleExecution). */
     let unsettledAfter = new Map<string, number>();
+    /** Tasks that stopped running here: the limited slots they free wake sleepers (throttle/). */
+    const leftRunning: LeftRunning[] = [];
     if (completed) {
       const { done, released, executions } = completed;
       recorded += done.length;
+      leftRunning.push(...done);
       for (const task of done) {
         // The result rides on the event when small, so watchers see it live; a large one is read from the status body.
         const result = task.resultOmitted ? { resultOmitted: true } : { result: task.result ?? null };
@@ -218,14 +233,15 @@ export async function recordOutcomes(ctx: EngineContext, outcomes: readonly Atte
 
     const failures = outcomes.filter((o): o is Extract<AttemptOutcome, { ok: false }> => o.ok === false);
     for (const failure of failures) {
-      recorded += await recordFailure(ctx, tx, failure, locked, events);
+      recorded += await recordFailure(ctx, tx, failure, locked, events, leftRunning);
     }
 
     const waits = outcomes.filter((o): o is Extract<AttemptOutcome, { ok: 'wait' }> => o.ok === 'wait');
-    if (waits.length > 0) recorded += await holdUntil(ctx, tx, waits, locked, events);
+    if (waits.length > 0) recorded += await holdUntil(ctx, tx, waits, locked, events, leftRunning);
 
     const releases = outcomes.filter((o): o is Extract<AttemptOutcome, { ok: 'release' }> => o.ok === 'release');
-    if (releases.length > 0) recorded += await handBack(ctx, tx, releases, locked, events);
+    if (releases.length > 0) recorded += await handBack(ctx, tx, releases, locked, events, leftRunning);
+    await wakeFreed(tx, leftRunning, locked);
 
     for (const execution of locked.values()) await settleExecution(tx, execution, events, { unsettled: unsettledAfter.get(execution.id) });
     await appendEvents(tx, events);
@@ -257,7 +273,7 @@ export type EagerDispatch = {
 };
 
 type ReleasedRow = { id: string; executionId: string; pendingDependencies: number; status: string; agentType: AgentType; priority: Priority; ordinal: number; claimed: boolean };
-type CompletedRow = { id: string; executionId: string; agentType: string; durationMs: number; result: unknown; resultOmitted: boolean | null };
+type CompletedRow = LeftRunning & { id: string; executionId: string; agentType: string; durationMs: number; result: unknown; resultOmitted: boolean | null };
 
 /**
  * One statement for the successes of a batch: the tasks completed (fenced by attempt and job),
@@ -281,6 +297,9 @@ async function completeTasks(tx: Tx, successes: readonly Extract<AttemptOutcome,
           select d.id, d.agent_type, row_number() over (partition by d.agent_type order by ${PRIORITY_RANK_OF('d')}, d.ordinal, d.id) as n
           from dec join tasks d on d.id = dec.task_id join executions e on e.id = d.execution_id
           where d.pending_dependencies = dec.n and d.status = 'pending' and d.wake_at is null and e.status = 'running'
+            -- A task under a limit goes through the queue, to be admitted under its scopes' locks (throttle/).
+            and e.max_concurrency is null and d.concurrency_key is null
+            and not exists (select 1 from workspace_limits wl where wl.workspace_id = d.workspace_id and wl.agent_type = d.agent_type)
             and not exists (select 1 from pgboss.job j where j.name = 'agent.' || d.agent_type and j.state < 'active' and not j.blocked and j.start_after <= pgboss.job_now())
         ) c join jsonb_to_recordset(${jsonRows(lanes.map(([agentType, n]) => ({ agent_type: agentType, n })))}) as l(agent_type text, n int)
           on l.agent_type = c.agent_type where c.n <= l.n`
@@ -298,7 +317,7 @@ async function completeTasks(tx: Tx, successes: readonly Extract<AttemptOutcome,
       returning t.id, t.execution_id as "executionId", t.agent_type as "agentType",
         (extract(epoch from now() - t.started_at) * 1000)::int as "durationMs",
         case when octet_length(t.result::text) <= ${EVENT_RESULT_MAX_BYTES} then t.result end as result,
-        octet_length(t.result::text) > ${EVENT_RESULT_MAX_BYTES} as "resultOmitted"),
+        octet_length(t.result::text) > ${EVENT_RESULT_MAX_BYTES} as "resultOmitted", ${leftRunningColumns('t')}),
     bumped as (
       update executions e set completed_tasks = e.completed_tasks + c.n, updated_at = now()
       from (select "executionId", count(*)::int as n from done group by "executionId") c
@@ -362,9 +381,10 @@ async function recordFailure(
   failure: Extract<AttemptOutcome, { ok: false }>,
   locked: Map<string, ExecutionLockRow>,
   events: NewEvent[],
+  leftRunning: LeftRunning[],
 ): Promise<number> {
   const [task] = await tx.execute<FailedRow>(sql`
-    select id, execution_id as "executionId", key, retry_count as "retryCount", max_retries as "maxRetries", agent_type as "agentType"
+    select id, execution_id as "executionId", key, retry_count as "retryCount", max_retries as "maxRetries", agent_type as "agentType", ${leftRunningColumns('tasks')}
     from tasks where id = ${failure.taskId} and attempt = ${failure.attempt} and status = 'in_progress' and wake_at is null
       ${failure.jobId ? sql`and job_id = ${failure.jobId}` : sql``}
       ${failure.leaseLapsed ? sql`and lease_expires_at < now()` : sql``}
@@ -372,6 +392,7 @@ async function recordFailure(
   // Superseded attempt, or (a reap) a lease renewed since it was seen lapsed: discard. Under
   // READ COMMITTED, FOR UPDATE re-checks these conditions on the row as it is once locked.
   if (!task) return 0;
+  leftRunning.push(task);
   const execution = locked.get(task.executionId)!;
   const retriesLeft = failure.retryable && task.retryCount < task.maxRetries;
   const error = storableText(failure.error.slice(0, 4000));
@@ -425,7 +446,14 @@ async function recordFailure(
  * that arrives after its execution was cancelled or failed skips the task instead: nothing
  * would ever wake it, and the execution could not end while it waited.
  */
-async function holdUntil(ctx: EngineContext, tx: Tx, waits: Extract<AttemptOutcome, { ok: 'wait' }>[], locked: Map<string, ExecutionLockRow>, events: NewEvent[]): Promise<number> {
+async function holdUntil(
+  ctx: EngineContext,
+  tx: Tx,
+  waits: Extract<AttemptOutcome, { ok: 'wait' }>[],
+  locked: Map<string, ExecutionLockRow>,
+  events: NewEvent[],
+  leftRunning: LeftRunning[],
+): Promise<number> {
   const ended = (executionId: string) => ['cancelled', 'failed'].includes(locked.get(executionId)?.status ?? '');
   const rows = (list: typeof waits) => jsonRows(list.map((w) => ({ id: w.taskId, attempt: w.attempt, job_id: w.jobId ?? null, until: w.until.toISOString() })));
   const fence = sql`t.id = j.id and t.attempt = j.attempt and t.status = 'in_progress' and t.wake_at is null and (j.job_id is null or t.job_id = j.job_id)`;
@@ -433,11 +461,12 @@ async function holdUntil(ctx: EngineContext, tx: Tx, waits: Extract<AttemptOutco
   const live = waits.filter((w) => !ended(w.executionId));
   let recorded = 0;
   if (late.length > 0) {
-    const skipped = await tx.execute<{ id: string; executionId: string; agentType: string }>(sql`
+    const skipped = await tx.execute<LeftRunning & { id: string; executionId: string; agentType: string }>(sql`
       update tasks t set status = 'skipped', completed_at = now(), lease_expires_at = null, worker_id = null, job_id = null, progress = null, updated_at = now()
       from jsonb_to_recordset(${rows(late)}) as j(id text, attempt int, job_id text, until timestamptz)
       where ${fence}
-      returning t.id, t.execution_id as "executionId", t.agent_type as "agentType"`);
+      returning t.id, t.execution_id as "executionId", t.agent_type as "agentType", ${leftRunningColumns('t')}`);
+    leftRunning.push(...skipped);
     await bumpCounts(tx, 'skipped_tasks', skipped);
     for (const task of skipped) {
       const status = locked.get(task.executionId)?.status;
@@ -447,13 +476,14 @@ async function holdUntil(ctx: EngineContext, tx: Tx, waits: Extract<AttemptOutco
     recorded += skipped.length;
   }
   if (live.length === 0) return recorded;
-  const held = await tx.execute<{ id: string; executionId: string; workspaceId: string; agentType: AgentType; priority: Priority; ordinal: number; attempt: number; retryCount: number; timeoutSeconds: number; jobId: string; wakeAt: string }>(sql`
+  const held = await tx.execute<LeftRunning & { id: string; executionId: string; workspaceId: string; agentType: AgentType; priority: Priority; ordinal: number; attempt: number; retryCount: number; timeoutSeconds: number; jobId: string; wakeAt: string }>(sql`
     update tasks t set wake_at = j.until, lease_expires_at = null, worker_id = null, job_id = gen_random_uuid()::text,
       progress = jsonb_build_object('waitingUntil', j.until), updated_at = now()
     from jsonb_to_recordset(${rows(live)}) as j(id text, attempt int, job_id text, until timestamptz)
     where ${fence}
     returning t.id, t.execution_id as "executionId", t.workspace_id as "workspaceId", t.agent_type as "agentType", t.priority, t.ordinal,
-      t.attempt, t.retry_count as "retryCount", t.timeout_seconds as "timeoutSeconds", t.job_id as "jobId", j.until::text as "wakeAt"`);
+      t.attempt, t.retry_count as "retryCount", t.timeout_seconds as "timeoutSeconds", t.job_id as "jobId", j.until::text as "wakeAt", ${leftRunningColumns('t')}`);
+  leftRunning.push(...held);
   for (const task of held) {
     const delaySeconds = Math.max(0, (new Date(task.wakeAt).getTime() - Date.now()) / 1000);
     await enqueue(tx, ctx.queue, [task], [], { startAfterSeconds: delaySeconds });
@@ -467,12 +497,20 @@ async function holdUntil(ctx: EngineContext, tx: Tx, waits: Extract<AttemptOutco
  * around the agent failed): the task is queued again under a new attempt with its retry count
  * unchanged; paused, it waits for resume; cancelled or failed, it is skipped.
  */
-async function handBack(ctx: EngineContext, tx: Tx, releases: Extract<AttemptOutcome, { ok: 'release' }>[], locked: Map<string, ExecutionLockRow>, events: NewEvent[]): Promise<number> {
-  const back = await tx.execute<{ id: string; executionId: string; agentType: string }>(sql`
+async function handBack(
+  ctx: EngineContext,
+  tx: Tx,
+  releases: Extract<AttemptOutcome, { ok: 'release' }>[],
+  locked: Map<string, ExecutionLockRow>,
+  events: NewEvent[],
+  leftRunning: LeftRunning[],
+): Promise<number> {
+  const back = await tx.execute<LeftRunning & { id: string; executionId: string; agentType: string }>(sql`
     update tasks t set status = 'pending', lease_expires_at = null, worker_id = null, started_at = null, progress = null, job_id = null, updated_at = now()
     from jsonb_to_recordset(${jsonRows(releases.map((r) => ({ id: r.taskId, attempt: r.attempt, job_id: r.jobId ?? null })))}) as j(id text, attempt int, job_id text)
     where t.id = j.id and t.attempt = j.attempt and t.status = 'in_progress' and t.wake_at is null and (j.job_id is null or t.job_id = j.job_id)
-    returning t.id, t.execution_id as "executionId", t.agent_type as "agentType"`);
+    returning t.id, t.execution_id as "executionId", t.agent_type as "agentType", ${leftRunningColumns('t')}`);
+  leftRunning.push(...back);
   // Like every task state change, the hand-back has its event: the attempt ended, uncharged.
   for (const task of back) {
     events.push({ executionId: task.executionId, type: 'task-progress', data: { taskId: task.id, agentType: task.agentType, status: 'pending', reason: 'handed-back' } });

@@ -2,7 +2,11 @@ import { type SQL, sql } from 'drizzle-orm';
 import { bumpCounts } from './counts.ts';
 import type { SkipReason } from './contract.ts';
 import type { NewEvent } from './events.ts';
+import { passOn } from './throttle/release.ts';
 import type { Tx } from './tx.ts';
+
+/** A throttled task that is skipped or goes back to ready sleeps no more: its scope and its "throttled" progress are cleared. */
+const leavesSleep = sql.raw(`progress = case when t.throttle_scope is not null then null else t.progress end, throttle_scope = null`);
 
 export type { SkipReason } from './contract.ts';
 
@@ -22,12 +26,16 @@ export type SkippedTask = {
  * the execution's final event. The caller holds the executions' row locks.
  */
 export async function skipTasks(tx: Tx, where: SQL, reason: SkipReason, events: NewEvent[]): Promise<SkippedTask[]> {
-  const skipped = await tx.execute<SkippedTask>(sql`
-    with target as (select t.id, t.job_id from tasks t where ${where} for update)
-    update tasks t set status = 'skipped', job_id = null, updated_at = now()
+  const skipped = await tx.execute<SkippedTask & { throttleScope: string | null }>(sql`
+    with target as (select t.id, t.job_id, t.throttle_scope from tasks t where ${where} for update)
+    update tasks t set status = 'skipped', job_id = null, ${leavesSleep}, updated_at = now()
     from target where t.id = target.id
-    returning t.id, t.execution_id as "executionId", t.agent_type as "agentType", target.job_id as "jobId"`);
+    returning t.id, t.execution_id as "executionId", t.agent_type as "agentType", target.job_id as "jobId", target.throttle_scope as "throttleScope"`);
   await bumpCounts(tx, 'skipped_tasks', skipped);
+  await passOn(
+    tx,
+    skipped.map((t) => t.throttleScope),
+  );
   for (const task of skipped) {
     events.push({ executionId: task.executionId, type: 'task-failed', data: { taskId: task.id, agentType: task.agentType, status: 'skipped', willRetry: false, reason } });
   }
@@ -40,11 +48,15 @@ export async function skipTasks(tx: Tx, where: SQL, reason: SkipReason, events: 
  * live view does not keep showing them as assigned.
  */
 export async function returnToReady(tx: Tx, where: SQL, events: NewEvent[]): Promise<SkippedTask[]> {
-  const returned = await tx.execute<SkippedTask>(sql`
-    with target as (select t.id, t.job_id from tasks t where t.status = 'assigned' and ${where} for update)
-    update tasks t set status = 'pending', job_id = null, updated_at = now()
+  const returned = await tx.execute<SkippedTask & { throttleScope: string | null }>(sql`
+    with target as (select t.id, t.job_id, t.throttle_scope from tasks t where t.status = 'assigned' and ${where} for update)
+    update tasks t set status = 'pending', job_id = null, ${leavesSleep}, updated_at = now()
     from target where t.id = target.id
-    returning t.id, t.execution_id as "executionId", t.agent_type as "agentType", target.job_id as "jobId"`);
+    returning t.id, t.execution_id as "executionId", t.agent_type as "agentType", target.job_id as "jobId", target.throttle_scope as "throttleScope"`);
+  await passOn(
+    tx,
+    returned.map((t) => t.throttleScope),
+  );
   for (const task of returned) {
     events.push({ executionId: task.executionId, type: 'task-progress', data: { taskId: task.id, agentType: task.agentType, status: 'pending', reason: 'paused' } });
   }

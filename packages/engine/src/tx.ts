@@ -98,7 +98,7 @@ export async function lockExecutions(tx: Tx, ids: readonly string[]): Promise<Ma
     update executions e set version = e.version + 1
     from (select id from executions where id = any(${textArray(unique)}) order by id for update) locked, fair
     where e.id = locked.id
-    returning e.id, e.workspace_id as "workspaceId", e.status, e.on_task_failure as "onTaskFailure", e.completed_at is not null as settled,
+    returning e.id, e.workspace_id as "workspaceId", e.status, e.on_task_failure as "onTaskFailure", e.completed_at is not null as settled, e.max_concurrency as "maxConcurrency",
       e.stats_emitted_at < now() - interval '1 second' or e.stats_emitted_at is null as "statsDue"`);
   fairQueueLocked.add(tx);
   return new Map(rows.map((row) => [row.id, row]));
@@ -111,6 +111,8 @@ export type ExecutionLockRow = {
   onTaskFailure: 'fail' | 'continue';
   settled: boolean;
   statsDue: boolean;
+  /** Its strategy version's cap on its tasks in progress at once (throttle/), or null. */
+  maxConcurrency: number | null;
 };
 
 /** The PostgreSQL error inside a driver or ORM error (drizzle wraps it as the cause). */

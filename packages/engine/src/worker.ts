@@ -11,6 +11,7 @@ import { agentQueue, ensureAgentQueues, taskJobSchema } from './queue.ts';
 import { rebaseQueues } from './fair-queue.ts';
 import { reapExpiredLeases, refreshStalledHealth, requeueLostJobs } from './recovery.ts';
 import { flushOwedStats } from './stats-flush.ts';
+import { pruneLimitStarts } from './throttle/release.ts';
 import {
   type AttemptOutcome,
   attemptKey,
@@ -399,6 +400,7 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
       const requeued = await requeueLostJobs(ctx, leaseSeconds);
       await refreshStalledHealth(ctx);
       const rebased = await rebaseQueues(ctx);
+      await pruneLimitStarts(ctx);
       if (rebased.length > 0) logger.info({ queues: rebased }, 'rebased fair-queue tags');
       if (reaped || requeued) logger.info({ reaped, requeued }, 'recovered tasks');
     } catch (error) {

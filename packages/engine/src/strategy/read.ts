@@ -15,6 +15,10 @@ export interface StrategyItemView {
   l1: string | null;
   l2: string | null;
   l3: string | null;
+  /** Its tasks' shared limit key (a template over the input), with the key's limits; null when none. */
+  concurrencyKey: string | null;
+  keyConcurrency: number | null;
+  keyPerMinute: number | null;
 }
 
 /** A strategy as one of its versions defines it (the latest unless asked for another). */
@@ -34,6 +38,8 @@ export interface StrategyView {
   archivedAt: Date | null;
   /** JSON Schema of an execution's `input` in this version; null: it takes none. */
   inputSchema: Record<string, unknown> | null;
+  /** At most this many tasks of one execution in progress at once; null: no cap. */
+  maxConcurrency: number | null;
   items: StrategyItemView[];
 }
 
@@ -44,6 +50,7 @@ export interface StrategyVersionSummary {
   onTaskFailure: OnTaskFailure;
   itemCount: number;
   inputSchema: Record<string, unknown> | null;
+  maxConcurrency: number | null;
   createdBy: string | null;
   createdAt: Date;
 }
@@ -97,6 +104,7 @@ export async function getStrategy(db: Db, id: string, version?: number): Promise
     versionCreatedAt: definition.createdAt,
     archivedAt: strategy.archivedAt,
     inputSchema: definition.inputSchema ?? null,
+    maxConcurrency: definition.maxConcurrency ?? null,
     items: rows
       .filter((row) => row.level === 4)
       .map((row) => {
@@ -114,6 +122,9 @@ export async function getStrategy(db: Db, id: string, version?: number): Promise
           l1: labels[1],
           l2: labels[2],
           l3: labels[3],
+          concurrencyKey: row.concurrencyKey,
+          keyConcurrency: row.keyConcurrency,
+          keyPerMinute: row.keyPerMinute,
         };
       }),
   };
@@ -129,6 +140,7 @@ export async function listStrategyVersions(db: Db, id: string): Promise<Strategy
       onTaskFailure: strategyVersions.onTaskFailure,
       itemCount: strategyVersions.itemCount,
       inputSchema: strategyVersions.inputSchema,
+      maxConcurrency: strategyVersions.maxConcurrency,
       createdBy: strategyVersions.createdBy,
       createdAt: strategyVersions.createdAt,
     })

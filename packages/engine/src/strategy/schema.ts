@@ -1,5 +1,7 @@
 import { AGENT_TYPES, ON_TASK_FAILURE, PRIORITIES } from '@strata/db';
 import { z } from 'zod';
+import { checkConcurrencyKey, KEY_TEMPLATE_MAX_CHARS } from '../throttle/key.ts';
+import { concurrencyValue, perMinuteValue } from '../throttle/values.ts';
 
 /**
  * The limits of one strategy, the same on every surface (REST, tRPC, the engine itself): each
@@ -52,19 +54,36 @@ const itemInput = z
   });
 
 /** One L4 item as a strategy is created with it (DESIGN.md's shape). */
-export const l4ItemSchema = z.object({
-  key,
-  description: z.string().trim().min(1, 'description is required').max(L.itemDescriptionLength, `at most ${L.itemDescriptionLength} characters`),
-  agentType: z.string().min(1, 'agentType is required').max(L.agentTypeLength, `at most ${L.agentTypeLength} characters`),
-  priority: z.enum(PRIORITIES).default('medium'),
-  dependsOn: z.array(z.string().min(1).max(L.keyLength, `at most ${L.keyLength} characters`)).max(L.dependsOn, `at most ${L.dependsOn} dependencies`).default([]),
-  input: itemInput,
-  maxRetries: z.number().int().min(0).max(20).default(3),
-  timeoutSeconds: z.number().int().min(1).max(86_400).default(300),
-  l1: label.optional(),
-  l2: label.optional(),
-  l3: label.optional(),
-});
+export const l4ItemSchema = z
+  .object({
+    key,
+    description: z.string().trim().min(1, 'description is required').max(L.itemDescriptionLength, `at most ${L.itemDescriptionLength} characters`),
+    agentType: z.string().min(1, 'agentType is required').max(L.agentTypeLength, `at most ${L.agentTypeLength} characters`),
+    priority: z.enum(PRIORITIES).default('medium'),
+    dependsOn: z.array(z.string().min(1).max(L.keyLength, `at most ${L.keyLength} characters`)).max(L.dependsOn, `at most ${L.dependsOn} dependencies`).default([]),
+    input: itemInput,
+    maxRetries: z.number().int().min(0).max(20).default(3),
+    timeoutSeconds: z.number().int().min(1).max(86_400).default(300),
+    l1: label.optional(),
+    l2: label.optional(),
+    l3: label.optional(),
+    /** A template over the item's input (throttle/key.ts): its tasks share keyConcurrency/keyPerMinute with every task of the workspace whose key resolves the same. */
+    concurrencyKey: z.string().max(KEY_TEMPLATE_MAX_CHARS, `at most ${KEY_TEMPLATE_MAX_CHARS} characters`).optional(),
+    /** At most this many tasks with the same key in progress at once, workspace-wide. */
+    keyConcurrency: concurrencyValue.optional(),
+    /** At most this many starts of tasks with the same key in any rolling minute, workspace-wide. */
+    keyPerMinute: perMinuteValue.optional(),
+  })
+  .superRefine((item, ctx) => {
+    const limited = item.keyConcurrency !== undefined || item.keyPerMinute !== undefined;
+    if (item.concurrencyKey === undefined) {
+      if (limited) ctx.addIssue({ code: 'custom', path: ['concurrencyKey'], message: 'is required with keyConcurrency or keyPerMinute' });
+      return;
+    }
+    if (!limited) ctx.addIssue({ code: 'custom', path: ['keyConcurrency'], message: 'a concurrencyKey needs keyConcurrency or keyPerMinute' });
+    const problem = checkConcurrencyKey(item.concurrencyKey, item.input);
+    if (problem) ctx.addIssue({ code: 'custom', path: ['concurrencyKey'], message: problem });
+  });
 
 /** A strategy's own fields and its items, as every surface takes them. */
 export const strategyFields = {
@@ -76,6 +95,8 @@ export const strategyFields = {
     .record(z.string(), z.unknown(), { error: 'must be a JSON Schema object' })
     .nullish()
     .meta({ description: "JSON Schema (draft 2020-12, type object) of an execution's input; absent: the strategy takes no input" }),
+  /** At most this many tasks of one execution in progress at once; absent or null: no cap. Each execution keeps its version's. */
+  maxConcurrency: concurrencyValue.nullish().meta({ description: 'At most this many tasks of one execution in progress at once; absent or null: no cap' }),
 };
 
 /** A strategy's definition: what each version holds (an edit replaces all of it). */

@@ -87,6 +87,9 @@ async function insertItems(tx: Tx, strategyId: string, version: number, items: S
       maxRetries: item.maxRetries,
       timeoutSeconds: item.timeoutSeconds,
       position,
+      concurrencyKey: item.concurrencyKey ?? null,
+      keyConcurrency: item.keyConcurrency ?? null,
+      keyPerMinute: item.keyPerMinute ?? null,
     });
   });
   for (let i = 0; i < rows.length; i += INSERT_CHUNK) {
@@ -103,6 +106,7 @@ async function insertVersion(tx: Tx, strategyId: string, version: number, defini
     onTaskFailure: definition.onTaskFailure,
     itemCount: definition.items.length,
     inputSchema: definition.inputSchema ?? null,
+    maxConcurrency: definition.maxConcurrency ?? null,
     createdBy: createdBy ?? null,
   });
   await insertItems(tx, strategyId, version, definition.items);
