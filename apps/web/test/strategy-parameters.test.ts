@@ -49,7 +49,8 @@ const stored: StrategyDetail = {
   versionCreatedAt: new Date(),
   archivedAt: null,
   inputSchema: BUILT,
-  items: [{ id: 'l4_a', key: 'a', description: 'A', agentType: 'email', priority: 'medium', dependsOn: [], input: { to: '{{input.recipient}}', subject: 's' }, maxRetries: 3, timeoutSeconds: 300, l1: null, l2: null, l3: null }],
+  maxConcurrency: null,
+  items: [{ id: 'l4_a', key: 'a', description: 'A', agentType: 'email', priority: 'medium', dependsOn: [], input: { to: '{{input.recipient}}', subject: 's' }, maxRetries: 3, timeoutSeconds: 300, l1: null, l2: null, l3: null, concurrencyKey: null, keyConcurrency: null, keyPerMinute: null }],
 };
 
 describe('the parameter builder', () => {

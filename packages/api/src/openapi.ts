@@ -52,7 +52,11 @@ const strategyItem = z.object({
   l1: z.string().nullable(),
   l2: z.string().nullable(),
   l3: z.string().nullable(),
+  concurrencyKey: z.string().nullable().meta({ description: "A template over the item's input (`{{to}}`, `{{url.host}}`, `{{input.customer}}`): its tasks share keyConcurrency / keyPerMinute with every task of the workspace whose key resolves the same" }),
+  keyConcurrency: z.number().int().nullable(),
+  keyPerMinute: z.number().int().nullable(),
 });
+const maxConcurrencyDoc = z.number().int().nullable().meta({ description: 'At most this many tasks of one execution in progress at once; null: no cap. Each execution keeps the value of the version it started with.' });
 const strategyView = z.object({
   id: z.string(),
   workspaceId: z.string(),
@@ -65,6 +69,7 @@ const strategyView = z.object({
   versionCreatedAt: z.string(),
   archivedAt: z.string().nullable(),
   inputSchema: inputSchemaDoc,
+  maxConcurrency: maxConcurrencyDoc,
   items: z.array(strategyItem),
 });
 const strategyListItem = strategyView.pick({ id: true, workspaceId: true, name: true, description: true, onTaskFailure: true, createdAt: true, version: true, inputSchema: true }).extend({
@@ -78,9 +83,20 @@ const strategyVersion = z.object({
   onTaskFailure: z.enum(ON_TASK_FAILURE),
   itemCount: z.number().int(),
   inputSchema: inputSchemaDoc,
+  maxConcurrency: maxConcurrencyDoc,
   createdBy: z.string().nullable(),
   createdAt: z.string(),
 });
+const agentLimit = z.object({
+  concurrency: z.number().int().nullable().meta({ description: 'At most this many tasks of the type in progress at once in the workspace, across every worker process; null: unlimited' }),
+  perMinute: z.number().int().nullable().meta({ description: 'At most this many starts of the type in any rolling minute (windowSeconds); null: unlimited' }),
+});
+const workspaceLimits = z.object({
+  workspaceId: z.string(),
+  agents: z.record(z.string(), agentLimit).meta({ description: 'Per agent type; a type not listed is unlimited' }),
+  windowSeconds: z.number().meta({ description: 'The rolling window of perMinute limits (60)' }),
+});
+const limitsExample = { workspaceId: 'ws_123', agents: { email: { concurrency: 2, perMinute: 30 } }, windowSeconds: 60 };
 const agentEntry = z.object({
   type: z.string(),
   description: z.string().nullable(),
@@ -124,6 +140,19 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   'GET /api/workspaces/:id/members': { summary: 'Members and open invitations', response: z.object({ members: z.array(member), invitations: z.array(invitation.extend({ createdAt: z.string() })) }) },
   'PATCH /api/workspaces/:id/members/:userId': { summary: "Change a member's role", body: input.changeRoleInput.omit({ workspaceId: true, userId: true }), bodyExample: { role: 'viewer' }, response: z.object({ member }) },
   'DELETE /api/workspaces/:id/members/:userId': { summary: 'Remove a member', response: success },
+  'GET /api/workspaces/:id/limits': { summary: "The workspace's limits per agent type (any member)", response: workspaceLimits, responseExample: limitsExample },
+  'PUT /api/workspaces/:id/limits': {
+    summary: "Replace the workspace's limits per agent type (admin)",
+    description:
+      'At most `concurrency` tasks of an agent type in progress at once and at most `perMinute` starts in any rolling minute, across every worker process. ' +
+      'The body is the whole set: a type left out (or with both null) is unlimited. A task over a limit waits without a worker slot and without using an attempt; ' +
+      'its progress (and a `task-progress` event) says `{ status: "throttled", limit, agentType, max, retryAt? }`. Tasks already running count against a new limit. ' +
+      'Unknown agent type, a value that is not a positive integer, or above 10,000 (concurrency) / 100,000 (perMinute): 400 naming the field.',
+    body: input.setWorkspaceLimitsInput.omit({ workspaceId: true }),
+    bodyExample: { agents: { email: { concurrency: 2, perMinute: 30 }, research: { perMinute: 120 } } },
+    response: workspaceLimits,
+    responseExample: limitsExample,
+  },
   'DELETE /api/workspaces/:id/invitations/:invitationId': { summary: 'Revoke an invitation', response: z.object({ invitation }) },
   'GET /api/invitations': {
     summary: 'Invitations addressed to you',
@@ -218,7 +247,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     summary: "An execution's status, health, tasks and metrics",
     description:
       "Each task carries the seed's fields (id, l4_item_id, execution_id, agent_type, status, priority, description, dependencies, assigned_at, completed_at, error, retry_count, max_retries). " +
-      '`include=detail` adds key, started_at, wake_at, skip_reason and reused; ' +
+      '`include=detail` adds key, started_at, wake_at, skip_reason, reused and throttle (which limit holds a task waiting for one); ' +
       "`include=results` adds each task's result and progress (the agents' output: large, so only on request; one task's is GET /api/executions/{id}/tasks/{taskId}). " +
       'An unknown part is a 400 naming `include`.',
     query: input.executionStatusInput.pick({ include: true }),

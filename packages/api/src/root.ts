@@ -2,6 +2,7 @@ import { agentsRouter } from './router/agents.ts';
 import { authRouter } from './router/auth.ts';
 import { executionsRouter } from './router/executions.ts';
 import { invitationsRouter } from './router/invitations.ts';
+import { limitsRouter } from './router/limits.ts';
 import { outboxRouter } from './router/outbox.ts';
 import { strategiesRouter } from './router/strategies.ts';
 import { tokensRouter } from './router/tokens.ts';
@@ -11,6 +12,7 @@ import { createCallerFactory, router } from './trpc.ts';
 export const appRouter = router({
   auth: authRouter,
   workspaces: workspacesRouter,
+  limits: limitsRouter,
   invitations: invitationsRouter,
   tokens: tokensRouter,
   agents: agentsRouter,

@@ -1,6 +1,6 @@
 import { PASSWORD_MAX_LENGTH } from '@strata/auth';
 import { EXECUTION_STATUSES, ROLES } from '@strata/db';
-import { strategyFields } from '@strata/engine';
+import { strategyFields, workspaceLimitsSchema } from '@strata/engine';
 import { TASK_INCLUDES } from '@strata/engine/contract';
 import { z } from 'zod';
 
@@ -54,6 +54,8 @@ export const updateStrategyInput = z.object({
   baseVersion: z.number().int().min(1).max(2_147_483_647).optional(),
 });
 export const workspaceIdInput = z.object({ workspaceId: id('workspaceId') });
+/** `PUT /api/workspaces/:id/limits`: the whole set of a workspace's limits per agent type (the engine's schema). */
+export const setWorkspaceLimitsInput = workspaceLimitsSchema.extend({ workspaceId: id('workspaceId') });
 
 /** An execution's parameters: an object, checked against the strategy version's inputSchema by the engine. */
 export const executionParametersInput = z.record(z.string(), z.unknown(), { error: 'must be an object' });

@@ -126,6 +126,8 @@ export function applyStreamEvent(state: ExecutionState, event: BridgeEvent): Exe
         ...task,
         status: str(data.status) ?? 'in_progress',
         ...('progress' in data ? { progress: data.progress } : {}),
+        // Waiting for a limit (progress `{ status: "throttled", ... }`) until the next change of the task.
+        throttle: isRecord(data.progress) && data.progress.status === 'throttled' ? (data.progress as AgentTask['throttle']) : null,
         // A claim (an attempt starting on a worker) names its attempt: the task started now.
         ...(data.status === 'in_progress' && typeof data.attempt === 'number' ? { started_at: event.timestamp } : {}),
         // A durable wait (coordination) reports its wake-up time; any other progress means it runs.

@@ -2,7 +2,7 @@
  * A small REST client with the seed's retry behaviour: no retry on 4xx, exponential backoff on
  * 5xx and network errors, and an Idempotency-Key on start so a retry cannot start twice.
  */
-import type { StrategyDefinitionInput, StrategyVersionSummary, StrategyView } from '@strata/engine';
+import type { AgentLimit, StrategyDefinitionInput, StrategyVersionSummary, StrategyView, WorkspaceLimits } from '@strata/engine';
 import type { ExecutionStatusBody, TaskInclude, TaskView } from '@strata/engine/contract';
 
 /** A value as it arrives in JSON: dates are ISO strings. */
@@ -115,6 +115,19 @@ export class StrataRestClient {
   /** Archives: gone from lists, cannot be started; its executions stay readable. */
   archiveStrategy(strategyId: string) {
     return this.request<{ success: true; strategy: { id: string; archivedAt: string } }>('DELETE', `/api/strategies/${encodeURIComponent(strategyId)}`);
+  }
+
+  /** The workspace's limits per agent type (any member). */
+  getWorkspaceLimits(workspaceId: string) {
+    return this.request<WorkspaceLimits>('GET', `/api/workspaces/${encodeURIComponent(workspaceId)}/limits`);
+  }
+
+  /**
+   * Replaces the workspace's limits (admin): the whole set, a type left out is unlimited. A
+   * bad value is a 400 whose `field` names it (`agents.email.concurrency`).
+   */
+  setWorkspaceLimits(workspaceId: string, agents: Record<string, Partial<AgentLimit>>) {
+    return this.request<WorkspaceLimits>('PUT', `/api/workspaces/${encodeURIComponent(workspaceId)}/limits`, { agents });
   }
 
   /**

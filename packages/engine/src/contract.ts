@@ -88,6 +88,17 @@ export const taskViewSchema = z.object({
   max_retries: z.number().int(),
   skip_reason: z.enum(SKIP_REASONS).nullable().meta({ description: 'Why a skipped task did not run' }),
   reused: z.boolean().meta({ description: 'Completed by a re-run from the execution it retries: the result was carried over and no agent ran' }),
+  throttle: z
+    .object({
+      status: z.literal('throttled'),
+      limit: z.enum(['maxConcurrency', 'concurrency', 'perMinute', 'keyConcurrency', 'keyPerMinute']),
+      agentType: z.string(),
+      max: z.number().int(),
+      key: z.string().optional(),
+      retryAt: z.string().optional(),
+    })
+    .nullable()
+    .meta({ description: 'Set while the task waits for a limit (without a worker slot or an attempt): which limit holds it, its maximum, and for a per-minute limit when the window next opens' }),
 });
 
 /** The task fields the seed documents for the status body: always there. */
@@ -101,7 +112,7 @@ export const SEED_TASK_FIELDS = ['id', 'l4_item_id', 'execution_id', 'agent_type
 export const TASK_INCLUDES = ['detail', 'results'] as const;
 export type TaskInclude = (typeof TASK_INCLUDES)[number];
 export const TASK_INCLUDE_FIELDS: Readonly<Record<TaskInclude, readonly (keyof TaskView)[]>> = {
-  detail: ['key', 'started_at', 'wake_at', 'skip_reason', 'reused'],
+  detail: ['key', 'started_at', 'wake_at', 'skip_reason', 'reused', 'throttle'],
   results: ['result', 'progress'],
 };
 
@@ -112,7 +123,7 @@ export const TASK_INCLUDE_FIELDS: Readonly<Record<TaskInclude, readonly (keyof T
 export const statusTaskSchema = taskViewSchema
   .partial()
   .required(Object.fromEntries(SEED_TASK_FIELDS.map((field) => [field, true])) as { [K in (typeof SEED_TASK_FIELDS)[number]]: true })
-  .meta({ description: "The seed's fields always; `include=detail` adds key, started_at, wake_at, skip_reason, reused; `include=results` adds result and progress" });
+  .meta({ description: "The seed's fields always; `include=detail` adds key, started_at, wake_at, skip_reason, reused, throttle; `include=results` adds result and progress" });
 
 export const executionViewSchema = z.object({
   id: z.string(),

@@ -37,6 +37,8 @@ const TASK_FIELD_SQL: Record<keyof TaskView, string> = {
   max_retries: 't.max_retries',
   skip_reason: 'skips.reason',
   reused: 't.reused',
+  // A throttled task's progress says which limit holds it (throttle/admit.ts).
+  throttle: 'case when t.throttle_scope is not null then t.progress end',
 };
 
 /** Every optional part of the tasks: what the engine's own callers (and tests) read. */

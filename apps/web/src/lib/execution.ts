@@ -157,8 +157,27 @@ export function wakeAt(task: AgentTask): string | null {
   return task.status === 'in_progress' && task.wake_at ? task.wake_at : null;
 }
 
-/** The status shown for a task: a task in a durable wait reads "waiting". */
-export const taskDisplayStatus = (task: AgentTask) => (wakeAt(task) ? 'waiting' : task.status);
+/** What holds a task waiting for a limit (without a worker or an attempt), or null. */
+export function throttleOf(task: AgentTask): NonNullable<AgentTask['throttle']> | null {
+  const waiting = task.status === 'assigned' || (task.status === 'in_progress' && Boolean(task.wake_at));
+  return waiting && task.throttle ? task.throttle : null;
+}
+
+/** Which limit holds a throttled task, in words: `limit concurrency: 2 email tasks at once`. */
+export function throttleText(throttle: NonNullable<AgentTask['throttle']>): string {
+  const next = throttle.retryAt ? `, next start ${new Date(throttle.retryAt).toLocaleTimeString()}` : '';
+  const what: Record<typeof throttle.limit, string> = {
+    concurrency: `${throttle.max} ${throttle.agentType} tasks at once`,
+    perMinute: `${throttle.max} ${throttle.agentType} starts a minute${next}`,
+    maxConcurrency: `${throttle.max} tasks of this execution at once`,
+    keyConcurrency: `${throttle.max} at once for ${throttle.key ?? 'its key'}`,
+    keyPerMinute: `${throttle.max} starts a minute for ${throttle.key ?? 'its key'}${next}`,
+  };
+  return `limit ${throttle.limit}: ${what[throttle.limit]}`;
+}
+
+/** The status shown for a task: one waiting for a limit reads "throttled", one in a durable wait "waiting". */
+export const taskDisplayStatus = (task: AgentTask) => (throttleOf(task) ? 'throttled' : wakeAt(task) ? 'waiting' : task.status);
 
 /** The task's label: its key (the strategy item's) when the API gives one. */
 export const taskKey = (task: AgentTask) => task.key || task.id;

@@ -26,8 +26,8 @@ export function postJson<T>(path: string, body: unknown = {}, headers: Record<st
   return sendJson<T>('POST', path, body, headers);
 }
 
-/** Any method with a JSON body (PATCH, DELETE); the answer as for postJson. */
-export async function sendJson<T>(method: 'POST' | 'PATCH' | 'DELETE', path: string, body: unknown = {}, headers: Record<string, string> = {}): Promise<ApiResult<T>> {
+/** Any method with a JSON body (PUT, PATCH, DELETE); the answer as for postJson. */
+export async function sendJson<T>(method: 'POST' | 'PUT' | 'PATCH' | 'DELETE', path: string, body: unknown = {}, headers: Record<string, string> = {}): Promise<ApiResult<T>> {
   let response: Response;
   try {
     response = await fetch(path, { method, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });

@@ -18,6 +18,8 @@ export type ExecutionStatusBody = RouterOutputs['executions']['status'];
 export type ExecutionTaskDetail = RouterOutputs['executions']['task'];
 /** `GET /api/strategies/:id` */
 export type StrategyDetail = RouterOutputs['strategies']['get'];
+/** `GET /api/workspaces/:id/limits` */
+export type WorkspaceLimits = RouterOutputs['limits']['get'];
 
 export interface User {
   id: string;

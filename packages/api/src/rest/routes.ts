@@ -49,6 +49,8 @@ export const ROUTES: RestRoute[] = [
     status: 200,
     call: (c, r) => c.workspaces.removeMember({ workspaceId: r.params.id!, userId: r.params.userId! }),
   },
+  { method: 'GET', path: '/api/workspaces/:id/limits', auth: true, status: 200, call: (c, r) => c.limits.get({ workspaceId: r.params.id! }) },
+  { method: 'PUT', path: '/api/workspaces/:id/limits', auth: true, status: 200, call: (c, r) => c.limits.set(bodyOr(r.body, { workspaceId: r.params.id }) as never) },
   {
     method: 'DELETE',
     path: '/api/workspaces/:id/invitations/:invitationId',

@@ -3,6 +3,7 @@ import { type SQL, sql } from 'drizzle-orm';
 import type { EngineContext } from '../context.ts';
 import { type AssignedRow, enqueue, PRIORITY_RANK_OF } from '../dispatch.ts';
 import type { NewEvent } from '../events.ts';
+import { hookPoint } from '../hooks.ts';
 import type { ClaimedTask } from '../runner.ts';
 import { type ExecutionLockRow, jsonRows, textArray, type Tx } from '../tx.ts';
 import { executionScope, keyScope, type LimitName, lockScopes, type Rouse, rouseSleepers, typeScope } from './scopes.ts';
@@ -90,7 +91,8 @@ async function loadScopeStates(tx: Tx, windowMs: number, requests: { scope: stri
       pruned as (
         delete from limit_starts l using s, clock
         where l.scope = s.scope and s.kind <> 'exec' and l.started_at <= clock.at - ${window}
-          and not exists (select 1 from tasks t where t.id = l.task_id and t.status = 'in_progress' and t.wake_at is null))
+          and not exists (select 1 from tasks t where t.id = l.task_id and t.status = 'in_progress' and t.wake_at is null)
+        returning l.id)
     select s.scope,
       case when s.kind = 'exec'
         then (select count(*) from tasks t where t.execution_id = s.ref and t.status = 'in_progress' and t.wake_at is null)
@@ -185,6 +187,8 @@ export async function admitLimited(ctx: EngineContext, tx: Tx, ids: readonly str
   }
   await holdThrottled(ctx, tx, holds, events);
   await rouseSleepers(tx, rousing(plans, states, started, holds, windowMs));
+  // Before the commit, scopes still locked: a test holds a claim here while a slot frees.
+  await hookPoint('throttle:decided', { started: starts.map((t) => t.id), held: holds.map((h) => h.task.id) });
   return claimed;
 }
 
@@ -236,9 +240,15 @@ async function holdThrottled(ctx: EngineContext, tx: Tx, holds: readonly { task:
   // The job keeps the task's place in its queue (its tag); it is not a new assignment, so no task-assigned.
   await enqueue(tx, ctx.queue, queued, [], { startAfterSeconds: THROTTLE_RECHECK_SECONDS });
   for (const { task, progress } of rows) {
-    if (JSON.stringify(task.progress) === JSON.stringify(progress)) continue;
+    if (sameThrottle(task.progress, progress)) continue;
     events.push({ executionId: task.executionId, type: 'task-progress', data: { taskId: task.id, agentType: task.agentType, status: task.resumed ? 'in_progress' : 'assigned', progress } });
   }
+}
+
+/** Whether a task's stored progress already says this (jsonb does not keep the keys' order). */
+function sameThrottle(stored: unknown, progress: ThrottleProgress): boolean {
+  const before = (stored ?? {}) as Partial<ThrottleProgress>;
+  return before.status === progress.status && before.limit === progress.limit && before.max === progress.max && before.key === progress.key && before.retryAt === progress.retryAt;
 }
 
 /**

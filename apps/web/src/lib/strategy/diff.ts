@@ -24,7 +24,7 @@ export interface VersionDiff {
   };
 }
 
-const ITEM_FIELDS = ['description', 'agentType', 'priority', 'dependsOn', 'input', 'maxRetries', 'timeoutSeconds', 'l1', 'l2', 'l3'] as const;
+const ITEM_FIELDS = ['description', 'agentType', 'priority', 'dependsOn', 'input', 'maxRetries', 'timeoutSeconds', 'l1', 'l2', 'l3', 'concurrencyKey', 'keyConcurrency', 'keyPerMinute'] as const;
 const show = (value: unknown): string => (value === null || value === undefined || value === '' ? '—' : Array.isArray(value) ? value.join(', ') || '—' : typeof value === 'object' ? JSON.stringify(value) : String(value));
 
 function changes<T extends object>(before: T, after: T, fields: readonly (keyof T & string)[]): FieldChange[] {
@@ -72,7 +72,7 @@ export function diffVersions(older: StrategyDetail, newer: StrategyDetail): Vers
   const before = new Map(older.items.map((item) => [item.key, item]));
   const after = new Map(newer.items.map((item) => [item.key, item]));
   return {
-    fields: changes(older, newer, ['name', 'description', 'onTaskFailure']),
+    fields: changes(older, newer, ['name', 'description', 'onTaskFailure', 'maxConcurrency']),
     added: newer.items.filter((item) => !before.has(item.key)),
     removed: older.items.filter((item) => !after.has(item.key)),
     changed: newer.items.flatMap((item) => {

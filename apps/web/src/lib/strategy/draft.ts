@@ -11,8 +11,19 @@ export const PRIORITY_OPTIONS = ['high', 'medium', 'low'] as const satisfies rea
 const _allPriorities: Exclude<Priority, (typeof PRIORITY_OPTIONS)[number]> extends never ? true : never = true;
 void _allPriorities;
 
-/** One item as the form edits it: a stored item's fields (labels as plain text) and a stable id for keyed lists. */
-export type DraftItem = Omit<StrategyItem, 'id' | 'l1' | 'l2' | 'l3'> & { uid: string; l1: string; l2: string; l3: string };
+/**
+ * One item as the form edits it: a stored item's fields (labels and the concurrency key as plain
+ * text, empty when none; its limits null when none) and a stable id for keyed lists.
+ */
+export type DraftItem = Omit<StrategyItem, 'id' | 'l1' | 'l2' | 'l3' | 'concurrencyKey' | 'keyConcurrency' | 'keyPerMinute'> & {
+  uid: string;
+  l1: string;
+  l2: string;
+  l3: string;
+  concurrencyKey: string;
+  keyConcurrency: number | null;
+  keyPerMinute: number | null;
+};
 
 export interface Draft {
   name: string;
@@ -20,6 +31,8 @@ export interface Draft {
   onTaskFailure: OnTaskFailure;
   /** The inputSchema, as a list of parameters or as JSON. */
   parameters: DraftParameters;
+  /** At most this many tasks of one execution in progress at once; null: no cap. */
+  maxConcurrency: number | null;
   items: DraftItem[];
 }
 
@@ -34,6 +47,7 @@ export function draftOf(definition: StrategyDefinition | StrategyDetail): Draft 
     description: definition.description ?? '',
     onTaskFailure: definition.onTaskFailure ?? 'fail',
     parameters: parametersOf(definition.inputSchema),
+    maxConcurrency: definition.maxConcurrency ?? null,
     items: definition.items.map((item) => ({
       uid: uid(),
       key: item.key,
@@ -47,11 +61,14 @@ export function draftOf(definition: StrategyDefinition | StrategyDetail): Draft 
       l1: item.l1 ?? '',
       l2: item.l2 ?? '',
       l3: item.l3 ?? '',
+      concurrencyKey: item.concurrencyKey ?? '',
+      keyConcurrency: item.keyConcurrency ?? null,
+      keyPerMinute: item.keyPerMinute ?? null,
     })),
   };
 }
 
-export const emptyDraft = (): Draft => ({ name: '', description: '', onTaskFailure: 'fail', parameters: parametersOf(null), items: [] });
+export const emptyDraft = (): Draft => ({ name: '', description: '', onTaskFailure: 'fail', parameters: parametersOf(null), maxConcurrency: null, items: [] });
 
 /** A new item with a key no other item has, its input the agent's example (a working start). */
 export function newItem(draft: Draft, agent: AgentEntry | undefined, after?: DraftItem): DraftItem {
@@ -71,6 +88,9 @@ export function newItem(draft: Draft, agent: AgentEntry | undefined, after?: Dra
     l1: after?.l1 ?? '',
     l2: after?.l2 ?? '',
     l3: after?.l3 ?? '',
+    concurrencyKey: '',
+    keyConcurrency: null,
+    keyPerMinute: null,
   };
 }
 
@@ -102,6 +122,8 @@ export function moveItem(draft: Draft, item: DraftItem, by: -1 | 1): void {
 }
 
 const text = (value: string) => value.trim();
+/** A number field that holds a value (an emptied number input reads null, or undefined). */
+const present = (value: number | null | undefined): value is number => value !== null && value !== undefined && !Number.isNaN(value);
 const optional = (value: string) => (value.trim() ? value.trim() : undefined);
 
 /**
@@ -116,8 +138,15 @@ export function definitionOf(draft: Draft): StrategyDefinition {
     ...(optional(draft.description) ? { description: optional(draft.description) } : {}),
     onTaskFailure: draft.onTaskFailure,
     ...(parameters.ok && parameters.schema ? { inputSchema: parameters.schema } : {}),
+    ...(present(draft.maxConcurrency) ? { maxConcurrency: draft.maxConcurrency } : {}),
     items: draft.items.map((item) => {
       const labels = { l1: optional(item.l1), l2: optional(item.l2), l3: optional(item.l3) };
+      // Only what is set: the server refuses a key without a limit (or a limit without a key) naming the field.
+      const limits = {
+        concurrencyKey: optional(item.concurrencyKey),
+        keyConcurrency: present(item.keyConcurrency) ? item.keyConcurrency : undefined,
+        keyPerMinute: present(item.keyPerMinute) ? item.keyPerMinute : undefined,
+      };
       return {
         key: text(item.key),
         description: text(item.description),
@@ -128,6 +157,7 @@ export function definitionOf(draft: Draft): StrategyDefinition {
         maxRetries: item.maxRetries,
         timeoutSeconds: item.timeoutSeconds,
         ...Object.fromEntries(Object.entries(labels).filter(([, v]) => v !== undefined)),
+        ...Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined)),
       };
     }),
   };
@@ -165,7 +195,7 @@ export function parseImport(json: string): { ok: true; draft: Draft } | { ok: fa
     return { ok: false, error: `Not valid JSON: ${(error as Error).message}` };
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) return { ok: false, error: 'Expected a JSON object with "name" and "items"' };
-  const { name, description, onTaskFailure, inputSchema, items } = value as Record<string, unknown>;
+  const { name, description, onTaskFailure, inputSchema, maxConcurrency, items } = value as Record<string, unknown>;
   if (!Array.isArray(items)) return { ok: false, error: '"items" must be a list' };
   if (inputSchema != null && !isObject(inputSchema)) return { ok: false, error: '"inputSchema" must be a JSON Schema object' };
   const bad = items.findIndex((item) => !item || typeof item !== 'object' || Array.isArray(item));
@@ -178,6 +208,7 @@ export function parseImport(json: string): { ok: true; draft: Draft } | { ok: fa
       description: str(description),
       onTaskFailure: onTaskFailure === 'continue' ? 'continue' : 'fail',
       inputSchema: inputSchema ?? null,
+      maxConcurrency: numberOrNone(maxConcurrency),
       items: (items as Record<string, unknown>[]).map((item) => ({
         key: str(item.key),
         description: str(item.description),
@@ -190,10 +221,15 @@ export function parseImport(json: string): { ok: true; draft: Draft } | { ok: fa
         l1: str(item.l1),
         l2: str(item.l2),
         l3: str(item.l3),
+        concurrencyKey: str(item.concurrencyKey),
+        keyConcurrency: numberOrNone(item.keyConcurrency),
+        keyPerMinute: numberOrNone(item.keyPerMinute),
       })),
     }),
   };
 }
+
+const numberOrNone = (value: unknown) => (typeof value === 'number' ? value : undefined);
 
 export interface LevelGroup<T> {
   label: string | null;

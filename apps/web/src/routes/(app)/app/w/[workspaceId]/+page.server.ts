@@ -1,4 +1,4 @@
-import { EXECUTION_STATUSES } from '@strata/db';
+import { AGENT_TYPES, EXECUTION_STATUSES } from '@strata/db';
 import { error } from '@sveltejs/kit';
 import { apiGet, apiGetOptional } from '#lib/server/rest.ts';
 import { withCaller } from '#lib/server/trpc.ts';
@@ -11,12 +11,13 @@ import { EXECUTIONS_PAGE } from './runs.ts';
 export const load: PageServerLoad = async (event) => {
   const { fetch, params, parent, url } = event;
   const workspaceId = encodeURIComponent(params.workspaceId);
-  const [{ me }, strategies, executions, outbox] = await Promise.all([
+  const [{ me }, strategies, executions, outbox, limits] = await Promise.all([
     parent(),
     withCaller(event, (caller) => caller.strategies.list({ workspaceId: params.workspaceId })),
     apiGet<ExecutionPage>(fetch, `/api/executions?workspaceId=${workspaceId}&limit=${EXECUTIONS_PAGE}`, url),
     // The outbox may fail (or not exist on this server) without taking the page down.
     apiGetOptional<{ messages: OutboxMessage[] }>(fetch, `/api/outbox?workspaceId=${workspaceId}`, url),
+    withCaller(event, (caller) => caller.limits.get({ workspaceId: params.workspaceId })),
   ]);
   const workspace = me.workspaces.find((w) => w.id === params.workspaceId);
   if (!workspace) error(404, 'Workspace not found');
@@ -39,5 +40,8 @@ export const load: PageServerLoad = async (event) => {
     /** The statuses the executions list filters by, in lifecycle order. */
     executionStatuses: EXECUTION_STATUSES,
     outbox: { messages: outbox.data?.messages ?? [], missing: outbox.missing, error: outbox.error },
+    /** Every member reads the limits per agent type; admins edit them. */
+    limits,
+    agentTypes: AGENT_TYPES,
   };
 };
