@@ -21,6 +21,8 @@ export interface WorkerOptions {
     sweepIntervalMs: number;
     /** TASK_RESULT_MAX_BYTES: a bigger result fails its attempt without retry. */
     resultMaxBytes: number;
+    /** The rolling window of perMinute limits (tests shorten it; default 60 s). */
+    limitWindowMs?: number;
   };
 }
 
@@ -52,6 +54,7 @@ export function engineSettings(config: Config, registry: AgentRegistry): NonNull
     queues,
     sweepIntervalMs: config.WORKER_SWEEP_INTERVAL_MS,
     resultMaxBytes: config.TASK_RESULT_MAX_BYTES,
+    ...(config.STRATA_TEST_LIMIT_WINDOW_MS ? { limitWindowMs: config.STRATA_TEST_LIMIT_WINDOW_MS } : {}),
   };
 }
 
@@ -68,7 +71,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   if (options.engine && database) {
     engine = await startEngineWorker({
       boss,
-      ctx: { db: database.db, queue: pgBossTaskQueue(boss), retry: options.engine.retry },
+      ctx: { db: database.db, queue: pgBossTaskQueue(boss), retry: options.engine.retry, limitWindowMs: options.engine.limitWindowMs },
       registry: options.engine.registry,
       logger,
       leaseSeconds: options.engine.leaseSeconds,

@@ -9,7 +9,7 @@ export function register(registry: AgentRegistry): void {
   const sql = postgres(process.env.DATABASE_URL!, { max: 2, onnotice: () => {} });
   for (const type of ['email', 'content', 'research', 'scheduling', 'analysis', 'coordination']) {
     registry.register(type, async ({ task, signal }) => {
-      await sql`insert into test_runs (task_id, attempt, pid) values (${task.id}, ${task.attempt}, ${process.pid})`.catch(() => {});
+      await sql`insert into test_runs (task_id, attempt, pid, at) values (${task.id}, ${task.attempt}, ${process.pid}, clock_timestamp())`.catch(() => {});
       const delay = Number(task.input.delayMs ?? 0);
       if (delay) {
         await new Promise<void>((resolve, reject) => {
@@ -20,6 +20,8 @@ export function register(registry: AgentRegistry): void {
           });
         });
       }
+      // When a test's table has the column: when the run ended (the limits test measures overlaps).
+      await sql`update test_runs set ended_at = clock_timestamp() where task_id = ${task.id} and attempt = ${task.attempt} and pid = ${process.pid}`.catch(() => {});
       return { key: task.key, pid: process.pid };
     });
   }

@@ -93,6 +93,11 @@ export const configSchema = z.object({
   TASK_RETRY_MAX_MS: positiveInt.default(60_000),
   /** A task's stored result is capped; a bigger one fails its attempt without retry. */
   TASK_RESULT_MAX_BYTES: positiveInt.default(1024 * 1024),
+  /**
+   * Tests only: the rolling window of the workspace and key `perMinute` limits, in ms, so a test
+   * with worker processes need not wait minutes. Unset: 60 s, as every limit's name says.
+   */
+  STRATA_TEST_LIMIT_WINDOW_MS: positiveInt.optional(),
   /** Open execution streams per credential (session or API token); more answer 429. */
   STREAM_MAX_PER_CREDENTIAL: positiveInt.default(20),
 
