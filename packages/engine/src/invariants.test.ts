@@ -167,6 +167,25 @@ describe('the invariant checker', () => {
       expect(await checkInvariants(h.database, [f.executionId])).toEqual([]);
     });
 
+    it('accepts a throttled task only unstarted (or in a durable wait) and sleeping on a live job', async () => {
+      const f = await cleanFixture();
+      await reopen(f);
+      const jobId = crypto.randomUUID();
+      await h.database.sql`update tasks set status = 'assigned', job_id = ${jobId}, throttle_scope = 'type:ws:research' where id = ${f.b}`;
+      await h.database.sql`update executions set completed_tasks = 1 where id = ${f.executionId}`;
+      await h.database.sql`delete from execution_events where execution_id = ${f.executionId} and data->>'taskId' = ${f.b} and id > (
+        select max(id) from execution_events where execution_id = ${f.executionId} and type = 'task-assigned' and data->>'taskId' = ${f.b})`;
+      expect((await checkInvariants(h.database, [f.executionId])).map((v) => v.detail)).toEqual([
+        'throttled without a live pg-boss job: nothing would wake it',
+        'assigned without a live pg-boss job',
+      ]);
+      await h.boss.send('agent.research', { taskId: f.b, executionId: f.executionId, attempt: 2 }, { id: jobId, startAfter: 3600 });
+      expect(await checkInvariants(h.database, [f.executionId])).toEqual([]);
+      // Running while still marked throttled: it started without leaving its sleep.
+      await h.database.sql`update tasks set status = 'in_progress', lease_expires_at = now() + interval '1 minute' where id = ${f.b}`;
+      expect((await checkInvariants(h.database, [f.executionId])).map((v) => v.detail)).toEqual(['throttled but in_progress and running']);
+    });
+
     it('accepts an in-progress task only under a live lease', async () => {
       const f = await cleanFixture();
       await reopen(f);

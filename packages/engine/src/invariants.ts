@@ -95,6 +95,8 @@ export type TaskRow = {
   /** Dependencies that failed or were skipped: this task can never become ready. */
   blocked: number;
   waiting: boolean;
+  /** Waiting for a limit (throttle/): it must sleep on a live job, unstarted or in a durable wait. */
+  throttled: boolean;
   leaseLive: boolean;
   jobLive: boolean;
 };
@@ -128,7 +130,7 @@ export async function checkInvariants(source: SqlSource, executionIds: readonly 
         t.pending_dependencies as "pendingDependencies",
         (select count(*) from tasks d where d.id = any(t.dependencies) and d.status <> 'completed')::int as unmet,
         (select count(*) from tasks d where d.id = any(t.dependencies) and d.status in ('failed', 'skipped'))::int as blocked,
-        t.wake_at is not null as waiting, coalesce(t.lease_expires_at > now(), false) as "leaseLive", ${jobLive} as "jobLive"
+        t.wake_at is not null as waiting, t.throttle_scope is not null as throttled, coalesce(t.lease_expires_at > now(), false) as "leaseLive", ${jobLive} as "jobLive"
       from tasks t where ${ids ? tx`t.execution_id = any(${ids})` : tx`true`} order by t.id`;
     const events = await tx<EventRow[]>`
       select id::float8 as id, execution_id as "executionId", type, data from execution_events
@@ -181,6 +183,8 @@ export function checkExecution(execution: ExecutionRow, tasks: readonly TaskRow[
 
   // task state
   for (const task of tasks) {
+    if (task.throttled && !(task.status === 'assigned' || (task.status === 'in_progress' && task.waiting))) add('task-state', `throttled but ${task.status}${task.status === 'in_progress' ? ' and running' : ''}`, task.id);
+    else if (task.throttled && !task.jobLive) add('task-state', 'throttled without a live pg-boss job: nothing would wake it', task.id);
     if (TERMINAL.has(task.status)) continue;
     const where = `${task.status} (attempt ${task.attempt})`;
     if (execution.finished) {

@@ -241,6 +241,31 @@ describe('throttled tasks and control', () => {
     await worker.stop();
   });
 
+  it('pause keeps a throttled task from starting when its slot frees; resume runs it', async () => {
+    const ws = await h.workspace();
+    await setWorkspaceLimits(h.ctx, ws, { agents: { email: { concurrency: 1 } } });
+    const agent = gatedAgent();
+    h.registry.register('email', agent.handler);
+    const worker = await h.startWorker({ defaultQueue: { batchSize: 1, localConcurrency: 4 } });
+    const execution = await start(ws, [{ key: 'p1' }, { key: 'p2' }]);
+    await until('one running, one throttled', async () => agent.running().length === 1 && (await throttled(execution.id)).length === 1);
+    const [running] = agent.running();
+    await controlExecution(h.ctx, execution.id, 'pause');
+    // The slot frees while paused: the sleeper is woken, and its claim sends it back to ready instead of running it.
+    agent.release(running!);
+    await until('the sleeper back to ready, no longer throttled', async () => {
+      const rows = await taskRows(execution.id);
+      return rows.some((t) => t.status === 'pending' && t.throttle_scope === null && t.progress === null) && rows.some((t) => t.status === 'completed');
+    });
+    expect(agent.running()).toEqual([]);
+    await controlExecution(h.ctx, execution.id, 'resume');
+    await until('the second runs after resume', () => agent.running().length === 1);
+    agent.releaseAll();
+    await h.waitForStatus(execution.id, ['completed']);
+    await assertExecutionInvariants(h.database, execution.id);
+    await worker.stop();
+  });
+
   it('a task in a durable wait holds no slot; when its wait ends while the slot is taken it is throttled, then resumes', async () => {
     const ws = await h.workspace();
     await setWorkspaceLimits(h.ctx, ws, { agents: { analysis: { concurrency: 1 } } });
