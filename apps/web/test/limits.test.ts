@@ -3,7 +3,7 @@ import { createEngineHarness, type EngineHarness, keyedGates } from '@strata/eng
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seriousA11yProblems } from './axe.ts';
-import { launchBrowser, newCheckedPage } from './browser.ts';
+import { launchBrowser, logInPage } from './browser.ts';
 import { startWeb, type RunningWeb } from './server.ts';
 
 /**
@@ -24,16 +24,7 @@ async function signup(email: string): Promise<string> {
   return ((await response.json()) as { token: string }).token;
 }
 
-async function logIn(email: string): Promise<{ page: Page; errors: string[] }> {
-  const { page, errors } = await newCheckedPage(browser);
-  // networkidle: the form is hydrated before it is used.
-  await page.goto(`${web.url}/login`, { waitUntil: 'networkidle' });
-  await page.fill('input[name=email]', email);
-  await page.fill('input[name=password]', PASSWORD);
-  await page.click('button[type=submit]');
-  await page.waitForURL(`${web.url}/app`);
-  return { page, errors };
-}
+const logIn = (email: string): Promise<{ page: Page; errors: string[] }> => logInPage(browser, web.url, email, PASSWORD);
 
 beforeAll(async () => {
   h = await createEngineHarness();

@@ -1,7 +1,7 @@
 import { createTestDatabase, type TestDatabase } from '@strata/db/testing';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, newCheckedPage } from './browser.ts';
+import { launchBrowser, logInPage } from './browser.ts';
 import { startWeb, type RunningWeb } from './server.ts';
 
 /**
@@ -30,16 +30,7 @@ async function api(path: string, init: { method?: string; body?: unknown; token?
   return { status: response.status, body: (await response.json()) as Record<string, any> };
 }
 
-async function loggedInPage(email: string): Promise<{ page: Page; errors: string[] }> {
-  const { page, errors } = await newCheckedPage(browser);
-  // networkidle: the app's modules have loaded and hydrated the form before it is used.
-  await page.goto(`${web.url}/login`, { waitUntil: 'networkidle' });
-  await page.fill('input[name=email]', email);
-  await page.fill('input[name=password]', PASSWORD);
-  await page.click('button[type=submit]');
-  await page.waitForURL(`${web.url}/app`);
-  return { page, errors };
-}
+const loggedInPage = (email: string): Promise<{ page: Page; errors: string[] }> => logInPage(browser, web.url, email, PASSWORD);
 
 const roleIn = async (email: string) =>
   (await test.sql`select m.role from memberships m join users u on u.id = m.user_id where m.workspace_id = ${workspaceId} and u.email = ${email}`)[0]?.role ?? null;

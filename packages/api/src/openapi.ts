@@ -181,7 +181,9 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     response: z.object({ strategy: strategyView }),
     description:
       "Each L4 item names an agent type; its `input` must match that agent's input schema (see the `…AgentInput` schemas, or GET /api/agents). " +
-      'Unknown agent type, duplicate key, unknown dependency or a dependency cycle: 400 naming the item or the cycle.',
+      'Unknown agent type, duplicate key, unknown dependency or a dependency cycle: 400 naming the item or the cycle. ' +
+      '`maxConcurrency` caps the tasks of one execution in progress at once. An item may set `concurrencyKey`, a template over its input (`{{to}}`, `{{url.host}}`: the host name of a URL, without port; `{{input.customer}}`: a parameter), ' +
+      'with `keyConcurrency` and/or `keyPerMinute`: every task of the workspace whose key resolves the same shares them. A key without a limit, a limit without a key, or a key its input cannot fill: 400 naming `items[i].concurrencyKey` (or the limit).',
     body: input.createStrategyInput,
     bodyExample: {
       workspaceId: 'ws_123',

@@ -50,6 +50,17 @@ describe('StrataRestClient against the API', () => {
     expect((await client.listStrategies(workspaceId)).strategies).toEqual([]);
   });
 
+  it("reads and replaces the workspace's limits; a refusal names its field", async () => {
+    expect(await client.getWorkspaceLimits(workspaceId)).toEqual({ workspaceId, agents: {}, windowSeconds: 60 });
+    const set = await client.setWorkspaceLimits(workspaceId, { email: { concurrency: 2, perMinute: 30 } });
+    expect(set.agents).toEqual({ email: { concurrency: 2, perMinute: 30 } });
+    expect((await client.getWorkspaceLimits(workspaceId)).agents).toEqual(set.agents);
+    const refused = await client.setWorkspaceLimits(workspaceId, { email: { concurrency: -1 } }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(StrataApiError);
+    expect(refused).toMatchObject({ status: 400, body: { field: 'agents.email.concurrency' } });
+    expect((await client.setWorkspaceLimits(workspaceId, {})).agents).toEqual({});
+  });
+
   it('does not retry a strategy creation after a 5xx (a lost answer may mean it was created)', async () => {
     let calls = 0;
     const flaky = new StrataRestClient({

@@ -66,6 +66,20 @@ export const metricsSchema = z.object({
   retryAttempts: z.number().int(),
 });
 
+/** The limits that can hold a task (throttle/): the workspace's per agent type, the execution's, a concurrency key's. */
+export const LIMIT_NAMES = ['concurrency', 'perMinute', 'maxConcurrency', 'keyConcurrency', 'keyPerMinute'] as const;
+
+/** What a throttled task's progress (and its `task-progress` event) says. */
+export const throttleSchema = z.object({
+  status: z.literal('throttled'),
+  limit: z.enum(LIMIT_NAMES),
+  agentType: z.string(),
+  max: z.number().int(),
+  key: z.string().optional().meta({ description: 'The concurrency key (keyConcurrency, keyPerMinute)' }),
+  retryAt: z.string().optional().meta({ description: 'When the rolling window next has room (perMinute, keyPerMinute)' }),
+});
+export type ThrottleProgress = z.infer<typeof throttleSchema>;
+
 /** A task as the status body shows it: snake_case fields, as in the seed. */
 export const taskViewSchema = z.object({
   id: z.string(),
@@ -88,15 +102,7 @@ export const taskViewSchema = z.object({
   max_retries: z.number().int(),
   skip_reason: z.enum(SKIP_REASONS).nullable().meta({ description: 'Why a skipped task did not run' }),
   reused: z.boolean().meta({ description: 'Completed by a re-run from the execution it retries: the result was carried over and no agent ran' }),
-  throttle: z
-    .object({
-      status: z.literal('throttled'),
-      limit: z.enum(['maxConcurrency', 'concurrency', 'perMinute', 'keyConcurrency', 'keyPerMinute']),
-      agentType: z.string(),
-      max: z.number().int(),
-      key: z.string().optional(),
-      retryAt: z.string().optional(),
-    })
+  throttle: throttleSchema
     .nullable()
     .meta({ description: 'Set while the task waits for a limit (without a worker slot or an attempt): which limit holds it, its maximum, and for a per-minute limit when the window next opens' }),
 });

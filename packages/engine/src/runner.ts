@@ -11,6 +11,7 @@ import type { TaskJob } from './queue.ts';
 import { settleExecution } from './settle.ts';
 import { returnToReady, skipTasks } from './skip.ts';
 import { admitLimited } from './throttle/admit.ts';
+import { leavesSleep } from './throttle/scopes.ts';
 import { type LeftRunning, leftRunningColumns, wakeFreed } from './throttle/release.ts';
 import { type ExecutionLockRow, jsonRows, lockExecutions, postgresErrorOf, textArray, transaction, type Tx } from './tx.ts';
 
@@ -97,7 +98,7 @@ export async function claimTasks(ctx: EngineContext, jobs: readonly ClaimJob[], 
         update tasks t set status = 'in_progress', started_at = case when target.reclaimed then t.started_at else now() end,
           wake_at = null, worker_id = ${workerId}, lease_expires_at = now() + ${leaseSeconds} * interval '1 second',
           -- A sleeper whose limit was lifted meanwhile starts here: it sleeps no more.
-          progress = case when t.throttle_scope is null then t.progress end, throttle_scope = null, updated_at = now()
+          ${leavesSleep}, updated_at = now()
         from target where t.id = target.id and not target.limited
         returning ${claimedColumns('t')}, target.resumed as "resumedFromWait", target.reclaimed)
       select target.id as candidate, target.limited, claimed.* from target left join claimed on claimed.id = target.id`);

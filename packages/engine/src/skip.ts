@@ -3,10 +3,8 @@ import { bumpCounts } from './counts.ts';
 import type { SkipReason } from './contract.ts';
 import type { NewEvent } from './events.ts';
 import { passOn } from './throttle/release.ts';
+import { leavesSleep } from './throttle/scopes.ts';
 import type { Tx } from './tx.ts';
-
-/** A throttled task that is skipped or goes back to ready sleeps no more: its scope and its "throttled" progress are cleared. */
-const leavesSleep = sql.raw(`progress = case when t.throttle_scope is not null then null else t.progress end, throttle_scope = null`);
 
 export type { SkipReason } from './contract.ts';
 

@@ -1,4 +1,3 @@
-import type { AgentType, Priority } from '@strata/db';
 import { type SQL, sql } from 'drizzle-orm';
 import type { EngineContext } from '../context.ts';
 import { type AssignedRow, enqueue, PRIORITY_RANK_OF } from '../dispatch.ts';
@@ -6,46 +5,29 @@ import type { NewEvent } from '../events.ts';
 import { hookPoint } from '../hooks.ts';
 import type { ClaimedTask } from '../runner.ts';
 import { type ExecutionLockRow, jsonRows, textArray, type Tx } from '../tx.ts';
-import { executionScope, keyScope, type LimitName, lockScopes, type Rouse, rouseSleepers, typeScope } from './scopes.ts';
+import { executionScope, keyScope, leavesSleep, lockScopes, type Rouse, rouseSleepers, typeScope } from './scopes.ts';
+import type { ThrottleProgress } from '../contract.ts';
 
 /** The rolling window of `perMinute` limits. Tests may shorten it (EngineContext.limitWindowMs). */
-export const DEFAULT_LIMIT_WINDOW_MS = 60_000;
+const DEFAULT_LIMIT_WINDOW_MS = 60_000;
 /**
  * A throttled task sleeps on a job this far ahead: it is woken when a slot of its scope frees,
  * when the window it waits for opens, or when its workspace's limits change. The timer is only
  * the safety net, so thousands of sleepers do not keep re-checking their limits.
  */
-export const THROTTLE_RECHECK_SECONDS = 300;
+const THROTTLE_RECHECK_SECONDS = 300;
 /** Sleepers woken at once in one scope, at most; each claim that starts one wakes more while there is room. */
 const ROUSE_MAX = 100;
 
 export const limitWindowMs = (ctx: Pick<EngineContext, 'limitWindowMs'>) => ctx.limitWindowMs ?? DEFAULT_LIMIT_WINDOW_MS;
 
-/** What a throttled task's progress (and its task-progress event) says. */
-export type ThrottleProgress = {
-  status: 'throttled';
-  limit: LimitName;
-  agentType: string;
-  max: number;
-  key?: string;
-  /** When the rolling window next has room (a per-minute limit). */
-  retryAt?: string;
-};
 
 /** The claiming worker, and the columns its claim returns (runner.ts, claimedColumns). */
 export type Claim = { workerId: string; leaseSeconds: number; columns: SQL };
 
-type Candidate = {
-  id: string;
-  executionId: string;
-  workspaceId: string;
-  agentType: AgentType;
-  priority: Priority;
-  ordinal: number;
+/** A limited task of a claim, as queued (its current attempt), with the limits it is under. */
+type Candidate = Omit<AssignedRow, 'jobId' | 'notBeforeSeconds'> & {
   queueTag: number | null;
-  attempt: number;
-  retryCount: number;
-  timeoutSeconds: number;
   resumed: boolean;
   concurrencyKey: string | null;
   keyConcurrency: number | null;
@@ -55,7 +37,7 @@ type Candidate = {
   progress: unknown;
 };
 
-type Check = { scope: string; kind: 'exec' | 'key' | 'type'; ref: string; concurrency: number | null; perMinute: number | null; names: [LimitName, LimitName]; key?: string };
+type Check = { scope: string; kind: 'exec' | 'key' | 'type'; ref: string; concurrency: number | null; perMinute: number | null; names: [ThrottleProgress['limit'], ThrottleProgress['limit']]; key?: string };
 
 type ScopeState = { scope: string; running: number; inWindow: number; offset: number; window: number[]; sleepers: boolean; nowMs: number; nowText: string };
 
@@ -204,7 +186,7 @@ async function startAdmitted(tx: Tx, starts: readonly Candidate[], plans: readon
     with started as (
       update tasks t set status = 'in_progress', started_at = now(), wake_at = null, worker_id = ${claim.workerId},
         lease_expires_at = now() + ${claim.leaseSeconds} * interval '1 second',
-        progress = case when t.throttle_scope is not null then null else t.progress end, throttle_scope = null, updated_at = now()
+        ${leavesSleep}, updated_at = now()
       where t.id = any(${textArray([...ids])})
       returning ${claim.columns}),
     ledger as (insert into limit_starts (scope, task_id, started_at) select l.scope, l.task_id, l.at from jsonb_to_recordset(${jsonRows(ledger)}) as l(scope text, task_id text, at timestamptz))
@@ -224,19 +206,10 @@ async function holdThrottled(ctx: EngineContext, tx: Tx, holds: readonly { task:
     from jsonb_to_recordset(${jsonRows(rows.map((r) => ({ id: r.task.id, job_id: r.jobId, scope: r.check.scope, progress: r.progress })))})
       as h(id text, job_id text, scope text, progress jsonb)
     where t.id = h.id`);
-  const queued: (AssignedRow & { queueTag?: number })[] = rows.map(({ task, jobId }) => ({
-    id: task.id,
-    executionId: task.executionId,
-    workspaceId: task.workspaceId,
-    agentType: task.agentType,
-    priority: task.priority,
-    ordinal: task.ordinal,
-    attempt: task.attempt,
-    retryCount: task.retryCount,
-    timeoutSeconds: task.timeoutSeconds,
-    jobId,
-    ...(task.queueTag === null ? {} : { queueTag: Number(task.queueTag) }),
-  }));
+  const queued: (AssignedRow & { queueTag?: number })[] = rows.map(({ task, jobId }) => {
+    const { queueTag, resumed: _r, concurrencyKey: _k, keyConcurrency: _kc, keyPerMinute: _km, typeConcurrency: _tc, typePerMinute: _tm, progress: _p, ...row } = task;
+    return { ...row, jobId, ...(queueTag === null ? {} : { queueTag: Number(queueTag) }) };
+  });
   // The job keeps the task's place in its queue (its tag); it is not a new assignment, so no task-assigned.
   await enqueue(tx, ctx.queue, queued, [], { startAfterSeconds: THROTTLE_RECHECK_SECONDS });
   for (const { task, progress } of rows) {

@@ -1,3 +1,5 @@
+import { scanPlaceholders } from '../placeholders.ts';
+
 /**
  * Concurrency keys: an L4 item's `concurrencyKey` is a template over its task's input, resolved
  * once when the execution starts; every task of the workspace whose key resolves to the same
@@ -30,25 +32,6 @@ export const KEY_MAX_CHARS = 500;
 const NAME = /^[A-Za-z_][\w-]*(?:\.[\w:-]+)*$/;
 /** A value that is exactly a reference to the execution's input. */
 const INPUT_REFERENCE = /^\{\{\s*input((?:\.[\w:-]+)+)\s*\}\}$/;
-
-type Placeholder = { start: number; end: number; name: string };
-
-/** `{{`, then no `{` or `}`, then `}}` (as the agents' templates): one pass with indexOf. */
-function* scan(template: string): Generator<Placeholder> {
-  let from = 0;
-  for (;;) {
-    const start = template.indexOf('{{', from);
-    if (start === -1) return;
-    let end = start + 2;
-    while (end < template.length && template[end] !== '{' && template[end] !== '}') end++;
-    if (template[end] === '}' && template[end + 1] === '}') {
-      yield { start, end: end + 2, name: template.slice(start + 2, end).trim() };
-      from = end + 2;
-    } else {
-      from = start + 1;
-    }
-  }
-}
 
 /** What a placeholder resolved to: text, a deferral to the execution's input (at save), or why it has no value. */
 type Resolved = { text: string } | { deferred: true } | { missing: string };
@@ -117,7 +100,7 @@ function resolvePlaceholder(name: string, input: Record<string, unknown>, parame
 export function checkConcurrencyKey(template: string, input: Record<string, unknown>): string | undefined {
   if (template.length > KEY_TEMPLATE_MAX_CHARS) return `at most ${KEY_TEMPLATE_MAX_CHARS} characters`;
   if (template.trim() === '') return 'must not be empty';
-  for (const { name } of scan(template)) {
+  for (const { name } of scanPlaceholders(template)) {
     if (!NAME.test(name)) return `{{${name}}} is not a placeholder: use {{name}}, {{name.path}} or {{input.path}}`;
     if (name === 'deps' || name.startsWith('deps.')) return `{{${name}}}: dependencies' results are not known when the key is resolved (at start)`;
     if (name === 'input') return '{{input}} is the whole execution input: name a field, {{input.<path>}}';
@@ -136,7 +119,7 @@ export function resolveConcurrencyKey(template: string, input: Record<string, un
     pieces.push(piece);
     length += piece.length;
   };
-  for (const { start, end, name } of scan(template)) {
+  for (const { start, end, name } of scanPlaceholders(template)) {
     const resolved = resolvePlaceholder(name, input, parameters);
     if ('missing' in resolved) return { error: resolved.missing };
     if (!('text' in resolved)) return { error: `{{${name}}} could not be resolved` };

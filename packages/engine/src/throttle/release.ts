@@ -19,7 +19,7 @@ export const leftRunningColumns = (alias: string): SQL =>
   );
 
 /** The slots these tasks free, per scope: their execution's (under maxConcurrency), their key's, their agent type's. */
-export function freedScopes(tasks: readonly LeftRunning[], locked: ReadonlyMap<string, Pick<ExecutionLockRow, 'maxConcurrency'>>): Map<string, number> {
+function freedScopes(tasks: readonly LeftRunning[], locked: ReadonlyMap<string, Pick<ExecutionLockRow, 'maxConcurrency'>>): Map<string, number> {
   const freed = new Map<string, number>();
   const add = (scope: string) => freed.set(scope, (freed.get(scope) ?? 0) + 1);
   for (const task of tasks) {

@@ -11,8 +11,12 @@ export const typeScope = (workspaceId: string, agentType: string) => `type:${wor
 export const keyScope = (workspaceId: string, key: string) => `key:${workspaceId}:${key}`;
 export const executionScope = (executionId: string) => `exec:${executionId}`;
 
-/** The limit that holds a throttled task, as its progress names it. */
-export type LimitName = 'maxConcurrency' | 'concurrency' | 'perMinute' | 'keyConcurrency' | 'keyPerMinute';
+/**
+ * SET clauses for a task row `t` that stops sleeping (it starts, is skipped, or goes back to
+ * ready): its scope is cleared, and so is its "throttled" progress.
+ */
+export const leavesSleep = sql.raw('progress = case when t.throttle_scope is not null then null else t.progress end, throttle_scope = null');
+
 
 /** The first key of the advisory locks that serialise starts (and wake-ups) per workspace/type and key scope. */
 export const LIMITS_LOCK_CLASS = 0x4c4d;

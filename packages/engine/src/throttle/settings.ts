@@ -1,4 +1,4 @@
-import { AGENT_TYPES, type Db } from '@strata/db';
+import { AGENT_TYPES } from '@strata/db';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import type { EngineContext } from '../context.ts';
@@ -10,7 +10,7 @@ import { limitWindowMs } from './admit.ts';
 import { lockScopes, rouseSleepers, typeScope } from './scopes.ts';
 import { concurrencyValue, perMinuteValue } from './values.ts';
 
-export const agentLimitSchema = z.strictObject({
+const agentLimitSchema = z.strictObject({
   /** At most this many tasks of the type in progress at once in the workspace. */
   concurrency: concurrencyValue.nullish(),
   /** At most this many starts of the type in any rolling minute in the workspace. */

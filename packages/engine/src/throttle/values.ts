@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /** The largest limits accepted anywhere (workspace, strategy, key): beyond them a limit limits nothing. */
-export const LOAD_LIMITS = { concurrency: 10_000, perMinute: 100_000 } as const;
+const LOAD_LIMITS = { concurrency: 10_000, perMinute: 100_000 } as const;
 
 const limitValue = (max: number) =>
   z
