@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   bigserial,
   bigint,
   check,
@@ -234,8 +235,22 @@ export const executions = pgTable(
     scheduleId: text('schedule_id'),
     /** The execution this one re-runs (trigger `retry`). */
     retryOf: text('retry_of'),
+    /**
+     * A child execution (trigger `parent`): the execution whose `strategy` task started it, that
+     * task, and the task's attempt. One child per attempt (the unique index): a retry of the task
+     * starts a new one, a replayed or stale attempt never a second.
+     */
+    parentExecutionId: text('parent_execution_id').references((): AnyPgColumn => executions.id, { onDelete: 'set null' }),
+    parentTaskId: text('parent_task_id').references((): AnyPgColumn => tasks.id, { onDelete: 'set null' }),
+    parentAttempt: integer('parent_attempt'),
   },
   (t) => [
+    uniqueIndex('executions_parent_task_attempt_unique')
+      .on(t.parentTaskId, t.parentAttempt)
+      .where(sql`${t.parentTaskId} is not null`),
+    index('executions_parent_idx')
+      .on(t.parentExecutionId)
+      .where(sql`${t.parentExecutionId} is not null`),
     check('executions_trigger_check', inList('trigger', EXECUTION_TRIGGERS)),
     index('executions_retry_of_idx')
       .on(t.retryOf)
