@@ -21,6 +21,8 @@ export interface WorkerOptions {
     sweepIntervalMs: number;
     /** TASK_RESULT_MAX_BYTES: a bigger result fails its attempt without retry. */
     resultMaxBytes: number;
+    /** STRATEGY_MAX_DEPTH: how deep child executions may nest. */
+    strategyMaxDepth: number;
   };
 }
 
@@ -32,7 +34,7 @@ export interface Worker {
 
 /** The engine settings a worker process takes from configuration. */
 export function engineSettings(config: Config, registry: AgentRegistry): NonNullable<WorkerOptions['engine']> {
-  const perType: Record<AgentType, number | undefined> = {
+  const perType: Partial<Record<AgentType, number>> = {
     email: config.WORKER_CONCURRENCY_EMAIL,
     content: config.WORKER_CONCURRENCY_CONTENT,
     research: config.WORKER_CONCURRENCY_RESEARCH,
@@ -52,6 +54,7 @@ export function engineSettings(config: Config, registry: AgentRegistry): NonNull
     queues,
     sweepIntervalMs: config.WORKER_SWEEP_INTERVAL_MS,
     resultMaxBytes: config.TASK_RESULT_MAX_BYTES,
+    strategyMaxDepth: config.STRATEGY_MAX_DEPTH,
   };
 }
 
@@ -68,7 +71,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   if (options.engine && database) {
     engine = await startEngineWorker({
       boss,
-      ctx: { db: database.db, queue: pgBossTaskQueue(boss), retry: options.engine.retry },
+      ctx: { db: database.db, queue: pgBossTaskQueue(boss), retry: options.engine.retry, children: { maxDepth: options.engine.strategyMaxDepth } },
       registry: options.engine.registry,
       logger,
       leaseSeconds: options.engine.leaseSeconds,

@@ -6,6 +6,7 @@ export { loadAgentModules } from './modules.ts';
 export { BUILT_IN_AGENTS, builtInRegistry, registerBuiltInAgents } from './registry.ts';
 export { researchAgent } from './research.ts';
 export { schedulingAgent } from './scheduling.ts';
+export { strategyAgent } from './strategy.ts';
 export type { AgentDeps, BuiltInAgent } from './types.ts';
 export { AGENT_ERROR_CODES, type AgentErrorCode, ActionableError, ActionableNonRetryableError } from './errors.ts';
 export { demoDocUrl } from './net/demo-docs.ts';

@@ -93,6 +93,8 @@ export const configSchema = z.object({
   TASK_RETRY_MAX_MS: positiveInt.default(60_000),
   /** A task's stored result is capped; a bigger one fails its attempt without retry. */
   TASK_RESULT_MAX_BYTES: positiveInt.default(1024 * 1024),
+  /** How deep child executions (the `strategy` agent) may nest: a top-level execution is depth 0; a child beyond this fails its task without retry. */
+  STRATEGY_MAX_DEPTH: nonNegativeInt.max(100).default(5),
   /** Open execution streams per credential (session or API token); more answer 429. */
   STREAM_MAX_PER_CREDENTIAL: positiveInt.default(20),
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ChildRequest, ChildSummary } from './children/request.ts';
 import type { DependencyResult } from './runner.ts';
 
 /** What an agent is told about its task. */
@@ -40,6 +41,23 @@ export interface AgentContext {
    * `task.resumedFromWait`. Pause lets a wait run out; cancel cuts it short (the task is skipped).
    */
   wait(until: Date): never;
+  /** Another strategy run as a child execution of this task (the `strategy` agent's way of working). */
+  child: AgentChildren;
+}
+
+/** What an agent can do with child executions: one per attempt of its task, waited for durably. */
+export interface AgentChildren {
+  /** The child execution this attempt started, as its summary (status, counts, health, final results); null before it starts one. */
+  current(): Promise<ChildSummary | null>;
+  /**
+   * Starts `request` (another strategy of this task's workspace) as a child execution of this
+   * attempt or, when this attempt already has one, goes on waiting for it: either way the task is
+   * held (no worker slot, across restarts) until the child ends, and the agent runs again then with
+   * `task.resumedFromWait`. Never returns. A start the engine refuses (an unknown or archived
+   * strategy, input its schema refuses, a cycle, nesting deeper than STRATEGY_MAX_DEPTH) fails the
+   * task without retry. Cancelling or pausing the execution reaches the child too.
+   */
+  waitFor(request: ChildRequest): never;
 }
 
 /**

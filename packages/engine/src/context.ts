@@ -13,6 +13,12 @@ export interface EngineContext {
   db: Db;
   queue: TaskQueue;
   retry: RetryPolicy;
+  /**
+   * Child executions (the `strategy` agent): how deep they may nest (STRATEGY_MAX_DEPTH; default
+   * 5) and how often a task waiting for one looks at it on its own (default 600 s; the child's end
+   * wakes it at once anyway).
+   */
+  children?: { maxDepth?: number; pollSeconds?: number };
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { baseMs: 1000, maxMs: 60_000 };

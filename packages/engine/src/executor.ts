@@ -1,5 +1,8 @@
 import { NonRetryableError, WaitRequest } from './errors.ts';
-import type { AgentRegistry } from './agent.ts';
+import type { AgentChildren, AgentRegistry } from './agent.ts';
+import { ChildWaitRequest, childRequestSchema } from './children/request.ts';
+import { CHILD_RESULTS_MAX_BYTES, childSummary } from './children/summary.ts';
+import { hookPoint } from './hooks.ts';
 import type { EngineContext } from './context.ts';
 import { executionInput } from './execution-input.ts';
 import { boundedJson, PROGRESS_MAX_BYTES } from './limits.ts';
@@ -135,6 +138,7 @@ export async function runTask(
           if (!(until instanceof Date) || Number.isNaN(until.getTime())) throw new NonRetryableError('wait() needs a valid Date');
           throw new WaitRequest(until);
         },
+        child: childrenOf(ctx, task, limits, controller),
       }),
     );
     hooks.agentStarted?.(run.catch(() => {}));
@@ -142,6 +146,7 @@ export async function runTask(
     return { ...base, ok: true, result: toStoredResult(result, limits.resultMaxBytes) };
   } catch (error) {
     if (error instanceof WaitRequest) return { ...base, ok: 'wait', until: error.until };
+    if (error instanceof ChildWaitRequest) return { ...base, ok: 'child', request: error.request };
     // Whatever the agent threw after a hand-back abort, the abort is what ended the attempt.
     const reason = controller.signal.reason;
     if (controller.signal.aborted && reason instanceof HandBack) return { ...base, ok: 'release', reason: reason.message };
@@ -151,6 +156,32 @@ export async function runTask(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** An attempt's access to its child execution (agent.ts, AgentChildren). */
+function childrenOf(ctx: EngineContext, task: ClaimedTask, limits: TaskLimits, controller: AbortController): AgentChildren {
+  // The summary's results take at most half of what a result may hold: the rest is its counts and names.
+  const resultsMaxBytes = Math.min(CHILD_RESULTS_MAX_BYTES, Math.floor(limits.resultMaxBytes / 2));
+  return {
+    current: async () => {
+      let summary: Awaited<ReturnType<AgentChildren['current']>>;
+      try {
+        summary = await childSummary(ctx.db, { taskId: task.id, attempt: task.attempt }, resultsMaxBytes);
+      } catch (error) {
+        // A database error is not the agent's: the attempt is handed back uncharged.
+        const handBack = new HandBack(`The child execution could not be read: ${(error as Error).message}`);
+        controller.abort(handBack);
+        throw handBack;
+      }
+      await hookPoint('children:after-read', { taskId: task.id, attempt: task.attempt, status: summary?.status ?? null });
+      return summary;
+    },
+    waitFor: (request) => {
+      const parsed = childRequestSchema.safeParse(request);
+      if (!parsed.success) throw new NonRetryableError(`child.waitFor: ${parsed.error.issues[0]?.path.join('.') || 'request'}: ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
+      throw new ChildWaitRequest(parsed.data);
+    },
+  };
 }
 
 /**

@@ -1,4 +1,4 @@
-export { AgentRegistry, type AgentCatalogEntry, type AgentContext, type AgentDefinition, type AgentExecution, type AgentHandler, type AgentTask, type InputIssue } from './agent.ts';
+export { AgentRegistry, type AgentCatalogEntry, type AgentChildren, type AgentContext, type AgentDefinition, type AgentExecution, type AgentHandler, type AgentTask, type InputIssue } from './agent.ts';
 export { backoffMs, DEFAULT_RETRY, type EngineContext, type RetryPolicy } from './context.ts';
 export { EngineError, NonRetryableError, WaitRequest, conflict, notFound, validationError, type EngineErrorCode } from './errors.ts';
 export { EVENTS_CHANNEL, appendEvents, type NewEvent } from './events.ts';
@@ -27,3 +27,6 @@ export { checkExecutionInput, checkInputSchema, INPUT_LIMITS } from './strategy/
 export { startEngineWorker, type EngineWorker, type EngineWorkerOptions, type QueueSettings } from './worker.ts';
 export { findExecution, listExecutions, type ExecutionListItem } from './queries.ts';
 export { blockAt, clearHooks, hookPoint, onHook, type HookBarrier, type HookInfo, type HookListener } from './hooks.ts';
+export { ChildWaitRequest, childRequestSchema, type ChildRequest, type ChildSummary, type OmittedResult } from './children/request.ts';
+export { DEFAULT_STRATEGY_MAX_DEPTH, STRATEGY_AGENT_TYPE } from './children/nesting.ts';
+export { cancelOrphanedChildren } from './children/orphans.ts';

@@ -1,11 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { type AgentType, type ExecutionStatus, type ExecutionTrigger, executions, newExecutionId, newId, strategyItems, strategyVersions } from '@strata/db';
+import { type AgentType, type ExecutionStatus, type ExecutionTrigger, executions, newExecutionId, newId, type OnTaskFailure, strategyItems, strategyVersions } from '@strata/db';
 import { and, asc, eq, sql } from 'drizzle-orm';
 import type { EngineContext } from './context.ts';
 import { CONTROL_RULES, type ControlAction } from './contract.ts';
 import { type AssignedRow, assignTasks, enqueue, PRIORITY_RANK, readyTaskIds } from './dispatch.ts';
 import { allocateTags, tagKey } from './fair-queue.ts';
-import { agentQueue } from './queue.ts';
+import { activeChildren } from './children/tree.ts';
+import { refuseStrategyCycle } from './children/nesting.ts';
+import { agentQueue, type TaskQueue } from './queue.ts';
 import { conflict, notFound } from './errors.ts';
 import { appendEvents, type NewEvent } from './events.ts';
 import { settleExecution } from './settle.ts';
@@ -15,7 +17,7 @@ import { returnToReady, type SkipReason, skipTasks } from './skip.ts';
 import { checkExecutionInput } from './strategy/input-schema.ts';
 import { findStrategy } from './strategy/read.ts';
 import { validateItems } from './strategy/validate.ts';
-import { jsonRows, lockExecutions, textArray, transaction, type Tx } from './tx.ts';
+import { type Executor, type ExecutionLockRow, jsonRows, lockExecutions, textArray, transaction, type Tx } from './tx.ts';
 
 const INSERT_CHUNK = 5000;
 
@@ -44,12 +46,26 @@ export interface StartExecutionInput {
   retryOf?: string;
   /** The strategy version to run (a re-run keeps its original's); the latest when absent. */
   version?: number;
+  /** A child execution (trigger `parent`): the task, and its attempt, whose `strategy` agent starts it (children/hold.ts). */
+  parent?: ParentRef;
   /**
    * Runs inside start's transaction, right after the execution row is written: what the caller
    * stores here commits with the execution or not at all (the API keeps its Idempotency-Key
    * here). Throwing rolls the whole start back.
    */
   withinStart?: (tx: Tx, executionId: string) => Promise<void>;
+}
+
+export type ParentRef = { executionId: string; taskId: string; attempt: number };
+
+/** What a start has read and checked before it writes anything. */
+export interface StartPlan {
+  strategyId: string;
+  version: number;
+  onTaskFailure: OnTaskFailure;
+  /** The input with its schema's defaults filled in. */
+  parameters: Record<string, unknown>;
+  items: StrategyItemRow[];
 }
 
 /**
@@ -60,66 +76,106 @@ export interface StartExecutionInput {
  * start response shows it.
  */
 export async function startExecution(ctx: EngineContext, input: StartExecutionInput): Promise<ExecutionSummary> {
-  const strategy = await findStrategy(ctx.db, input.strategyId);
+  const plan = await planStart(ctx.db, input);
+  const created = await transaction(ctx.db, async (tx) => {
+    const row = await createExecution(tx, ctx.queue, plan, input);
+    await hookPoint('lifecycle:start-before-commit', { executionId: row.id, strategyId: plan.strategyId });
+    return row;
+  });
+  // After COMMIT: a test throws here to play a lost commit acknowledgement.
+  await hookPoint('lifecycle:start-committed', { executionId: created.id, strategyId: plan.strategyId });
+  return summarize(created);
+}
+
+/**
+ * The checks of a start, reading only: the strategy is the workspace's and not archived, the
+ * version exists, the input fits its schema, the items can run, and no `strategy` item makes it
+ * run itself (`above`: the strategies of the executions that would run it, outermost first).
+ */
+export async function planStart(db: Executor, input: StartExecutionInput, above: readonly string[] = []): Promise<StartPlan> {
+  const strategy = await findStrategy(db, input.strategyId);
   if (!strategy || strategy.workspaceId !== input.workspaceId) throw notFound(`Strategy not found: ${input.strategyId}`);
   if (strategy.archivedAt) throw conflict(`Strategy ${strategy.id} is archived`);
   // The execution is pinned to the version read here: its items never change, whatever edits follow.
   const version = input.version ?? strategy.version;
-  const [definition] = await ctx.db
+  const [definition] = await db
     .select({ inputSchema: strategyVersions.inputSchema, onTaskFailure: strategyVersions.onTaskFailure })
     .from(strategyVersions)
     .where(and(eq(strategyVersions.strategyId, strategy.id), eq(strategyVersions.version, version)));
   if (!definition) throw notFound(`Strategy ${strategy.id} has no version ${version}`);
   const parameters = checkExecutionInput(definition.inputSchema ?? null, input.input ?? {});
-  const items = await ctx.db
+  const items = await db
     .select()
     .from(strategyItems)
     .where(and(eq(strategyItems.strategyId, strategy.id), eq(strategyItems.version, version), eq(strategyItems.level, 4)))
     .orderBy(asc(strategyItems.position));
   validateItems(items.map((item) => ({ key: item.key!, agentType: item.agentType!, dependsOn: item.dependsOn })));
+  await refuseStrategyCycle(
+    db,
+    input.workspaceId,
+    strategy.id,
+    items.map((item) => ({ key: item.key!, agentType: item.agentType!, input: item.input })),
+    above,
+  );
+  return { strategyId: strategy.id, version, onTaskFailure: definition.onTaskFailure, parameters, items };
+}
 
-  const created = await transaction(ctx.db, async (tx) => {
-    // A fresh id per attempt: `transaction` repeats this function after a deadlock.
-    const executionId = newExecutionId();
-    const taskIdByKey = new Map(items.map((item) => [item.key!, newId('task')]));
-    const [row] = await tx
-      .insert(executions)
-      .values({
-        id: executionId,
-        workspaceId: input.workspaceId,
-        strategyId: strategy.id,
-        strategyVersion: version,
-        status: 'pending',
-        onTaskFailure: definition.onTaskFailure,
-        input: parameters,
-        trigger: input.trigger ?? 'api',
-        scheduleId: input.scheduleId ?? null,
-        retryOf: input.retryOf ?? null,
-        totalTasks: items.length,
-        createdBy: input.createdBy ?? null,
-        startedAt: new Date(),
-      })
-      .returning();
-    if (input.withinStart) await input.withinStart(tx, executionId);
-    // The lock first: it holds the fair-queue locks the start's tags are taken under.
-    const locked = await lockExecutions(tx, [executionId]);
-    const execution = locked.get(executionId)!;
-    const roots = await tagRoots(tx, executionId, input.workspaceId, items, taskIdByKey);
-    await insertTasks(tx, executionId, input.workspaceId, items, taskIdByKey, roots);
+/**
+ * Writes a planned start in the caller's transaction: the execution, its tasks, the first ones
+ * queued, `execution-started` (and the end at once for a strategy without items).
+ */
+export async function createExecution(tx: Tx, queue: TaskQueue, plan: StartPlan, input: StartExecutionInput): Promise<typeof executions.$inferSelect> {
+  const { items } = plan;
+  // A fresh id per attempt: `transaction` repeats its function after a deadlock.
+  const executionId = input.parent ? childExecutionId(input.parent.executionId) : newExecutionId();
+  const taskIdByKey = new Map(items.map((item) => [item.key!, newId('task')]));
+  const [row] = await tx
+    .insert(executions)
+    .values({
+      id: executionId,
+      workspaceId: input.workspaceId,
+      strategyId: plan.strategyId,
+      strategyVersion: plan.version,
+      status: 'pending',
+      onTaskFailure: plan.onTaskFailure,
+      input: plan.parameters,
+      trigger: input.trigger ?? (input.parent ? 'parent' : 'api'),
+      scheduleId: input.scheduleId ?? null,
+      retryOf: input.retryOf ?? null,
+      parentExecutionId: input.parent?.executionId ?? null,
+      parentTaskId: input.parent?.taskId ?? null,
+      parentAttempt: input.parent?.attempt ?? null,
+      totalTasks: items.length,
+      createdBy: input.createdBy ?? null,
+      startedAt: new Date(),
+    })
+    .returning();
+  if (input.withinStart) await input.withinStart(tx, executionId);
+  // The lock first: it holds the fair-queue locks the start's tags are taken under.
+  const locked = await lockExecutions(tx, [executionId]);
+  const execution = locked.get(executionId)!;
+  const roots = await tagRoots(tx, executionId, input.workspaceId, items, taskIdByKey);
+  await insertTasks(tx, executionId, input.workspaceId, items, taskIdByKey, roots);
 
-    const events: NewEvent[] = [];
-    await tx.execute(sql`update executions set status = 'running', updated_at = now() where id = ${executionId}`);
-    execution.status = 'running';
-    events.push({ executionId, type: 'execution-started', data: { status: 'running', strategyId: strategy.id, totalTasks: items.length } });
-    await enqueue(tx, ctx.queue, roots, events, { newExecution: true });
-    if (items.length === 0) await settleExecution(tx, execution, events, { forceStats: true });
-    await appendEvents(tx, events);
-    await hookPoint('lifecycle:start-before-commit', { executionId, strategyId: strategy.id });
-    return row!;
-  });
-  // After COMMIT: a test throws here to play a lost commit acknowledgement.
-  await hookPoint('lifecycle:start-committed', { executionId: created.id, strategyId: strategy.id });
-  return summarize(created);
+  const events: NewEvent[] = [];
+  await tx.execute(sql`update executions set status = 'running', updated_at = now() where id = ${executionId}`);
+  execution.status = 'running';
+  const parent = input.parent ? { parentExecutionId: input.parent.executionId, parentTaskId: input.parent.taskId } : {};
+  events.push({ executionId, type: 'execution-started', data: { status: 'running', strategyId: plan.strategyId, totalTasks: items.length, ...parent } });
+  await enqueue(tx, queue, roots, events, { newExecution: true });
+  if (items.length === 0) await settleExecution(tx, queue, execution, events, { forceStats: true });
+  await appendEvents(tx, events);
+  return row!;
+}
+
+/**
+ * A child's id sorts after its parent's even when this machine's clock is behind the one that
+ * started the parent: transactions lock several executions in id order (lockExecutions), and
+ * ancestors before descendants is the order the cascades (controlChildren) take too.
+ */
+function childExecutionId(parentId: string): string {
+  const parentMs = Number(/^exec_(\d+)_/.exec(parentId)?.[1] ?? 0);
+  return newExecutionId(Math.max(Date.now(), parentMs + 1));
 }
 
 type StrategyItemRow = typeof strategyItems.$inferSelect;
@@ -218,6 +274,8 @@ async function insertTasks(
  * Pause: nothing new starts; in-progress tasks finish. Resume: everything ready is queued
  * again. Cancel: every task not started is skipped; in-progress ones finish. Repeating the
  * call on an execution already in that state is a no-op; an impossible transition is a CONFLICT.
+ * Each reaches the execution's running children too (pause, cancel) or its paused ones (resume),
+ * and theirs, in the same transaction.
  */
 export async function controlExecution(ctx: EngineContext, executionId: string, action: ControlAction): Promise<ExecutionSummary> {
   return transaction(ctx.db, async (tx) => {
@@ -230,33 +288,61 @@ export async function controlExecution(ctx: EngineContext, executionId: string, 
       throw conflict(`Cannot ${action} an execution that is ${execution.status}`, { status: execution.status });
     }
     const events: NewEvent[] = [];
-    if (action === 'pause') {
-      await tx.execute(sql`update executions set status = 'paused', paused_at = now(), updated_at = now() where id = ${executionId}`);
-      events.push({ executionId, type: 'execution-paused', data: { status: 'paused' } });
-      await returnQueuedToReady(tx, executionId, events);
-    } else if (action === 'resume') {
-      await tx.execute(sql`update executions set status = 'running', paused_at = null, updated_at = now() where id = ${executionId}`);
-      execution.status = 'running';
-      events.push({ executionId, type: 'execution-resumed', data: { status: 'running' } });
-      await assignTasks(tx, ctx.queue, await readyTaskIds(tx, executionId), events);
-      await settleExecution(tx, execution, events);
-    } else {
-      await tx.execute(sql`update executions set status = 'cancelled', updated_at = now() where id = ${executionId}`);
-      execution.status = 'cancelled';
-      await skipUnstarted(tx, [executionId], 'cancelled', events);
-      await settleExecution(tx, execution, events, { forceStats: true });
-    }
+    await applyControl(tx, ctx.queue, execution, action, events);
     await appendEvents(tx, events);
     return loadSummary(tx, executionId);
   });
 }
 
+/** One control call on an execution whose lock the caller holds and whose status allows it. */
+async function applyControl(tx: Tx, queue: TaskQueue, execution: ExecutionLockRow, action: ControlAction, events: NewEvent[]): Promise<void> {
+  const executionId = execution.id;
+  if (action === 'pause') {
+    await tx.execute(sql`update executions set status = 'paused', paused_at = now(), updated_at = now() where id = ${executionId}`);
+    execution.status = 'paused';
+    events.push({ executionId, type: 'execution-paused', data: { status: 'paused' } });
+    await returnQueuedToReady(tx, executionId, events);
+    await controlChildren(tx, queue, [executionId], 'pause', events);
+  } else if (action === 'resume') {
+    await tx.execute(sql`update executions set status = 'running', paused_at = null, updated_at = now() where id = ${executionId}`);
+    execution.status = 'running';
+    events.push({ executionId, type: 'execution-resumed', data: { status: 'running' } });
+    await assignTasks(tx, queue, await readyTaskIds(tx, executionId), events);
+    await controlChildren(tx, queue, [executionId], 'resume', events);
+    await settleExecution(tx, queue, execution, events);
+  } else {
+    await tx.execute(sql`update executions set status = 'cancelled', updated_at = now() where id = ${executionId}`);
+    execution.status = 'cancelled';
+    await skipUnstarted(tx, queue, [executionId], 'cancelled', events);
+    await settleExecution(tx, queue, execution, events, { forceStats: true });
+  }
+}
+
+/**
+ * The cascade of a control call: the children of these executions that the call applies to
+ * (running ones for pause and cancel, paused ones for resume and cancel), locked after their
+ * parents (ancestors first, as everywhere: childExecutionId), each controlled like its parent.
+ */
+async function controlChildren(tx: Tx, queue: TaskQueue, parentIds: readonly string[], action: ControlAction, events: NewEvent[]): Promise<void> {
+  const from = CONTROL_RULES[action].from;
+  const ids = await activeChildren(tx, parentIds);
+  if (ids.length === 0) return;
+  const locked = await lockExecutions(tx, ids);
+  for (const id of ids) {
+    const child = locked.get(id);
+    // Read before the lock: a child that ended meanwhile is left as it is.
+    if (child && !child.settled && from.includes(child.status)) await applyControl(tx, queue, child, action, events);
+  }
+}
+
 /**
  * Marks every task of these executions that has not started, or is waiting, as skipped (each
  * with its event), and cancels their queued jobs in the same transaction (cancel, and a failed
- * execution's rest).
+ * execution's rest). Their children are cancelled first: a waiting `strategy` task is skipped
+ * after the child it waits for has ended.
  */
-export async function skipUnstarted(tx: Tx, executionIds: readonly string[], reason: SkipReason, events: NewEvent[]): Promise<number> {
+export async function skipUnstarted(tx: Tx, queue: TaskQueue, executionIds: readonly string[], reason: SkipReason, events: NewEvent[]): Promise<number> {
+  await controlChildren(tx, queue, executionIds, 'cancel', events);
   const skipped = await skipTasks(
     tx,
     sql`t.execution_id = any(${textArray(executionIds)}) and (t.status in ('pending', 'assigned') or (t.status = 'in_progress' and t.wake_at is not null))`,

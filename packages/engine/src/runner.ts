@@ -2,6 +2,8 @@ import type { AgentType, Priority } from '@strata/db';
 import { type SQL, sql } from 'drizzle-orm';
 import { backoffMs, type EngineContext } from './context.ts';
 import { bumpCounts } from './counts.ts';
+import { holdForChildren, prepareChildHolds } from './children/hold.ts';
+import type { ChildRequest } from './children/request.ts';
 import { assignTasks, enqueue, PRIORITY_RANK_OF } from './dispatch.ts';
 import { appendEvents, type NewEvent } from './events.ts';
 import { skipUnstarted } from './lifecycle.ts';
@@ -157,6 +159,7 @@ export type AttemptOutcome =
   | (OutcomeBase & { ok: true; result: unknown })
   | (OutcomeBase & { ok: false; error: string; retryable: boolean; leaseLapsed?: boolean; code?: string })
   | (OutcomeBase & { ok: 'wait'; until: Date })
+  | (OutcomeBase & { ok: 'child'; request: ChildRequest })
   | (OutcomeBase & { ok: 'release'; reason: string });
 
 type FailedRow = {
@@ -216,18 +219,23 @@ export async function recordOutcomes(ctx: EngineContext, outcomes: readonly Atte
     // this worker before its acknowledgement was lost; they are this worker's to run.
     if (eager?.repeat) claimed.push(...(await reclaimEager(tx, outcomes, eager.workerId)));
 
-    const failures = outcomes.filter((o): o is Extract<AttemptOutcome, { ok: false }> => o.ok === false);
+    // Child requests are checked before the failures (a refused start is one) and held after them (children/hold.ts).
+    const childRequests = outcomes.filter((o): o is Extract<AttemptOutcome, { ok: 'child' }> => o.ok === 'child');
+    const children = childRequests.length > 0 ? await prepareChildHolds(ctx, tx, childRequests, locked) : undefined;
+    const failures = [...outcomes.filter((o): o is Extract<AttemptOutcome, { ok: false }> => o.ok === false), ...(children?.refused ?? [])];
     for (const failure of failures) {
       recorded += await recordFailure(ctx, tx, failure, locked, events);
     }
+    const held = children ? await holdForChildren(ctx, tx, children.holds, locked, events) : undefined;
+    recorded += held?.recorded ?? 0;
 
-    const waits = outcomes.filter((o): o is Extract<AttemptOutcome, { ok: 'wait' }> => o.ok === 'wait');
+    const waits = [...outcomes.filter((o): o is Extract<AttemptOutcome, { ok: 'wait' }> => o.ok === 'wait'), ...(held?.late ?? [])];
     if (waits.length > 0) recorded += await holdUntil(ctx, tx, waits, locked, events);
 
-    const releases = outcomes.filter((o): o is Extract<AttemptOutcome, { ok: 'release' }> => o.ok === 'release');
+    const releases = [...outcomes.filter((o): o is Extract<AttemptOutcome, { ok: 'release' }> => o.ok === 'release'), ...(held?.releases ?? [])];
     if (releases.length > 0) recorded += await handBack(ctx, tx, releases, locked, events);
 
-    for (const execution of locked.values()) await settleExecution(tx, execution, events, { unsettled: unsettledAfter.get(execution.id) });
+    for (const execution of locked.values()) await settleExecution(tx, ctx.queue, execution, events, { unsettled: unsettledAfter.get(execution.id) });
     await appendEvents(tx, events);
     return { recorded, claimed };
   });
@@ -413,7 +421,7 @@ async function recordFailure(
       const message = `Task "${task.key}" failed: ${error}`;
       await tx.execute(sql`update executions set status = 'failed', error = ${message}, updated_at = now() where id = ${task.executionId}`);
       execution.status = 'failed';
-      await skipUnstarted(tx, [task.executionId], 'execution-failed', events);
+      await skipUnstarted(tx, ctx.queue, [task.executionId], 'execution-failed', events);
     }
   }
   return 1;

@@ -4,6 +4,7 @@ import type { Logger } from '@strata/config';
 import type { PgBoss } from 'pg-boss';
 import type { AgentRegistry } from './agent.ts';
 import type { EngineContext } from './context.ts';
+import { cancelOrphanedChildren } from './children/orphans.ts';
 import { HandBack, runTask } from './executor.ts';
 import { hookPoint } from './hooks.ts';
 import { DEFAULT_RESULT_MAX_BYTES, defaultDependenciesMaxBytes, JSONB_MAX_BYTES } from './limits.ts';
@@ -397,6 +398,8 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
     try {
       const reaped = databaseSettled() ? await reapExpiredLeases(ctx, leaseSeconds) : 0;
       const requeued = await requeueLostJobs(ctx, leaseSeconds);
+      const orphans = await cancelOrphanedChildren(ctx);
+      if (orphans) logger.info({ orphans }, 'cancelled child executions nobody waits for');
       await refreshStalledHealth(ctx);
       const rebased = await rebaseQueues(ctx);
       if (rebased.length > 0) logger.info({ queues: rebased }, 'rebased fair-queue tags');

@@ -26,7 +26,7 @@ describe('validateItems', () => {
   it('names an unknown agent type', () => {
     const error = errorOf(() => validateItems([item('a'), item('b', [], 'telepathy')]));
     expect(error.code).toBe('VALIDATION');
-    expect(error.message).toBe('Item "b": unknown agent type "telepathy" (expected one of email, content, research, scheduling, analysis, coordination)');
+    expect(error.message).toBe('Item "b": unknown agent type "telepathy" (expected one of email, content, research, scheduling, analysis, coordination, strategy)');
     expect(error.details?.path).toBe('items[1].agentType');
   });
 
