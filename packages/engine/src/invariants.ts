@@ -22,7 +22,9 @@ export type InvariantName =
   /** No task ran two attempts at once, and attempt / retry numbers agree with the log. */
   | 'attempts'
   /** The execution ended (only checked when `requireFinished`). */
-  | 'finished';
+  | 'finished'
+  /** A child execution is waited for by its parent task's attempt while it runs, and ends when its parent does. */
+  | 'children';
 
 export interface Violation {
   invariant: InvariantName;
@@ -133,7 +135,12 @@ export async function checkInvariants(source: SqlSource, executionIds: readonly 
     const events = await tx<EventRow[]>`
       select id::float8 as id, execution_id as "executionId", type, data from execution_events
       where ${ids ? tx`execution_id = any(${ids})` : tx`true`} order by id`;
-    return { executions: [...executions], tasks: [...tasks], events: [...events] };
+    const children = await tx<ChildRow[]>`
+      select c.id, c.status, p.id as "parentId", p.status as "parentStatus", p.completed_at is not null as "parentFinished",
+        c.parent_attempt as "parentAttempt", t.status as "taskStatus", t.attempt as "taskAttempt"
+      from executions c join executions p on p.id = c.parent_execution_id left join tasks t on t.id = c.parent_task_id
+      where ${ids ? tx`(c.id = any(${ids}) or p.id = any(${ids}))` : tx`true`} order by c.id`;
+    return { executions: [...executions], tasks: [...tasks], events: [...events], children: [...children] };
   });
   const violations: Violation[] = [];
   if (ids) {
@@ -145,7 +152,43 @@ export async function checkInvariants(source: SqlSource, executionIds: readonly 
   for (const execution of snapshot.executions) {
     violations.push(...checkExecution(execution, tasksBy.get(execution.id) ?? [], eventsBy.get(execution.id) ?? [], options));
   }
+  violations.push(...childViolations(snapshot.children));
   return violations;
+}
+
+export type ChildRow = {
+  id: string;
+  status: string;
+  parentId: string;
+  parentStatus: string;
+  parentFinished: boolean;
+  parentAttempt: number | null;
+  /** The parent task's status and attempt now (null if it is gone). */
+  taskStatus: string | null;
+  taskAttempt: number | null;
+};
+
+/**
+ * A child that has not ended is waited for: its parent task is in progress (waiting, or its agent
+ * looking at the child) on the attempt that started it; else nobody will ever read its end (an
+ * orphan, until the worker's sweep cancels it). A parent that ended leaves no child running
+ * (cancel and failure reach the children; a child may still be finishing its in-progress tasks).
+ */
+export function childViolations(children: readonly ChildRow[]): Violation[] {
+  const out: Violation[] = [];
+  for (const child of children) {
+    if (!['pending', 'running', 'paused'].includes(child.status)) continue;
+    if (child.parentFinished) {
+      out.push({ invariant: 'children', executionId: child.id, detail: `${child.status} but its parent ${child.parentId} has ended (${child.parentStatus})` });
+    } else if (child.taskStatus !== 'in_progress' || child.taskAttempt !== child.parentAttempt) {
+      out.push({
+        invariant: 'children',
+        executionId: child.id,
+        detail: `${child.status} but its parent task is ${child.taskStatus ?? 'gone'} at attempt ${child.taskAttempt ?? '-'}, not waiting at attempt ${child.parentAttempt}`,
+      });
+    }
+  }
+  return out;
 }
 
 /** The checks of one execution over its snapshot; pure, so every rule is easy to read and test. */

@@ -3,6 +3,7 @@ import { eq, sql } from 'drizzle-orm';
 import type { InputIssue } from '../agent.ts';
 import { conflict, notFound, validationError } from '../errors.ts';
 import { checkStrategyItems } from '../children/nesting.ts';
+import { hookPoint } from '../hooks.ts';
 import { transaction, type Tx } from '../tx.ts';
 import { fromZodError, issuePath } from '../zod-error.ts';
 import { getStrategy, type StrategyView } from './read.ts';
@@ -121,6 +122,7 @@ export async function createStrategy(db: Db, raw: StrategyInput, options: WriteO
   const strategyId = newId('strat');
   await transaction(db, async (tx) => {
     await checkStrategyItems(tx, input.workspaceId, strategyId, input.items);
+    await hookPoint('strategy:save-checked', { strategyId });
     await tx.insert(strategies).values({
       id: strategyId,
       workspaceId: input.workspaceId,
@@ -160,6 +162,7 @@ export async function updateStrategy(db: Db, strategyId: string, raw: StrategyDe
       throw conflict(`Strategy ${strategyId} was edited meanwhile: version ${current.version} is the latest, not ${options.baseVersion}`, { version: current.version });
     }
     await checkStrategyItems(tx, current.workspaceId, strategyId, definition.items);
+    await hookPoint('strategy:save-checked', { strategyId });
     const next = current.version + 1;
     await insertVersion(tx, strategyId, next, definition, options.createdBy);
     await tx
