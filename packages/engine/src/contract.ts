@@ -127,9 +127,11 @@ export const executionViewSchema = z.object({
   failedTasks: z.number().int(),
   error: z.string().nullable(),
   input: z.record(z.string(), z.unknown()).meta({ description: "The parameters the execution started with, valid against its strategy version's inputSchema" }),
-  trigger: z.enum(EXECUTION_TRIGGERS).meta({ description: 'How it was started: by a call (api), by a schedule, or as a re-run (retry)' }),
+  trigger: z.enum(EXECUTION_TRIGGERS).meta({ description: 'How it was started: by a call (api), by a schedule, as a re-run (retry), or by a strategy task of another execution (parent)' }),
   scheduleId: z.string().nullable().meta({ description: 'The schedule that started it (trigger schedule)' }),
   retryOf: z.string().nullable().meta({ description: 'The execution it re-runs (trigger retry)' }),
+  parentExecutionId: z.string().nullable().meta({ description: 'A child execution (trigger parent): the execution whose strategy task started it' }),
+  parentTaskId: z.string().nullable().meta({ description: 'A child execution: the task of the parent execution that started it and waits for it' }),
 });
 
 /** `GET /api/executions/:id/status`, and the data of the stream's `state` message. */

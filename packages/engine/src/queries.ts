@@ -23,6 +23,9 @@ export interface ExecutionListItem {
   trigger: ExecutionTrigger;
   scheduleId: string | null;
   retryOf: string | null;
+  /** A child execution: the execution, and its task, that started it. */
+  parentExecutionId: string | null;
+  parentTaskId: string | null;
 }
 
 const encodeCursor = (createdAt: Date, id: string) => Buffer.from(`${createdAt.toISOString()}|${id}`).toString('base64url');
@@ -92,6 +95,8 @@ export async function listExecutions(db: Db, input: ListExecutionsInput) {
         trigger: row.trigger,
         scheduleId: row.scheduleId,
         retryOf: row.retryOf,
+        parentExecutionId: row.parentExecutionId,
+        parentTaskId: row.parentTaskId,
       }),
     ),
     nextCursor: rows.length > input.limit && last ? encodeCursor(last.createdAt, last.id) : null,

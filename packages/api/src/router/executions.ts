@@ -120,6 +120,8 @@ export const executionsRouter = router({
         trigger: row.trigger,
         scheduleId: row.scheduleId,
         retryOf: row.retryOf,
+        parentExecutionId: row.parentExecutionId,
+        parentTaskId: row.parentTaskId,
       } satisfies ExecutionView,
     };
   }),
