@@ -297,10 +297,10 @@ describe('refused nesting', () => {
     await archiveStrategy(h.database.db, archived);
     const typed = await h.strategy(ws, [an('x')], { inputSchema: { type: 'object', properties: { n: { type: 'number' } }, required: ['n'] } });
     const cases: [Record<string, unknown>, string, string][] = [
-      [{ strategyId: elsewhere }, `Item "sub": input.strategyId: no strategy ${elsewhere} in this workspace`, 'items[0].input.strategyId'],
-      [{ strategyId: archived }, `Item "sub": input.strategyId: strategy ${archived} is archived`, 'items[0].input.strategyId'],
-      [{ strategyId: typed, version: 2 }, `Item "sub": input.version: strategy ${typed} has no version 2`, 'items[0].input.version'],
-      [{ strategyId: typed, input: { n: 'seven' } }, 'Item "sub": input.input.n: must be number', 'items[0].input.input.n'],
+      [{ strategyId: elsewhere }, `Item "sub": input strategyId: no strategy ${elsewhere} in this workspace`, 'items[0].input.strategyId'],
+      [{ strategyId: archived }, `Item "sub": input strategyId: strategy ${archived} is archived`, 'items[0].input.strategyId'],
+      [{ strategyId: typed, version: 2 }, `Item "sub": input version: strategy ${typed} has no version 2`, 'items[0].input.version'],
+      [{ strategyId: typed, input: { n: 'seven' } }, 'Item "sub": input input.n: must be number', 'items[0].input.input.n'],
     ];
     for (const [input, message, path] of cases) {
       const error = await engineErrorOf(h.strategy(ws, [sub('sub', input)]));

@@ -86,6 +86,8 @@ export const listExecutionsInput = z.object({
     .meta({ description: `One of ${EXECUTION_STATUSES.join(', ')}, or several separated by commas` }),
   /** Part of an execution id or a strategy name. */
   q: z.string().trim().max(200).optional().meta({ description: 'Part of an execution id or of its strategy’s name (case-insensitive)' }),
+  /** The children of one execution (those its `strategy` tasks started). */
+  parentExecutionId: id('parentExecutionId').optional().meta({ description: 'Only the child executions this execution started (its strategy tasks)' }),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(500).optional(),
 });

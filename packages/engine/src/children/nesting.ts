@@ -117,7 +117,8 @@ export async function checkStrategyItems(
   const hops: Hop[] = [];
   for (const { item, index } of nested) {
     const refuse = (field: readonly PropertyKey[], message: string) =>
-      validationError(`Item "${item.key}": ${issuePath(['input', ...field])}: ${message}`, { item: item.key, index, path: issuePath(['items', index, 'input', ...field]) });
+      // Worded as the agents' own input checks are (strategy/store.ts): `Item "sub": input strategyId: …`.
+      validationError(`Item "${item.key}": input ${field.length ? `${issuePath(field)}: ` : ''}${message}`, { item: item.key, index, path: issuePath(['items', index, 'input', ...field]) });
     const parsed = childRequestSchema.safeParse(item.input);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
@@ -134,7 +135,7 @@ export async function checkStrategyItems(
         checkExecutionInput(schema, request.input ?? {});
       } catch (error) {
         const path = (error as { details?: { path?: unknown } }).details?.path;
-        throw validationError(`Item "${item.key}": input.${(error as Error).message}`, {
+        throw validationError(`Item "${item.key}": input ${(error as Error).message}`, {
           item: item.key,
           index,
           path: `items[${index}].input.${typeof path === 'string' ? path : 'input'}`,
