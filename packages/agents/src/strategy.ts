@@ -12,7 +12,7 @@ import type { BuiltInAgent } from './types.ts';
 export const strategyAgent: BuiltInAgent = () => ({
   inputSchema: childRequestSchema,
   description: "Runs another strategy of this workspace as a child execution and waits for it; its result is the child's summary.",
-  example: { strategyId: 'strat_…', input: {} },
+  example: { strategyId: 'strat_…' },
   run: async ({ task, child }): Promise<ChildSummary> => {
     const request = childRequestSchema.parse(task.input);
     const summary = await child.current();
