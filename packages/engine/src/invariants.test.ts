@@ -1,7 +1,7 @@
 import { newExecutionId, newId } from '@strata/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NonRetryableError } from './errors.ts';
-import { type InvariantName, assertExecutionInvariants, attemptViolations, checkInvariants, overlappingRuns } from './invariants.ts';
+import { type ChildRow, childViolations, type InvariantName, assertExecutionInvariants, attemptViolations, checkInvariants, overlappingRuns } from './invariants.ts';
 import { controlExecution, startExecution } from './lifecycle.ts';
 import { createEngineHarness, type EngineHarness } from './testing.ts';
 
@@ -346,5 +346,37 @@ describe('the invariant checker', () => {
       await assertExecutionInvariants(h.database, e2.id, { requireFinished: true, skippedTaskEvents: false });
       await assertExecutionInvariants(h.database, e3.id, { requireFinished: true, skippedTaskEvents: false });
     });
+  });
+});
+
+describe('the children invariant', () => {
+  const row = (overrides: Partial<ChildRow> = {}): ChildRow => ({
+    id: 'exec_child',
+    status: 'running',
+    parentId: 'exec_parent',
+    parentStatus: 'running',
+    parentFinished: false,
+    parentAttempt: 2,
+    taskStatus: 'in_progress',
+    taskAttempt: 2,
+    ...overrides,
+  });
+
+  it('passes a child its parent task waits for, and any child that has ended', () => {
+    expect(childViolations([row(), row({ status: 'completed', taskStatus: 'completed' }), row({ status: 'cancelled', parentFinished: true, parentStatus: 'cancelled' })])).toEqual([]);
+  });
+
+  it('fires on a running child nobody waits for: its task left the attempt that started it', () => {
+    expect(childViolations([row({ taskStatus: 'assigned', taskAttempt: 3 })])).toEqual([
+      { invariant: 'children', executionId: 'exec_child', detail: 'running but its parent task is assigned at attempt 3, not waiting at attempt 2' },
+    ]);
+    expect(childViolations([row({ taskStatus: 'in_progress', taskAttempt: 3 })])).toHaveLength(1);
+    expect(childViolations([row({ taskStatus: null, taskAttempt: null })])[0]?.detail).toBe('running but its parent task is gone at attempt -, not waiting at attempt 2');
+  });
+
+  it('fires on a child still running (or paused) after its parent ended', () => {
+    expect(childViolations([row({ status: 'paused', parentFinished: true, parentStatus: 'failed', taskStatus: 'skipped' })])).toEqual([
+      { invariant: 'children', executionId: 'exec_child', detail: 'paused but its parent exec_parent has ended (failed)' },
+    ]);
   });
 });
