@@ -84,6 +84,23 @@ const engineErrorOf = async (promise: Promise<unknown>): Promise<EngineError> =>
   return error;
 };
 
+/**
+ * A parent whose child runs one task held at `gate`, and whose agent, resumed by the safety net
+ * (1 s here, then back to 600 s), is held where it has just read that child still running.
+ */
+async function lookingAtRunningChild(gate: string) {
+  h.ctx.children = { pollSeconds: 1 };
+  const ws = await h.workspace();
+  const child = await h.strategy(ws, [an('slow', { input: { gate } })]);
+  const parent = await h.strategy(ws, [sub('sub', { strategyId: child })]);
+  const looked = blockAt('children:after-read', { match: (info) => info.status === 'running', times: 1 });
+  const execution = await startExecution(h.ctx, { strategyId: parent, workspaceId: ws });
+  const row = await oneChild(execution.id);
+  await looked.reached;
+  h.ctx.children = { pollSeconds: 600 };
+  return { execution, child: row, looked };
+}
+
 describe('the strategy agent, on its own', () => {
   const agent = strategyAgent({ config: agentConfig(), db: undefined as never });
   const summary = (status: string, error: string | null = null) => ({ executionId: 'exec_1_c', strategyId: 'strat_c', status, error }) as ChildSummary;
@@ -428,16 +445,7 @@ describe('durability', () => {
   });
 
   it('re-reads a child that ends while the resumed agent looks at it: queued at once, not left to the safety net', async () => {
-    h.ctx.children = { pollSeconds: 1 };
-    const ws = await h.workspace();
-    const child = await h.strategy(ws, [an('slow', { input: { gate: 'race-1' } })]);
-    const parent = await h.strategy(ws, [sub('sub', { strategyId: child })]);
-    const looked = blockAt('children:after-read', { match: (info) => info.status === 'running', times: 1 });
-    const execution = await startExecution(h.ctx, { strategyId: parent, workspaceId: ws });
-    const row = await oneChild(execution.id);
-    // The safety net resumed the agent; it read the child running and is held there.
-    await looked.reached;
-    h.ctx.children = { pollSeconds: 600 };
+    const { execution, child: row, looked } = await lookingAtRunningChild('race-1');
     gates.gate('race-1').resolve();
     await h.waitForStatus(row.id, ['completed']);
     looked.release();
@@ -451,20 +459,12 @@ describe('durability', () => {
   });
 
   it('cancels a child nobody waits for any more (its task was handed back while the agent looked at it)', async () => {
-    h.ctx.children = { pollSeconds: 1 };
-    const ws = await h.workspace();
-    const child = await h.strategy(ws, [an('slow', { input: { gate: 'orphan-1' } })]);
-    const parent = await h.strategy(ws, [sub('sub', { strategyId: child })]);
-    const looked = blockAt('children:after-read', { match: (info) => info.status === 'running', times: 1 });
-    const execution = await startExecution(h.ctx, { strategyId: parent, workspaceId: ws });
-    const first = await oneChild(execution.id);
-    await looked.reached;
+    const { execution, child: first, looked } = await lookingAtRunningChild('orphan-1');
     // The worker stops while the resumed agent looks at its running child: the attempt is handed back.
     const stopping = worker.stop();
     looked.release();
     await stopping;
     expect(await taskOf(execution.id, 'sub')).toMatchObject({ status: 'assigned', attempt: 2, retry_count: 0 });
-    h.ctx.children = { pollSeconds: 600 };
     worker = await h.startWorker();
     // Attempt 2 starts its own child; the first one, orphaned, is cancelled by the sweep.
     const second = await until('the second child', async () => (await childrenOf(execution.id)).find((c) => c.parent_attempt === 2));
