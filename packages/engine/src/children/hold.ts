@@ -4,7 +4,6 @@ import { isTerminalStatus } from '../contract.ts';
 import { type AssignedRow, enqueue } from '../dispatch.ts';
 import { conflict, EngineError } from '../errors.ts';
 import type { NewEvent } from '../events.ts';
-import { hookPoint } from '../hooks.ts';
 import { createExecution, planStart, type StartPlan } from '../lifecycle.ts';
 import { cancelQueuedJobs } from '../queue-cleanup.ts';
 import type { TaskQueue } from '../queue.ts';
@@ -106,7 +105,6 @@ export async function holdForChildren(
       releases.push({ taskId, executionId, attempt, jobId, ok: 'release', reason: 'The execution was paused before the child execution started' });
       continue;
     }
-    await hookPoint('children:before-hold', { taskId, attempt });
     const [task] = await tx.execute<{ id: string; workspaceId: string }>(sql`select id, workspace_id as "workspaceId" from tasks where ${fence(outcome)} for update`);
     if (!task) continue;
     // Only a new start carries a plan (checked above).
