@@ -84,6 +84,17 @@ const engineErrorOf = async (promise: Promise<unknown>): Promise<EngineError> =>
   return error;
 };
 
+/** A parent waiting for its child, whose task `first` runs, held at `gate`, with `then` after it. */
+async function childRunning(first: string, then: string, gate: string) {
+  const ws = await h.workspace();
+  const child = await h.strategy(ws, [an(first, { input: { gate } }), an(then, { dependsOn: [first] })]);
+  const parent = await h.strategy(ws, [sub('sub', { strategyId: child })]);
+  const execution = await startExecution(h.ctx, { strategyId: parent, workspaceId: ws });
+  const row = await oneChild(execution.id);
+  await until('the child task to run', async () => (await taskOf(row.id, first)).status === 'in_progress');
+  return { execution, row };
+}
+
 /**
  * A parent whose child runs one task held at `gate`, and whose agent, resumed by the safety net
  * (1 s here, then back to 600 s), is held where it has just read that child still running.
@@ -206,12 +217,7 @@ describe('child executions', () => {
   });
 
   it('is cancelled with its parent (its in-progress task finishes), and the parent task is skipped', async () => {
-    const ws = await h.workspace();
-    const child = await h.strategy(ws, [an('slow', { input: { gate: 'cancel-1' } }), an('next', { dependsOn: ['slow'] })]);
-    const parent = await h.strategy(ws, [sub('sub', { strategyId: child })]);
-    const execution = await startExecution(h.ctx, { strategyId: parent, workspaceId: ws });
-    const row = await oneChild(execution.id);
-    await until('the child task to run', async () => (await taskOf(row.id, 'slow')).status === 'in_progress');
+    const { execution, row } = await childRunning('slow', 'next', 'cancel-1');
     await controlExecution(h.ctx, execution.id, 'cancel');
     expect((await childrenOf(execution.id))[0]).toMatchObject({ status: 'cancelled' });
     expect(await taskOf(row.id, 'next')).toMatchObject({ status: 'skipped' });
@@ -224,12 +230,7 @@ describe('child executions', () => {
   });
 
   it('is paused and resumed with its parent', async () => {
-    const ws = await h.workspace();
-    const child = await h.strategy(ws, [an('first', { input: { gate: 'pause-1' } }), an('second', { dependsOn: ['first'] })]);
-    const parent = await h.strategy(ws, [sub('sub', { strategyId: child })]);
-    const execution = await startExecution(h.ctx, { strategyId: parent, workspaceId: ws });
-    const row = await oneChild(execution.id);
-    await until('the child task to run', async () => (await taskOf(row.id, 'first')).status === 'in_progress');
+    const { execution, row } = await childRunning('first', 'second', 'pause-1');
     await controlExecution(h.ctx, execution.id, 'pause');
     expect((await childrenOf(execution.id))[0]).toMatchObject({ status: 'paused' });
     gates.gate('pause-1').resolve();
