@@ -1,0 +1,103 @@
+import type { strategyItems } from '@strata/db';
+import { sql } from 'drizzle-orm';
+import type { NewEvent } from './events.ts';
+import { EVENT_RESULT_MAX_BYTES } from './limits.ts';
+import { jsonRows, type Tx } from './tx.ts';
+
+export type StrategyItemRow = typeof strategyItems.$inferSelect;
+
+/**
+ * Which completed tasks of an earlier execution a new one takes over, read inside the start's
+ * transaction: per L4 item id, the earlier task's id (see retry.ts).
+ */
+export type CarryOver = (tx: Tx) => Promise<ReadonlyMap<string, string>>;
+
+/**
+ * What a start creates. `reused`: the items carried over from an earlier execution (each with
+ * the task it copies), dependencies first; a task is carried over only with all of its
+ * dependencies. `roots`: the items that run and are ready at once (every dependency carried
+ * over, or none at all). `pending`: per item key, how many of its dependencies are still to run.
+ */
+export type TaskPlan = {
+  reused: { item: StrategyItemRow; originalTaskId: string }[];
+  roots: StrategyItemRow[];
+  pending: ReadonlyMap<string, number>;
+};
+
+export function planTasks(items: readonly StrategyItemRow[], completedByItem: ReadonlyMap<string, string>): TaskPlan {
+  const byKey = new Map(items.map((item) => [item.key!, item]));
+  const carried = new Map<string, boolean>();
+  const reused: TaskPlan['reused'] = [];
+  // Depth first over the dependencies (the graph is acyclic: validateItems), so `reused` lists
+  // each task after the ones it depends on.
+  const isCarried = (item: StrategyItemRow): boolean => {
+    const known = carried.get(item.key!);
+    if (known !== undefined) return known;
+    const originalTaskId = completedByItem.get(item.id);
+    const result = originalTaskId !== undefined && item.dependsOn.every((key) => isCarried(byKey.get(key)!));
+    carried.set(item.key!, result);
+    if (result) reused.push({ item, originalTaskId: originalTaskId! });
+    return result;
+  };
+  for (const item of items) isCarried(item);
+  const pending = new Map(items.map((item) => [item.key!, item.dependsOn.filter((key) => !carried.get(key)).length]));
+  const roots = items.filter((item) => !carried.get(item.key!) && pending.get(item.key!) === 0);
+  return { reused, roots, pending };
+}
+
+/**
+ * Inserts the tasks carried over: completed, `reused`, the earlier task's result copied by the
+ * statement itself (only the small ones, for their events, come back to this process), no attempt
+ * and no agent run.
+ * Returns their `task-completed` events, one each, in `reused` order (dependencies first), each
+ * marked `reused` and naming the task it copies; the result rides on it when small, as on any
+ * completion.
+ */
+export async function insertCarriedOver(
+  tx: Tx,
+  executionId: string,
+  workspaceId: string,
+  reused: TaskPlan['reused'],
+  taskIdByKey: ReadonlyMap<string, string>,
+): Promise<NewEvent[]> {
+  if (reused.length === 0) return [];
+  const rows = reused.map(({ item, originalTaskId }) => ({
+    id: taskIdByKey.get(item.key!)!,
+    original_id: originalTaskId,
+    l4_item_id: item.id,
+    key: item.key!,
+    agent_type: item.agentType!,
+    priority: item.priority!,
+    description: item.title,
+    ordinal: item.position,
+    dependencies: item.dependsOn.map((key) => taskIdByKey.get(key)!),
+    input: item.input ?? {},
+    max_retries: item.maxRetries!,
+    timeout_seconds: item.timeoutSeconds!,
+  }));
+  const inserted = await tx.execute<{ id: string; agentType: string; result: unknown; resultOmitted: boolean }>(sql`
+    insert into tasks (id, execution_id, workspace_id, l4_item_id, key, agent_type, priority, description, ordinal, dependencies,
+      pending_dependencies, input, max_retries, timeout_seconds, status, attempt, result, completed_at, reused)
+    select t.id, ${executionId}, ${workspaceId}, t.l4_item_id, t.key, t.agent_type, t.priority, t.description, t.ordinal,
+      array(select jsonb_array_elements_text(t.dependencies)), 0, t.input, t.max_retries, t.timeout_seconds,
+      'completed', 0, o.result, now(), true
+    from jsonb_to_recordset(${jsonRows(rows)}) as t(id text, original_id text, l4_item_id text, key text, agent_type text,
+      priority text, description text, ordinal int, dependencies jsonb, input jsonb, max_retries int, timeout_seconds int)
+    join tasks o on o.id = t.original_id and o.status = 'completed'
+    returning id, agent_type as "agentType",
+      case when octet_length(result::text) <= ${EVENT_RESULT_MAX_BYTES} then result end as result,
+      coalesce(octet_length(result::text) > ${EVENT_RESULT_MAX_BYTES}, false) as "resultOmitted"`);
+  // The earlier execution is settled, so its completed tasks stay as they were read; should one
+  // be gone (its workspace deleted meanwhile), nothing of this start may commit.
+  if (inserted.length !== rows.length) throw new Error(`Carried over ${inserted.length} of ${rows.length} tasks: the execution re-run changed while it was read`);
+  const byId = new Map(inserted.map((row) => [row.id, row]));
+  return rows.map((row) => {
+    const task = byId.get(row.id)!;
+    const result = task.resultOmitted ? { resultOmitted: true } : { result: task.result ?? null };
+    return {
+      executionId,
+      type: 'task-completed' as const,
+      data: { taskId: row.id, agentType: task.agentType, status: 'completed', reused: true, originalTaskId: row.original_id, ...result },
+    };
+  });
+}
