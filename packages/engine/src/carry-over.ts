@@ -6,6 +6,21 @@ import { jsonRows, type Tx } from './tx.ts';
 
 export type StrategyItemRow = typeof strategyItems.$inferSelect;
 
+/** The columns a task takes from its L4 item, as a row for jsonb_to_recordset (every start's insert). */
+export const taskRowOf = (item: StrategyItemRow, taskIdByKey: ReadonlyMap<string, string>) => ({
+  id: taskIdByKey.get(item.key!)!,
+  l4_item_id: item.id,
+  key: item.key!,
+  agent_type: item.agentType!,
+  priority: item.priority!,
+  description: item.title,
+  ordinal: item.position,
+  dependencies: item.dependsOn.map((key) => taskIdByKey.get(key)!),
+  input: item.input ?? {},
+  max_retries: item.maxRetries!,
+  timeout_seconds: item.timeoutSeconds!,
+});
+
 /**
  * Which completed tasks of an earlier execution a new one takes over, read inside the start's
  * transaction: per L4 item id, the earlier task's id (see retry.ts).
@@ -61,20 +76,7 @@ export async function insertCarriedOver(
   taskIdByKey: ReadonlyMap<string, string>,
 ): Promise<NewEvent[]> {
   if (reused.length === 0) return [];
-  const rows = reused.map(({ item, originalTaskId }) => ({
-    id: taskIdByKey.get(item.key!)!,
-    original_id: originalTaskId,
-    l4_item_id: item.id,
-    key: item.key!,
-    agent_type: item.agentType!,
-    priority: item.priority!,
-    description: item.title,
-    ordinal: item.position,
-    dependencies: item.dependsOn.map((key) => taskIdByKey.get(key)!),
-    input: item.input ?? {},
-    max_retries: item.maxRetries!,
-    timeout_seconds: item.timeoutSeconds!,
-  }));
+  const rows = reused.map(({ item, originalTaskId }) => ({ ...taskRowOf(item, taskIdByKey), original_id: originalTaskId }));
   const inserted = await tx.execute<{ id: string; agentType: string; result: unknown; resultOmitted: boolean }>(sql`
     insert into tasks (id, execution_id, workspace_id, l4_item_id, key, agent_type, priority, description, ordinal, dependencies,
       pending_dependencies, input, max_retries, timeout_seconds, status, attempt, result, completed_at, reused)

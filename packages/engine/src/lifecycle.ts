@@ -9,7 +9,7 @@ import { agentQueue } from './queue.ts';
 import { conflict, notFound } from './errors.ts';
 import { appendEvents, type NewEvent } from './events.ts';
 import { settleExecution } from './settle.ts';
-import { type CarryOver, insertCarriedOver, planTasks, type StrategyItemRow, type TaskPlan } from './carry-over.ts';
+import { type CarryOver, insertCarriedOver, planTasks, type StrategyItemRow, type TaskPlan, taskRowOf } from './carry-over.ts';
 import { hookPoint } from './hooks.ts';
 import { cancelQueuedJobs, type TaskJobRef } from './queue-cleanup.ts';
 import { returnToReady, type SkipReason, skipTasks } from './skip.ts';
@@ -202,22 +202,10 @@ async function insertTasks(
 ): Promise<void> {
   const queued = new Map(roots.map((row) => [row.id, row]));
   const carried = new Set(plan.reused.map(({ item }) => item.key!));
-  const taskRows = items.map((item) => ({
-    id: taskIdByKey.get(item.key!)!,
-    l4_item_id: item.id,
-    key: item.key!,
-    agent_type: item.agentType!,
-    priority: item.priority!,
-    description: item.title,
-    ordinal: item.position,
-    dependencies: item.dependsOn.map((key) => taskIdByKey.get(key)!),
-    pending: plan.pending.get(item.key!) ?? 0,
-    input: item.input ?? {},
-    max_retries: item.maxRetries!,
-    timeout_seconds: item.timeoutSeconds!,
-    job_id: queued.get(taskIdByKey.get(item.key!)!)?.jobId ?? null,
-    queue_tag: queued.get(taskIdByKey.get(item.key!)!)?.queueTag ?? null,
-  }));
+  const taskRows = items.map((item) => {
+    const row = taskRowOf(item, taskIdByKey);
+    return { ...row, pending: plan.pending.get(item.key!) ?? 0, job_id: queued.get(row.id)?.jobId ?? null, queue_tag: queued.get(row.id)?.queueTag ?? null };
+  });
   const running = taskRows.filter((task) => !carried.has(task.key));
   // One statement per chunk, its rows as a single jsonb parameter: far cheaper to send and
   // plan than a multi-row VALUES list for 10,000 tasks.
