@@ -43,18 +43,28 @@ export function planTasks(items: readonly StrategyItemRow[], completedByItem: Re
   const byKey = new Map(items.map((item) => [item.key!, item]));
   const carried = new Map<string, boolean>();
   const reused: TaskPlan['reused'] = [];
-  // Depth first over the dependencies (the graph is acyclic: validateItems), so `reused` lists
-  // each task after the ones it depends on.
-  const isCarried = (item: StrategyItemRow): boolean => {
-    const known = carried.get(item.key!);
-    if (known !== undefined) return known;
-    const originalTaskId = completedByItem.get(item.id);
-    const result = originalTaskId !== undefined && item.dependsOn.every((key) => isCarried(byKey.get(key)!));
-    carried.set(item.key!, result);
-    if (result) reused.push({ item, originalTaskId: originalTaskId! });
-    return result;
-  };
-  for (const item of items) isCarried(item);
+  // Depth first over the dependencies, with a stack of its own (a chain of 10,000 items would
+  // overflow the call stack), so each item is decided after all it depends on and `reused`
+  // lists dependencies first. The graph is acyclic (validateItems).
+  for (const start of items) {
+    if (carried.has(start.key!)) continue;
+    const stack = [{ item: start, next: 0 }];
+    while (stack.length > 0) {
+      const frame = stack[stack.length - 1]!;
+      const dependency = frame.item.dependsOn[frame.next];
+      if (dependency !== undefined) {
+        frame.next++;
+        if (!carried.has(dependency)) stack.push({ item: byKey.get(dependency)!, next: 0 });
+        continue;
+      }
+      stack.pop();
+      const { item } = frame;
+      const originalTaskId = completedByItem.get(item.id);
+      const isCarried = originalTaskId !== undefined && item.dependsOn.every((key) => carried.get(key) === true);
+      carried.set(item.key!, isCarried);
+      if (isCarried) reused.push({ item, originalTaskId: originalTaskId! });
+    }
+  }
   const pending = new Map(items.map((item) => [item.key!, item.dependsOn.filter((key) => !carried.get(key)).length]));
   const roots = items.filter((item) => !carried.get(item.key!) && pending.get(item.key!) === 0);
   return { reused, roots, pending };
