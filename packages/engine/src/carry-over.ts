@@ -1,7 +1,7 @@
 import type { strategyItems } from '@strata/db';
 import { sql } from 'drizzle-orm';
 import type { NewEvent } from './events.ts';
-import { EVENT_RESULT_MAX_BYTES } from './limits.ts';
+import { CARRIED_OVER_EVENT_RESULTS_MAX_BYTES, EVENT_RESULT_MAX_BYTES } from './limits.ts';
 import { jsonRows, type Tx } from './tx.ts';
 
 export type StrategyItemRow = typeof strategyItems.$inferSelect;
@@ -76,7 +76,8 @@ export function planTasks(items: readonly StrategyItemRow[], completedByItem: Re
  * and no agent run.
  * Returns their `task-completed` events, one each, in `reused` order (dependencies first), each
  * marked `reused` and naming the task it copies; the result rides on it when small, as on any
- * completion.
+ * completion, while the results on these events stay within CARRIED_OVER_EVENT_RESULTS_MAX_BYTES
+ * together (the others are marked `resultOmitted`).
  */
 export async function insertCarriedOver(
   tx: Tx,
@@ -86,19 +87,26 @@ export async function insertCarriedOver(
   taskIdByKey: ReadonlyMap<string, string>,
 ): Promise<NewEvent[]> {
   if (reused.length === 0) return [];
-  const rows = reused.map(({ item, originalTaskId }) => ({ ...taskRowOf(item, taskIdByKey), original_id: originalTaskId }));
+  const rows = reused.map(({ item, originalTaskId }, n) => ({ ...taskRowOf(item, taskIdByKey), original_id: originalTaskId, n }));
   const inserted = await tx.execute<{ id: string; agentType: string; result: unknown; resultOmitted: boolean }>(sql`
-    insert into tasks (id, execution_id, workspace_id, l4_item_id, key, agent_type, priority, description, ordinal, dependencies,
-      pending_dependencies, input, max_retries, timeout_seconds, status, attempt, result, completed_at, reused)
-    select t.id, ${executionId}, ${workspaceId}, t.l4_item_id, t.key, t.agent_type, t.priority, t.description, t.ordinal,
-      array(select jsonb_array_elements_text(t.dependencies)), 0, t.input, t.max_retries, t.timeout_seconds,
-      'completed', 0, o.result, now(), true
-    from jsonb_to_recordset(${jsonRows(rows)}) as t(id text, original_id text, l4_item_id text, key text, agent_type text,
-      priority text, description text, ordinal int, dependencies jsonb, input jsonb, max_retries int, timeout_seconds int)
-    join tasks o on o.id = t.original_id and o.status = 'completed'
-    returning id, agent_type as "agentType",
-      case when octet_length(result::text) <= ${EVENT_RESULT_MAX_BYTES} then result end as result,
-      coalesce(octet_length(result::text) > ${EVENT_RESULT_MAX_BYTES}, false) as "resultOmitted"`);
+    with inserted as (
+      insert into tasks (id, execution_id, workspace_id, l4_item_id, key, agent_type, priority, description, ordinal, dependencies,
+        pending_dependencies, input, max_retries, timeout_seconds, status, attempt, result, completed_at, reused)
+      select t.id, ${executionId}, ${workspaceId}, t.l4_item_id, t.key, t.agent_type, t.priority, t.description, t.ordinal,
+        array(select jsonb_array_elements_text(t.dependencies)), 0, t.input, t.max_retries, t.timeout_seconds,
+        'completed', 0, o.result, now(), true
+      from jsonb_to_recordset(${jsonRows(rows)}) as t(id text, original_id text, l4_item_id text, key text, agent_type text,
+        priority text, description text, ordinal int, dependencies jsonb, input jsonb, max_retries int, timeout_seconds int, n int)
+      join tasks o on o.id = t.original_id and o.status = 'completed'
+      returning id, agent_type, result, coalesce(octet_length(result::text), 4) as bytes),
+    -- The results that ride on the events: each small enough, and all of them together within the budget, in event order.
+    sized as (
+      select i.*, i.bytes <= ${EVENT_RESULT_MAX_BYTES} as small,
+        sum(case when i.bytes <= ${EVENT_RESULT_MAX_BYTES} then i.bytes else 0 end) over (order by t.n rows unbounded preceding) as total
+      from inserted i join jsonb_to_recordset(${jsonRows(rows.map(({ id, n }) => ({ id, n })))}) as t(id text, n int) on t.id = i.id)
+    select id, agent_type as "agentType", case when small and total <= ${CARRIED_OVER_EVENT_RESULTS_MAX_BYTES} then result end as result,
+      not (small and total <= ${CARRIED_OVER_EVENT_RESULTS_MAX_BYTES}) as "resultOmitted"
+    from sized`);
   // The earlier execution is settled, so its completed tasks stay as they were read; should one
   // be gone (its workspace deleted meanwhile), nothing of this start may commit.
   if (inserted.length !== rows.length) throw new Error(`Carried over ${inserted.length} of ${rows.length} tasks: the execution re-run changed while it was read`);

@@ -29,6 +29,7 @@ beforeAll(async () => {
     runs.push({ executionId: task.executionId, key: task.key, dependencies: Object.fromEntries(dependencies.map((d) => [d.key, d.result])), input: execution.input });
     if (holding.has(task.key)) await gates.gate(`${task.executionId}:${task.key}`).promise;
     if (failing.has(task.key)) throw new NonRetryableError(`${task.key} cannot be done`);
+    if (typeof task.input.resultBytes === 'number') return { text: 'x'.repeat(task.input.resultBytes) };
     return { by: task.key, in: task.executionId };
   };
   h.registry.register('content', agent);
@@ -61,10 +62,10 @@ async function executionRow(executionId: string) {
   return row!;
 }
 
-/** research -> send -> wrap, and an independent `notes`; `send` fails, so the run ends failed with research and notes completed and wrap skipped. */
+/** (research, notes) -> send -> wrap; `send` fails, so the run ends failed with research and notes completed and wrap skipped. */
 async function failedChain(prefix: string) {
   const k = (key: string) => `${prefix}-${key}`;
-  const strategyId = await h.strategy(ws, [item(k('research')), item(k('send'), { agentType: 'email', dependsOn: [k('research')] }), item(k('wrap'), { dependsOn: [k('send')] }), item(k('notes'))]);
+  const strategyId = await h.strategy(ws, [item(k('research')), item(k('send'), { agentType: 'email', dependsOn: [k('research'), k('notes')] }), item(k('wrap'), { dependsOn: [k('send')] }), item(k('notes'))]);
   failing.add(k('send'));
   const original = await startExecution(h.ctx, { strategyId, workspaceId: ws });
   await h.waitForStatus(original.id, ['failed']);
@@ -94,9 +95,12 @@ describe('retryExecution', () => {
       expect(after[key]!.id).not.toBe(before[key]!.id);
     }
     for (const key of [k('send'), k('wrap')]) expect(after[key]).toMatchObject({ status: 'completed', reused: false, attempt: 1 });
-    // No agent ran for what was carried over; `send` read research's carried-over result.
+    // No agent ran for what was carried over; `send` read the carried-over results of its dependencies.
     expect(ran(retry.id)).toEqual([k('send'), k('wrap')].sort());
-    expect(runs.find((r) => r.executionId === retry.id && r.key === k('send'))!.dependencies).toEqual({ [k('research')]: { by: k('research'), in: original.id } });
+    expect(runs.find((r) => r.executionId === retry.id && r.key === k('send'))!.dependencies).toEqual({
+      [k('research')]: { by: k('research'), in: original.id },
+      [k('notes')]: { by: k('notes'), in: original.id },
+    });
 
     // One task-completed each for the carried-over tasks, marked reused, naming the task it copies, and nothing else of theirs.
     const events = await h.events(retry.id);
@@ -258,6 +262,29 @@ describe('retryExecution', () => {
     expect(count!.n).toBe(0);
     await h.database.sql`update executions set status = 'cancelled', completed_at = now() where id = ${execution.id}`;
     gates.gate(`${execution.id}:${key}`).resolve();
+  });
+
+  it('puts the carried-over results on their events only while small, and 4 MiB of them at most; the status body has them all', async () => {
+    const big = Array.from({ length: 70 }, (_, i) => item(`budget-${i}`, { input: { resultBytes: 60_000 } }));
+    // The failing task runs after all the others, so the original ends with all of them completed.
+    const strategyId = await h.strategy(ws, [item('budget-huge', { input: { resultBytes: 70_000 } }), ...big, item('budget-fails', { dependsOn: ['budget-huge', ...big.map((b) => b.key)] })]);
+    failing.add('budget-fails');
+    const original = await startExecution(h.ctx, { strategyId, workspaceId: ws });
+    await h.waitForStatus(original.id, ['failed']);
+    failing.delete('budget-fails');
+    const retry = await retryExecution(h.ctx, { executionId: original.id });
+    const done = await h.waitForStatus(retry.id, ['completed']);
+    const keyOf = new Map(done.tasks.map((t) => [t.id, t.key]));
+    const carried = (await h.events(retry.id)).filter((e) => e.data.reused === true);
+    expect(carried).toHaveLength(71);
+    const omitted = carried.filter((e) => e.data.resultOmitted === true).map((e) => keyOf.get(e.data.taskId as string));
+    // Over 64 KiB: never on an event. 60 KB each: 69 fit in 4 MiB together, the 70th does not.
+    expect(omitted).toEqual(['budget-huge', 'budget-69']);
+    const riding = carried.filter((e) => 'result' in e.data);
+    expect(riding).toHaveLength(69);
+    expect(riding.reduce((sum, e) => sum + JSON.stringify(e.data.result).length, 0)).toBeLessThanOrEqual(4 * 1024 * 1024);
+    for (const key of ['budget-huge', 'budget-69']) expect((done.tasks.find((t) => t.key === key)!.result as { text: string }).text).toHaveLength(key === 'budget-huge' ? 70_000 : 60_000);
+    await assertExecutionInvariants(h.database, retry.id, { requireFinished: true });
   });
 
   it('leaves nothing behind when it fails in the middle of its transaction', async () => {

@@ -64,12 +64,12 @@ async function start(strategyId: string): Promise<string> {
   return started.body.executionId;
 }
 
-/** research -> send -> wrap, and `notes`; send fails: the run ends failed with research and notes completed. */
+/** (research, notes) -> send -> wrap; send fails: the run ends failed with research and notes completed. */
 async function failedRun(prefix: string): Promise<{ strategyId: string; executionId: string; k: (key: string) => string }> {
   const k = (key: string) => `${prefix}-${key}`;
   const strategyId = await strategy(prefix, [
     { key: k('research'), description: 'Research', agentType: 'content' },
-    { key: k('send'), description: 'Send the mail', agentType: 'email', dependsOn: [k('research')], input: { to: ['team@example.com'], subject: 'Hi', body: 'Hello' } },
+    { key: k('send'), description: 'Send the mail', agentType: 'email', dependsOn: [k('research'), k('notes')], input: { to: ['team@example.com'], subject: 'Hi', body: 'Hello' } },
     { key: k('wrap'), description: 'Wrap up', agentType: 'content', dependsOn: [k('send')] },
     { key: k('notes'), description: 'Notes', agentType: 'content' },
   ]);
