@@ -16,6 +16,7 @@ const startResponse = z.object({
   message: z.string(),
   execution: z.object({ id: z.string(), status: z.enum(EXECUTION_STATUSES), strategyId: z.string(), startedAt: z.string().nullable(), totalTasks: z.number().int() }),
 });
+const retryResponse = startResponse.extend({ retryOf: z.string().meta({ description: 'The execution re-run; the new one is `executionId`' }) });
 const controlResponse = z.object({ success: z.literal(true), message: z.string(), execution: z.object({ id: z.string(), status: z.enum(EXECUTION_STATUSES) }) });
 const streamTicketResponse = z.object({
   ticket: z.string().meta({ description: 'For `?access_token=` on GET /api/executions/{id}/stream (WebSocket or SSE): this execution only, once, within 60 s' }),
@@ -102,9 +103,19 @@ export interface OperationDoc {
   responseExample?: unknown;
   /** Request headers beyond the credentials (e.g. Idempotency-Key). */
   headers?: object[];
+  /** False when the body may be left out (every field optional). */
+  bodyRequired?: boolean;
 }
 
 const EXEC_ID = 'exec_1732608000000_abc123';
+const idempotencyKeyHeader = (what: string, example: string) => ({
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description: `Any 1–255 characters. A repeat within 24 h with the same body returns the first ${what} instead of starting another; with a different body: 409; while the first is still starting: 409.`,
+  schema: { type: 'string', minLength: 1, maxLength: 255 },
+  example,
+});
 const controlExample = (status: string, message: string) => ({ success: true, message, execution: { id: EXEC_ID, status } });
 
 export const OPERATIONS: Record<string, OperationDoc> = {
@@ -200,17 +211,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
       message: 'Strategy execution started',
       execution: { id: EXEC_ID, status: 'running', strategyId: 'strat_456', startedAt: '2025-11-26T20:00:00.000Z', totalTasks: 25 },
     },
-    headers: [
-      {
-        name: 'Idempotency-Key',
-        in: 'header',
-        required: false,
-        description:
-          'Any 1–255 characters. A repeat within 24 h with the same body returns the first execution instead of starting another; with a different body: 409; while the first is still starting: 409.',
-        schema: { type: 'string', minLength: 1, maxLength: 255 },
-        example: 'start-2025-11-26-newsletter',
-      },
-    ],
+    headers: [idempotencyKeyHeader('execution', 'start-2025-11-26-newsletter')],
   },
   'GET /api/executions': { summary: "A workspace's executions, newest first, a page at a time", query: input.listExecutionsInput },
   'GET /api/executions/:id': { summary: 'One execution, without its tasks (404 unknown, 403 not yours)', response: z.object({ execution: executionViewSchema }) },
@@ -272,6 +273,28 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   'POST /api/executions/:id/pause': { summary: 'Pause (running tasks finish, nothing new starts)', response: controlResponse, responseExample: controlExample('paused', 'Execution paused') },
   'POST /api/executions/:id/resume': { summary: 'Resume a paused execution', response: controlResponse, responseExample: controlExample('running', 'Execution resumed') },
   'POST /api/executions/:id/cancel': { summary: 'Cancel (tasks not started are skipped)', response: controlResponse, responseExample: controlExample('cancelled', 'Execution cancelled') },
+  'POST /api/executions/:id/retry': {
+    summary: 'Re-run a failed or cancelled execution',
+    description:
+      'Starts a new execution of the same strategy version with the same input (`trigger: retry`, `retryOf` naming this one), operator or above. ' +
+      'With `mode: failed` (the default) every task that completed here is carried over: it is completed at once in the new execution with its result copied, `reused: true` (status body with `include=detail`), ' +
+      'one `task-completed` event marked `reused` (with `originalTaskId`), and no agent runs for it; the tasks that depend only on carried-over tasks are queued at once, and everything else runs. ' +
+      '`mode: all` runs every task again. If every task is carried over, the new execution completes at once. ' +
+      '409 when this execution is pending, running, paused or completed, when it is failed or cancelled but its running tasks have not finished yet, or when its strategy is archived. ' +
+      'Counted by the start rate limit (RATE_LIMIT_START_PER_MIN); send an `Idempotency-Key` to make retries of this call safe.',
+    body: input.retryExecutionInput.omit({ id: true }),
+    bodyRequired: false,
+    bodyExample: { mode: 'failed' },
+    response: retryResponse,
+    responseExample: {
+      success: true,
+      executionId: 'exec_1732608600000_def456',
+      message: 'Strategy execution started',
+      execution: { id: 'exec_1732608600000_def456', status: 'pending', strategyId: 'strat_456', startedAt: '2025-11-26T20:10:00.000Z', totalTasks: 25 },
+      retryOf: EXEC_ID,
+    },
+    headers: [idempotencyKeyHeader('re-run', 'retry-exec_1732608000000_abc123')],
+  },
   'POST /api/executions/:id/stream-ticket': { summary: 'A single-use ticket for opening the stream from a browser', response: streamTicketResponse },
   'GET /api/outbox': { summary: "A workspace's email outbox (mails kept when SMTP_URL is unset)", query: input.listOutboxInput },
 };
@@ -339,7 +362,7 @@ function restPaths(): Record<string, Record<string, object>> {
       ...(doc.description ? { description: doc.description } : {}),
       ...(parameters.length ? { parameters } : {}),
       ...(doc.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: schema(doc.body), ...(doc.bodyExample !== undefined ? { example: doc.bodyExample } : {}) } } } }
+        ? { requestBody: { required: doc.bodyRequired ?? true, content: { 'application/json': { schema: schema(doc.body), ...(doc.bodyExample !== undefined ? { example: doc.bodyExample } : {}) } } } }
         : {}),
       ...(route.auth ? { security: [{ bearer: [] }, { cookie: [] }] } : { security: [] }),
       responses: {

@@ -1,7 +1,7 @@
 import { PASSWORD_MAX_LENGTH } from '@strata/auth';
 import { EXECUTION_STATUSES, ROLES } from '@strata/db';
 import { strategyFields } from '@strata/engine';
-import { TASK_INCLUDES } from '@strata/engine/contract';
+import { RETRY_MODES, TASK_INCLUDES } from '@strata/engine/contract';
 import { z } from 'zod';
 
 /** Request schemas, defined once: tRPC validates with them and the OpenAPI document is generated from them. */
@@ -63,6 +63,13 @@ export const startExecutionInput = z.object({
   input: executionParametersInput.optional().meta({ description: "Parameters, valid against the strategy's inputSchema (a strategy without one takes none)" }),
 });
 export const executionIdInput = z.object({ id: id('id') });
+/** A re-run of a failed or cancelled execution: `failed` carries over what completed, `all` runs everything again. */
+export const retryExecutionInput = executionIdInput.extend({
+  mode: z
+    .enum(RETRY_MODES, { error: `must be one of ${RETRY_MODES.join(', ')}` })
+    .default('failed')
+    .meta({ description: '`failed` (default): tasks that completed in the original are carried over (not run again) and the rest run; `all`: every task runs again' }),
+});
 /**
  * What the status body's tasks carry beyond the seed's fields: `detail`, `results`, or both (an
  * array, or over REST a comma list: `include=detail,results`).

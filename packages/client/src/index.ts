@@ -1,5 +1,5 @@
 export { createStrataClient, type StrataClient, type StrataClientOptions } from './trpc.ts';
-export { StrataApiError, StrataRestClient, type ControlResponse, type RestClientOptions, type StartResponse } from './rest.ts';
+export { StrataApiError, StrataRestClient, type ControlResponse, type RestClientOptions, type RetryResponse, type StartResponse } from './rest.ts';
 export {
   BridgeConnectionError,
   ExecutionBridge,

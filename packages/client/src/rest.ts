@@ -1,9 +1,9 @@
 /**
  * A small REST client with the seed's retry behaviour: no retry on 4xx, exponential backoff on
- * 5xx and network errors, and an Idempotency-Key on start so a retry cannot start twice.
+ * 5xx and network errors, and an Idempotency-Key on start and re-run so a retry cannot start twice.
  */
 import type { StrategyDefinitionInput, StrategyVersionSummary, StrategyView } from '@strata/engine';
-import type { ExecutionStatusBody, TaskInclude, TaskView } from '@strata/engine/contract';
+import type { ExecutionStatusBody, RetryMode, TaskInclude, TaskView } from '@strata/engine/contract';
 
 /** A value as it arrives in JSON: dates are ISO strings. */
 export type Json<T> = T extends Date ? string : T extends (infer U)[] ? Json<U>[] : T extends object ? { [K in keyof T]: Json<T[K]> } : T;
@@ -40,6 +40,11 @@ export interface StartResponse {
   execution: { id: string; status: string; strategyId: string; startedAt: string | null; totalTasks: number };
 }
 
+/** A re-run's answer: the start body for the new execution, and the execution it re-runs. */
+export interface RetryResponse extends StartResponse {
+  retryOf: string;
+}
+
 export interface ControlResponse {
   success: true;
   message: string;
@@ -60,6 +65,17 @@ export class StrataRestClient {
   startExecution(input: { strategyId: string; workspaceId: string; input?: Record<string, unknown> }, options: { idempotencyKey?: string } = {}): Promise<StartResponse> {
     const key = options.idempotencyKey ?? crypto.randomUUID();
     return this.request<StartResponse>('POST', '/api/executions/start', input, { 'idempotency-key': key });
+  }
+
+  /**
+   * Re-runs a failed or cancelled execution as a new one; with `mode: 'failed'` (the default) the
+   * tasks that completed are carried over, with `'all'` every task runs again. The
+   * Idempotency-Key (given or generated) is sent on every attempt, so a retried request starts
+   * one re-run.
+   */
+  retryExecution(executionId: string, options: { mode?: RetryMode; idempotencyKey?: string } = {}): Promise<RetryResponse> {
+    const key = options.idempotencyKey ?? crypto.randomUUID();
+    return this.request<RetryResponse>('POST', `/api/executions/${encodeURIComponent(executionId)}/retry`, options.mode ? { mode: options.mode } : {}, { 'idempotency-key': key });
   }
 
   /**

@@ -90,6 +90,7 @@ export const ROUTES: RestRoute[] = [
   { method: 'POST', path: '/api/executions/:id/resume', auth: true, status: 200, call: (c, r) => c.executions.resume({ id: r.params.id! }) },
   { method: 'GET', path: '/api/outbox', auth: true, status: 200, call: (c, r) => c.outbox.list(queryObject(r.query) as never) },
   { method: 'POST', path: '/api/executions/:id/cancel', auth: true, status: 200, call: (c, r) => c.executions.cancel({ id: r.params.id! }) },
+  { method: 'POST', path: '/api/executions/:id/retry', auth: true, status: 201, call: (c, r) => c.executions.retry(bodyOr(r.body, { id: r.params.id }) as never) },
   { method: 'POST', path: '/api/executions/:id/stream-ticket', auth: true, status: 201, call: (c, r) => c.executions.streamTicket({ id: r.params.id! }) },
 ];
 
