@@ -26,3 +26,18 @@ export { findCycle, validateItems } from './strategy/validate.ts';
 export { startEngineWorker, type EngineWorker, type EngineWorkerOptions, type QueueSettings } from './worker.ts';
 export { findExecution, listExecutions, type ExecutionListItem } from './queries.ts';
 export { blockAt, clearHooks, hookPoint, onHook, type HookBarrier, type HookInfo, type HookListener } from './hooks.ts';
+export { checkTimezone, cronSchedule, type CronSchedule } from './schedules/cron.ts';
+export {
+  createSchedule,
+  deleteSchedule,
+  findSchedule,
+  getSchedule,
+  listScheduleRuns,
+  listSchedules,
+  updateSchedule,
+  type CreateScheduleInput,
+  type Schedule,
+  type ScheduleRun,
+  type UpdateScheduleInput,
+} from './schedules/store.ts';
+export { runDueSchedules, startScheduleTicker, type ScheduleTicker, type ScheduleTickerOptions, type TickOutcome } from './schedules/ticker.ts';
