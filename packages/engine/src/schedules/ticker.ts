@@ -120,6 +120,7 @@ async function fire(ctx: EngineContext, row: DueRow, now: Date): Promise<TickOut
     plan = { tickAt: row.next_run_at, missed: [], missedMore: false, next: null };
     return recordFailure(ctx, row, plan, `Cannot read cron "${row.cron}": ${(error as Error).message}`);
   }
+  await hookPoint('schedules:before-start', { scheduleId: row.id, tickAt: plan.tickAt });
   try {
     const execution = await startExecution(ctx, {
       strategyId: row.strategy_id,
