@@ -3,6 +3,7 @@
  * 5xx and network errors, and an Idempotency-Key on start so a retry cannot start twice.
  */
 import type { ExecutionStatusBody, TaskInclude, TaskView } from '@strata/engine/contract';
+import type { ScheduleRunView, ScheduleView } from '@strata/engine/schedule-contract';
 
 export class StrataApiError extends Error {
   readonly status: number;
@@ -36,6 +37,19 @@ export interface ControlResponse {
   success: true;
   message: string;
   execution: { id: string; status: string };
+}
+
+/** When a schedule runs and with what: exactly one of `cron` and `runAt` on creation. */
+export interface ScheduleFields {
+  /** Five-field cron expression, read in `timezone`. */
+  cron?: string;
+  /** A one-off time: ISO 8601 with an offset. */
+  runAt?: string;
+  /** IANA time zone name (default UTC). */
+  timezone?: string;
+  /** Parameters, valid against the strategy's latest inputSchema. */
+  input?: Record<string, unknown>;
+  enabled?: boolean;
 }
 
 export class StrataRestClient {
@@ -75,6 +89,36 @@ export class StrataRestClient {
 
   cancelExecution(executionId: string) {
     return this.request<ControlResponse>('POST', `/api/executions/${encodeURIComponent(executionId)}/cancel`);
+  }
+
+  /** Schedules a strategy: `POST /api/schedules`. */
+  createSchedule(input: { workspaceId: string; strategyId: string } & ScheduleFields) {
+    return this.request<{ schedule: ScheduleView }>('POST', '/api/schedules', input);
+  }
+
+  /** A workspace's schedules (one strategy's with `strategyId`). */
+  listSchedules(workspaceId: string, options: { strategyId?: string } = {}) {
+    const query = new URLSearchParams({ workspaceId, ...(options.strategyId ? { strategyId: options.strategyId } : {}) });
+    return this.request<{ schedules: ScheduleView[] }>('GET', `/api/schedules?${query}`);
+  }
+
+  getSchedule(scheduleId: string) {
+    return this.request<{ schedule: ScheduleView }>('GET', `/api/schedules/${encodeURIComponent(scheduleId)}`);
+  }
+
+  /** Changes any of cron/runAt/timezone/input/enabled; a change of timing or of enabled recomputes nextRunAt. */
+  updateSchedule(scheduleId: string, patch: ScheduleFields) {
+    return this.request<{ schedule: ScheduleView }>('PATCH', `/api/schedules/${encodeURIComponent(scheduleId)}`, patch);
+  }
+
+  deleteSchedule(scheduleId: string) {
+    return this.request<{ success: true }>('DELETE', `/api/schedules/${encodeURIComponent(scheduleId)}`);
+  }
+
+  /** The schedule's latest ticks, newest first (started, missed, failed). */
+  listScheduleRuns(scheduleId: string, options: { limit?: number } = {}) {
+    const query = options.limit ? `?limit=${options.limit}` : '';
+    return this.request<{ runs: ScheduleRunView[] }>('GET', `/api/schedules/${encodeURIComponent(scheduleId)}/runs${query}`);
   }
 
   async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
