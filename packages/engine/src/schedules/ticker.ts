@@ -29,6 +29,8 @@ type DueRow = {
   timezone: string;
   input: Record<string, unknown>;
   next_run_at: Date;
+  /** next_run_at exactly as stored (microseconds too), for the claim's comparison. */
+  due: string;
   created_by: string | null;
 };
 
@@ -75,7 +77,7 @@ async function claimTick(
   run: { status: 'started'; executionId: string } | { status: 'failed'; error: string },
 ): Promise<boolean> {
   const locked = await tx.execute(sql`
-    select id from schedules where id = ${row.id} and enabled and next_run_at = ${iso(row.next_run_at)}::timestamptz for update skip locked`);
+    select id from schedules where id = ${row.id} and enabled and next_run_at = ${row.due}::timestamptz for update skip locked`);
   if (locked.length === 0) return false;
   const executionId = run.status === 'started' ? run.executionId : null;
   const error = run.status === 'failed' ? run.error : null;
@@ -152,7 +154,7 @@ async function recordFailure(ctx: EngineContext, row: DueRow, plan: Plan, reason
       if (reason === null) {
         const moved = await tx.execute(sql`
           update schedules set next_run_at = ${plan.next ? iso(plan.next) : null}::timestamptz, enabled = enabled and ${row.cron !== null}, updated_at = now()
-          where id = ${row.id} and next_run_at = ${iso(row.next_run_at)}::timestamptz returning id`);
+          where id = ${row.id} and next_run_at = ${row.due}::timestamptz returning id`);
         if (moved.length === 0) throw new TickTaken();
         return;
       }
@@ -174,7 +176,7 @@ const BATCH = 100;
  */
 export async function runDueSchedules(ctx: EngineContext, now: Date = new Date()): Promise<TickOutcome[]> {
   const due = await ctx.db.execute<DueRow>(sql`
-    select id, workspace_id, strategy_id, cron, timezone, input, next_run_at, created_by from schedules
+    select id, workspace_id, strategy_id, cron, timezone, input, next_run_at, next_run_at::text as due, created_by from schedules
     where enabled and next_run_at <= ${iso(now)}::timestamptz order by next_run_at, id limit ${BATCH}`);
   const outcomes: TickOutcome[] = [];
   for (const row of due) outcomes.push(await fire(ctx, { ...row, next_run_at: new Date(row.next_run_at) }, now));
