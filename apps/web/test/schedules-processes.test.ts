@@ -1,7 +1,7 @@
 import { createEngineHarness, type EngineHarness, until } from '@strata/engine/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnWorker, type WorkerProcess } from '../../worker/test/processes.ts';
-import { startWeb, type RunningWeb } from './server.ts';
+import { apiCall, startWeb, type RunningWeb } from './server.ts';
 
 /**
  * A schedule's ticks with the whole system running as in production: two web processes taking
@@ -16,15 +16,7 @@ let token: string;
 let workspaceId: string;
 let strategyId: string;
 
-async function call(web: RunningWeb, method: string, path: string, body?: unknown) {
-  const response = await fetch(`${web.url}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  // biome-ignore lint/suspicious/noExplicitAny: tests read response bodies loosely
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
-}
+const call = (web: RunningWeb, method: string, path: string, body?: unknown) => apiCall(web.url, path, { method, body, token });
 
 const executionsOf = (scheduleId: string) =>
   h.database.sql<{ id: string; trigger: string; created_at: string }[]>`select id, trigger, created_at from executions where schedule_id = ${scheduleId} order by created_at`;

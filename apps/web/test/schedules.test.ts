@@ -3,8 +3,8 @@ import { createEngineHarness, type EngineHarness, until } from '@strata/engine/t
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveScreenshot, seriousA11yProblems } from './axe.ts';
-import { launchBrowser, newCheckedPage } from './browser.ts';
-import { startWeb, type RunningWeb } from './server.ts';
+import { launchBrowser, loggedInPage as loggedIn } from './browser.ts';
+import { apiCall, startWeb, type RunningWeb } from './server.ts';
 
 /**
  * Schedules in the dashboard, in a real browser against the built app and a real database: an
@@ -22,25 +22,9 @@ let strategyId: string;
 const PASSWORD = 'a schedules password';
 const inputSchema = { type: 'object', properties: { audience: { type: 'string', minLength: 2, description: 'Who it is for' } }, required: ['audience'], additionalProperties: false };
 
-async function api(path: string, init: { method?: string; body?: unknown; token?: string } = {}) {
-  const response = await fetch(`${web.url}${path}`, {
-    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-    headers: { 'content-type': 'application/json', ...(init.token ? { authorization: `Bearer ${init.token}` } : {}) },
-    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-  });
-  // biome-ignore lint/suspicious/noExplicitAny: tests read response bodies loosely
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
-}
+const api = (path: string, init: { method?: string; body?: unknown; token?: string } = {}) => apiCall(web.url, path, init);
 
-async function loggedInPage(email: string): Promise<{ page: Page; errors: string[] }> {
-  const { page, errors } = await newCheckedPage(browser);
-  await page.goto(`${web.url}/login`, { waitUntil: 'networkidle' });
-  await page.fill('input[name=email]', email);
-  await page.fill('input[name=password]', PASSWORD);
-  await page.click('button[type=submit]');
-  await page.waitForURL(`${web.url}/app`);
-  return { page, errors };
-}
+const loggedInPage = (email: string) => loggedIn(browser, web.url, email, PASSWORD);
 
 const schedulesSection = (page: Page) => page.locator('section[aria-labelledby="schedules-title"]');
 const form = (page: Page) => page.locator('form.schedule-form');
