@@ -26,7 +26,6 @@ export { findCycle, validateItems } from './strategy/validate.ts';
 export { startEngineWorker, type EngineWorker, type EngineWorkerOptions, type QueueSettings } from './worker.ts';
 export { findExecution, listExecutions, type ExecutionListItem } from './queries.ts';
 export { blockAt, clearHooks, hookPoint, onHook, type HookBarrier, type HookInfo, type HookListener } from './hooks.ts';
-export { checkTimezone, cronSchedule, type CronSchedule } from './schedules/cron.ts';
 export {
   createSchedule,
   deleteSchedule,
