@@ -218,7 +218,8 @@ export function startScheduleTicker(options: ScheduleTickerOptions): ScheduleTic
       let full = false;
       try {
         const outcomes = await runDueSchedules(ctx, clock());
-        full = outcomes.length >= BATCH;
+        // A full batch that moved something on: more may be due at once. One whose ticks other processes hold waits like any other.
+        full = outcomes.length >= BATCH && outcomes.some((o) => o.status === 'started' || o.status === 'failed');
         for (const outcome of outcomes) {
           if (outcome.status === 'error') logger.warn({ err: outcome.error, scheduleId: outcome.scheduleId }, 'schedule tick could not start; retrying');
           else if (outcome.status === 'failed') logger.info({ scheduleId: outcome.scheduleId, tickAt: outcome.tickAt, error: outcome.error }, 'schedule tick refused');
