@@ -26,6 +26,7 @@ const stored: StrategyDetail = {
   latestVersion: 2,
   versionCreatedAt: new Date(),
   archivedAt: null,
+  inputSchema: null,
   items: [
     { id: 'l4_a', key: 'a', description: 'A', agentType: 'content', priority: 'high', dependsOn: [], input: { prompt: 'p' }, maxRetries: 3, timeoutSeconds: 300, l1: 'Grow', l2: null, l3: null },
     { id: 'l4_b', key: 'b', description: 'B', agentType: 'email', priority: 'medium', dependsOn: ['a'], input: { to: 'x@example.com', subject: 's' }, maxRetries: 1, timeoutSeconds: 60, l1: 'Grow', l2: 'Mail', l3: null },
@@ -231,7 +232,8 @@ describe('comparing versions', () => {
           ],
         },
       ],
+      parameters: { added: [], removed: [], changed: [], schema: [] },
     });
-    expect(diffVersions(stored, stored)).toEqual({ fields: [], added: [], removed: [], changed: [] });
+    expect(diffVersions(stored, stored)).toEqual({ fields: [], added: [], removed: [], changed: [], parameters: { added: [], removed: [], changed: [], schema: [] } });
   });
 });

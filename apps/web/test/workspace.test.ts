@@ -94,7 +94,10 @@ describe('the demo workspace', () => {
     expect(result('scheduling')[0]?.ics).toContain('BEGIN:VCALENDAR');
     expect(result('analysis')[0]?.table.rows.length).toBeGreaterThan(0);
     const outbox = (await api(`/api/outbox?workspaceId=${workspaceId}`)).body.messages as { subject: string }[];
-    expect(outbox.map((m) => m.subject).sort()).toEqual(['Version 2.4 is out', 'We are live']);
+    // The digest's outline goes to its editor: parameters left out take their defaults.
+    expect(outbox.map((m) => m.subject).sort()).toEqual(['Digest #1: the outline', 'Version 2.4 is out', 'We are live']);
+    const digest = done.find((s) => s.execution.strategyId === strategies.find((x) => x.name === 'Plan the weekly digest')!.id)!;
+    expect(digest.execution.input).toEqual({ editor: 'editor@example.com', issue: 1 });
 
     // No connection left this machine: the database, pg-boss and the app's own pages only.
     expect(connections.length).toBeGreaterThan(0);

@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { startExecution } from '@strata/engine';
+import { createStrategy, startExecution } from '@strata/engine';
 import { createEngineHarness, type EngineHarness } from '@strata/engine/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnWorker, type WorkerProcess } from '../test/processes.ts';
@@ -102,5 +102,21 @@ describe('the six built-in agents, end to end through a worker process', () => {
     workers.push(second);
     const done = await h.waitForStatus(execution.id, ['completed'], 30_000);
     expect(done.tasks[0]).toMatchObject({ status: 'completed', result: expect.objectContaining({ waited: true }) });
+  });
+
+  it("parameterises a run: the execution's input fills an email's recipient, subject and text", async () => {
+    if (workers.length === 0) workers.push(await builtInWorker());
+    const ws = await h.workspace();
+    const strategy = await createStrategy(h.database.db, {
+      workspaceId: ws,
+      name: 'Welcome a customer',
+      inputSchema: { type: 'object', properties: { email: { type: 'string', format: 'email' }, name: { type: 'string' } }, required: ['email', 'name'] },
+      items: [{ key: 'welcome', description: 'Welcome them', agentType: 'email', input: { to: '{{input.email}}', subject: 'Welcome, {{input.name}}', template: 'Hello {{input.name}}!' } }],
+    });
+    const execution = await startExecution(h.ctx, { strategyId: strategy.id, workspaceId: ws, input: { email: 'ann@example.com', name: 'Ann' } });
+    const done = await h.waitForStatus(execution.id, ['completed', 'failed'], 60_000);
+    expect(done.tasks[0], JSON.stringify(done.tasks[0])).toMatchObject({ status: 'completed' });
+    const mails = await h.database.sql`select "to", subject, text from email_outbox where execution_id = ${execution.id}`;
+    expect(mails.map((m) => ({ ...m }))).toEqual([{ to: ['ann@example.com'], subject: 'Welcome, Ann', text: 'Hello Ann!' }]);
   });
 });

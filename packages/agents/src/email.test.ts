@@ -71,8 +71,13 @@ function config(overrides: Partial<AgentDeps['config']> = {}): AgentDeps['config
   };
 }
 
-const context = (input: Record<string, unknown>, dependencies: DependencyResult[] = []) =>
-  agentContext({ input, dependencies, task: { id: 'task_email1', executionId, workspaceId: 'ws_email', key: 'notify', agentType: 'email', description: 'Send the report' } });
+const context = (input: Record<string, unknown>, dependencies: DependencyResult[] = [], executionInput: Record<string, unknown> = {}) =>
+  agentContext({
+    input,
+    dependencies,
+    executionInput,
+    task: { id: 'task_email1', executionId, workspaceId: 'ws_email', key: 'notify', agentType: 'email', description: 'Send the report' },
+  });
 
 const smtpAgent = () => emailAgent({ config: config({ SMTP_URL: smtp.url }), db: database.db });
 const outboxAgent = () => emailAgent({ config: config(), db: database.db });
@@ -236,7 +241,7 @@ describe('email agent without SMTP: the outbox', () => {
 
 describe('email agent input', () => {
   const bad: [string, Record<string, unknown>, RegExp][] = [
-    ['an invalid address', { to: 'not-an-address', subject: 's', body: 'b' }, /to: must be a valid email address/],
+    ['an invalid address', { to: 'not-an-address', subject: 's', body: 'b' }, /to: must be a valid email address \(or \{\{input\.<path>\}\}\)/],
     ['an invalid cc in a list', { to: 'a@example.com', cc: ['b@example.com', 'nope@'], subject: 's', body: 'b' }, /cc\.1: must be a valid email address/],
     ['no recipients', { to: [], subject: 's', body: 'b' }, /to: needs at least one address/],
     ['no subject', { to: 'a@example.com', body: 'b' }, /subject: is required/],
@@ -255,7 +260,7 @@ describe('email agent input', () => {
 
   it('is the schema the registry checks at strategy creation', () => {
     const registry = new AgentRegistry().register('email', outboxAgent());
-    expect(registry.checkInput('email', { to: 'x', subject: 's', body: 'b' })).toBe('to: must be a valid email address');
+    expect(registry.checkInput('email', { to: 'x', subject: 's', body: 'b' })).toBe('to: must be a valid email address (or {{input.<path>}})');
     expect(registry.checkInput('email', { to: 'a@example.com', subject: 's', template: 'Hi {{name}}' })).toBeUndefined();
     expect(emailInputSchema.parse({ to: ' a@example.com ', subject: 's', body: 'b' }).to).toEqual(['a@example.com']);
   });
@@ -284,6 +289,42 @@ describe('email agent input', () => {
     expect(result.subject).toBe('Literal {{x}}');
     const [row] = await database.db.select().from(emailOutbox).where(eq(emailOutbox.id, result.outboxId));
     expect(row?.text).toBe('Use {{name}} in templates.');
+  });
+});
+
+describe("the execution's input", () => {
+  const parameters = { customer: { name: 'Ann', email: 'ann@example.com' }, team: ['a@example.com', 'b@example.com'], product: 'Rocket' };
+
+  it('fills {{input.<path>}} in the subject and template, and a lone {{input.<path>}} in to and cc (an address or a list)', async () => {
+    const { ctx } = context(
+      { to: '{{input.customer.email}}', cc: ['{{ input.team }}', 'c@example.com'], subject: '{{input.product}} for {{input.customer.name}}', template: 'Hello {{input.customer.name}}, {{input.product}} ships.' },
+      [],
+      parameters,
+    );
+    const result = (await outboxAgent().run(ctx)) as { outboxId: string; to: string[]; subject: string };
+    expect(result).toMatchObject({ to: ['ann@example.com'], subject: 'Rocket for Ann' });
+    const [row] = await database.db.select().from(emailOutbox).where(eq(emailOutbox.id, result.outboxId));
+    expect(row).toMatchObject({ to: ['ann@example.com'], cc: ['a@example.com', 'b@example.com', 'c@example.com'], text: 'Hello Ann, Rocket ships.' });
+  });
+
+  it('accepts {{input.<path>}} recipients at strategy creation, and nothing else that is not an address', () => {
+    const registry = new AgentRegistry().register('email', outboxAgent());
+    expect(registry.checkInput('email', { to: '{{input.customer.email}}', subject: 's', body: 'b' })).toBeUndefined();
+    expect(registry.checkInput('email', { to: 'Dear {{input.customer.email}}', subject: 's', body: 'b' })).toBe('to: must be a valid email address (or {{input.<path>}})');
+    expect(registry.checkInput('email', { to: '{{name}}', subject: 's', body: 'b' })).toBe('to: must be a valid email address (or {{input.<path>}})');
+  });
+
+  it.each([
+    ['a missing input field', { to: '{{input.nobody}}', subject: 's', body: 'b' }, 'Invalid email input: to: Unknown template placeholder {{input.nobody}}: not found in variables, the item input, the execution input or dependency results'],
+    ['a value that is not an address', { to: '{{input.product}}', subject: 's', body: 'b' }, 'Invalid email input: to: {{input.product}} gave "Rocket", which is not a valid email address'],
+    ['a list holding a non-address', { to: 'a@example.com', cc: '{{input.customer}}', subject: 's', body: 'b' }, 'Invalid email input: cc: {{input.customer}} gave an object, which is not a valid email address'],
+    ['an unknown input in the template', { to: 'a@example.com', subject: 's', template: '{{input.missing}}' }, 'Email template: Unknown template placeholder {{input.missing}}: not found in variables, the item input, the execution input or dependency results'],
+  ])('fails without retry on %s, sending nothing', async (_, input, message) => {
+    const before = (await database.db.select().from(emailOutbox)).length;
+    const error = await Promise.resolve(outboxAgent().run(context(input, [], parameters).ctx)).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NonRetryableError);
+    expect((error as Error).message).toBe(message);
+    expect((await database.db.select().from(emailOutbox)).length).toBe(before);
   });
 });
 

@@ -16,7 +16,7 @@ const INPUT_RECIPIENT = /^\{\{\s*input(?:\.[\w:-]+)+\s*\}\}$/;
 const address = z
   .string()
   .trim()
-  .pipe(z.union([z.string().regex(INPUT_RECIPIENT), emailAddress], { error: 'must be a valid email address (or {{input.<path>}})' }));
+  .refine((value) => INPUT_RECIPIENT.test(value) || emailAddress.safeParse(value).success, { error: 'must be a valid email address (or {{input.<path>}})' });
 const required = (what: string) => (issue: { input: unknown }) => (issue.input === undefined ? 'is required' : `must be ${what}`);
 
 const addresses = z
@@ -104,17 +104,19 @@ function recipients(entries: readonly string[], parameters: Record<string, unkno
       out.push(entry);
       continue;
     }
-    let filled: string;
     try {
-      filled = fillTemplate(entry, { variables: [], deps: {}, input: parameters });
+      // Only to name a placeholder that resolves to nothing, as a template would.
+      fillTemplate(entry, { variables: [], deps: {}, input: parameters });
     } catch (error) {
       throw new NonRetryableError(`Invalid email input: ${field}: ${(error as Error).message}`, { cause: error });
     }
     const value = resolvedValue(entry, parameters);
-    const list = Array.isArray(value) ? value : [filled];
-    for (const item of list) {
+    for (const item of Array.isArray(value) ? value : [value]) {
       const parsed = emailAddress.safeParse(typeof item === 'string' ? item.trim() : item);
-      if (!parsed.success) throw new NonRetryableError(`Invalid email input: ${field}: ${entry.trim()} gave ${JSON.stringify(item)}, which is not a valid email address`);
+      if (!parsed.success) {
+        const given = typeof item === 'string' ? JSON.stringify(item) : item === null ? 'null' : Array.isArray(item) ? 'a list' : typeof item === 'object' ? 'an object' : `a ${typeof item}`;
+        throw new NonRetryableError(`Invalid email input: ${field}: ${entry.trim()} gave ${given}, which is not a valid email address`);
+      }
       out.push(parsed.data);
     }
   }

@@ -20,6 +20,13 @@ describe('fillTemplate', () => {
     expect(fillTemplate('{{deps.stats.q3.row}}', scope)).toBe('{\n  "a": 1\n}');
   });
 
+  it("fills {{input.<path>}} from the execution's input, whatever the variables hold", () => {
+    const withInput = { ...scope, variables: [{ input: { shadow: 'no' } }], input: { customer: { name: 'Ann' }, tags: ['x', 'y'] } };
+    expect(fillTemplate('{{input.customer.name}} {{input.tags}} {{input.tags.1}}', withInput)).toBe('Ann x, y y');
+    expect(() => fillTemplate('{{input.shadow}}', withInput)).toThrow(/Unknown template placeholder \{\{input\.shadow\}\}/);
+    expect(() => fillTemplate('{{input.customer}}', { variables: [], deps: {} })).toThrow(TemplateError);
+  });
+
   it('escapes inserted values only', () => {
     expect(fillTemplate('<b>{{v}}</b>', { variables: [{ v: '<i>&' }], deps: {} }, { escape: escapeHtml })).toBe('<b>&lt;i&gt;&amp;</b>');
   });

@@ -36,6 +36,10 @@ const invitation = z.object({
 const member = z.object({ userId: z.string(), email: z.string(), name: z.string().nullable(), role: z.enum(ROLES), joinedAt: z.string() });
 const success = z.object({ success: z.literal(true) });
 
+const inputSchemaDoc = z
+  .record(z.string(), z.unknown())
+  .nullable()
+  .meta({ description: "JSON Schema (draft 2020-12) of an execution's input in this version; null: it takes none" });
 const strategyItem = z.object({
   id: z.string(),
   key: z.string(),
@@ -61,9 +65,10 @@ const strategyView = z.object({
   latestVersion: z.number().int(),
   versionCreatedAt: z.string(),
   archivedAt: z.string().nullable(),
+  inputSchema: inputSchemaDoc,
   items: z.array(strategyItem),
 });
-const strategyListItem = strategyView.pick({ id: true, workspaceId: true, name: true, description: true, onTaskFailure: true, createdAt: true, version: true }).extend({
+const strategyListItem = strategyView.pick({ id: true, workspaceId: true, name: true, description: true, onTaskFailure: true, createdAt: true, version: true, inputSchema: true }).extend({
   itemCount: z.number().int(),
   updatedAt: z.string(),
 });
@@ -73,6 +78,7 @@ const strategyVersion = z.object({
   description: z.string().nullable(),
   onTaskFailure: z.enum(ON_TASK_FAILURE),
   itemCount: z.number().int(),
+  inputSchema: inputSchemaDoc,
   createdBy: z.string().nullable(),
   createdAt: z.string(),
 });

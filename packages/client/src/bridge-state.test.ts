@@ -54,6 +54,16 @@ describe('applyStreamEvent', () => {
     expect(pending.tasks).toEqual([{ id: 'b', status: 'pending' }]);
   });
 
+  it("keeps the execution's version, trigger and input from the state through the events that follow", () => {
+    const origin = { strategyVersion: 2, trigger: 'retry', scheduleId: null, retryOf: 'exec_0_z', input: { recipient: 'ana@example.com' } } as const;
+    const start = applyStreamEvent(
+      createInitialState(EXEC),
+      ev('state', { execution: { id: EXEC, status: 'running', strategyId: 's', totalTasks: 1, completedTasks: 0, failedTasks: 0, ...origin }, health: { score: 100 }, tasks: [], metrics: {} }),
+    );
+    const after = apply(start, ev('execution-paused', {}), ev('execution-resumed', {}), ev('execution-completed', { completedTasks: 1 }));
+    expect(after.execution).toMatchObject({ status: 'completed', ...origin });
+  });
+
   it('replaces everything on state, keeping connection fields', () => {
     const before = { ...createInitialState(EXEC), connected: true, lastEventId: 7 };
     const after = applyStreamEvent(before, { ...ev('state', { execution: { id: EXEC, status: 'paused' }, health: { score: 1 }, tasks: [], metrics: {} }) });

@@ -2,8 +2,16 @@
  * A small REST client with the seed's retry behaviour: no retry on 4xx, exponential backoff on
  * 5xx and network errors, and an Idempotency-Key on start so a retry cannot start twice.
  */
+import type { StrategyDefinitionInput, StrategyVersionSummary, StrategyView } from '@strata/engine';
 import type { ExecutionStatusBody, TaskInclude, TaskView } from '@strata/engine/contract';
 import type { ScheduleRunView, ScheduleView } from '@strata/engine/schedule-contract';
+
+/** A value as it arrives in JSON: dates are ISO strings. */
+export type Json<T> = T extends Date ? string : T extends (infer U)[] ? Json<U>[] : T extends object ? { [K in keyof T]: Json<T[K]> } : T;
+export type Strategy = Json<StrategyView>;
+export type StrategyVersion = Json<StrategyVersionSummary>;
+/** A strategy as the list shows it: its latest version's fields and item count. */
+export type StrategyListEntry = Pick<Strategy, 'id' | 'workspaceId' | 'name' | 'description' | 'onTaskFailure' | 'createdAt' | 'version'> & { itemCount: number; updatedAt: string };
 
 export class StrataApiError extends Error {
   readonly status: number;
@@ -59,8 +67,11 @@ export class StrataRestClient {
     this.#options = { maxRetries: 3, backoffMs: 1000, fetch: globalThis.fetch.bind(globalThis), ...options, baseUrl: options.baseUrl.replace(/\/$/, '') };
   }
 
-  /** Starts an execution; the Idempotency-Key (given or generated) is sent on every attempt. */
-  startExecution(input: { strategyId: string; workspaceId: string }, options: { idempotencyKey?: string } = {}): Promise<StartResponse> {
+  /**
+   * Starts an execution, with `input` checked against the strategy's inputSchema; the
+   * Idempotency-Key (given or generated) is sent on every attempt.
+   */
+  startExecution(input: { strategyId: string; workspaceId: string; input?: Record<string, unknown> }, options: { idempotencyKey?: string } = {}): Promise<StartResponse> {
     const key = options.idempotencyKey ?? crypto.randomUUID();
     return this.request<StartResponse>('POST', '/api/executions/start', input, { 'idempotency-key': key });
   }
@@ -91,9 +102,9 @@ export class StrataRestClient {
     return this.request<ControlResponse>('POST', `/api/executions/${encodeURIComponent(executionId)}/cancel`);
   }
 
-  /** Schedules a strategy: `POST /api/schedules`. */
+  /** Schedules a strategy: `POST /api/schedules`. Not retried on a 5xx: a lost answer could mean it was created. */
   createSchedule(input: { workspaceId: string; strategyId: string } & ScheduleFields) {
-    return this.request<{ schedule: ScheduleView }>('POST', '/api/schedules', input);
+    return this.request<{ schedule: ScheduleView }>('POST', '/api/schedules', input, {}, { retry: false });
   }
 
   /** A workspace's schedules (one strategy's with `strategyId`). */
@@ -121,8 +132,42 @@ export class StrataRestClient {
     return this.request<{ runs: ScheduleRunView[] }>('GET', `/api/schedules/${encodeURIComponent(scheduleId)}/runs${query}`);
   }
 
-  async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<T> {
-    const { maxRetries, backoffMs, token } = this.#options;
+  listStrategies(workspaceId: string) {
+    return this.request<{ strategies: StrategyListEntry[] }>('GET', `/api/strategies?workspaceId=${encodeURIComponent(workspaceId)}`);
+  }
+
+  /** The latest version of a strategy, or version `version`. */
+  getStrategy(strategyId: string, options: { version?: number } = {}) {
+    const query = options.version !== undefined ? `?version=${options.version}` : '';
+    return this.request<{ strategy: Strategy }>('GET', `/api/strategies/${encodeURIComponent(strategyId)}${query}`);
+  }
+
+  listStrategyVersions(strategyId: string) {
+    return this.request<{ versions: StrategyVersion[] }>('GET', `/api/strategies/${encodeURIComponent(strategyId)}/versions`);
+  }
+
+  /** Creates a strategy (its version 1). Not retried on a 5xx: a lost answer could mean it was created. */
+  createStrategy(input: StrategyDefinitionInput & { workspaceId: string }) {
+    return this.request<{ strategy: Strategy }>('POST', '/api/strategies', input, {}, { retry: false });
+  }
+
+  /** Writes the strategy's next version; with `baseVersion`, refused (409) when someone else edited it meanwhile. */
+  updateStrategy(strategyId: string, definition: StrategyDefinitionInput & { baseVersion?: number }) {
+    return this.request<{ strategy: Strategy }>('PUT', `/api/strategies/${encodeURIComponent(strategyId)}`, definition);
+  }
+
+  /** Archives: gone from lists, cannot be started; its executions stay readable. */
+  archiveStrategy(strategyId: string) {
+    return this.request<{ success: true; strategy: { id: string; archivedAt: string } }>('DELETE', `/api/strategies/${encodeURIComponent(strategyId)}`);
+  }
+
+  /**
+   * One call with the seed's retry policy: 4xx final, 5xx and network errors retried with
+   * backoff — unless `retry` is false, for a call that must not run twice.
+   */
+  async request<T>(method: string, path: string, body?: unknown, headers: Record<string, string> = {}, options: { retry?: boolean } = {}): Promise<T> {
+    const { backoffMs, token } = this.#options;
+    const maxRetries = options.retry === false ? 1 : this.#options.maxRetries;
     for (let attempt = 0; ; attempt++) {
       let response: Response;
       try {

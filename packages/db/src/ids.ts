@@ -1,13 +1,15 @@
-import { randomBytes } from 'node:crypto';
+import { randomFillSync } from 'node:crypto';
+import { generateRandomString, type RandomReader } from '@oslojs/crypto/random';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
+const random: RandomReader = { read: (bytes) => void randomFillSync(bytes) };
 
-/** A random lowercase alphanumeric string; 16 characters carry ~82 bits. */
+/**
+ * A random lowercase alphanumeric string; 16 characters carry ~82 bits. Every character is
+ * equally likely (rejection sampling: a byte modulo 36 would favour the first 4).
+ */
 export function randomId(length = 16): string {
-  const bytes = randomBytes(length);
-  let out = '';
-  for (let i = 0; i < length; i++) out += ALPHABET[(bytes[i] ?? 0) % ALPHABET.length];
-  return out;
+  return generateRandomString(random, ALPHABET, length);
 }
 
 export type IdPrefix = 'ws' | 'strat' | 'l4' | 'item' | 'task' | 'usr' | 'tok' | 'inv' | 'sched';

@@ -5,6 +5,7 @@ import {
   check,
   index,
   integer,
+  json,
   jsonb,
   boolean,
   pgTable,
@@ -119,8 +120,8 @@ export const strategies = pgTable(
     version: integer('version').notNull().default(1),
     /** Set by DELETE: gone from lists and cannot be started; its versions and executions stay readable. */
     archivedAt: ts('archived_at'),
-    /** The latest version's JSON Schema for an execution's `input`; null: the strategy takes no input. */
-    inputSchema: jsonb('input_schema').$type<Record<string, unknown>>(),
+    /** The latest version's JSON Schema for an execution's `input`; null: the strategy takes no input. `json`, not `jsonb`: the author's order of the parameters is kept. */
+    inputSchema: json('input_schema').$type<Record<string, unknown>>(),
   },
   (t) => [
     index('strategies_workspace_idx').on(t.workspaceId, t.createdAt),
@@ -144,8 +145,8 @@ export const strategyVersions = pgTable(
     description: text('description'),
     onTaskFailure: text('on_task_failure', { enum: ON_TASK_FAILURE }).notNull(),
     itemCount: integer('item_count').notNull(),
-    /** JSON Schema for an execution's `input`; null: the version takes no input (only `{}`). */
-    inputSchema: jsonb('input_schema').$type<Record<string, unknown>>(),
+    /** JSON Schema for an execution's `input`; null: the version takes no input (only `{}`). `json`, not `jsonb`: the author's order of the parameters is kept. */
+    inputSchema: json('input_schema').$type<Record<string, unknown>>(),
     createdBy: text('created_by').references(() => users.id, { onDelete: 'set null' }),
     createdAt: createdAt(),
   },

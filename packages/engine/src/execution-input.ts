@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import type { EngineContext } from './context.ts';
+import { hookPoint } from './hooks.ts';
 
 /**
  * Executions' inputs as agents see them (`context.execution.input`). An input never changes
@@ -17,8 +18,8 @@ export function executionInput(ctx: EngineContext, executionId: string): Promise
     cache.set(executionId, hit);
     return hit;
   }
-  const loading = ctx.db
-    .execute<{ input: Record<string, unknown> | null }>(sql`select input from executions where id = ${executionId}`)
+  const loading = hookPoint('executor:load-input', { executionId })
+    .then(() => ctx.db.execute<{ input: Record<string, unknown> | null }>(sql`select input from executions where id = ${executionId}`))
     .then(([row]) => row?.input ?? {});
   cache.set(executionId, loading);
   // A failed read is not kept: the next attempt reads again.

@@ -23,6 +23,7 @@ export {
 export { archiveStrategy, createStrategy, updateStrategy, type ItemInputCheck, type WriteOptions } from './strategy/store.ts';
 export { findStrategy, getStrategy, listStrategies, listStrategyVersions, type StrategyItemView, type StrategyVersionSummary, type StrategyView } from './strategy/read.ts';
 export { findCycle, validateItems } from './strategy/validate.ts';
+export { checkExecutionInput, checkInputSchema, INPUT_LIMITS } from './strategy/input-schema.ts';
 export { startEngineWorker, type EngineWorker, type EngineWorkerOptions, type QueueSettings } from './worker.ts';
 export { findExecution, listExecutions, type ExecutionListItem } from './queries.ts';
 export { blockAt, clearHooks, hookPoint, onHook, type HookBarrier, type HookInfo, type HookListener } from './hooks.ts';

@@ -70,8 +70,7 @@ export async function startExecution(ctx: EngineContext, input: StartExecutionIn
     .from(strategyVersions)
     .where(and(eq(strategyVersions.strategyId, strategy.id), eq(strategyVersions.version, version)));
   if (!definition) throw notFound(`Strategy ${strategy.id} has no version ${version}`);
-  const parameters = input.input ?? {};
-  checkExecutionInput(definition.inputSchema ?? null, parameters);
+  const parameters = checkExecutionInput(definition.inputSchema ?? null, input.input ?? {});
   const items = await ctx.db
     .select()
     .from(strategyItems)

@@ -1,4 +1,4 @@
-import { executions, strategies, type Db, type ExecutionStatus } from '@strata/db';
+import { executions, strategies, type Db, type ExecutionStatus, type ExecutionTrigger } from '@strata/db';
 import { and, desc, eq, ilike, inArray, lt, or, type SQL } from 'drizzle-orm';
 
 export async function findExecution(db: Db, id: string): Promise<{ id: string; workspaceId: string; version: number } | undefined> {
@@ -19,6 +19,10 @@ export interface ExecutionListItem {
   totalTasks: number;
   completedTasks: number;
   failedTasks: number;
+  /** How it was started (api, schedule or retry), the schedule that started it, the execution it re-runs. */
+  trigger: ExecutionTrigger;
+  scheduleId: string | null;
+  retryOf: string | null;
 }
 
 const encodeCursor = (createdAt: Date, id: string) => Buffer.from(`${createdAt.toISOString()}|${id}`).toString('base64url');
@@ -85,6 +89,9 @@ export async function listExecutions(db: Db, input: ListExecutionsInput) {
         totalTasks: row.totalTasks,
         completedTasks: row.completedTasks,
         failedTasks: row.failedTasks,
+        trigger: row.trigger,
+        scheduleId: row.scheduleId,
+        retryOf: row.retryOf,
       }),
     ),
     nextCursor: rows.length > input.limit && last ? encodeCursor(last.createdAt, last.id) : null,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { onHook } from './hooks.ts';
 import { startExecution } from './lifecycle.ts';
+import { createStrategy } from './strategy/store.ts';
 import { useEngineHarness } from './test-harness.ts';
 import { type EngineHarness, until } from './testing.ts';
 
@@ -91,6 +92,31 @@ describe('infrastructure errors', () => {
     const [b] = await h.database.sql<{ attempt: number }[]>`select attempt from tasks where execution_id = ${execution.id} and key = 'b'`;
     expect(b?.attempt).toBe(2);
     expect(failures).toBe(6);
+    await worker.stop();
+  });
+
+  it("an error loading the execution's input hands the task back, not charged, and the next attempt sees the input", async () => {
+    const seen: unknown[] = [];
+    h.registry.register('scheduling', ({ execution }) => {
+      seen.push(execution.input);
+      return 'scheduled';
+    });
+    let failures = 0;
+    onHook('executor:load-input', () => {
+      if (failures++ === 0) throw connectionLost();
+    });
+    const worker = await h.startWorker();
+    const strategy = await createStrategy(h.database.db, {
+      workspaceId: await h.workspace(),
+      name: 'With input',
+      inputSchema: { type: 'object', properties: { day: { type: 'string' } } },
+      items: [{ key: 'plan', description: 'Plan', agentType: 'scheduling' }],
+    });
+    const execution = await startExecution(h.ctx, { strategyId: strategy.id, workspaceId: strategy.workspaceId, input: { day: 'Friday' } });
+    const done = await expectUncharged(execution.id);
+    expect(done.tasks[0]?.result).toBe('scheduled');
+    expect(seen).toEqual([{ day: 'Friday' }]);
+    expect(failures).toBe(2);
     await worker.stop();
   });
 

@@ -7,7 +7,7 @@ import { eq, sql } from 'drizzle-orm';
 
 export const DEMO_EMAIL = 'demo@strata.local';
 
-type DemoStrategy = Pick<StrategyInput, 'name' | 'description' | 'items'> & { onTaskFailure?: 'fail' | 'continue' };
+type DemoStrategy = Pick<StrategyInput, 'name' | 'description' | 'items' | 'inputSchema'> & { onTaskFailure?: 'fail' | 'continue' };
 type AppAddress = Pick<Config, 'HOST' | 'PORT'>;
 
 /**
@@ -48,10 +48,19 @@ export function demoStrategies(app: AppAddress): DemoStrategy[] {
     },
     {
       name: 'Plan the weekly digest',
-      description: 'A short one: reads the reader survey and outlines the first digest.',
+      description: 'A short one with parameters: reads the reader survey, outlines an issue of the digest and mails the outline to its editor.',
+      inputSchema: {
+        type: 'object',
+        properties: {
+          editor: { type: 'string', format: 'email', title: 'Editor', description: 'Who receives the outline', default: 'editor@example.com' },
+          issue: { type: 'integer', minimum: 1, title: 'Issue number', default: 1 },
+        },
+        required: ['editor'],
+      },
       items: [
         { key: 'read-survey', description: 'Read the reader survey', agentType: 'research', input: { urls: [doc('reader-survey')], questions: ['Which topics do readers ask for?'] }, l1: 'Grow the audience', l2: 'Weekly digest', l3: 'Plan' },
-        { key: 'outline-digest', description: 'Outline the first digest', agentType: 'content', dependsOn: ['read-survey'], input: { prompt: 'Outline the first weekly digest from the survey', kind: 'outline' }, l1: 'Grow the audience', l2: 'Weekly digest', l3: 'Plan' },
+        { key: 'outline-digest', description: 'Outline the digest', agentType: 'content', dependsOn: ['read-survey'], input: { prompt: 'Outline the weekly digest from the survey', kind: 'outline' }, l1: 'Grow the audience', l2: 'Weekly digest', l3: 'Plan' },
+        { key: 'send-outline', description: 'Send the outline to the editor', agentType: 'email', dependsOn: ['outline-digest'], input: { to: '{{input.editor}}', subject: 'Digest #{{input.issue}}: the outline', template: '{{deps.outline-digest.text}}' }, l1: 'Grow the audience', l2: 'Weekly digest', l3: 'Review' },
       ],
     },
   ];

@@ -169,7 +169,7 @@ describe('pnpm start (the launcher)', () => {
       const [row] = await test.sql`select count(*)::int as n from users where email = 'demo@strata.local'`;
       expect(row?.n).toBe(1);
       const [items] = await test.sql`select count(*)::int as n from strategy_items where level = 4`;
-      expect(items?.n).toBe(14); // three demo strategies: 6 + 6 + 2 items
+      expect(items?.n).toBe(15); // three demo strategies: 6 + 6 + 3 items
       // The demo login works over the API.
       const login = await fetch(`http://127.0.0.1:${started.port}/api/auth/login`, {
         method: 'POST',

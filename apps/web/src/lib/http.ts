@@ -3,17 +3,23 @@
  * origin); a failure carries the API's `{ error }` message.
  */
 
-export type ApiResult<T> = { ok: true; data: T } | { ok: false; status: number; error: string };
+/** A failure carries the API's message and, on a 400, the field it names (`name`, `input.recipient`). */
+export type ApiResult<T> = { ok: true; data: T } | { ok: false; status: number; error: string; field?: string };
 
-/** The API's `{ error }` message, or a fallback naming the status. */
-export async function errorMessage(response: Response): Promise<string> {
+/** The API's `{ error, field? }`, or a message naming the status. */
+async function errorBody(response: Response): Promise<{ error: string; field?: string }> {
   try {
-    const body = (await response.json()) as { error?: unknown };
-    if (typeof body?.error === 'string') return body.error;
+    const body = (await response.json()) as { error?: unknown; field?: unknown };
+    if (typeof body?.error === 'string') return { error: body.error, ...(typeof body.field === 'string' ? { field: body.field } : {}) };
   } catch {
     // not JSON
   }
-  return `Request failed (HTTP ${response.status})`;
+  return { error: `Request failed (HTTP ${response.status})` };
+}
+
+/** The API's `{ error }` message, or a fallback naming the status. */
+export async function errorMessage(response: Response): Promise<string> {
+  return (await errorBody(response)).error;
 }
 
 export function postJson<T>(path: string, body: unknown = {}, headers: Record<string, string> = {}): Promise<ApiResult<T>> {
@@ -28,7 +34,7 @@ export async function sendJson<T>(method: 'POST' | 'PATCH' | 'DELETE', path: str
   } catch {
     return { ok: false, status: 0, error: 'The server could not be reached' };
   }
-  if (!response.ok) return { ok: false, status: response.status, error: await errorMessage(response) };
+  if (!response.ok) return { ok: false, status: response.status, ...(await errorBody(response)) };
   return { ok: true, data: (await response.json()) as T };
 }
 

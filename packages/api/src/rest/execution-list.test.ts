@@ -60,6 +60,25 @@ describe('GET /api/executions filters and search', () => {
     expect(second.body.nextCursor).toBeNull();
   });
 
+  it('says how each execution was started: api, or the schedule or execution behind it', async () => {
+    expect((await list('')).body.executions.map((e: { trigger: string; scheduleId: unknown; retryOf: unknown }) => [e.trigger, e.scheduleId, e.retryOf])).toEqual([
+      ['api', null, null],
+      ['api', null, null],
+      ['api', null, null],
+    ]);
+    // Schedules and re-runs write these columns when they start one; here they are set by hand.
+    await h.database.db.execute(sql`update executions set trigger = 'schedule', schedule_id = 'sched_1' where id = ${ids.beta}`);
+    await h.database.db.execute(sql`update executions set trigger = 'retry', retry_of = ${ids.alpha1} where id = ${ids.alpha2}`);
+    try {
+      const rows = new Map((await list('')).body.executions.map((e: { id: string }) => [e.id, e]));
+      expect(rows.get(ids.beta)).toMatchObject({ trigger: 'schedule', scheduleId: 'sched_1', retryOf: null });
+      expect(rows.get(ids.alpha2)).toMatchObject({ trigger: 'retry', scheduleId: null, retryOf: ids.alpha1 });
+      expect(rows.get(ids.alpha1)).toMatchObject({ trigger: 'api', scheduleId: null, retryOf: null });
+    } finally {
+      await h.database.db.execute(sql`update executions set trigger = 'api', schedule_id = null, retry_of = null`);
+    }
+  });
+
   it('refuses a bad status, an empty status list or a search over 200 characters, naming the field', async () => {
     expect(await list('status=running,exploded')).toMatchObject({ status: 400, body: { error: expect.stringContaining('status') } });
     expect(await list(`q=${'x'.repeat(201)}`)).toMatchObject({ status: 400, body: { error: expect.stringContaining('q') } });

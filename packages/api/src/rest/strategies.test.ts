@@ -166,7 +166,22 @@ describe('versions', () => {
       [1, 'Launch', 2],
     ]);
     const list = await get(`/api/strategies?workspaceId=${workspaceId}`);
-    expect(list.body.strategies.find((s: { id: string }) => s.id === id)).toMatchObject({ name: 'Launch v2', version: 2, itemCount: 3 });
+    expect(list.body.strategies.find((s: { id: string }) => s.id === id)).toMatchObject({ name: 'Launch v2', version: 2, itemCount: 3, inputSchema: null });
+  });
+
+  it("the list carries the latest version's inputSchema and the versions each their own", async () => {
+    const id = await createStrategy();
+    const schema = { type: 'object', properties: { recipient: { type: 'string', format: 'email' } }, required: ['recipient'], additionalProperties: false };
+    expect((await put(id, { name: 'Launch', items: V1_ITEMS, inputSchema: schema })).status).toBe(200);
+    const listed = async () => (await get(`/api/strategies?workspaceId=${workspaceId}`, 'viewer')).body.strategies.find((s: { id: string }) => s.id === id);
+    expect(await listed()).toMatchObject({ version: 2, inputSchema: schema });
+    expect((await get(`/api/strategies/${id}/versions`, 'viewer')).body.versions.map((v: { version: number; inputSchema: unknown }) => [v.version, v.inputSchema])).toEqual([
+      [2, schema],
+      [1, null],
+    ]);
+    // An edit without one: the strategy takes no input again.
+    expect((await put(id, { name: 'Launch', items: V1_ITEMS })).status).toBe(200);
+    expect(await listed()).toMatchObject({ version: 3, inputSchema: null });
   });
 
   it('the same edit over tRPC gives version 3', async () => {

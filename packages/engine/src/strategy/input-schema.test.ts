@@ -65,6 +65,19 @@ describe('checkExecutionInput', () => {
     expect(refused?.path).toBe(message.slice(0, message.indexOf(':')));
   });
 
+  it("answers the input with the schema's defaults filled in, leaving the caller's object alone", () => {
+    const withDefaults = { type: 'object', properties: { tone: { type: 'string', default: 'friendly' }, launch: { type: 'object', properties: { day: { type: 'string', default: 'Monday' } }, default: {} } } };
+    const given = { launch: {} };
+    expect(checkExecutionInput(withDefaults, given)).toEqual({ tone: 'friendly', launch: { day: 'Monday' } });
+    expect(given).toEqual({ launch: {} });
+    expect(checkExecutionInput(withDefaults, { tone: 'formal' })).toEqual({ tone: 'formal', launch: { day: 'Monday' } });
+  });
+
+  it('refuses a default the validator would ignore (strict), naming inputSchema', () => {
+    const ignored = { type: 'object', anyOf: [{ properties: { a: { type: 'string', default: 'x' } } }] };
+    expect(refusal(() => checkInputSchema(ignored))?.message).toMatch(/^inputSchema: strict mode: default is ignored/);
+  });
+
   it('takes only {} when the strategy declares no inputSchema', () => {
     expect(refusal(() => checkExecutionInput(null, {}))).toBeUndefined();
     expect(refusal(() => checkExecutionInput(null, { a: 1 }))).toEqual({ message: 'input: this strategy declares no inputSchema, so it takes no input', path: 'input' });

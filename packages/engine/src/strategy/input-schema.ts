@@ -20,9 +20,11 @@ const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormat
 
 /**
  * One validator factory for the process. `strict` refuses unknown keywords and ambiguous
- * schemas; `allErrors` stays off so a refusal names the first problem, as every other check does.
+ * schemas; `allErrors` stays off so a refusal names the first problem, as every other check
+ * does; `useDefaults` fills a property's `default` when the input leaves it out, so the
+ * execution keeps (and its templates read) the parameters it really ran with.
  */
-const ajv = addFormats(new Ajv2020({ strict: true, allErrors: false, validateFormats: true }));
+const ajv = addFormats(new Ajv2020({ strict: true, allErrors: false, validateFormats: true, useDefaults: true }));
 
 /** Compiled validators by schema text: versions are immutable, so a schema compiles once. */
 const compiled = new Map<string, ValidateFunction>();
@@ -77,20 +79,26 @@ function validatorOf(schema: Record<string, unknown>): ValidateFunction {
 }
 
 /**
- * Checks an execution's input against its strategy version's schema. Without a schema only `{}`
- * is accepted (a strategy that declares no parameters takes none). Throws a VALIDATION error
- * naming the field (`input.recipient: is required`).
+ * Checks an execution's input against its strategy version's schema and answers it with the
+ * schema's defaults filled in (the caller's object is left as it was). Without a schema only
+ * `{}` is accepted (a strategy that declares no parameters takes none). Throws a VALIDATION
+ * error naming the field (`input.recipient: is required`).
  */
-export function checkExecutionInput(schema: Record<string, unknown> | null, input: Record<string, unknown>): void {
+export function checkExecutionInput(schema: Record<string, unknown> | null, given: Record<string, unknown>): Record<string, unknown> {
+  const input = structuredClone(given);
   if (Buffer.byteLength(JSON.stringify(input)) > INPUT_LIMITS.inputBytes) {
     throw validationError(`input: at most ${INPUT_LIMITS.inputBytes} bytes of JSON`, { path: 'input' });
   }
   if (!schema) {
     if (Object.keys(input).length > 0) throw validationError('input: this strategy declares no inputSchema, so it takes no input', { path: 'input' });
-    return;
+    return input;
   }
   const validate = validatorOf(schema);
-  if (validate(input)) return;
+  if (validate(input)) {
+    // Defaults can make it grow: the limit holds for what is kept.
+    if (Buffer.byteLength(JSON.stringify(input)) > INPUT_LIMITS.inputBytes) throw validationError(`input: at most ${INPUT_LIMITS.inputBytes} bytes of JSON with its defaults`, { path: 'input' });
+    return input;
+  }
   const error = validate.errors?.[0];
   if (!error) throw validationError('input: is invalid', { path: 'input' });
   const field = fieldOf(error.instancePath, error);

@@ -150,6 +150,8 @@ export async function listStrategies(db: Db, workspaceId: string) {
       version: strategies.version,
       itemCount: strategyVersions.itemCount,
       updatedAt: strategyVersions.createdAt,
+      /** The latest version's: the dashboard asks for parameters before starting one that declares them. */
+      inputSchema: strategyVersions.inputSchema,
     })
     .from(strategies)
     .innerJoin(strategyVersions, and(eq(strategyVersions.strategyId, strategies.id), eq(strategyVersions.version, strategies.version)))

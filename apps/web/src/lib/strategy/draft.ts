@@ -1,4 +1,6 @@
 import type { DagEdge, DagNode } from '../components/dag/layout.ts';
+import { type DraftParameters, parametersOf, schemaOfParameters } from './parameters.ts';
+import { isObject } from './schema-form.ts';
 import type { AgentEntry, DefinitionItem, StrategyDefinition, StrategyDetail, StrategyItem } from './types.ts';
 
 type Priority = NonNullable<DefinitionItem['priority']>;
@@ -16,6 +18,8 @@ export interface Draft {
   name: string;
   description: string;
   onTaskFailure: OnTaskFailure;
+  /** The inputSchema, as a list of parameters or as JSON. */
+  parameters: DraftParameters;
   items: DraftItem[];
 }
 
@@ -29,6 +33,7 @@ export function draftOf(definition: StrategyDefinition | StrategyDetail): Draft 
     name: definition.name,
     description: definition.description ?? '',
     onTaskFailure: definition.onTaskFailure ?? 'fail',
+    parameters: parametersOf(definition.inputSchema),
     items: definition.items.map((item) => ({
       uid: uid(),
       key: item.key,
@@ -46,7 +51,7 @@ export function draftOf(definition: StrategyDefinition | StrategyDetail): Draft 
   };
 }
 
-export const emptyDraft = (): Draft => ({ name: '', description: '', onTaskFailure: 'fail', items: [] });
+export const emptyDraft = (): Draft => ({ name: '', description: '', onTaskFailure: 'fail', parameters: parametersOf(null), items: [] });
 
 /** A new item with a key no other item has, its input the agent's example (a working start). */
 export function newItem(draft: Draft, agent: AgentEntry | undefined, after?: DraftItem): DraftItem {
@@ -99,12 +104,18 @@ export function moveItem(draft: Draft, item: DraftItem, by: -1 | 1): void {
 const text = (value: string) => value.trim();
 const optional = (value: string) => (value.trim() ? value.trim() : undefined);
 
-/** What the API takes: the draft without form-only fields, blank labels left out. */
+/**
+ * What the API takes: the draft without form-only fields, blank labels left out, and the
+ * inputSchema its parameters write (none when there are none; the form checks the parameters
+ * with schemaOfParameters before saving).
+ */
 export function definitionOf(draft: Draft): StrategyDefinition {
+  const parameters = schemaOfParameters(draft.parameters);
   return {
     name: text(draft.name),
     ...(optional(draft.description) ? { description: optional(draft.description) } : {}),
     onTaskFailure: draft.onTaskFailure,
+    ...(parameters.ok && parameters.schema ? { inputSchema: parameters.schema } : {}),
     items: draft.items.map((item) => {
       const labels = { l1: optional(item.l1), l2: optional(item.l2), l3: optional(item.l3) };
       return {
@@ -136,7 +147,7 @@ export function exportFileName(strategy: StrategyDetail): string {
   return `${slug}.v${strategy.version}.json`;
 }
 
-/** A duplicate's definition: the same items under a new name. */
+/** A duplicate's definition: the same parameters and items under a new name. */
 export function duplicateOf(strategy: StrategyDetail): StrategyDefinition {
   return { ...definitionOfStrategy(strategy), name: `Copy of ${strategy.name}`.slice(0, 200) };
 }
@@ -154,8 +165,9 @@ export function parseImport(json: string): { ok: true; draft: Draft } | { ok: fa
     return { ok: false, error: `Not valid JSON: ${(error as Error).message}` };
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) return { ok: false, error: 'Expected a JSON object with "name" and "items"' };
-  const { name, description, onTaskFailure, items } = value as Record<string, unknown>;
+  const { name, description, onTaskFailure, inputSchema, items } = value as Record<string, unknown>;
   if (!Array.isArray(items)) return { ok: false, error: '"items" must be a list' };
+  if (inputSchema != null && !isObject(inputSchema)) return { ok: false, error: '"inputSchema" must be a JSON Schema object' };
   const bad = items.findIndex((item) => !item || typeof item !== 'object' || Array.isArray(item));
   if (bad >= 0) return { ok: false, error: `Item #${bad + 1} is not an object` };
   const str = (v: unknown) => (typeof v === 'string' ? v : v == null ? '' : String(v));
@@ -165,6 +177,7 @@ export function parseImport(json: string): { ok: true; draft: Draft } | { ok: fa
       name: str(name),
       description: str(description),
       onTaskFailure: onTaskFailure === 'continue' ? 'continue' : 'fail',
+      inputSchema: inputSchema ?? null,
       items: (items as Record<string, unknown>[]).map((item) => ({
         key: str(item.key),
         description: str(item.description),

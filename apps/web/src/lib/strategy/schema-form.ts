@@ -16,7 +16,7 @@ export type FieldKind =
   | { kind: 'one-or-many'; item: JsonSchema }
   | { kind: 'raw' };
 
-const isObject = (value: unknown): value is JsonSchema => !!value && typeof value === 'object' && !Array.isArray(value);
+export const isObject = (value: unknown): value is JsonSchema => !!value && typeof value === 'object' && !Array.isArray(value);
 const SCALARS = new Set(['string', 'number', 'boolean', 'enum']);
 
 /** Strips `null` from `anyOf` (an optional field's null is the same as leaving it out here). */
@@ -42,7 +42,9 @@ export function fieldKind(raw: JsonSchema): FieldKind {
   switch (schema.type) {
     case 'string': {
       const max = typeof schema.maxLength === 'number' ? schema.maxLength : Number.POSITIVE_INFINITY;
-      return { kind: 'string', multiline: max > 1000, format: typeof schema.format === 'string' ? schema.format : null };
+      const format = typeof schema.format === 'string' ? schema.format : null;
+      // An address, a date or a link is one line, however long it may be.
+      return { kind: 'string', multiline: max > 1000 && !format, format };
     }
     case 'number':
     case 'integer':
@@ -113,4 +115,76 @@ export function oneOrMany(values: string[]): string | string[] | undefined {
 export function humanize(name: string): string {
   const words = name.replace(/([a-z0-9])([A-Z])/g, '$1 $2').replace(/[_-]+/g, ' ').toLowerCase();
   return words.charAt(0).toUpperCase() + words.slice(1);
+}
+
+/**
+ * The starting value of a form for a schema: every `default` it declares, in objects and nested
+ * objects (an object with no defaults inside is left out). Undefined when there are none.
+ */
+export function defaultsOf(schema: JsonSchema): unknown {
+  if (schema.default !== undefined) return structuredClone(schema.default);
+  const kind = fieldKind(schema);
+  if (kind.kind !== 'object') return undefined;
+  const out: Record<string, unknown> = {};
+  for (const property of kind.properties) {
+    const value = defaultsOf(property.schema);
+    if (value !== undefined) out[property.name] = value;
+  }
+  return Object.keys(out).length ? out : undefined;
+}
+
+const DATE = /^\d{4}-\d{2}-\d{2}$/;
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+/**
+ * The first obvious problem with a value the form built, before it is sent: a required field
+ * left empty, a number that is not one, an address or a date that cannot be one, a value
+ * outside its bounds. The server checks everything again (its answer names the field the same
+ * way); what this does not know about it leaves to the server. `key` is the field as the form
+ * names it (`recipient`, `launch.date`, `tags[1]`).
+ */
+export function firstInputProblem(schema: JsonSchema, value: unknown, path: (string | number)[] = []): { key: string; message: string } | null {
+  const key = path.reduce<string>((out, part) => (typeof part === 'number' ? `${out}[${part}]` : out ? `${out}.${part}` : part), '');
+  const problem = (message: string) => ({ key, message });
+  if (value === undefined) return null;
+  const kind = fieldKind(schema);
+  switch (kind.kind) {
+    case 'object': {
+      if (!isObject(value)) return problem('must be an object');
+      for (const property of kind.properties) {
+        const field = value[property.name];
+        if (property.required && field === undefined) return { key: [key, property.name].filter(Boolean).join('.'), message: 'is required' };
+        const inner = firstInputProblem(property.schema, field, [...path, property.name]);
+        if (inner) return inner;
+      }
+      return null;
+    }
+    case 'number': {
+      if (typeof value !== 'number' || !Number.isFinite(value)) return problem('must be a number');
+      if (kind.integer && !Number.isInteger(value)) return problem('must be a whole number');
+      if (kind.minimum !== null && value < kind.minimum) return problem(`must be at least ${kind.minimum}`);
+      if (kind.maximum !== null && value > kind.maximum) return problem(`must be at most ${kind.maximum}`);
+      return null;
+    }
+    case 'string': {
+      if (typeof value !== 'string') return problem('must be text');
+      if (kind.format === 'email' && !EMAIL.test(value.trim())) return problem('must be an email address');
+      if (kind.format === 'date' && (!DATE.test(value) || Number.isNaN(Date.parse(value)))) return problem('must be a date (YYYY-MM-DD)');
+      const min = typeof schema.minLength === 'number' ? schema.minLength : 0;
+      const max = typeof schema.maxLength === 'number' ? schema.maxLength : Number.POSITIVE_INFINITY;
+      if (value.length < min) return problem(`must be at least ${min} characters`);
+      if (value.length > max) return problem(`must be at most ${max} characters`);
+      return null;
+    }
+    case 'list': {
+      if (!Array.isArray(value)) return problem('must be a list');
+      for (const [index, entry] of value.entries()) {
+        const inner = firstInputProblem(kind.item, entry, [...path, index]);
+        if (inner) return inner;
+      }
+      return null;
+    }
+    default:
+      return null;
+  }
 }

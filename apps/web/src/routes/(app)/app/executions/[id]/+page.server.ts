@@ -2,8 +2,25 @@ import { roleAllows } from '@strata/auth';
 import { error } from '@sveltejs/kit';
 import { errorMessage } from '#lib/http.ts';
 import { loginRedirect } from '#lib/server/rest.ts';
-import type { ExecutionOverview } from '#lib/types.ts';
+import type { ExecutionOverview, RouterOutputs } from '#lib/types.ts';
 import type { PageServerLoad } from './$types';
+
+/**
+ * The name of the strategy at the version an execution runs, and its latest version, for the
+ * header; null when they cannot be read (the execution page does not depend on them).
+ */
+async function strategyOf(fetch: typeof globalThis.fetch, strategyId: string, version: number): Promise<{ name: string; latestVersion: number } | null> {
+  try {
+    const response = await fetch(`/api/strategies/${encodeURIComponent(strategyId)}/versions`);
+    if (!response.ok) return null;
+    const { versions } = (await response.json()) as RouterOutputs['strategies']['versions'];
+    const latest = versions[0];
+    if (!latest) return null;
+    return { name: (versions.find((v) => v.version === version) ?? latest).name, latestVersion: latest.version };
+  } catch {
+    return null;
+  }
+}
 
 /**
  * A bad execution link is a 404 page and someone else's a 403 page, before any stream opens;
@@ -17,10 +34,11 @@ export const load: PageServerLoad = async ({ fetch, params, parent, url }) => {
   if (response.status === 403) error(403, 'You do not have access to this execution');
   if (!response.ok) error(response.status, await errorMessage(response));
   const overview = (await response.json()) as ExecutionOverview;
-  const { me } = await parent();
+  const [{ me }, strategy] = await Promise.all([parent(), strategyOf(fetch, overview.execution.strategyId, overview.execution.strategyVersion)]);
   const workspace = me.workspaces.find((w) => w.id === overview.execution.workspaceId) ?? null;
   return {
     execution: overview.execution,
+    strategy,
     workspace,
     canControl: workspace ? roleAllows(workspace.role, 'execute') : false,
   };

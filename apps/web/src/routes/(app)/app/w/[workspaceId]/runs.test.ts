@@ -15,6 +15,9 @@ const run = (id: string, status: ExecutionRow['status'], startedAt: string | nul
   totalTasks: 1,
   completedTasks: 0,
   failedTasks: 0,
+  trigger: 'api',
+  scheduleId: null,
+  retryOf: null,
 });
 const NOW = Date.parse('2030-01-01T00:01:00.000Z');
 

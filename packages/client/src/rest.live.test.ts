@@ -1,0 +1,68 @@
+import { handleRest } from '@strata/api';
+import { type ApiHarness, createApiHarness } from '@strata/api/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { StrataApiError, StrataRestClient } from './rest.ts';
+
+/** The REST client against the real REST adapter and database: every call it offers, as an integrator makes it. */
+let h: ApiHarness;
+let client: StrataRestClient;
+let workspaceId: string;
+
+beforeAll(async () => {
+  h = await createApiHarness();
+  const { token } = await h.signup('client@example.com');
+  workspaceId = await h.createWorkspace(token);
+  client = new StrataRestClient({
+    baseUrl: 'http://strata.test',
+    token,
+    backoffMs: 1,
+    fetch: (input, init) => handleRest(new Request(input, init), h.deps, { clientAddress: null }),
+  });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+const inputSchema = { type: 'object', properties: { topic: { type: 'string' } }, required: ['topic'] };
+const items = [{ key: 'write', description: 'Write', agentType: 'content' }];
+
+describe('StrataRestClient against the API', () => {
+  it('creates, edits, reads, lists and archives strategies, and starts one with an input', async () => {
+    const { strategy } = await client.createStrategy({ workspaceId, name: 'Post', inputSchema, items });
+    expect(strategy).toMatchObject({ name: 'Post', version: 1, inputSchema, items: [{ key: 'write' }] });
+    expect(typeof strategy.createdAt).toBe('string');
+
+    const edited = await client.updateStrategy(strategy.id, { name: 'Post v2', inputSchema, items, baseVersion: 1 });
+    expect(edited.strategy.version).toBe(2);
+    expect((await client.getStrategy(strategy.id, { version: 1 })).strategy.name).toBe('Post');
+    expect((await client.listStrategyVersions(strategy.id)).versions.map((v) => v.version)).toEqual([2, 1]);
+    expect((await client.listStrategies(workspaceId)).strategies.map((s) => [s.id, s.name, s.itemCount])).toEqual([[strategy.id, 'Post v2', 1]]);
+
+    const refused = await client.startExecution({ strategyId: strategy.id, workspaceId, input: {} }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(StrataApiError);
+    expect(refused).toMatchObject({ status: 400, message: 'input.topic: is required', body: { field: 'input.topic' } });
+    const started = await client.startExecution({ strategyId: strategy.id, workspaceId, input: { topic: 'launch' } });
+    expect((await client.getStatus(started.executionId)).execution).toMatchObject({ strategyVersion: 2, input: { topic: 'launch' }, trigger: 'api' });
+
+    const stale = await client.updateStrategy(strategy.id, { name: 'Late', items, baseVersion: 1 }).catch((e: unknown) => e);
+    expect(stale).toMatchObject({ status: 409 });
+    expect((await client.archiveStrategy(strategy.id)).strategy.id).toBe(strategy.id);
+    expect((await client.listStrategies(workspaceId)).strategies).toEqual([]);
+  });
+
+  it('does not retry a strategy creation after a 5xx (a lost answer may mean it was created)', async () => {
+    let calls = 0;
+    const flaky = new StrataRestClient({
+      baseUrl: 'http://strata.test',
+      backoffMs: 1,
+      fetch: async () => {
+        calls++;
+        return new Response(JSON.stringify({ error: 'Internal server error' }), { status: 503 });
+      },
+    });
+    await expect(flaky.createStrategy({ workspaceId, name: 'Once', items })).rejects.toMatchObject({ status: 503 });
+    expect(calls).toBe(1);
+    await expect(flaky.listStrategies(workspaceId)).rejects.toMatchObject({ status: 503 });
+    expect(calls).toBe(4);
+  });
+});

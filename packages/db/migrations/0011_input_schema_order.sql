@@ -1,0 +1,2 @@
+ALTER TABLE "strategies" ALTER COLUMN "input_schema" SET DATA TYPE json USING "input_schema"::json;--> statement-breakpoint
+ALTER TABLE "strategy_versions" ALTER COLUMN "input_schema" SET DATA TYPE json USING "input_schema"::json;
