@@ -101,3 +101,23 @@ export const listOutboxInput = z.object({
   workspaceId: id('workspaceId'),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
+
+/** A schedule's timing and parameters; cron, timezone and input are checked by the engine (400 naming the field). */
+const scheduleFields = {
+  cron: z.string().max(200).optional().meta({ description: 'Five-field cron expression (minute hour day-of-month month day-of-week), read in `timezone`; or a nickname such as @daily. Exactly one of cron and runAt.' }),
+  runAt: z.iso
+    .datetime({ offset: true, error: 'must be an ISO 8601 date-time with an offset, such as 2026-12-05T09:00:00Z or 2026-12-05T10:00:00+01:00' })
+    .optional()
+    .meta({ description: 'A one-off time, ISO 8601 with an offset. Exactly one of cron and runAt.' }),
+  timezone: z.string().max(64).optional().meta({ description: 'IANA time zone name the cron expression is read in (default UTC)' }),
+  input: executionParametersInput.optional().meta({ description: "Parameters each execution starts with, valid against the strategy's latest inputSchema" }),
+  enabled: z.boolean().optional().meta({ description: 'Default true; a disabled schedule has no nextRunAt' }),
+};
+export const createScheduleInput = z.object({ workspaceId: id('workspaceId'), strategyId: id('strategyId'), ...scheduleFields });
+export const scheduleIdInput = z.object({ id: id('id') });
+export const updateScheduleInput = z.object({ id: id('id'), ...scheduleFields });
+export const listSchedulesInput = z.object({
+  workspaceId: id('workspaceId'),
+  strategyId: id('strategyId').optional().meta({ description: "Only this strategy's schedules" }),
+});
+export const scheduleRunsInput = z.object({ id: id('id'), limit: z.coerce.number().int().min(1).max(500).default(50) });

@@ -28,3 +28,17 @@ export { checkExecutionInput, checkInputSchema, INPUT_LIMITS } from './strategy/
 export { startEngineWorker, type EngineWorker, type EngineWorkerOptions, type QueueSettings } from './worker.ts';
 export { findExecution, listExecutions, type ExecutionListItem } from './queries.ts';
 export { blockAt, clearHooks, hookPoint, onHook, type HookBarrier, type HookInfo, type HookListener } from './hooks.ts';
+export {
+  createSchedule,
+  deleteSchedule,
+  findSchedule,
+  getSchedule,
+  listScheduleRuns,
+  listSchedules,
+  updateSchedule,
+  type CreateScheduleInput,
+  type Schedule,
+  type ScheduleRun,
+  type UpdateScheduleInput,
+} from './schedules/store.ts';
+export { runDueSchedules, startScheduleTicker, type ScheduleTicker, type ScheduleTickerOptions, type TickOutcome } from './schedules/ticker.ts';
