@@ -3,6 +3,7 @@ import { authRouter } from './router/auth.ts';
 import { executionsRouter } from './router/executions.ts';
 import { invitationsRouter } from './router/invitations.ts';
 import { outboxRouter } from './router/outbox.ts';
+import { schedulesRouter } from './router/schedules.ts';
 import { strategiesRouter } from './router/strategies.ts';
 import { tokensRouter } from './router/tokens.ts';
 import { workspacesRouter } from './router/workspaces.ts';
@@ -17,6 +18,7 @@ export const appRouter = router({
   strategies: strategiesRouter,
   executions: executionsRouter,
   outbox: outboxRouter,
+  schedules: schedulesRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -4,6 +4,7 @@ export { EngineError, NonRetryableError, WaitRequest, conflict, notFound, valida
 export { EVENTS_CHANNEL, appendEvents, type NewEvent } from './events.ts';
 export { computeHealth, computeMetrics, loadStats, type ExecutionStats, type Health, type Metrics } from './health.ts';
 export { controlExecution, startExecution, type ExecutionSummary, type StartExecutionInput } from './lifecycle.ts';
+export { retryExecution, type RetryExecutionInput } from './retry.ts';
 export { agentQueue, ensureAgentQueues, pgBossTaskQueue, taskJobSchema, type TaskJob, type TaskQueue } from './queue.ts';
 export { DEFAULT_RESULT_MAX_BYTES, PROGRESS_MAX_BYTES, formatBytes } from './limits.ts';
 export { reapExpiredLeases, requeueLostJobs } from './recovery.ts';
@@ -27,6 +28,20 @@ export { checkExecutionInput, checkInputSchema, INPUT_LIMITS } from './strategy/
 export { startEngineWorker, type EngineWorker, type EngineWorkerOptions, type QueueSettings } from './worker.ts';
 export { findExecution, listExecutions, type ExecutionListItem } from './queries.ts';
 export { blockAt, clearHooks, hookPoint, onHook, type HookBarrier, type HookInfo, type HookListener } from './hooks.ts';
+export {
+  createSchedule,
+  deleteSchedule,
+  findSchedule,
+  getSchedule,
+  listScheduleRuns,
+  listSchedules,
+  updateSchedule,
+  type CreateScheduleInput,
+  type Schedule,
+  type ScheduleRun,
+  type UpdateScheduleInput,
+} from './schedules/store.ts';
+export { runDueSchedules, startScheduleTicker, type ScheduleTicker, type ScheduleTickerOptions, type TickOutcome } from './schedules/ticker.ts';
 export { ChildWaitRequest, childRequestSchema, type ChildRequest, type ChildSummary, type OmittedResult } from './children/request.ts';
 export { DEFAULT_STRATEGY_MAX_DEPTH, STRATEGY_AGENT_TYPE } from './children/nesting.ts';
 export { cancelOrphanedChildren } from './children/orphans.ts';
