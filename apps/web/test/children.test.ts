@@ -1,11 +1,11 @@
 import { strategyAgent } from '@strata/agents';
 import { agentConfig } from '@strata/agents/testing';
 import { createEngineHarness, type EngineHarness, keyedGates } from '@strata/engine/testing';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveScreenshot, seriousA11yProblems } from './axe.ts';
-import { launchBrowser, newCheckedPage } from './browser.ts';
-import { startWeb, type RunningWeb } from './server.ts';
+import { launchBrowser, loggedInPage } from './browser.ts';
+import { apiCall, startWeb, type RunningWeb } from './server.ts';
 
 /**
  * Strategies within strategies in the dashboard, in a real browser against the built app, a real
@@ -21,21 +21,13 @@ let token: string;
 let workspaceId: string;
 const gates = keyedGates();
 
-async function api<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${web.url}${path}`, {
-    method,
-    headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const json = (await response.json()) as T;
-  if (!response.ok) throw new Error(`${method} ${path}: ${response.status} ${JSON.stringify(json)}`);
-  return json;
-}
+const PASSWORD = 'a nesting password';
 
-async function loggedInPage(): Promise<{ page: Page; errors: string[] }> {
-  const { page, errors } = await newCheckedPage(browser);
-  await page.context().addCookies([{ name: 'strata_session', value: token, url: web.url }]);
-  return { page, errors };
+/** The API as the test's user; fails the test on an error answer. */
+async function api<T>(path: string, body?: unknown): Promise<T> {
+  const { status, body: answer } = await apiCall(web.url, path, { token, ...(body === undefined ? {} : { body }) });
+  if (status >= 300) throw new Error(`${path}: ${status} ${JSON.stringify(answer)}`);
+  return answer as T;
 }
 
 beforeAll(async () => {
@@ -49,8 +41,8 @@ beforeAll(async () => {
   await h.startWorker();
   web = await startWeb({ DATABASE_URL: h.database.url, RATE_LIMIT_START_PER_MIN: '1000' });
   browser = await launchBrowser();
-  token = (await api<{ token: string }>('POST', '/api/auth/signup', { email: 'nina@example.com', password: 'a nesting password', name: 'Nina' })).token;
-  workspaceId = (await api<{ workspace: { id: string } }>('POST', '/api/workspaces', { name: 'Reports' })).workspace.id;
+  token = (await api<{ token: string }>('/api/auth/signup', { email: 'nina@example.com', password: PASSWORD, name: 'Nina' })).token;
+  workspaceId = (await api<{ workspace: { id: string } }>('/api/workspaces', { name: 'Reports' })).workspace.id;
 });
 afterAll(async () => {
   for (const gate of gates.all()) gate.resolve();
@@ -61,12 +53,12 @@ afterAll(async () => {
 
 describe('child executions in the dashboard', () => {
   it('picks the strategy to run in the form, links parent and child both ways and follows the child live', async () => {
-    const child = (await api<{ strategy: { id: string } }>('POST', '/api/strategies', {
+    const child = (await api<{ strategy: { id: string } }>('/api/strategies', {
       workspaceId,
       name: 'Weekly numbers',
       items: [{ key: 'count', description: 'Count the week', agentType: 'analysis', input: { fields: ['rows'], gate: 'numbers' } }],
     })).strategy.id;
-    const { page, errors } = await loggedInPage();
+    const { page, errors } = await loggedInPage(browser, web.url, 'nina@example.com', PASSWORD);
 
     // The form: the strategy agent, its strategy picked from the workspace's, not typed.
     await page.goto(`${web.url}/app/w/${workspaceId}/strategies/new`, { waitUntil: 'networkidle' });
@@ -88,11 +80,11 @@ describe('child executions in the dashboard', () => {
     await page.click('button[type=submit]');
     await page.waitForURL(/\/strategies\/strat_[^/]+$/);
     const parent = new URL(page.url()).pathname.split('/').pop()!;
-    const saved = await api<{ strategy: { items: { input: unknown }[] } }>('GET', `/api/strategies/${parent}`);
+    const saved = await api<{ strategy: { items: { input: unknown }[] } }>(`/api/strategies/${parent}`);
     expect(saved.strategy.items[0]?.input).toEqual({ strategyId: child });
 
     // The parent runs: its task row links to the child and shows the child's status, live.
-    const { executionId } = await api<{ executionId: string }>('POST', '/api/executions/start', { strategyId: parent, workspaceId });
+    const { executionId } = await api<{ executionId: string }>('/api/executions/start', { strategyId: parent, workspaceId });
     await page.goto(`${web.url}/app/executions/${executionId}`, { waitUntil: 'networkidle' });
     const row = page.locator('[data-task="numbers"]');
     const link = row.locator('a[data-child-execution]');
