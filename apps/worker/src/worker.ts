@@ -32,7 +32,8 @@ export interface Worker {
 
 /** The engine settings a worker process takes from configuration. */
 export function engineSettings(config: Config, registry: AgentRegistry): NonNullable<WorkerOptions['engine']> {
-  const perType: Record<AgentType, number | undefined> = {
+  // Types without a setting of their own (approval) take WORKER_CONCURRENCY.
+  const perType: Partial<Record<AgentType, number>> = {
     email: config.WORKER_CONCURRENCY_EMAIL,
     content: config.WORKER_CONCURRENCY_CONTENT,
     research: config.WORKER_CONCURRENCY_RESEARCH,
