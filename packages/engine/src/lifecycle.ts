@@ -16,6 +16,7 @@ import { checkExecutionInput } from './strategy/input-schema.ts';
 import { findStrategy } from './strategy/read.ts';
 import { validateItems } from './strategy/validate.ts';
 import { jsonRows, lockExecutions, textArray, transaction, type Tx } from './tx.ts';
+import { wakeReadyWaits } from './waits/wake.ts';
 
 const INSERT_CHUNK = 5000;
 
@@ -239,6 +240,8 @@ export async function controlExecution(ctx: EngineContext, executionId: string, 
       execution.status = 'running';
       events.push({ executionId, type: 'execution-resumed', data: { status: 'running' } });
       await assignTasks(tx, ctx.queue, await readyTaskIds(tx, executionId), events);
+      // Answers and signals that came while paused (and deadlines that passed) take effect now.
+      await wakeReadyWaits(tx, ctx.queue, executionId);
       await settleExecution(tx, execution, events);
     } else {
       await tx.execute(sql`update executions set status = 'cancelled', updated_at = now() where id = ${executionId}`);
