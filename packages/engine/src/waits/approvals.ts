@@ -170,6 +170,7 @@ export async function answerApproval(ctx: EngineContext, input: AnswerApprovalIn
     const locked = await lockExecutions(tx, [input.executionId]);
     const execution = locked.get(input.executionId);
     if (!execution) throw notFound('Execution not found');
+    await hookPoint('approvals:answer-locked', { taskId: input.taskId, executionId: input.executionId });
     const [task] = await tx.execute<{ id: string; key: string; agentType: string; status: string; waiting: boolean }>(sql`
       select id, key, agent_type as "agentType", status, wake_at is not null as waiting from tasks where id = ${input.taskId} and execution_id = ${input.executionId}`);
     if (!task) throw notFound('Task not found');
@@ -197,7 +198,6 @@ export async function answerApproval(ctx: EngineContext, input: AnswerApprovalIn
     await appendEvents(tx, [{ executionId: input.executionId, type: 'task-progress', data: { taskId: task.id, ...shown, progress: shown } }]);
     // Running: on now. Paused: resume wakes it. A task still deciding to wait (no wake-up time yet) is woken as its wait is recorded.
     if (execution.status === 'running') await wakeWaitingTasks(tx, ctx.queue, sql`t.id = ${task.id}`);
-    await hookPoint('approvals:before-answer-commit', { taskId: task.id, executionId: input.executionId });
     return viewOf(row);
   });
 }
