@@ -16,6 +16,8 @@ useEngineHarness(async (created) => {
     if (task.input.fail) throw new NonRetryableError('broken on purpose');
     return { text: 'x'.repeat(Number(task.input.size ?? 1)) };
   });
+  // Waits a minute: whether the cancel finds it queued, running or waiting, it ends skipped by the cancel.
+  h.registry.register('coordination', ({ wait }) => wait(new Date(Date.now() + 60_000)));
   await h.startWorker();
 });
 
@@ -59,7 +61,7 @@ describe('skip reasons in the status body', () => {
       fine: ['completed', null],
     });
 
-    // Nothing runs this one's tasks before the cancel: the waiting task depends on one that never ends.
+    // Nothing completes this one's tasks before the cancel: the first waits a minute, the second depends on it.
     const held = await h.strategy(ws, [
       { key: 'one', description: 'one', agentType: 'coordination' },
       { key: 'two', description: 'two', agentType: 'coordination', dependsOn: ['one'] },
