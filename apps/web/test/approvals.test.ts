@@ -5,6 +5,7 @@ import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seriousA11yProblems } from './axe.ts';
 import { launchBrowser, newCheckedPage } from './browser.ts';
+import { callJson } from './json-api.ts';
 import { startWeb, type RunningWeb } from './server.ts';
 
 /**
@@ -19,16 +20,7 @@ let workspaceId: string;
 const tokens: Record<'operator' | 'viewer', string> = { operator: '', viewer: '' };
 const PASSWORD = 'an approvals password';
 
-async function api<T = Record<string, unknown>>(path: string, body?: unknown, token = tokens.operator): Promise<T> {
-  const response = await fetch(`${web.url}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const json = (await response.json()) as T;
-  if (!response.ok) throw new Error(`${path}: ${response.status} ${JSON.stringify(json)}`);
-  return json;
-}
+const api = <T = Record<string, unknown>>(path: string, body?: unknown, token = tokens.operator): Promise<T> => callJson<T>(web.url, token, path, body);
 
 async function pageAs(who: 'operator' | 'viewer'): Promise<{ page: Page; errors: string[]; loads: () => number }> {
   const { page, errors } = await newCheckedPage(browser);
