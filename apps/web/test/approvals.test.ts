@@ -95,6 +95,7 @@ describe('approvals in the dashboard', () => {
     await execution.page.goto(`${web.url}/app/executions/${first}`);
     const banner = execution.page.locator('[data-approval-banner] [data-approval]');
     await banner.waitFor();
+    expect(await seriousA11yProblems(execution.page)).toEqual([]);
     // The task's drawer offers the same answer.
     await execution.page.click('[data-open-task="sign-off"]');
     const drawer = execution.page.locator('[data-drawer="sign-off"]');
