@@ -35,3 +35,15 @@ export async function newCheckedPage(browser: Browser): Promise<{ page: Page; er
   });
   return { page, errors };
 }
+
+/** A checked page logged in through the login form as `email`. */
+export async function loggedInPage(browser: Browser, baseUrl: string, email: string, password: string): Promise<{ page: Page; errors: string[] }> {
+  const { page, errors } = await newCheckedPage(browser);
+  // networkidle: the app's modules have loaded and hydrated the form before it is used.
+  await page.goto(`${baseUrl}/login`, { waitUntil: 'networkidle' });
+  await page.fill('input[name=email]', email);
+  await page.fill('input[name=password]', password);
+  await page.click('button[type=submit]');
+  await page.waitForURL(`${baseUrl}/app`);
+  return { page, errors };
+}

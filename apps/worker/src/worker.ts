@@ -1,6 +1,6 @@
 import type { Config, Logger } from '@strata/config';
 import { type AgentType, createDatabase } from '@strata/db';
-import { AgentRegistry, type EngineWorker, pgBossTaskQueue, type QueueSettings, startEngineWorker } from '@strata/engine';
+import { AgentRegistry, type EngineWorker, pgBossTaskQueue, type QueueSettings, type ScheduleTicker, startEngineWorker, startScheduleTicker } from '@strata/engine';
 import type { PgBoss } from 'pg-boss';
 import { createBoss } from './boss.ts';
 
@@ -66,10 +66,12 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
 
   const database = options.engine ? createDatabase(options.databaseUrl, { applicationName: 'strata-worker', max: 10 }) : undefined;
   let engine: EngineWorker | undefined;
+  let ticker: ScheduleTicker | undefined;
   if (options.engine && database) {
+    const ctx = { db: database.db, queue: pgBossTaskQueue(boss), retry: options.engine.retry };
     engine = await startEngineWorker({
       boss,
-      ctx: { db: database.db, queue: pgBossTaskQueue(boss), retry: options.engine.retry },
+      ctx,
       registry: options.engine.registry,
       logger,
       leaseSeconds: options.engine.leaseSeconds,
@@ -78,6 +80,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       sweepIntervalMs: options.engine.sweepIntervalMs,
       resultMaxBytes: options.engine.resultMaxBytes,
     });
+    // Every worker runs the schedules' ticker: each tick starts once whichever process takes it.
+    ticker = startScheduleTicker({ ctx, logger });
   }
   logger.info({ agents: options.engine?.registry.types() ?? [] }, 'worker ready');
 
@@ -89,6 +93,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       stopping ??= (async () => {
         logger.info({ timeoutMs: options.shutdownTimeoutMs }, 'worker stopping: finishing in-flight jobs');
         const deadline = new Promise<void>((resolve) => setTimeout(resolve, options.shutdownTimeoutMs).unref());
+        if (ticker) await Promise.race([ticker.stop(), deadline]);
         if (engine) await Promise.race([engine.stop(), deadline]);
         await boss.stop({ graceful: true, timeout: options.shutdownTimeoutMs, close: true });
         await database?.close();

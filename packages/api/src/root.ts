@@ -5,6 +5,7 @@ import { executionsRouter } from './router/executions.ts';
 import { invitationsRouter } from './router/invitations.ts';
 import { outboxRouter } from './router/outbox.ts';
 import { signalsRouter } from './router/signals.ts';
+import { schedulesRouter } from './router/schedules.ts';
 import { strategiesRouter } from './router/strategies.ts';
 import { tokensRouter } from './router/tokens.ts';
 import { workspacesRouter } from './router/workspaces.ts';
@@ -21,6 +22,7 @@ export const appRouter = router({
   outbox: outboxRouter,
   approvals: approvalsRouter,
   signals: signalsRouter,
+  schedules: schedulesRouter,
 });
 
 export type AppRouter = typeof appRouter;

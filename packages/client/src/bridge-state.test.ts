@@ -119,6 +119,36 @@ describe('applyStreamEvent', () => {
     expect(s.tasks[2]?.skip_reason).toBeUndefined();
   });
 
+  it('marks a task a re-run carried over as reused, with its result, counting it once even when the log is replayed over a snapshot', () => {
+    const started = apply(createInitialState(EXEC), ev('execution-started', { status: 'running', strategyId: 's', totalTasks: 2, retryOf: 'exec_0_original' }));
+    expect(started.execution).toMatchObject({ status: 'running', retryOf: 'exec_0_original', totalTasks: 2 });
+    const carried = ev('task-completed', { taskId: 'a', agentType: 'email', status: 'completed', reused: true, originalTaskId: 'task_old', result: { sent: 1 } });
+    const after = apply(started, carried);
+    expect(after.tasks).toEqual([{ id: 'a', status: 'completed', completed_at: carried.timestamp, result: { sent: 1 }, reused: true }]);
+    expect(after.execution.completedTasks).toBe(1);
+    // A client that replays the log from its start gets the snapshot first, which already counts it.
+    const snap = apply(
+      createInitialState(EXEC),
+      ev('state', {
+        execution: { id: EXEC, status: 'running', strategyId: 's', totalTasks: 2, completedTasks: 1, failedTasks: 0, retryOf: 'exec_0_original' },
+        health: { score: 100 },
+        tasks: [
+          { id: 'a', status: 'completed', reused: true },
+          { id: 'b', status: 'assigned', reused: false },
+        ],
+        metrics: {},
+      }),
+    );
+    const replayed = apply(snap, ev('execution-started', { status: 'running', strategyId: 's', totalTasks: 2, retryOf: 'exec_0_original' }), carried);
+    expect(replayed.execution.completedTasks).toBe(1);
+    expect(replayed.tasks.map((t) => [t.id, t.status, t.reused])).toEqual([
+      ['a', 'completed', true],
+      ['b', 'assigned', false],
+    ]);
+    // A task that ran in the re-run is not marked.
+    expect(apply(replayed, ev('task-completed', { taskId: 'b', status: 'completed' })).tasks[1]).toMatchObject({ status: 'completed', reused: false });
+  });
+
   it('adds a task the snapshot did not list', () => {
     const s = apply(snapshot(), ev('task-completed', { taskId: 'z' }));
     expect(s.tasks.at(-1)).toMatchObject({ id: 'z', status: 'completed' });

@@ -142,6 +142,8 @@ export function applyStreamEvent(state: ExecutionState, event: BridgeEvent): Exe
         completed_at: str(data.completedAt) ?? event.timestamp ?? task.completed_at,
         ...('result' in data ? { result: data.result } : {}),
         ...(data.resultOmitted === true ? { result_omitted: true } : {}),
+        // Carried over by a re-run: completed without an agent run, its result the original's.
+        ...(data.reused === true ? { reused: true } : {}),
       }));
     case 'task-failed': {
       const retryCount = typeof data.retryCount === 'number' ? { retry_count: data.retryCount } : {};

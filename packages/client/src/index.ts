@@ -5,11 +5,14 @@ export {
   type ControlResponse,
   type PendingApproval,
   type RestClientOptions,
+  type RetryResponse,
+  type ScheduleFields,
   type SignalResponse,
   StrataApiError,
   StrataRestClient,
   type StartResponse,
 } from './rest.ts';
+export type { ScheduleRunView, ScheduleView } from '@strata/engine/schedule-contract';
 export {
   BridgeConnectionError,
   ExecutionBridge,

@@ -110,3 +110,22 @@ describe('StrataRestClient: approvals and signals', () => {
     await expect(client.sendSignal(executionId, 'go')).rejects.toMatchObject({ status: 409 });
   });
 });
+
+describe('StrataRestClient schedules against the API', () => {
+  it('creates, reads, lists, changes, lists the ticks of and deletes a schedule', async () => {
+    const { strategy } = await client.createStrategy({ workspaceId, name: 'Digest', items });
+    const { schedule } = await client.createSchedule({ workspaceId, strategyId: strategy.id, cron: '0 8 * * 1-5', timezone: 'Europe/Paris' });
+    expect(schedule).toMatchObject({ id: expect.stringMatching(/^sched_/), cron: '0 8 * * 1-5', timezone: 'Europe/Paris', enabled: true, nextRunAt: expect.any(String) });
+    expect((await client.getSchedule(schedule.id)).schedule).toEqual(schedule);
+    expect((await client.listSchedules(workspaceId, { strategyId: strategy.id })).schedules.map((s) => s.id)).toEqual([schedule.id]);
+    const { schedule: paused } = await client.updateSchedule(schedule.id, { enabled: false });
+    expect(paused).toMatchObject({ enabled: false, nextRunAt: null });
+    expect((await client.listScheduleRuns(schedule.id, { limit: 5 })).runs).toEqual([]);
+    expect(await client.deleteSchedule(schedule.id)).toEqual({ success: true });
+    expect((await client.listSchedules(workspaceId, { strategyId: strategy.id })).schedules).toEqual([]);
+    // A refusal carries its status and field.
+    const error = await client.createSchedule({ workspaceId, strategyId: strategy.id, cron: '* * * * * *' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StrataApiError);
+    expect(error).toMatchObject({ status: 400, body: { field: 'cron' } });
+  });
+});

@@ -1,9 +1,10 @@
 /**
  * A small REST client with the seed's retry behaviour: no retry on 4xx, exponential backoff on
- * 5xx and network errors, and an Idempotency-Key on start so a retry cannot start twice.
+ * 5xx and network errors, and an Idempotency-Key on start and re-run so a retry cannot start twice.
  */
 import type { ApprovalView, PendingApproval, SignalView, StrategyDefinitionInput, StrategyVersionSummary, StrategyView } from '@strata/engine';
-import type { ExecutionStatusBody, TaskInclude, TaskView } from '@strata/engine/contract';
+import type { ExecutionStatusBody, RetryMode, TaskInclude, TaskView } from '@strata/engine/contract';
+import type { ScheduleRunView, ScheduleView } from '@strata/engine/schedule-contract';
 
 /** A value as it arrives in JSON: dates are ISO strings. */
 export type Json<T> = T extends Date ? string : T extends (infer U)[] ? Json<U>[] : T extends object ? { [K in keyof T]: Json<T[K]> } : T;
@@ -57,10 +58,28 @@ export interface StartResponse {
   execution: { id: string; status: string; strategyId: string; startedAt: string | null; totalTasks: number };
 }
 
+/** A re-run's answer: the start body for the new execution, and the execution it re-runs. */
+export interface RetryResponse extends StartResponse {
+  retryOf: string;
+}
+
 export interface ControlResponse {
   success: true;
   message: string;
   execution: { id: string; status: string };
+}
+
+/** When a schedule runs and with what: exactly one of `cron` and `runAt` on creation. */
+export interface ScheduleFields {
+  /** Five-field cron expression, read in `timezone`. */
+  cron?: string;
+  /** A one-off time: ISO 8601 with an offset. */
+  runAt?: string;
+  /** IANA time zone name (default UTC). */
+  timezone?: string;
+  /** Parameters, valid against the strategy's latest inputSchema. */
+  input?: Record<string, unknown>;
+  enabled?: boolean;
 }
 
 export class StrataRestClient {
@@ -77,6 +96,17 @@ export class StrataRestClient {
   startExecution(input: { strategyId: string; workspaceId: string; input?: Record<string, unknown> }, options: { idempotencyKey?: string } = {}): Promise<StartResponse> {
     const key = options.idempotencyKey ?? crypto.randomUUID();
     return this.request<StartResponse>('POST', '/api/executions/start', input, { 'idempotency-key': key });
+  }
+
+  /**
+   * Re-runs a failed or cancelled execution as a new one; with `mode: 'failed'` (the default) the
+   * tasks that completed are carried over, with `'all'` every task runs again. The
+   * Idempotency-Key (given or generated) is sent on every attempt, so a retried request starts
+   * one re-run.
+   */
+  retryExecution(executionId: string, options: { mode?: RetryMode; idempotencyKey?: string } = {}): Promise<RetryResponse> {
+    const key = options.idempotencyKey ?? crypto.randomUUID();
+    return this.request<RetryResponse>('POST', `/api/executions/${encodeURIComponent(executionId)}/retry`, options.mode ? { mode: options.mode } : {}, { 'idempotency-key': key });
   }
 
   /**
@@ -103,6 +133,36 @@ export class StrataRestClient {
 
   cancelExecution(executionId: string) {
     return this.request<ControlResponse>('POST', `/api/executions/${encodeURIComponent(executionId)}/cancel`);
+  }
+
+  /** Schedules a strategy: `POST /api/schedules`. Not retried on a 5xx: a lost answer could mean it was created. */
+  createSchedule(input: { workspaceId: string; strategyId: string } & ScheduleFields) {
+    return this.request<{ schedule: ScheduleView }>('POST', '/api/schedules', input, {}, { retry: false });
+  }
+
+  /** A workspace's schedules (one strategy's with `strategyId`). */
+  listSchedules(workspaceId: string, options: { strategyId?: string } = {}) {
+    const query = new URLSearchParams({ workspaceId, ...(options.strategyId ? { strategyId: options.strategyId } : {}) });
+    return this.request<{ schedules: ScheduleView[] }>('GET', `/api/schedules?${query}`);
+  }
+
+  getSchedule(scheduleId: string) {
+    return this.request<{ schedule: ScheduleView }>('GET', `/api/schedules/${encodeURIComponent(scheduleId)}`);
+  }
+
+  /** Changes any of cron/runAt/timezone/input/enabled; a change of timing or of enabled recomputes nextRunAt. */
+  updateSchedule(scheduleId: string, patch: ScheduleFields) {
+    return this.request<{ schedule: ScheduleView }>('PATCH', `/api/schedules/${encodeURIComponent(scheduleId)}`, patch);
+  }
+
+  deleteSchedule(scheduleId: string) {
+    return this.request<{ success: true }>('DELETE', `/api/schedules/${encodeURIComponent(scheduleId)}`);
+  }
+
+  /** The schedule's latest ticks, newest first (started, missed, failed). */
+  listScheduleRuns(scheduleId: string, options: { limit?: number } = {}) {
+    const query = options.limit ? `?limit=${options.limit}` : '';
+    return this.request<{ runs: ScheduleRunView[] }>('GET', `/api/schedules/${encodeURIComponent(scheduleId)}/runs${query}`);
   }
 
   listStrategies(workspaceId: string) {

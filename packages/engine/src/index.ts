@@ -4,6 +4,7 @@ export { EngineError, NonRetryableError, WaitRequest, conflict, notFound, valida
 export { EVENTS_CHANNEL, appendEvents, type NewEvent } from './events.ts';
 export { computeHealth, computeMetrics, loadStats, type ExecutionStats, type Health, type Metrics } from './health.ts';
 export { controlExecution, startExecution, type ExecutionSummary, type StartExecutionInput } from './lifecycle.ts';
+export { retryExecution, type RetryExecutionInput } from './retry.ts';
 export { agentQueue, ensureAgentQueues, pgBossTaskQueue, taskJobSchema, type TaskJob, type TaskQueue } from './queue.ts';
 export { DEFAULT_RESULT_MAX_BYTES, PROGRESS_MAX_BYTES, formatBytes } from './limits.ts';
 export { reapExpiredLeases, requeueLostJobs } from './recovery.ts';
@@ -39,3 +40,17 @@ export {
   type PendingApproval,
 } from './waits/approvals.ts';
 export { sendSignal, SIGNAL_LIMITS, signalNameSchema, signalPayloadSchema, type SendSignalInput, type SignalDelivery, type SignalView } from './waits/signals.ts';
+export {
+  createSchedule,
+  deleteSchedule,
+  findSchedule,
+  getSchedule,
+  listScheduleRuns,
+  listSchedules,
+  updateSchedule,
+  type CreateScheduleInput,
+  type Schedule,
+  type ScheduleRun,
+  type UpdateScheduleInput,
+} from './schedules/store.ts';
+export { runDueSchedules, startScheduleTicker, type ScheduleTicker, type ScheduleTickerOptions, type TickOutcome } from './schedules/ticker.ts';

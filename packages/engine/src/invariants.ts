@@ -18,7 +18,10 @@ export type InvariantName =
   | 'task-state'
   /** A finished execution has completedAt and exactly one final event, as its last event. */
   | 'final-event'
-  /** The log's last event for a terminal task says so (and a task completes once). */
+  /**
+   * The log's last event for a terminal task says so (and a task completes once); a task carried
+   * over by a re-run (`reused`) has exactly one event, its `task-completed` marked reused.
+   */
   | 'task-event'
   /** No task ran two attempts at once, and attempt / retry numbers agree with the log. */
   | 'attempts'
@@ -98,6 +101,8 @@ export type TaskRow = {
   waiting: boolean;
   leaseLive: boolean;
   jobLive: boolean;
+  /** Carried over completed from the execution a re-run retries: no attempt, no agent run. */
+  reused: boolean;
 };
 
 export type EventRow = { id: number; executionId: string; type: string; data: Record<string, unknown> };
@@ -129,7 +134,7 @@ export async function checkInvariants(source: SqlSource, executionIds: readonly 
         t.pending_dependencies as "pendingDependencies",
         (select count(*) from tasks d where d.id = any(t.dependencies) and d.status <> 'completed')::int as unmet,
         (select count(*) from tasks d where d.id = any(t.dependencies) and d.status in ('failed', 'skipped'))::int as blocked,
-        t.wake_at is not null as waiting, coalesce(t.lease_expires_at > now(), false) as "leaseLive", ${jobLive} as "jobLive"
+        t.wake_at is not null as waiting, coalesce(t.lease_expires_at > now(), false) as "leaseLive", ${jobLive} as "jobLive", t.reused
       from tasks t where ${ids ? tx`t.execution_id = any(${ids})` : tx`true`} order by t.id`;
     const events = await tx<EventRow[]>`
       select id::float8 as id, execution_id as "executionId", type, data from execution_events
@@ -227,11 +232,21 @@ export function checkExecution(execution: ExecutionRow, tasks: readonly TaskRow[
     if (task.status === 'skipped' && skippedEvents && last?.data.status !== 'skipped') {
       add('task-event', `skipped but its last event is ${last ? describe(last) : 'none'}`, task.id);
     }
+    const reusedEvents = completions.filter(isReused);
+    if (task.reused) {
+      if (task.status !== 'completed') add('task-event', `carried over (reused) but ${task.status}`, task.id);
+      if (task.attempt !== 0) add('task-event', `carried over (reused) but at attempt ${task.attempt}: an agent was run for it`, task.id);
+      if (log.length !== 1 || reusedEvents.length !== 1) add('task-event', `carried over (reused) with events ${log.map(describe).join(', ') || 'none'}: expected one task-completed marked reused`, task.id);
+    } else if (reusedEvents.length > 0) {
+      add('task-event', `not carried over but task-completed#${reusedEvents[0]!.id} is marked reused`, task.id);
+    }
     for (const detail of attemptViolations(task, log)) add('attempts', detail, task.id);
   }
   return out;
 }
 
+/** The one event of a task carried over by a re-run: its completion, with no attempt behind it. */
+const isReused = (e: EventRow) => e.type === 'task-completed' && e.data.reused === true;
 /** A claim in the log: the `task-progress` the engine appends when a worker takes an attempt. */
 const isClaim = (e: EventRow) => e.type === 'task-progress' && typeof e.data.attempt === 'number' && e.data.workerId !== undefined;
 /**
@@ -270,7 +285,7 @@ export function attemptViolations(task: Pick<TaskRow, 'status' | 'attempt' | 're
       if (attempt !== queued) out.push(`attempt ${attempt} claimed (#${event.id}) but the latest queued attempt is ${queued}`);
       open = attempt;
     } else if (endsRun(event)) {
-      if (open === null && event.type === 'task-completed') out.push(`task-completed#${event.id} with no attempt running`);
+      if (open === null && event.type === 'task-completed' && !isReused(event)) out.push(`task-completed#${event.id} with no attempt running`);
       open = null;
     }
   }

@@ -9,6 +9,7 @@ import { agentQueue } from './queue.ts';
 import { conflict, notFound } from './errors.ts';
 import { appendEvents, type NewEvent } from './events.ts';
 import { settleExecution } from './settle.ts';
+import { type CarryOver, insertCarriedOver, planTasks, type StrategyItemRow, type TaskPlan, taskRowOf } from './carry-over.ts';
 import { hookPoint } from './hooks.ts';
 import { cancelQueuedJobs, type TaskJobRef } from './queue-cleanup.ts';
 import { returnToReady, type SkipReason, skipTasks } from './skip.ts';
@@ -60,7 +61,16 @@ export interface StartExecutionInput {
  * anywhere leaves nothing behind. Returns the execution as created (`pending`), as the seed's
  * start response shows it.
  */
-export async function startExecution(ctx: EngineContext, input: StartExecutionInput): Promise<ExecutionSummary> {
+export function startExecution(ctx: EngineContext, input: StartExecutionInput): Promise<ExecutionSummary> {
+  return launchExecution(ctx, input);
+}
+
+/**
+ * startExecution, with `carryOver` for a re-run: the items it names are inserted already
+ * completed (their results copied, `reused`, no agent run) with one `task-completed` event each,
+ * in the same transaction; the tasks whose dependencies were all carried over are the ones queued.
+ */
+export async function launchExecution(ctx: EngineContext, input: StartExecutionInput, carryOver?: CarryOver): Promise<ExecutionSummary> {
   const strategy = await findStrategy(ctx.db, input.strategyId);
   if (!strategy || strategy.workspaceId !== input.workspaceId) throw notFound(`Strategy not found: ${input.strategyId}`);
   if (strategy.archivedAt) throw conflict(`Strategy ${strategy.id} is archived`);
@@ -83,6 +93,7 @@ export async function startExecution(ctx: EngineContext, input: StartExecutionIn
     // A fresh id per attempt: `transaction` repeats this function after a deadlock.
     const executionId = newExecutionId();
     const taskIdByKey = new Map(items.map((item) => [item.key!, newId('task')]));
+    const plan = planTasks(items, carryOver ? await carryOver(tx) : new Map());
     const [row] = await tx
       .insert(executions)
       .values({
@@ -97,6 +108,7 @@ export async function startExecution(ctx: EngineContext, input: StartExecutionIn
         scheduleId: input.scheduleId ?? null,
         retryOf: input.retryOf ?? null,
         totalTasks: items.length,
+        completedTasks: plan.reused.length,
         createdBy: input.createdBy ?? null,
         startedAt: new Date(),
       })
@@ -105,15 +117,25 @@ export async function startExecution(ctx: EngineContext, input: StartExecutionIn
     // The lock first: it holds the fair-queue locks the start's tags are taken under.
     const locked = await lockExecutions(tx, [executionId]);
     const execution = locked.get(executionId)!;
-    const roots = await tagRoots(tx, executionId, input.workspaceId, items, taskIdByKey);
-    await insertTasks(tx, executionId, input.workspaceId, items, taskIdByKey, roots);
+    const roots = await tagRoots(tx, executionId, input.workspaceId, plan.roots, taskIdByKey);
+    // Carried over first: the dependency edges insertTasks writes reference them.
+    const carried = await insertCarriedOver(tx, executionId, input.workspaceId, plan.reused, taskIdByKey);
+    await insertTasks(tx, executionId, input.workspaceId, items, taskIdByKey, roots, plan);
 
     const events: NewEvent[] = [];
     await tx.execute(sql`update executions set status = 'running', updated_at = now() where id = ${executionId}`);
     execution.status = 'running';
-    events.push({ executionId, type: 'execution-started', data: { status: 'running', strategyId: strategy.id, totalTasks: items.length } });
+    events.push({
+      executionId,
+      type: 'execution-started',
+      data: { status: 'running', strategyId: strategy.id, totalTasks: items.length, ...(input.retryOf ? { retryOf: input.retryOf } : {}) },
+    });
+    events.push(...carried);
+    await hookPoint('lifecycle:start-tasks-inserted', { executionId, strategyId: strategy.id, retryOf: input.retryOf ?? null });
     await enqueue(tx, ctx.queue, roots, events, { newExecution: true });
-    if (items.length === 0) await settleExecution(tx, execution, events, { forceStats: true });
+    // Tasks carried over changed the counts at once: watchers get health and metrics that say so
+    // (and an execution with nothing left to run completes here, with its final events).
+    if (items.length === 0 || plan.reused.length > 0) await settleExecution(tx, execution, events, { forceStats: true });
     await appendEvents(tx, events);
     await hookPoint('lifecycle:start-before-commit', { executionId, strategyId: strategy.id });
     return row!;
@@ -123,22 +145,19 @@ export async function startExecution(ctx: EngineContext, input: StartExecutionIn
   return summarize(created);
 }
 
-type StrategyItemRow = typeof strategyItems.$inferSelect;
-
 /**
- * The tasks ready at start (no dependencies), as they are queued: attempt 1, a job id and their
- * fair-queue tags, in the order assignTasks gives (priority, then strategy order). They are
- * inserted already assigned, so a start writes each of its tasks once.
+ * The tasks ready at start, as they are queued: attempt 1, a job id and their fair-queue tags, in
+ * the order assignTasks gives (priority, then strategy order). They are inserted already
+ * assigned, so a start writes each of its tasks once.
  */
 async function tagRoots(
   tx: Tx,
   executionId: string,
   workspaceId: string,
-  items: readonly StrategyItemRow[],
+  rootItems: readonly StrategyItemRow[],
   taskIdByKey: ReadonlyMap<string, string>,
 ): Promise<TaggedRow[]> {
-  const roots = items
-    .filter((item) => item.dependsOn.length === 0)
+  const roots = rootItems
     .map((item) => ({ item, id: taskIdByKey.get(item.key!)! }))
     .sort((a, b) => PRIORITY_RANK[a.item.priority!] - PRIORITY_RANK[b.item.priority!] || a.item.position - b.item.position || (a.id < b.id ? -1 : 1));
   const counts = new Map<AgentType, number>();
@@ -169,7 +188,10 @@ async function tagRoots(
 
 type TaggedRow = AssignedRow & { queueTag: number };
 
-/** Inserts the execution's tasks (`roots` already assigned to their jobs) and their dependency edges. */
+/**
+ * Inserts the execution's tasks that run (`roots` already assigned to their jobs) and the
+ * dependency edges of all of them (the tasks carried over are in already: insertCarriedOver).
+ */
 async function insertTasks(
   tx: Tx,
   executionId: string,
@@ -177,35 +199,27 @@ async function insertTasks(
   items: readonly StrategyItemRow[],
   taskIdByKey: ReadonlyMap<string, string>,
   roots: readonly TaggedRow[],
+  plan: TaskPlan,
 ): Promise<void> {
   const queued = new Map(roots.map((row) => [row.id, row]));
-  const taskRows = items.map((item) => ({
-    id: taskIdByKey.get(item.key!)!,
-    l4_item_id: item.id,
-    key: item.key!,
-    agent_type: item.agentType!,
-    priority: item.priority!,
-    description: item.title,
-    ordinal: item.position,
-    dependencies: item.dependsOn.map((key) => taskIdByKey.get(key)!),
-    input: item.input ?? {},
-    max_retries: item.maxRetries!,
-    timeout_seconds: item.timeoutSeconds!,
-    job_id: queued.get(taskIdByKey.get(item.key!)!)?.jobId ?? null,
-    queue_tag: queued.get(taskIdByKey.get(item.key!)!)?.queueTag ?? null,
-  }));
+  const carried = new Set(plan.reused.map(({ item }) => item.key!));
+  const taskRows = items.map((item) => {
+    const row = taskRowOf(item, taskIdByKey);
+    return { ...row, pending: plan.pending.get(item.key!) ?? 0, job_id: queued.get(row.id)?.jobId ?? null, queue_tag: queued.get(row.id)?.queueTag ?? null };
+  });
+  const running = taskRows.filter((task) => !carried.has(task.key));
   // One statement per chunk, its rows as a single jsonb parameter: far cheaper to send and
   // plan than a multi-row VALUES list for 10,000 tasks.
-  for (let i = 0; i < taskRows.length; i += INSERT_CHUNK) {
+  for (let i = 0; i < running.length; i += INSERT_CHUNK) {
     await tx.execute(sql`
       insert into tasks (id, execution_id, workspace_id, l4_item_id, key, agent_type, priority, description, ordinal, dependencies,
         pending_dependencies, input, max_retries, timeout_seconds, status, attempt, job_id, queue_tag, assigned_at)
       select t.id, ${executionId}, ${workspaceId}, t.l4_item_id, t.key, t.agent_type, t.priority, t.description, t.ordinal,
-        array(select jsonb_array_elements_text(t.dependencies)), jsonb_array_length(t.dependencies), t.input, t.max_retries, t.timeout_seconds,
+        array(select jsonb_array_elements_text(t.dependencies)), t.pending, t.input, t.max_retries, t.timeout_seconds,
         case when t.job_id is null then 'pending' else 'assigned' end, case when t.job_id is null then 0 else 1 end, t.job_id, t.queue_tag,
         case when t.job_id is not null then now() end
-      from jsonb_to_recordset(${jsonRows(taskRows.slice(i, i + INSERT_CHUNK))}) as t(id text, l4_item_id text, key text, agent_type text,
-        priority text, description text, ordinal int, dependencies jsonb, input jsonb, max_retries int, timeout_seconds int, job_id text, queue_tag bigint)`);
+      from jsonb_to_recordset(${jsonRows(running.slice(i, i + INSERT_CHUNK))}) as t(id text, l4_item_id text, key text, agent_type text,
+        priority text, description text, ordinal int, dependencies jsonb, pending int, input jsonb, max_retries int, timeout_seconds int, job_id text, queue_tag bigint)`);
   }
   const edges = taskRows.flatMap((task) => task.dependencies.map((d) => ({ t: task.id, d })));
   for (let i = 0; i < edges.length; i += INSERT_CHUNK * 5) {

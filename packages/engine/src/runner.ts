@@ -54,6 +54,8 @@ export type DependencyResult = {
  */
 export async function claimTasks(ctx: EngineContext, jobs: readonly ClaimJob[], workerId: string, leaseSeconds: number): Promise<ClaimedTask[]> {
   if (jobs.length === 0) return [];
+  // Before anything is read: a test holds claims here to act on tasks that are queued, not yet started.
+  await hookPoint('runner:before-claim', { taskIds: jobs.map((j) => j.taskId), workerId });
   const claimed = await transaction(ctx.db, async (tx) => {
     const locked = await lockExecutions(
       tx,
