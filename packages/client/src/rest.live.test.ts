@@ -91,11 +91,9 @@ describe('StrataRestClient: approvals and signals', () => {
       const { approvals } = await client.listApprovals(workspaceId, { executionId });
       return approvals.length === 2 ? approvals : undefined;
     });
-    expect(pending.map((a) => [a.taskKey, a.prompt])).toEqual([
-      ['ok', 'Ok?'],
-      ['no', 'No?'],
-    ]);
-    const [ok, no] = pending as [(typeof pending)[number], (typeof pending)[number]];
+    // Both asked at once: the list is oldest first, so either may come first.
+    expect(Object.fromEntries(pending.map((a) => [a.taskKey, a.prompt]))).toEqual({ ok: 'Ok?', no: 'No?' });
+    const [ok, no] = ['ok', 'no'].map((key) => pending.find((a) => a.taskKey === key)!) as [(typeof pending)[number], (typeof pending)[number]];
     expect((await client.approveTask(executionId, ok.taskId, { comment: 'fine' })).approval).toMatchObject({ status: 'approved', comment: 'fine' });
     expect((await client.rejectTask(executionId, no.taskId)).approval).toMatchObject({ status: 'rejected', comment: null });
     await expect(client.approveTask(executionId, no.taskId)).rejects.toMatchObject({ status: 409 });
