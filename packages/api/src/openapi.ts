@@ -128,6 +128,15 @@ const APPROVAL_ANSWER_DOC =
   'Approved, the task completes with `{ approved, by, at, comment, timedOut }`; rejected, it fails without retries and the execution follows its onTaskFailure. ' +
   '404: unknown execution or task. 409: already answered or timed out, the task is not asking (not an approval task, or not started yet), or the execution has ended. Counted by the control rate limit.';
 
+/** approve and reject: the same body and answer. */
+const answerDoc = (summary: string, comment: string): OperationDoc => ({
+  summary,
+  description: APPROVAL_ANSWER_DOC,
+  body: input.answerApprovalInput.pick({ comment: true }),
+  bodyExample: { comment },
+  response: answerResponse,
+});
+
 /**
  * What the document says about one REST call beyond its route: request body, query, response,
  * examples, extra headers. Keyed `METHOD /path` as in rest/routes.ts; add an entry with a route.
@@ -383,20 +392,8 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     responseExample: { runs: [{ tickAt: '2026-11-30T08:00:00.000Z', status: 'started', executionId: EXEC_ID, error: null, createdAt: '2026-11-30T08:00:00.004Z' }] },
   },
   'GET /api/outbox': { summary: "A workspace's email outbox (mails kept when SMTP_URL is unset)", query: input.listOutboxInput },
-  'POST /api/executions/:id/tasks/:taskId/approve': {
-    summary: 'Approve a task waiting for approval',
-    description: APPROVAL_ANSWER_DOC,
-    body: input.answerApprovalInput.pick({ comment: true }),
-    bodyExample: { comment: 'Checked the list: go ahead' },
-    response: answerResponse,
-  },
-  'POST /api/executions/:id/tasks/:taskId/reject': {
-    summary: 'Reject a task waiting for approval (it fails without retries)',
-    description: APPROVAL_ANSWER_DOC,
-    body: input.answerApprovalInput.pick({ comment: true }),
-    bodyExample: { comment: 'Not before the legal review' },
-    response: answerResponse,
-  },
+  'POST /api/executions/:id/tasks/:taskId/approve': answerDoc('Approve a task waiting for approval', 'Checked the list: go ahead'),
+  'POST /api/executions/:id/tasks/:taskId/reject': answerDoc('Reject a task waiting for approval (it fails without retries)', 'Not before the legal review'),
   'GET /api/approvals': {
     summary: "A workspace's approvals waiting for an answer, oldest first",
     description: 'Approval tasks of running and paused executions that wait for an answer and have not timed out (viewers may read them; answering takes operator).',
