@@ -4,7 +4,6 @@ import type { EngineContext } from '../context.ts';
 import { isTerminalStatus } from '../contract.ts';
 import { conflict, NonRetryableError, notFound, WaitRequest } from '../errors.ts';
 import { appendEvents, type NewEvent } from '../events.ts';
-import { hookPoint } from '../hooks.ts';
 import { lockExecutions, textArray, transaction } from '../tx.ts';
 import { type AttemptRef, holdingAttempt } from './attempt.ts';
 import { EXTERNAL_WAIT_MAX_HOLD_SECONDS, wakeWaitingTasks } from './wake.ts';
@@ -89,7 +88,6 @@ export async function sendSignal(ctx: EngineContext, input: SendSignalInput): Pr
         sql`t.id = any(${textArray(waiters.map((w) => w.id))})`,
       );
     }
-    await hookPoint('signals:before-send-commit', { executionId: input.executionId, name: input.name });
     return { signal: signal!, waiters: waiters.length };
   });
 }
