@@ -34,6 +34,7 @@ export interface Worker {
 
 /** The engine settings a worker process takes from configuration. */
 export function engineSettings(config: Config, registry: AgentRegistry): NonNullable<WorkerOptions['engine']> {
+  // Types without a setting of their own (approval, strategy) take WORKER_CONCURRENCY.
   const perType: Partial<Record<AgentType, number>> = {
     email: config.WORKER_CONCURRENCY_EMAIL,
     content: config.WORKER_CONCURRENCY_CONTENT,

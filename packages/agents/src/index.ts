@@ -1,6 +1,7 @@
 export { analysisAgent } from './analysis.ts';
+export { APPROVAL_REJECTED, type ApprovalInput, type ApprovalResult, approvalAgent } from './approval.ts';
 export { contentAgent } from './content.ts';
-export { type CoordinationResult, coordinationAgent, type DependencyReference } from './coordination.ts';
+export { type CoordinationResult, coordinationAgent, type DependencyReference, SIGNAL_TIMED_OUT } from './coordination.ts';
 export { emailAgent } from './email.ts';
 export { loadAgentModules } from './modules.ts';
 export { BUILT_IN_AGENTS, builtInRegistry, registerBuiltInAgents } from './registry.ts';

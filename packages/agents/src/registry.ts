@@ -1,5 +1,6 @@
 import { AgentRegistry } from '@strata/engine';
 import { analysisAgent } from './analysis.ts';
+import { approvalAgent } from './approval.ts';
 import { contentAgent } from './content.ts';
 import { coordinationAgent } from './coordination.ts';
 import { emailAgent } from './email.ts';
@@ -15,6 +16,7 @@ export const BUILT_IN_AGENTS: Record<string, BuiltInAgent> = {
   scheduling: schedulingAgent,
   analysis: analysisAgent,
   coordination: coordinationAgent,
+  approval: approvalAgent,
   strategy: strategyAgent,
 };
 

@@ -13,6 +13,9 @@ export function agentContext(options: {
   signal?: AbortSignal;
   /** The execution's input (`{{input.<path>}}`). */
   executionInput?: Record<string, unknown>;
+  /** The engine's answers to `waitForApproval` / `waitForSignal`; by default nothing came yet, so they ask to wait. */
+  waitForApproval?: AgentContext['waitForApproval'];
+  waitForSignal?: AgentContext['waitForSignal'];
   child?: ChildSummary | null;
 }) {
   const progress: Record<string, unknown>[] = [];
@@ -41,6 +44,8 @@ export function agentContext(options: {
     wait: (until: Date): never => {
       throw new WaitRequest(until);
     },
+    waitForApproval: options.waitForApproval ?? (async (request) => Promise.reject(new WaitRequest(new Date(Date.now() + 3600_000), { progress: { status: 'waiting_for_approval', prompt: request.prompt }, wakeWhenReady: true }))),
+    waitForSignal: options.waitForSignal ?? (async (name) => Promise.reject(new WaitRequest(new Date(Date.now() + 3600_000), { progress: { status: 'waiting_for_signal', signal: name }, wakeWhenReady: true }))),
     child: {
       current: async () => options.child ?? null,
       waitFor: (request): never => {

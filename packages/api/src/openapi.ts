@@ -1,5 +1,5 @@
 import type { AgentCatalogEntry } from '@strata/engine';
-import { EXECUTION_STATUSES, INVITATION_STATUSES, ON_TASK_FAILURE, PRIORITIES, ROLES } from '@strata/db';
+import { APPROVAL_ON_TIMEOUT, APPROVAL_STATUSES, EXECUTION_STATUSES, INVITATION_STATUSES, ON_TASK_FAILURE, PRIORITIES, ROLES } from '@strata/db';
 import { executionStatusBodySchema, executionViewSchema, TASK_INCLUDES, taskViewSchema } from '@strata/engine/contract';
 import { SCHEDULE_LIMITS, scheduleRunViewSchema, scheduleViewSchema } from '@strata/engine/schedule-contract';
 import { z } from 'zod';
@@ -88,6 +88,53 @@ const agentEntry = z.object({
   description: z.string().nullable(),
   inputSchema: z.record(z.string(), z.unknown()).nullable().meta({ description: "JSON Schema (draft 2020-12) of the agent's input; null when it takes any object" }),
   example: z.record(z.string(), z.unknown()).nullable(),
+});
+
+const answerer = z.object({ id: z.string(), name: z.string().nullable(), email: z.string() }).meta({ description: 'Who answered' });
+const approvalView = z.object({
+  executionId: z.string(),
+  taskId: z.string(),
+  status: z.enum(APPROVAL_STATUSES),
+  prompt: z.string(),
+  details: z.unknown(),
+  onTimeout: z.enum(APPROVAL_ON_TIMEOUT),
+  timeoutAt: z.string().nullable(),
+  by: answerer.nullable(),
+  comment: z.string().nullable(),
+  answeredAt: z.string().nullable(),
+  createdAt: z.string(),
+});
+const answerResponse = z.object({ success: z.literal(true), message: z.string(), approval: approvalView });
+const pendingApproval = z.object({
+  executionId: z.string(),
+  executionStatus: z.enum(EXECUTION_STATUSES),
+  strategyId: z.string(),
+  strategyName: z.string().nullable(),
+  taskId: z.string(),
+  taskKey: z.string(),
+  taskDescription: z.string(),
+  prompt: z.string(),
+  details: z.unknown(),
+  since: z.string().meta({ description: 'When the task asked' }),
+  timeoutAt: z.string().nullable().meta({ description: 'When onTimeout decides; null: no timeout' }),
+  onTimeout: z.enum(APPROVAL_ON_TIMEOUT),
+});
+const signalResponse = z.object({
+  signal: z.object({ id: z.number().int(), executionId: z.string(), name: z.string(), createdAt: z.string() }),
+  waiters: z.number().int().meta({ description: 'Tasks waiting for this name that receive it (now, or at resume when the execution is paused)' }),
+});
+const APPROVAL_ANSWER_DOC =
+  'Operator or above (an API token acts with its user’s role). The task must be an `approval` task waiting for its answer; a running execution’s task goes on at once, a paused one’s at resume. ' +
+  'Approved, the task completes with `{ approved, by, at, comment, timedOut }`; rejected, it fails without retries and the execution follows its onTaskFailure. ' +
+  '404: unknown execution or task. 409: already answered or timed out, the task is not asking (not an approval task, or not started yet), or the execution has ended. Counted by the control rate limit.';
+
+/** approve and reject: the same body and answer. */
+const answerDoc = (summary: string, comment: string): OperationDoc => ({
+  summary,
+  description: APPROVAL_ANSWER_DOC,
+  body: input.answerApprovalInput.pick({ comment: true }),
+  bodyExample: { comment },
+  response: answerResponse,
 });
 
 /**
@@ -345,6 +392,23 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     responseExample: { runs: [{ tickAt: '2026-11-30T08:00:00.000Z', status: 'started', executionId: EXEC_ID, error: null, createdAt: '2026-11-30T08:00:00.004Z' }] },
   },
   'GET /api/outbox': { summary: "A workspace's email outbox (mails kept when SMTP_URL is unset)", query: input.listOutboxInput },
+  'POST /api/executions/:id/tasks/:taskId/approve': answerDoc('Approve a task waiting for approval', 'Checked the list: go ahead'),
+  'POST /api/executions/:id/tasks/:taskId/reject': answerDoc('Reject a task waiting for approval (it fails without retries)', 'Not before the legal review'),
+  'GET /api/approvals': {
+    summary: "A workspace's approvals waiting for an answer, oldest first",
+    description: 'Approval tasks of running and paused executions that wait for an answer and have not timed out (viewers may read them; answering takes operator).',
+    query: input.listApprovalsInput,
+    response: z.object({ approvals: z.array(pendingApproval) }),
+  },
+  'POST /api/executions/:id/signals': {
+    summary: 'Send a signal to an execution',
+    description:
+      'Operator or above (an API token acts with its user’s role). The signal is kept for the execution’s life: every coordination task waiting for its name (`waitForSignal`), now or later, completes with the payload of the first signal of that name; later signals of the same name are kept but change nothing for them. ' +
+      'A paused execution’s waiters go on at resume. 404 unknown execution, 409 a finished one; name and payload are limited (400 naming the field). Counted by the control rate limit.',
+    body: input.sendSignalInput.omit({ id: true }),
+    bodyExample: { name: 'deployed', payload: { version: '2.4', url: 'https://example.com/releases/2.4' } },
+    response: signalResponse,
+  },
 };
 
 /** The error answers, each `{ "error": "..." }`, with the message a client typically sees. */

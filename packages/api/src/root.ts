@@ -1,8 +1,10 @@
 import { agentsRouter } from './router/agents.ts';
+import { approvalsRouter } from './router/approvals.ts';
 import { authRouter } from './router/auth.ts';
 import { executionsRouter } from './router/executions.ts';
 import { invitationsRouter } from './router/invitations.ts';
 import { outboxRouter } from './router/outbox.ts';
+import { signalsRouter } from './router/signals.ts';
 import { schedulesRouter } from './router/schedules.ts';
 import { strategiesRouter } from './router/strategies.ts';
 import { tokensRouter } from './router/tokens.ts';
@@ -18,6 +20,8 @@ export const appRouter = router({
   strategies: strategiesRouter,
   executions: executionsRouter,
   outbox: outboxRouter,
+  approvals: approvalsRouter,
+  signals: signalsRouter,
   schedules: schedulesRouter,
 });
 

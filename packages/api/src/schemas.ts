@@ -1,6 +1,6 @@
 import { PASSWORD_MAX_LENGTH } from '@strata/auth';
 import { EXECUTION_STATUSES, ROLES } from '@strata/db';
-import { strategyFields } from '@strata/engine';
+import { APPROVAL_LIMITS, signalNameSchema, signalPayloadSchema, strategyFields } from '@strata/engine';
 import { RETRY_MODES, TASK_INCLUDES } from '@strata/engine/contract';
 import { z } from 'zod';
 
@@ -104,6 +104,20 @@ export const listOutboxInput = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
 
+/** `approve` / `reject`: the task of the execution, and an optional comment kept with the answer. */
+export const answerApprovalInput = executionIdInput.extend({
+  taskId: id('taskId'),
+  comment: z.string().trim().max(APPROVAL_LIMITS.commentMaxChars).optional().meta({ description: `Kept with the answer and given to the task (at most ${APPROVAL_LIMITS.commentMaxChars} characters)` }),
+});
+/** The pending approvals of a workspace, or of one of its executions. */
+export const listApprovalsInput = z.object({
+  workspaceId: id('workspaceId'),
+  executionId: id('executionId').optional().meta({ description: 'Only the approvals of this execution' }),
+});
+export const sendSignalInput = executionIdInput.extend({
+  name: signalNameSchema.meta({ description: 'What waiting tasks name in waitForSignal: 1–100 letters, digits and _ . : -' }),
+  payload: signalPayloadSchema.optional().meta({ description: 'Any JSON value, at most 64 KiB: the result a waiting task completes with' }),
+});
 /** A schedule's timing and parameters; cron, timezone and input are checked by the engine (400 naming the field). */
 const scheduleFields = {
   cron: z.string().max(200).optional().meta({ description: 'Five-field cron expression (minute hour day-of-month month day-of-week), read in `timezone`; or a nickname such as @daily. Exactly one of cron and runAt.' }),

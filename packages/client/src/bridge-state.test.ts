@@ -30,6 +30,19 @@ function snapshot(): ExecutionState {
 const apply = (state: ExecutionState, ...events: BridgeEvent[]) => events.reduce(applyStreamEvent, state);
 
 describe('applyStreamEvent', () => {
+  it('keeps a task waiting for approval in progress, with what it asks and then what was answered', () => {
+    const asked = { status: 'waiting_for_approval', prompt: 'Ship?', timeoutAt: null, onTimeout: 'reject' };
+    const waiting = apply(
+      snapshot(),
+      ev('task-progress', { taskId: 'b', status: 'in_progress', attempt: 1, workerId: 'w' }),
+      ev('task-progress', { taskId: 'b', ...asked, waitingUntil: '2025-12-26T20:00:00.000Z', progress: { ...asked, waitingUntil: '2025-12-26T20:00:00.000Z' } }),
+    );
+    expect(waiting.tasks[1]).toMatchObject({ status: 'in_progress', wake_at: '2025-12-26T20:00:00.000Z', progress: { status: 'waiting_for_approval', prompt: 'Ship?' } });
+    const answered = { status: 'approval_answered', prompt: 'Ship?', approved: true, by: { id: 'usr_1', name: 'Ada', email: 'ada@example.com' }, comment: null };
+    const after = apply(waiting, ev('task-progress', { taskId: 'b', ...answered, progress: answered }));
+    expect(after.tasks[1]).toMatchObject({ status: 'in_progress', wake_at: '2025-12-26T20:00:00.000Z', progress: { status: 'approval_answered', approved: true } });
+  });
+
   it("keeps the results events brought when a later state leaves results out, and takes a state's own", () => {
     const before = apply(
       snapshot(),

@@ -14,6 +14,7 @@ import {
   type Metrics,
   SKIP_REASONS,
   type SkipReason,
+  TASK_STATUSES,
   type TaskView,
 } from '@strata/engine/contract';
 
@@ -103,6 +104,8 @@ export function createInitialState(executionId: string): ExecutionState {
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+const TASK_STATUS_SET: ReadonlySet<unknown> = new Set(TASK_STATUSES);
+const taskStatusOf = (value: unknown): TaskView['status'] | undefined => (TASK_STATUS_SET.has(value) ? (value as TaskView['status']) : undefined);
 
 /**
  * Applies one stream message to the execution part of a state (execution, health, tasks,
@@ -124,7 +127,8 @@ export function applyStreamEvent(state: ExecutionState, event: BridgeEvent): Exe
     case 'task-progress':
       return updateTask(state, data, (task) => ({
         ...task,
-        status: str(data.status) ?? 'in_progress',
+        // A status that is not a task's (waiting_for_approval, approval_answered, signal_received) says what the running task is doing.
+        status: taskStatusOf(data.status) ?? 'in_progress',
         ...('progress' in data ? { progress: data.progress } : {}),
         // A claim (an attempt starting on a worker) names its attempt: the task started now.
         ...(data.status === 'in_progress' && typeof data.attempt === 'number' ? { started_at: event.timestamp } : {}),

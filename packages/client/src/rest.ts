@@ -2,7 +2,7 @@
  * A small REST client with the seed's retry behaviour: no retry on 4xx, exponential backoff on
  * 5xx and network errors, and an Idempotency-Key on start and re-run so a retry cannot start twice.
  */
-import type { StrategyDefinitionInput, StrategyVersionSummary, StrategyView } from '@strata/engine';
+import type { ApprovalView, PendingApproval, SignalView, StrategyDefinitionInput, StrategyVersionSummary, StrategyView } from '@strata/engine';
 import type { ExecutionStatusBody, RetryMode, TaskInclude, TaskView } from '@strata/engine/contract';
 import type { ScheduleRunView, ScheduleView } from '@strata/engine/schedule-contract';
 
@@ -12,6 +12,23 @@ export type Strategy = Json<StrategyView>;
 export type StrategyVersion = Json<StrategyVersionSummary>;
 /** A strategy as the list shows it: its latest version's fields and item count. */
 export type StrategyListEntry = Pick<Strategy, 'id' | 'workspaceId' | 'name' | 'description' | 'onTaskFailure' | 'createdAt' | 'version'> & { itemCount: number; updatedAt: string };
+
+/** A task waiting for a person's answer, as `GET /api/approvals` lists it. */
+export type { PendingApproval };
+/** An approval as answering it returns it. */
+export type Approval = ApprovalView;
+
+export interface AnswerResponse {
+  success: true;
+  message: string;
+  approval: Approval;
+}
+
+export interface SignalResponse {
+  signal: SignalView;
+  /** Tasks waiting for this name that receive it (now, or at resume when the execution is paused). */
+  waiters: number;
+}
 
 export class StrataApiError extends Error {
   readonly status: number;
@@ -175,6 +192,32 @@ export class StrataRestClient {
   /** Archives: gone from lists, cannot be started; its executions stay readable. */
   archiveStrategy(strategyId: string) {
     return this.request<{ success: true; strategy: { id: string; archivedAt: string } }>('DELETE', `/api/strategies/${encodeURIComponent(strategyId)}`);
+  }
+
+  /** The approvals waiting for an answer in a workspace (or one execution of it), oldest first. */
+  listApprovals(workspaceId: string, options: { executionId?: string } = {}) {
+    const execution = options.executionId ? `&executionId=${encodeURIComponent(options.executionId)}` : '';
+    return this.request<{ approvals: PendingApproval[] }>('GET', `/api/approvals?workspaceId=${encodeURIComponent(workspaceId)}${execution}`);
+  }
+
+  /** Approves a task waiting for approval. Not retried on a 5xx: a lost answer may have been recorded (a repeat would be a 409). */
+  approveTask(executionId: string, taskId: string, options: { comment?: string } = {}) {
+    return this.#answer('approve', executionId, taskId, options);
+  }
+
+  /** Rejects a task waiting for approval: it fails without retries. Not retried on a 5xx, like approveTask. */
+  rejectTask(executionId: string, taskId: string, options: { comment?: string } = {}) {
+    return this.#answer('reject', executionId, taskId, options);
+  }
+
+  /** Sends a signal to an execution. Not retried on a 5xx: a repeat would send a second signal. */
+  sendSignal(executionId: string, name: string, payload?: unknown) {
+    return this.request<SignalResponse>('POST', `/api/executions/${encodeURIComponent(executionId)}/signals`, payload === undefined ? { name } : { name, payload }, {}, { retry: false });
+  }
+
+  #answer(verb: 'approve' | 'reject', executionId: string, taskId: string, options: { comment?: string }) {
+    const path = `/api/executions/${encodeURIComponent(executionId)}/tasks/${encodeURIComponent(taskId)}/${verb}`;
+    return this.request<AnswerResponse>('POST', path, options.comment === undefined ? {} : { comment: options.comment }, {}, { retry: false });
   }
 
   /**

@@ -18,6 +18,8 @@ import {
 
 import {
   AGENT_TYPES,
+  APPROVAL_ON_TIMEOUT,
+  APPROVAL_STATUSES,
   EVENT_TYPES,
   EXECUTION_STATUSES,
   EXECUTION_TRIGGERS,
@@ -595,4 +597,87 @@ export const scheduleRuns = pgTable(
     index('schedule_runs_recent_idx').on(t.scheduleId, t.createdAt),
     check('schedule_runs_status_check', inList('status', SCHEDULE_RUN_STATUSES)),
   ],
+);
+
+/**
+ * A person's decision asked for by a task (the `approval` agent): one per task, kept across its
+ * attempts, so an attempt that follows one lost after the answer (a worker gone) reads the answer
+ * instead of asking again. Pending until answered (approve / reject, by a member with the
+ * operator role or above) or until `timeout_at`, when `on_timeout` decides.
+ */
+export const approvals = pgTable(
+  'approvals',
+  {
+    taskId: text('task_id')
+      .primaryKey()
+      .references(() => tasks.id, { onDelete: 'cascade' }),
+    executionId: text('execution_id')
+      .notNull()
+      .references(() => executions.id, { onDelete: 'cascade' }),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    prompt: text('prompt').notNull(),
+    details: jsonb('details'),
+    status: text('status', { enum: APPROVAL_STATUSES }).notNull().default('pending'),
+    onTimeout: text('on_timeout', { enum: APPROVAL_ON_TIMEOUT }).notNull().default('reject'),
+    /** When an unanswered approval times out; null: it waits as long as it takes. */
+    timeoutAt: ts('timeout_at'),
+    answeredBy: text('answered_by').references(() => users.id, { onDelete: 'set null' }),
+    comment: text('comment'),
+    /** When it was answered or timed out. */
+    answeredAt: ts('answered_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('approvals_pending_idx')
+      .on(t.workspaceId, t.createdAt)
+      .where(sql`${t.status} = 'pending'`),
+    index('approvals_execution_idx').on(t.executionId),
+    check('approvals_status_check', inList('status', APPROVAL_STATUSES)),
+    check('approvals_on_timeout_check', inList('on_timeout', APPROVAL_ON_TIMEOUT)),
+    check('approvals_answered_check', sql`(${t.status} = 'pending') = (${t.answeredAt} is null)`),
+  ],
+);
+
+/**
+ * Signals sent to an execution (`POST /api/executions/:id/signals`), kept for its life: a task
+ * waiting for a name completes with the payload of the first signal of that name, whether it
+ * was sent before or after the task began to wait.
+ */
+export const executionSignals = pgTable(
+  'execution_signals',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    executionId: text('execution_id')
+      .notNull()
+      .references(() => executions.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    /** null when the signal carries none. */
+    payload: jsonb('payload'),
+    sentBy: text('sent_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('execution_signals_name_idx').on(t.executionId, t.name, t.id)],
+);
+
+/**
+ * The signal a task waits for (coordination's `waitForSignal`), one per task: the name and the
+ * deadline set when it first asked, kept across its attempts and wake-ups.
+ */
+export const signalWaits = pgTable(
+  'signal_waits',
+  {
+    taskId: text('task_id')
+      .primaryKey()
+      .references(() => tasks.id, { onDelete: 'cascade' }),
+    executionId: text('execution_id')
+      .notNull()
+      .references(() => executions.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    /** When the wait gives up; null: it waits as long as the execution runs. */
+    deadline: ts('deadline'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('signal_waits_name_idx').on(t.executionId, t.name)],
 );

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import type { ChildRequest, ChildSummary } from './children/request.ts';
 import type { DependencyResult } from './runner.ts';
+import type { ApprovalDecision, ApprovalRequest } from './waits/approvals.ts';
+import type { SignalDelivery } from './waits/signals.ts';
 
 /** What an agent is told about its task. */
 export interface AgentTask {
@@ -43,6 +45,23 @@ export interface AgentContext {
   wait(until: Date): never;
   /** Another strategy run as a child execution of this task (the `strategy` agent's way of working). */
   child: AgentChildren;
+  /**
+   * Asks a person (a member with the operator role or above) to approve or reject, and resolves
+   * with their decision. Until there is one, the task waits durably like `wait()` (the call
+   * throws the engine's WaitRequest: let it propagate), showing `task-progress` `{ status:
+   * "waiting_for_approval", prompt }`; the answer, or the timeout (`onTimeout` decides, `by`
+   * null), wakes it and the agent runs again, making the same call, which then resolves. One
+   * approval per task, kept across its attempts; the first call's request is the one asked.
+   * While the execution is paused an answer is recorded and the task goes on at resume.
+   */
+  waitForApproval(request: ApprovalRequest): Promise<ApprovalDecision>;
+  /**
+   * The first signal of `name` sent to the execution (`POST /api/executions/:id/signals`),
+   * before or after this call; null once `timeoutSeconds` (from the first call) passed without
+   * one. Until then the task waits durably, as with `waitForApproval`. A task waits for one
+   * signal name, and does not also ask for an approval.
+   */
+  waitForSignal(name: string, options?: { timeoutSeconds?: number | undefined }): Promise<SignalDelivery | null>;
 }
 
 /** What an agent can do with child executions: one per attempt of its task, waited for durably. */

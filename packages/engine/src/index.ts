@@ -1,6 +1,6 @@
 export { AgentRegistry, type AgentCatalogEntry, type AgentChildren, type AgentContext, type AgentDefinition, type AgentExecution, type AgentHandler, type AgentTask, type InputIssue } from './agent.ts';
 export { backoffMs, DEFAULT_RETRY, type EngineContext, type RetryPolicy } from './context.ts';
-export { EngineError, NonRetryableError, WaitRequest, conflict, notFound, validationError, type EngineErrorCode } from './errors.ts';
+export { EngineError, NonRetryableError, WaitRequest, conflict, notFound, validationError, type EngineErrorCode, type WaitOptions } from './errors.ts';
 export { EVENTS_CHANNEL, appendEvents, type NewEvent } from './events.ts';
 export { computeHealth, computeMetrics, loadStats, type ExecutionStats, type Health, type Metrics } from './health.ts';
 export { controlExecution, startExecution, type ExecutionSummary, type StartExecutionInput } from './lifecycle.ts';
@@ -28,6 +28,18 @@ export { checkExecutionInput, checkInputSchema, INPUT_LIMITS } from './strategy/
 export { startEngineWorker, type EngineWorker, type EngineWorkerOptions, type QueueSettings } from './worker.ts';
 export { findExecution, listExecutions, type ExecutionListItem } from './queries.ts';
 export { blockAt, clearHooks, hookPoint, onHook, type HookBarrier, type HookInfo, type HookListener } from './hooks.ts';
+export {
+  answerApproval,
+  APPROVAL_LIMITS,
+  listPendingApprovals,
+  type AnswerApprovalInput,
+  type ApprovalAnswerer,
+  type ApprovalDecision,
+  type ApprovalRequest,
+  type ApprovalView,
+  type PendingApproval,
+} from './waits/approvals.ts';
+export { sendSignal, SIGNAL_LIMITS, signalNameSchema, signalPayloadSchema, type SendSignalInput, type SignalDelivery, type SignalView } from './waits/signals.ts';
 export {
   createSchedule,
   deleteSchedule,

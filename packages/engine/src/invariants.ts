@@ -9,6 +9,7 @@
  * until the next recovery sweep: check once things have settled, as tests and the soak do.
  */
 import type { Sql } from '@strata/db';
+import { TASK_STATUSES } from '@strata/db/enums';
 
 export type InvariantName =
   /** The execution's counters equal its tasks in those states. */
@@ -298,12 +299,14 @@ const isClaim = (e: EventRow) => e.type === 'task-progress' && typeof e.data.att
 const endsRun = (e: EventRow) =>
   e.type === 'task-completed' ||
   e.type === 'task-failed' ||
-  (e.type === 'task-progress' && (e.data.waitingUntil !== undefined || (typeof e.data.status === 'string' && e.data.status !== 'in_progress')));
+  (e.type === 'task-progress' && (e.data.waitingUntil !== undefined || (TASK_STATUS_NAMES.has(e.data.status) && e.data.status !== 'in_progress')));
+/** A task-progress `status` that is not a task status (an approval answered, a signal received) says what happened, not where the task is. */
+const TASK_STATUS_NAMES: ReadonlySet<unknown> = new Set(TASK_STATUSES);
 
 /**
  * The log records when each attempt was queued (task-assigned, with its attempt), claimed
  * (task-progress with attempt and workerId) and ended (task-completed, task-failed, a wait, or
- * a task event with another status than in_progress).
+ * a task event with another task status than in_progress).
  * As the engine sees it, an attempt runs from its claim to its end: a claim while another run
  * is open, a claim of an attempt that is not the latest queued one, or an outcome with no run
  * open, means two attempts were live at once or a stale one was recorded. (The log cannot show

@@ -19,6 +19,7 @@ import { checkExecutionInput } from './strategy/input-schema.ts';
 import { findStrategy } from './strategy/read.ts';
 import { validateItems } from './strategy/validate.ts';
 import { type Executor, type ExecutionLockRow, jsonRows, lockExecutions, textArray, transaction, type Tx } from './tx.ts';
+import { wakeReadyWaits } from './waits/wake.ts';
 
 const INSERT_CHUNK = 5000;
 
@@ -328,6 +329,8 @@ async function applyControl(tx: Tx, queue: TaskQueue, execution: ExecutionLockRo
     execution.status = 'running';
     events.push({ executionId, type: 'execution-resumed', data: { status: 'running' } });
     await assignTasks(tx, queue, await readyTaskIds(tx, executionId), events);
+    // Answers and signals that came while paused (and deadlines that passed) take effect now.
+    await wakeReadyWaits(tx, queue, executionId);
     await controlChildren(tx, queue, [executionId], 'resume', events);
     await settleExecution(tx, queue, execution, events);
   } else {

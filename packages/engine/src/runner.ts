@@ -4,7 +4,7 @@ import { backoffMs, type EngineContext } from './context.ts';
 import { bumpCounts } from './counts.ts';
 import { holdForChildren, prepareChildHolds } from './children/hold.ts';
 import type { ChildRequest } from './children/request.ts';
-import { assignTasks, enqueue, PRIORITY_RANK_OF } from './dispatch.ts';
+import { type AssignedRow, assignTasks, enqueue, PRIORITY_RANK_OF } from './dispatch.ts';
 import { appendEvents, type NewEvent } from './events.ts';
 import { skipUnstarted } from './lifecycle.ts';
 import { hookPoint } from './hooks.ts';
@@ -12,6 +12,7 @@ import { EVENT_RESULT_MAX_BYTES, formatBytes, storableText } from './limits.ts';
 import type { TaskJob } from './queue.ts';
 import { settleExecution } from './settle.ts';
 import { returnToReady, skipTasks } from './skip.ts';
+import { externalWaitReady } from './waits/wake.ts';
 import { type ExecutionLockRow, jsonRows, lockExecutions, postgresErrorOf, textArray, transaction, type Tx } from './tx.ts';
 
 /** A task this worker now holds, with what its agent needs. */
@@ -160,7 +161,7 @@ type OutcomeBase = { taskId: string; executionId: string; attempt: number; jobId
 export type AttemptOutcome =
   | (OutcomeBase & { ok: true; result: unknown })
   | (OutcomeBase & { ok: false; error: string; retryable: boolean; leaseLapsed?: boolean; code?: string })
-  | (OutcomeBase & { ok: 'wait'; until: Date })
+  | (OutcomeBase & { ok: 'wait'; until: Date; progress?: Record<string, unknown> | undefined; wakeWhenReady?: boolean })
   | (OutcomeBase & { ok: 'child'; request: ChildRequest })
   | (OutcomeBase & { ok: 'release'; reason: string });
 
@@ -433,11 +434,14 @@ async function recordFailure(
  * Agents that asked to wait: the task stays in_progress with its wake-up time, holds no lease
  * and no worker slot, and a job for the same attempt is queued to fire at that time. A wait
  * that arrives after its execution was cancelled or failed skips the task instead: nothing
- * would ever wake it, and the execution could not end while it waited.
+ * would ever wake it, and the execution could not end while it waited. A wait for a person or
+ * a signal (`wakeWhenReady`) whose answer came while its agent was deciding to wait wakes now:
+ * the answer found the task running, so nothing else would wake it before its deadline.
  */
 async function holdUntil(ctx: EngineContext, tx: Tx, waits: Extract<AttemptOutcome, { ok: 'wait' }>[], locked: Map<string, ExecutionLockRow>, events: NewEvent[]): Promise<number> {
   const ended = (executionId: string) => ['cancelled', 'failed'].includes(locked.get(executionId)?.status ?? '');
-  const rows = (list: typeof waits) => jsonRows(list.map((w) => ({ id: w.taskId, attempt: w.attempt, job_id: w.jobId ?? null, until: w.until.toISOString() })));
+  const rows = (list: typeof waits) =>
+    jsonRows(list.map((w) => ({ id: w.taskId, attempt: w.attempt, job_id: w.jobId ?? null, until: w.until.toISOString(), progress: w.progress ?? null, early: w.wakeWhenReady ?? false })));
   const fence = sql`t.id = j.id and t.attempt = j.attempt and t.status = 'in_progress' and t.wake_at is null and (j.job_id is null or t.job_id = j.job_id)`;
   const late = waits.filter((w) => ended(w.executionId));
   const live = waits.filter((w) => !ended(w.executionId));
@@ -445,7 +449,7 @@ async function holdUntil(ctx: EngineContext, tx: Tx, waits: Extract<AttemptOutco
   if (late.length > 0) {
     const skipped = await tx.execute<{ id: string; executionId: string; agentType: string }>(sql`
       update tasks t set status = 'skipped', completed_at = now(), lease_expires_at = null, worker_id = null, job_id = null, progress = null, updated_at = now()
-      from jsonb_to_recordset(${rows(late)}) as j(id text, attempt int, job_id text, until timestamptz)
+      from jsonb_to_recordset(${rows(late)}) as j(id text, attempt int, job_id text, until timestamptz, progress jsonb, early boolean)
       where ${fence}
       returning t.id, t.execution_id as "executionId", t.agent_type as "agentType"`);
     await bumpCounts(tx, 'skipped_tasks', skipped);
@@ -457,17 +461,25 @@ async function holdUntil(ctx: EngineContext, tx: Tx, waits: Extract<AttemptOutco
     recorded += skipped.length;
   }
   if (live.length === 0) return recorded;
-  const held = await tx.execute<{ id: string; executionId: string; workspaceId: string; agentType: AgentType; priority: Priority; ordinal: number; attempt: number; retryCount: number; timeoutSeconds: number; jobId: string; wakeAt: string }>(sql`
-    update tasks t set wake_at = j.until, lease_expires_at = null, worker_id = null, job_id = gen_random_uuid()::text,
-      progress = jsonb_build_object('waitingUntil', j.until), updated_at = now()
-    from jsonb_to_recordset(${rows(live)}) as j(id text, attempt int, job_id text, until timestamptz)
-    where ${fence}
+  const held = await tx.execute<AssignedRow & { wakeAt: string; shown: Record<string, unknown> | null }>(sql`
+    with target as (
+      select t.id, case when j.early and ${externalWaitReady()} then now() else j.until end as wake, j.progress
+      from jsonb_to_recordset(${rows(live)}) as j(id text, attempt int, job_id text, until timestamptz, progress jsonb, early boolean)
+      join tasks t on ${fence}
+      for update of t)
+    update tasks t set wake_at = target.wake, lease_expires_at = null, worker_id = null, job_id = gen_random_uuid()::text,
+      progress = coalesce(target.progress, '{}'::jsonb) || jsonb_build_object('waitingUntil', target.wake), updated_at = now()
+    from target where t.id = target.id
     returning t.id, t.execution_id as "executionId", t.workspace_id as "workspaceId", t.agent_type as "agentType", t.priority, t.ordinal,
-      t.attempt, t.retry_count as "retryCount", t.timeout_seconds as "timeoutSeconds", t.job_id as "jobId", j.until::text as "wakeAt"`);
+      t.attempt, t.retry_count as "retryCount", t.timeout_seconds as "timeoutSeconds", t.job_id as "jobId", target.wake::text as "wakeAt", target.progress as shown`);
   for (const task of held) {
-    const delaySeconds = Math.max(0, (new Date(task.wakeAt).getTime() - Date.now()) / 1000);
-    await enqueue(tx, ctx.queue, [task], [], { startAfterSeconds: delaySeconds });
-    events.push({ executionId: task.executionId, type: 'task-progress', data: { taskId: task.id, status: 'in_progress', waitingUntil: new Date(task.wakeAt).toISOString() } });
+    const { wakeAt, shown, ...row } = task;
+    const delaySeconds = Math.max(0, (new Date(wakeAt).getTime() - Date.now()) / 1000);
+    await enqueue(tx, ctx.queue, [row], [], { startAfterSeconds: delaySeconds });
+    const waitingUntil = new Date(wakeAt).toISOString();
+    // A wait with something to show says it (its own `status`, e.g. waiting_for_approval) and carries it as the task's progress.
+    const data = shown ? { taskId: task.id, status: 'in_progress', ...shown, waitingUntil, progress: { ...shown, waitingUntil } } : { taskId: task.id, status: 'in_progress', waitingUntil };
+    events.push({ executionId: task.executionId, type: 'task-progress', data });
   }
   return recorded + held.length;
 }

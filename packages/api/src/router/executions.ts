@@ -18,7 +18,8 @@ import { authedProcedure, rateLimit, requireRole, router } from '../trpc.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-async function executionInWorkspace(ctx: ApiContext & { principal: NonNullable<ApiContext['principal']> }, id: string, permission: 'read' | 'execute') {
+/** The execution, when it exists (404) and the caller has `permission` in its workspace (403). */
+export async function executionInWorkspace(ctx: ApiContext & { principal: NonNullable<ApiContext['principal']> }, id: string, permission: 'read' | 'execute') {
   const execution = await findExecution(ctx.db, id);
   if (!execution) throw notFound('Execution not found');
   await requireRole(ctx, execution.workspaceId, permission);

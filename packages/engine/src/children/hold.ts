@@ -5,10 +5,10 @@ import { type AssignedRow, enqueue } from '../dispatch.ts';
 import { conflict, EngineError } from '../errors.ts';
 import type { NewEvent } from '../events.ts';
 import { createExecution, planStart, type StartPlan } from '../lifecycle.ts';
-import { cancelQueuedJobs } from '../queue-cleanup.ts';
 import type { TaskQueue } from '../queue.ts';
 import type { AttemptOutcome } from '../runner.ts';
 import type { ExecutionLockRow, Tx } from '../tx.ts';
+import { wakeWaitingTasks } from '../waits/wake.ts';
 import { DEFAULT_STRATEGY_MAX_DEPTH } from './nesting.ts';
 import { ancestry } from './tree.ts';
 
@@ -138,27 +138,22 @@ export async function holdForChildren(
 }
 
 /**
- * A child execution ended: its parent task, if it still waits for this child (the same attempt),
- * is queued to run now under a new job (the safety-net job is cancelled; a claim by it would be
- * fenced off anyway). Runs in the transaction that ends the child, holding the child's lock but
- * not the parent's (ancestors are locked before descendants, never after): it takes only the
- * task's row, first, which also orders it against a hold of the same task (holdForChildren).
- * No promotion within the parent execution, whose lock is not held; no event on the parent (its
- * log is written under its lock): the claim that follows has its own. `wake_at` becomes now, so a
- * wake job that is lost is queued again by the lost-job sweep, not left to the safety net.
+ * A child execution ended: its parent task, if it still waits for this child (the same attempt)
+ * and its execution goes on, is queued to run now (waits/wake.ts). Runs in the transaction that
+ * ends the child, holding the child's lock but not the parent's (ancestors are locked before
+ * descendants, never after): so no promotion within the parent execution, and no event on it (its
+ * log is written under its lock; the claim that follows has its own). The task's row is locked
+ * first, whatever its state: that orders this wake against a hold of the same task
+ * (holdForChildren), which reads the child's status only once it holds that row.
  */
 export async function wakeParentTask(tx: Tx, queue: TaskQueue, parent: { taskId: string; attempt: number }): Promise<boolean> {
-  const [row] = await tx.execute<AssignedRow & { oldJobId: string | null }>(sql`
-    with target as (select id, job_id from tasks where id = ${parent.taskId} for update)
-    update tasks t set job_id = gen_random_uuid()::text, wake_at = least(t.wake_at, now()), updated_at = now()
-    from target
-    where t.id = target.id and t.attempt = ${parent.attempt} and t.status = 'in_progress' and t.wake_at is not null
-      and exists (select 1 from executions p where p.id = t.execution_id and p.status in ('running', 'paused'))
-    returning t.id, t.execution_id as "executionId", t.workspace_id as "workspaceId", t.agent_type as "agentType", t.priority, t.ordinal,
-      t.attempt, t.retry_count as "retryCount", t.timeout_seconds as "timeoutSeconds", t.job_id as "jobId", target.job_id as "oldJobId"`);
-  if (!row) return false;
-  const { oldJobId, ...task } = row;
-  if (oldJobId) await cancelQueuedJobs(tx, [{ agentType: task.agentType, jobId: oldJobId }]);
-  await enqueue(tx, queue, [task], [], { promote: false });
-  return true;
+  await tx.execute(sql`select id from tasks where id = ${parent.taskId} for update`);
+  const woken = await wakeWaitingTasks(
+    tx,
+    queue,
+    sql`t.id = ${parent.taskId} and t.attempt = ${parent.attempt}
+      and exists (select 1 from executions p where p.id = t.execution_id and p.status in ('running', 'paused'))`,
+    { promote: false },
+  );
+  return woken.length > 0;
 }
