@@ -390,10 +390,12 @@ describe('durability', () => {
     const row = await oneChild(execution.id);
     await until('the child task to run', async () => (await taskOf(row.id, 'slow')).status === 'in_progress');
     await worker.stop();
-    // The waiting parent task holds no worker: it is still waiting, with the child it started.
-    expect(await taskOf(execution.id, 'sub')).toMatchObject({ status: 'in_progress', attempt: 1 });
-    gates.gate('restart-1').resolve();
+    const waiting = await taskOf(execution.id, 'sub');
+    // (Started before any assertion: the tests after this one need a worker whatever happens here.)
     worker = await h.startWorker();
+    // The waiting parent task held no worker: it was still waiting, with the child it started.
+    expect(waiting).toMatchObject({ status: 'in_progress', attempt: 1 });
+    gates.gate('restart-1').resolve();
     await h.waitForStatus(execution.id, ['completed'], 30_000);
     expect(await childrenOf(execution.id)).toEqual([expect.objectContaining({ id: row.id, status: 'completed', parent_attempt: 1 })]);
     expect(await taskOf(execution.id, 'sub')).toMatchObject({ attempt: 1, retry_count: 0 });
@@ -465,8 +467,9 @@ describe('durability', () => {
     const stopping = worker.stop();
     looked.release();
     await stopping;
-    expect(await taskOf(execution.id, 'sub')).toMatchObject({ status: 'assigned', attempt: 2, retry_count: 0 });
+    const handedBack = await taskOf(execution.id, 'sub');
     worker = await h.startWorker();
+    expect(handedBack).toMatchObject({ status: 'assigned', attempt: 2, retry_count: 0 });
     // Attempt 2 starts its own child; the first one, orphaned, is cancelled by the sweep.
     const second = await until('the second child', async () => (await childrenOf(execution.id)).find((c) => c.parent_attempt === 2));
     await until('the orphan to be cancelled', async () => (await childrenOf(execution.id)).find((c) => c.id === first.id && c.status === 'cancelled'));
