@@ -55,5 +55,3 @@ export {
 } from './schedules/store.ts';
 export { runDueSchedules, startScheduleTicker, type ScheduleTicker, type ScheduleTickerOptions, type TickOutcome } from './schedules/ticker.ts';
 export { ChildWaitRequest, childRequestSchema, type ChildRequest, type ChildSummary, type OmittedResult } from './children/request.ts';
-export { DEFAULT_STRATEGY_MAX_DEPTH, STRATEGY_AGENT_TYPE } from './children/nesting.ts';
-export { cancelOrphanedChildren } from './children/orphans.ts';
