@@ -5,7 +5,8 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveScreenshot, seriousA11yProblems } from './axe.ts';
 import { launchBrowser, loggedInPage } from './browser.ts';
-import { apiCall, startWeb, type RunningWeb } from './server.ts';
+import { callJson } from './json-api.ts';
+import { startWeb, type RunningWeb } from './server.ts';
 
 /**
  * Strategies within strategies in the dashboard, in a real browser against the built app, a real
@@ -17,18 +18,14 @@ import { apiCall, startWeb, type RunningWeb } from './server.ts';
 let h: EngineHarness;
 let web: RunningWeb;
 let browser: Browser;
-let token: string;
+let token = '';
 let workspaceId: string;
 const gates = keyedGates();
 
 const PASSWORD = 'a nesting password';
 
 /** The API as the test's user; fails the test on an error answer. */
-async function api<T>(path: string, body?: unknown): Promise<T> {
-  const { status, body: answer } = await apiCall(web.url, path, { token, ...(body === undefined ? {} : { body }) });
-  if (status >= 300) throw new Error(`${path}: ${status} ${JSON.stringify(answer)}`);
-  return answer as T;
-}
+const api = <T>(path: string, body?: unknown) => callJson<T>(web.url, token, path, body);
 
 beforeAll(async () => {
   h = await createEngineHarness();
