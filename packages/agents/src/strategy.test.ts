@@ -84,6 +84,15 @@ const engineErrorOf = async (promise: Promise<unknown>): Promise<EngineError> =>
   return error;
 };
 
+/** A parent started with one `strategy` task (`maxRetries`) whose child's only task fails its first `times` runs. */
+async function parentOfFailingChild(failKey: string, times: number, maxRetries: number) {
+  const ws = await h.workspace();
+  failures.set(failKey, times);
+  const child = await h.strategy(ws, [an('x', { input: { failKey } })]);
+  const parent = await h.strategy(ws, [sub('sub', { strategyId: child }, { maxRetries })]);
+  return { child, execution: await startExecution(h.ctx, { strategyId: parent, workspaceId: ws }) };
+}
+
 /** A parent waiting for its child, whose task `first` runs, held at `gate`, with `then` after it. */
 async function childRunning(first: string, then: string, gate: string) {
   const ws = await h.workspace();
@@ -181,11 +190,7 @@ describe('child executions', () => {
   });
 
   it('fails the task when the child fails; the retry starts a new child', async () => {
-    const ws = await h.workspace();
-    failures.set('retry-1', 1);
-    const child = await h.strategy(ws, [an('x', { input: { failKey: 'retry-1' } })]);
-    const parent = await h.strategy(ws, [sub('sub', { strategyId: child }, { maxRetries: 2 })]);
-    const execution = await startExecution(h.ctx, { strategyId: parent, workspaceId: ws });
+    const { child, execution } = await parentOfFailingChild('retry-1', 1, 2);
     await h.waitForStatus(execution.id, ['completed'], 30_000);
     const children = await childrenOf(execution.id);
     expect(children.map((c) => [c.parent_attempt, c.status])).toEqual([
@@ -204,11 +209,7 @@ describe('child executions', () => {
   });
 
   it('fails the parent when its child keeps failing and no retry is left', async () => {
-    const ws = await h.workspace();
-    failures.set('retry-2', 5);
-    const child = await h.strategy(ws, [an('x', { input: { failKey: 'retry-2' } })]);
-    const parent = await h.strategy(ws, [sub('sub', { strategyId: child }, { maxRetries: 0 })]);
-    const execution = await startExecution(h.ctx, { strategyId: parent, workspaceId: ws });
+    const { child, execution } = await parentOfFailingChild('retry-2', 5, 0);
     const done = await h.waitForStatus(execution.id, ['failed'], 30_000);
     const [only] = await childrenOf(execution.id);
     expect(done.execution.error).toBe(`Task "sub" failed: Child execution ${only!.id} (${child}) failed: Task "x" failed: x failed on purpose`);
