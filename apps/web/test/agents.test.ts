@@ -1,3 +1,4 @@
+import { BUILT_IN_AGENTS } from '@strata/agents';
 import { fileURLToPath } from 'node:url';
 import { createEngineHarness, type EngineHarness } from '@strata/engine/testing';
 import type { Browser } from 'playwright-core';
@@ -34,7 +35,7 @@ describe('GET /api/agents', () => {
     const res = await fetch(`${web.url}/api/agents`, { headers: { authorization: `Bearer ${token}` } });
     expect(res.status).toBe(200);
     const { agents } = (await res.json()) as { agents: { type: string; description: string | null; inputSchema: Record<string, unknown> | null; example: unknown }[] };
-    expect(agents.map((a) => a.type).sort()).toEqual(['analysis', 'content', 'coordination', 'email', 'research', 'scheduling']);
+    expect(agents.map((a) => a.type).sort()).toEqual(Object.keys(BUILT_IN_AGENTS).sort());
     for (const agent of agents) expect(agent.inputSchema, agent.type).toMatchObject({ type: 'object' });
     expect(agents.find((a) => a.type === 'content')).toMatchObject({
       description: 'Writes a post about a topic, in house style.',

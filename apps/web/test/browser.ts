@@ -36,8 +36,8 @@ export async function newCheckedPage(browser: Browser): Promise<{ page: Page; er
   return { page, errors };
 }
 
-/** A checked page (newCheckedPage) logged in through the form as `email`, on /app. */
-export async function logInPage(browser: Browser, baseUrl: string, email: string, password: string): Promise<{ page: Page; errors: string[] }> {
+/** A checked page logged in through the login form as `email`. */
+export async function loggedInPage(browser: Browser, baseUrl: string, email: string, password: string): Promise<{ page: Page; errors: string[] }> {
   const { page, errors } = await newCheckedPage(browser);
   // networkidle: the app's modules have loaded and hydrated the form before it is used.
   await page.goto(`${baseUrl}/login`, { waitUntil: 'networkidle' });

@@ -3,6 +3,7 @@ import { createEngineHarness, type EngineHarness } from '@strata/engine/testing'
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser, newCheckedPage } from './browser.ts';
+import { callJson } from './json-api.ts';
 import { startWeb, type RunningWeb } from './server.ts';
 
 let h: EngineHarness;
@@ -15,16 +16,7 @@ const EMAIL = 'dash@example.com';
 const PASSWORD = 'a dashboard password';
 const ICS = 'BEGIN:VCALENDAR\r\nVERSION:2.0\r\nBEGIN:VEVENT\r\nSUMMARY:Kickoff\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n';
 
-async function api<T = Record<string, unknown>>(path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${web.url}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const json = (await response.json()) as T;
-  if (!response.ok) throw new Error(`${path}: ${response.status} ${JSON.stringify(json)}`);
-  return json;
-}
+const api = <T = Record<string, unknown>>(path: string, body?: unknown): Promise<T> => callJson<T>(web.url, token, path, body);
 
 async function createStrategy(name: string, items: unknown[]): Promise<string> {
   return (await api<{ strategy: { id: string } }>('/api/strategies', { workspaceId, name, items })).strategy.id;

@@ -7,6 +7,7 @@ import type { Browser, Page, WebSocketRoute } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { saveScreenshot, seriousA11yProblems } from './axe.ts';
 import { launchBrowser, newCheckedPage } from './browser.ts';
+import { callJson } from './json-api.ts';
 import { startWeb, type RunningWeb } from './server.ts';
 
 /** Issue 11: the execution view in a real browser, on a real database, following real runs. */
@@ -23,16 +24,7 @@ const flaked = new Set<string>();
 const gates = keyedGates();
 const gate = gates.gate;
 
-async function api<T = Record<string, unknown>>(path: string, body?: unknown, token = tokens.owner): Promise<T> {
-  const response = await fetch(`${web.url}${path}`, {
-    method: body === undefined ? 'GET' : 'POST',
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  const json = (await response.json()) as T;
-  if (!response.ok) throw new Error(`${path}: ${response.status} ${JSON.stringify(json)}`);
-  return json;
-}
+const api = <T = Record<string, unknown>>(path: string, body?: unknown, token = tokens.owner): Promise<T> => callJson<T>(web.url, token, path, body);
 
 async function signup(email: string): Promise<string> {
   return (await api<{ token: string }>('/api/auth/signup', { email, password: PASSWORD, name: email.split('@')[0] }, '')).token;

@@ -1,10 +1,10 @@
 import { startExecution } from '@strata/engine';
 import { createEngineHarness, type EngineHarness, keyedGates } from '@strata/engine/testing';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { seriousA11yProblems } from './axe.ts';
-import { launchBrowser, logInPage } from './browser.ts';
-import { startWeb, type RunningWeb } from './server.ts';
+import { launchBrowser, loggedInPage } from './browser.ts';
+import { apiCall, startWeb, type RunningWeb } from './server.ts';
 
 /**
  * Issue 14, load under control, in the dashboard: an admin sets the workspace's limits (a
@@ -19,12 +19,9 @@ const gates = keyedGates();
 
 const PASSWORD = 'a limits password';
 
-async function signup(email: string): Promise<string> {
-  const response = await fetch(`${web.url}/api/auth/signup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password: PASSWORD }) });
-  return ((await response.json()) as { token: string }).token;
-}
+const signup = async (email: string): Promise<string> => (await apiCall(web.url, '/api/auth/signup', { body: { email, password: PASSWORD } })).body.token;
 
-const logIn = (email: string): Promise<{ page: Page; errors: string[] }> => logInPage(browser, web.url, email, PASSWORD);
+const logIn = (email: string) => loggedInPage(browser, web.url, email, PASSWORD);
 
 beforeAll(async () => {
   h = await createEngineHarness();
@@ -37,8 +34,7 @@ beforeAll(async () => {
   browser = await launchBrowser();
   const token = await signup('admin@example.com');
   await signup('viewer@example.com');
-  const response = await fetch(`${web.url}/api/workspaces`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body: JSON.stringify({ name: 'Mailing' }) });
-  workspaceId = ((await response.json()) as { workspace: { id: string } }).workspace.id;
+  workspaceId = (await apiCall(web.url, '/api/workspaces', { body: { name: 'Mailing' }, token })).body.workspace.id;
   const [viewer] = await h.database.sql<{ id: string }[]>`select id from users where email = 'viewer@example.com'`;
   await h.database.sql`insert into memberships (workspace_id, user_id, role) values (${workspaceId}, ${viewer!.id}, 'viewer')`;
 });

@@ -1,8 +1,8 @@
 import { createTestDatabase, type TestDatabase } from '@strata/db/testing';
-import type { Browser, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { launchBrowser, logInPage } from './browser.ts';
-import { startWeb, type RunningWeb } from './server.ts';
+import { launchBrowser, loggedInPage as loggedIn } from './browser.ts';
+import { apiCall, startWeb, type RunningWeb } from './server.ts';
 
 /**
  * Members and invitations in the dashboard, in a real browser (finding 10): an admin invites
@@ -20,17 +20,9 @@ const OWNER = 'olive.owner@example.com';
 const INVITEE = 'ivan.invitee@example.com';
 const DECLINER = 'dora.decliner@example.com';
 
-async function api(path: string, init: { method?: string; body?: unknown; token?: string } = {}) {
-  const response = await fetch(`${web.url}${path}`, {
-    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-    headers: { 'content-type': 'application/json', ...(init.token ? { authorization: `Bearer ${init.token}` } : {}) },
-    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
-  });
-  // biome-ignore lint/suspicious/noExplicitAny: tests read response bodies loosely
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
-}
+const api = (path: string, init: { method?: string; body?: unknown; token?: string } = {}) => apiCall(web.url, path, init);
 
-const loggedInPage = (email: string): Promise<{ page: Page; errors: string[] }> => logInPage(browser, web.url, email, PASSWORD);
+const loggedInPage = (email: string) => loggedIn(browser, web.url, email, PASSWORD);
 
 const roleIn = async (email: string) =>
   (await test.sql`select m.role from memberships m join users u on u.id = m.user_id where m.workspace_id = ${workspaceId} and u.email = ${email}`)[0]?.role ?? null;

@@ -62,3 +62,14 @@ export async function startWeb(env: Record<string, string | undefined>): Promise
     },
   };
 }
+
+/** One REST call to a running web process, with a Bearer token when given; GET without a body, POST with one unless told. */
+export async function apiCall(baseUrl: string, path: string, init: { method?: string; body?: unknown; token?: string } = {}) {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
+    headers: { 'content-type': 'application/json', ...(init.token ? { authorization: `Bearer ${init.token}` } : {}) },
+    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+  });
+  // biome-ignore lint/suspicious/noExplicitAny: tests read response bodies loosely
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
+}

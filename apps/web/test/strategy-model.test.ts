@@ -35,7 +35,7 @@ const stored: StrategyDetail = {
 };
 
 describe('the schema form', () => {
-  it('draws every field of the six built-in agents, raw JSON only where nothing else fits', () => {
+  it('draws every field of the built-in agents, raw JSON only where nothing else fits', () => {
     const kinds = Object.fromEntries(
       catalog.map((agent) => {
         const root = fieldKind(agent.inputSchema!);
@@ -48,7 +48,8 @@ describe('the schema form', () => {
     expect(kinds.research).toMatchObject({ urls: 'list', questions: 'list', keywords: 'list', maxBytes: 'number' });
     expect(kinds.scheduling).toMatchObject({ title: 'string', start: 'string', recurrence: 'object', attendees: 'list', organizer: 'object' });
     expect(kinds.analysis).toMatchObject({ source: 'enum', fields: 'list', percentiles: 'list' });
-    expect(kinds.coordination).toMatchObject({ waitSeconds: 'number', until: 'string' });
+    expect(kinds.coordination).toMatchObject({ waitSeconds: 'number', until: 'string', waitForSignal: 'string', timeoutSeconds: 'number' });
+    expect(kinds.approval).toEqual({ prompt: 'string', details: 'raw', timeoutSeconds: 'number', onTimeout: 'enum' });
   });
 
   it('reads the details a field needs', () => {

@@ -5,7 +5,7 @@ import { createEngineHarness, type EngineHarness } from '@strata/engine/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { spawnWorker, type WorkerProcess } from '../test/processes.ts';
 
-/** The six built-in agents in a real worker process (no test agents), against local peers. */
+/** The built-in agents in a real worker process (no test agents), against local peers. */
 let h: EngineHarness;
 let site: Server;
 let siteUrl: string;
@@ -36,7 +36,7 @@ function builtInWorker(env: Record<string, string> = {}) {
   return spawnWorker(h.database.url, { STRATA_AGENT_MODULES: '', AGENT_FETCH_ALLOW_HOSTS: '127.0.0.1', TASK_LEASE_SECONDS: '5', ...env });
 }
 
-describe('the six built-in agents, end to end through a worker process', () => {
+describe('the built-in agents, end to end through a worker process', () => {
   it('runs research -> content -> email, analysis over research, scheduling and a waiting coordination fan-in', async () => {
     workers.push(await builtInWorker());
     const ws = await h.workspace();
@@ -118,5 +118,36 @@ describe('the six built-in agents, end to end through a worker process', () => {
     expect(done.tasks[0], JSON.stringify(done.tasks[0])).toMatchObject({ status: 'completed' });
     const mails = await h.database.sql`select "to", subject, text from email_outbox where execution_id = ${execution.id}`;
     expect(mails.map((m) => ({ ...m }))).toEqual([{ to: ['ann@example.com'], subject: 'Welcome, Ann', text: 'Hello Ann!' }]);
+  });
+
+  it('runs a child strategy through the strategy agent (its email parameterised by the parent), and refuses one beyond STRATEGY_MAX_DEPTH', async () => {
+    await Promise.all(workers.splice(0).map((w) => w.stop()));
+    workers.push(await builtInWorker());
+    const ws = await h.workspace();
+    const child = await createStrategy(h.database.db, {
+      workspaceId: ws,
+      name: 'Notify',
+      inputSchema: { type: 'object', properties: { to: { type: 'string', format: 'email' } }, required: ['to'] },
+      items: [{ key: 'mail', description: 'Mail them', agentType: 'email', input: { to: '{{input.to}}', subject: 'Done', body: 'The report is ready.' } }],
+    });
+    const parentId = await h.strategy(ws, [{ key: 'notify', description: 'Notify the team', agentType: 'strategy', input: { strategyId: child.id, input: { to: 'team@example.com' } } }]);
+    const execution = await startExecution(h.ctx, { strategyId: parentId, workspaceId: ws });
+    const done = await h.waitForStatus(execution.id, ['completed', 'failed'], 60_000);
+    expect(done.execution.status, JSON.stringify(done.tasks)).toBe('completed');
+    const summary = done.tasks[0]!.result as { executionId: string; status: string; results: Record<string, { to: string[] }> };
+    expect(summary).toMatchObject({ status: 'completed', results: { mail: { to: ['team@example.com'], delivered: 'outbox' } } });
+    const mails = await h.database.sql`select "to" from email_outbox where execution_id = ${summary.executionId}`;
+    expect(mails.map((m) => m.to)).toEqual([['team@example.com']]);
+
+    // STRATEGY_MAX_DEPTH=0: no child at all, and the task fails without retry.
+    await Promise.all(workers.splice(0).map((w) => w.stop()));
+    workers.push(await builtInWorker({ STRATEGY_MAX_DEPTH: '0' }));
+    const refused = await startExecution(h.ctx, { strategyId: parentId, workspaceId: ws });
+    const failed = await h.waitForStatus(refused.id, ['completed', 'failed'], 60_000);
+    expect(failed.tasks[0]).toMatchObject({
+      status: 'failed',
+      retry_count: 0,
+      error: `The child execution of ${child.id} was not started: it would be nested 1 deep, and STRATEGY_MAX_DEPTH is 0`,
+    });
   });
 });

@@ -16,7 +16,7 @@ if (!config.DATABASE_URL) {
   process.exit(1);
 }
 
-// The six built-in agents; STRATA_AGENT_MODULES may replace any of them.
+// The built-in agents; STRATA_AGENT_MODULES may replace any of them.
 const agentDatabase = createDatabase(config.DATABASE_URL, { applicationName: 'strata-agents', max: 4 });
 const registry = builtInRegistry({ config, db: agentDatabase.db });
 try {

@@ -1,6 +1,6 @@
 import type { Config, Logger } from '@strata/config';
 import { type AgentType, createDatabase } from '@strata/db';
-import { AgentRegistry, type EngineWorker, pgBossTaskQueue, type QueueSettings, startEngineWorker } from '@strata/engine';
+import { AgentRegistry, type EngineWorker, pgBossTaskQueue, type QueueSettings, type ScheduleTicker, startEngineWorker, startScheduleTicker } from '@strata/engine';
 import type { PgBoss } from 'pg-boss';
 import { createBoss } from './boss.ts';
 
@@ -23,6 +23,8 @@ export interface WorkerOptions {
     resultMaxBytes: number;
     /** The rolling window of perMinute limits (tests shorten it; default 60 s). */
     limitWindowMs?: number;
+    /** STRATEGY_MAX_DEPTH: how deep child executions may nest. */
+    strategyMaxDepth: number;
   };
 }
 
@@ -34,7 +36,8 @@ export interface Worker {
 
 /** The engine settings a worker process takes from configuration. */
 export function engineSettings(config: Config, registry: AgentRegistry): NonNullable<WorkerOptions['engine']> {
-  const perType: Record<AgentType, number | undefined> = {
+  // Types without a setting of their own (approval, strategy) take WORKER_CONCURRENCY.
+  const perType: Partial<Record<AgentType, number>> = {
     email: config.WORKER_CONCURRENCY_EMAIL,
     content: config.WORKER_CONCURRENCY_CONTENT,
     research: config.WORKER_CONCURRENCY_RESEARCH,
@@ -55,6 +58,7 @@ export function engineSettings(config: Config, registry: AgentRegistry): NonNull
     sweepIntervalMs: config.WORKER_SWEEP_INTERVAL_MS,
     resultMaxBytes: config.TASK_RESULT_MAX_BYTES,
     ...(config.STRATA_TEST_LIMIT_WINDOW_MS ? { limitWindowMs: config.STRATA_TEST_LIMIT_WINDOW_MS } : {}),
+    strategyMaxDepth: config.STRATEGY_MAX_DEPTH,
   };
 }
 
@@ -68,10 +72,12 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
 
   const database = options.engine ? createDatabase(options.databaseUrl, { applicationName: 'strata-worker', max: 10 }) : undefined;
   let engine: EngineWorker | undefined;
+  let ticker: ScheduleTicker | undefined;
   if (options.engine && database) {
+    const ctx = { db: database.db, queue: pgBossTaskQueue(boss), retry: options.engine.retry, children: { maxDepth: options.engine.strategyMaxDepth }, limitWindowMs: options.engine.limitWindowMs };
     engine = await startEngineWorker({
       boss,
-      ctx: { db: database.db, queue: pgBossTaskQueue(boss), retry: options.engine.retry, limitWindowMs: options.engine.limitWindowMs },
+      ctx,
       registry: options.engine.registry,
       logger,
       leaseSeconds: options.engine.leaseSeconds,
@@ -80,6 +86,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       sweepIntervalMs: options.engine.sweepIntervalMs,
       resultMaxBytes: options.engine.resultMaxBytes,
     });
+    // Every worker runs the schedules' ticker: each tick starts once whichever process takes it.
+    ticker = startScheduleTicker({ ctx, logger });
   }
   logger.info({ agents: options.engine?.registry.types() ?? [] }, 'worker ready');
 
@@ -91,6 +99,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
       stopping ??= (async () => {
         logger.info({ timeoutMs: options.shutdownTimeoutMs }, 'worker stopping: finishing in-flight jobs');
         const deadline = new Promise<void>((resolve) => setTimeout(resolve, options.shutdownTimeoutMs).unref());
+        if (ticker) await Promise.race([ticker.stop(), deadline]);
         if (engine) await Promise.race([engine.stop(), deadline]);
         await boss.stop({ graceful: true, timeout: options.shutdownTimeoutMs, close: true });
         await database?.close();

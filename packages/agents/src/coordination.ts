@@ -1,4 +1,4 @@
-import type { DependencyResult } from '@strata/engine';
+import { type DependencyResult, NonRetryableError, SIGNAL_LIMITS, type SignalDelivery, signalNameSchema } from '@strata/engine';
 import { z } from 'zod';
 import type { BuiltInAgent } from './types.ts';
 
@@ -8,9 +8,22 @@ export const coordinationInput = z
   .object({
     waitSeconds: z.number().min(0).max(MAX_WAIT_SECONDS).optional(),
     until: z.iso.datetime({ offset: true }).optional(),
+    waitForSignal: signalNameSchema.optional().meta({ description: 'Waits for the first signal of this name sent to the execution (POST /api/executions/{id}/signals) and completes with its payload' }),
+    timeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(SIGNAL_LIMITS.timeoutMaxSeconds)
+      .optional()
+      .meta({ description: 'With waitForSignal: no signal after this long fails the task (no retries); without it the wait lasts as long as the execution' }),
     note: z.string().max(2000).optional(),
   })
-  .refine((input) => input.waitSeconds === undefined || input.until === undefined, { message: 'give waitSeconds or until, not both' });
+  .refine((input) => input.waitSeconds === undefined || input.until === undefined, { message: 'give waitSeconds or until, not both' })
+  .refine((input) => input.waitForSignal === undefined || (input.waitSeconds === undefined && input.until === undefined), {
+    message: 'give waitForSignal or a time to wait (waitSeconds, until), not both',
+    path: ['waitForSignal'],
+  })
+  .refine((input) => input.timeoutSeconds === undefined || input.waitForSignal !== undefined, { message: 'timeoutSeconds goes with waitForSignal', path: ['timeoutSeconds'] });
 
 /** A summary of a dependency's result is at most about this many characters. */
 export const SUMMARY_MAX_CHARS = 200;
@@ -29,8 +42,17 @@ export interface DependencyReference {
 export interface CoordinationResult {
   dependencies: DependencyReference[];
   waited: boolean;
+  /** With waitForSignal: the signal it waited for (its payload, null when it carried none). */
+  signal?: SignalDelivery;
   note?: string;
   completedAt: string;
+}
+
+/** The error code of a signal wait that ran out, in the task-failed event. */
+export const SIGNAL_TIMED_OUT = 'signal_timed_out';
+
+class SignalTimedOut extends NonRetryableError {
+  readonly code = SIGNAL_TIMED_OUT;
 }
 
 /**
@@ -38,14 +60,27 @@ export interface CoordinationResult {
  * copying it, so a chain of coordination tasks stays small however large the results it joins
  * (copying them made each hop hold everything before it). Whoever needs a result reads it from
  * that task (its `taskId`) or depends on that task. It can first wait — `waitSeconds` or
- * `until` — durably (the engine holds the task without a worker slot, across restarts).
+ * `until` — durably (the engine holds the task without a worker slot, across restarts), or wait
+ * for a signal (`waitForSignal`: the first signal of that name sent to the execution, before or
+ * after the task began to wait), failing without retries when `timeoutSeconds` passes first.
  */
 export const coordinationAgent: BuiltInAgent = () => ({
   inputSchema: coordinationInput,
-  description: 'Joins its dependencies (naming their results) and can first wait durably, for a time or until a date.',
+  description: 'Joins its dependencies (naming their results) and can first wait durably: for a time, until a date, or for a signal sent to the execution.',
   example: { waitSeconds: 60, note: 'Give the team a minute before the follow-up' },
-  run: async ({ task, dependencies, wait, progress }): Promise<CoordinationResult> => {
+  run: async ({ task, dependencies, wait, progress, waitForSignal }): Promise<CoordinationResult> => {
     const input = coordinationInput.parse(task.input);
+    if (input.waitForSignal) {
+      const signal = await waitForSignal(input.waitForSignal, { timeoutSeconds: input.timeoutSeconds });
+      if (!signal) throw new SignalTimedOut(`No signal "${input.waitForSignal}" within ${input.timeoutSeconds} s`);
+      return {
+        dependencies: dependencies.map(referenceTo),
+        waited: true,
+        signal,
+        ...(input.note ? { note: input.note } : {}),
+        completedAt: new Date().toISOString(),
+      };
+    }
     if (!task.resumedFromWait) {
       const until = input.until ? new Date(input.until) : input.waitSeconds ? new Date(Date.now() + input.waitSeconds * 1000) : undefined;
       if (until && until.getTime() > Date.now()) {

@@ -1,11 +1,13 @@
 export { analysisAgent } from './analysis.ts';
+export { APPROVAL_REJECTED, type ApprovalInput, type ApprovalResult, approvalAgent } from './approval.ts';
 export { contentAgent } from './content.ts';
-export { type CoordinationResult, coordinationAgent, type DependencyReference } from './coordination.ts';
+export { type CoordinationResult, coordinationAgent, type DependencyReference, SIGNAL_TIMED_OUT } from './coordination.ts';
 export { emailAgent } from './email.ts';
 export { loadAgentModules } from './modules.ts';
 export { BUILT_IN_AGENTS, builtInRegistry, registerBuiltInAgents } from './registry.ts';
 export { researchAgent } from './research.ts';
 export { schedulingAgent } from './scheduling.ts';
+export { strategyAgent } from './strategy.ts';
 export type { AgentDeps, BuiltInAgent } from './types.ts';
 export { AGENT_ERROR_CODES, type AgentErrorCode, ActionableError, ActionableNonRetryableError } from './errors.ts';
 export { demoDocUrl } from './net/demo-docs.ts';

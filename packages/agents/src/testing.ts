@@ -1,9 +1,10 @@
 import type { AgentDeps } from './types.ts';
-import { type AgentContext, type AgentTask, type DependencyResult, WaitRequest } from '@strata/engine';
+import { type AgentContext, type AgentTask, ChildWaitRequest, type ChildSummary, childRequestSchema, type DependencyResult, WaitRequest } from '@strata/engine';
 
 /**
- * Test-only: the context the engine hands an agent, with progress reports collected and
- * `wait()` throwing the engine's WaitRequest, as in a real run.
+ * Test-only: the context the engine hands an agent, with progress reports collected,
+ * `wait()` throwing the engine's WaitRequest and `child.waitFor()` its ChildWaitRequest, as in a
+ * real run; `child.current()` answers `child` (the attempt's child execution, none by default).
  */
 export function agentContext(options: {
   input: Record<string, unknown>;
@@ -12,6 +13,10 @@ export function agentContext(options: {
   signal?: AbortSignal;
   /** The execution's input (`{{input.<path>}}`). */
   executionInput?: Record<string, unknown>;
+  /** The engine's answers to `waitForApproval` / `waitForSignal`; by default nothing came yet, so they ask to wait. */
+  waitForApproval?: AgentContext['waitForApproval'];
+  waitForSignal?: AgentContext['waitForSignal'];
+  child?: ChildSummary | null;
 }) {
   const progress: Record<string, unknown>[] = [];
   const ctx: AgentContext = {
@@ -38,6 +43,14 @@ export function agentContext(options: {
     signal: options.signal ?? new AbortController().signal,
     wait: (until: Date): never => {
       throw new WaitRequest(until);
+    },
+    waitForApproval: options.waitForApproval ?? (async (request) => Promise.reject(new WaitRequest(new Date(Date.now() + 3600_000), { progress: { status: 'waiting_for_approval', prompt: request.prompt }, wakeWhenReady: true }))),
+    waitForSignal: options.waitForSignal ?? (async (name) => Promise.reject(new WaitRequest(new Date(Date.now() + 3600_000), { progress: { status: 'waiting_for_signal', signal: name }, wakeWhenReady: true }))),
+    child: {
+      current: async () => options.child ?? null,
+      waitFor: (request): never => {
+        throw new ChildWaitRequest(childRequestSchema.parse(request));
+      },
     },
   };
   return { ctx, progress };

@@ -38,6 +38,15 @@ describe('the OpenAPI document', () => {
     expect(start?.responses['200']?.content?.['application/json']?.example).toMatchObject({ success: true, executionId: expect.stringMatching(/^exec_/) });
   });
 
+  it('documents the re-run: an optional body naming the mode, Idempotency-Key, 201 with retryOf, 409', () => {
+    const op = doc().paths['/api/executions/{id}/retry']?.post as Operation & { requestBody?: { required: boolean; content: Record<string, { schema: { properties: Record<string, { enum?: string[]; default?: string }> } }> } };
+    expect(op.parameters).toContainEqual(expect.objectContaining({ name: 'Idempotency-Key', in: 'header' }));
+    expect(op.requestBody?.required).toBe(false);
+    expect(op.requestBody?.content['application/json']?.schema.properties.mode).toMatchObject({ enum: ['failed', 'all'], default: 'failed' });
+    expect(op.responses['201']?.content?.['application/json']?.example).toMatchObject({ success: true, retryOf: expect.stringMatching(/^exec_/) });
+    expect(Object.keys(op.responses)).toEqual(expect.arrayContaining(['201', '400', '401', '403', '404', '409', '429']));
+  });
+
   it('describes every error answer as the shared Error body, with an example', () => {
     const { paths, components } = doc();
     expect(components.schemas.Error).toMatchObject({ type: 'object', required: ['error'] });

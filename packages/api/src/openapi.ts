@@ -1,6 +1,7 @@
 import type { AgentCatalogEntry } from '@strata/engine';
-import { EXECUTION_STATUSES, INVITATION_STATUSES, ON_TASK_FAILURE, PRIORITIES, ROLES } from '@strata/db';
+import { APPROVAL_ON_TIMEOUT, APPROVAL_STATUSES, EXECUTION_STATUSES, INVITATION_STATUSES, ON_TASK_FAILURE, PRIORITIES, ROLES } from '@strata/db';
 import { executionStatusBodySchema, executionViewSchema, TASK_INCLUDES, taskViewSchema } from '@strata/engine/contract';
+import { SCHEDULE_LIMITS, scheduleRunViewSchema, scheduleViewSchema } from '@strata/engine/schedule-contract';
 import { z } from 'zod';
 import { ROUTES } from './rest/routes.ts';
 import * as input from './schemas.ts';
@@ -16,6 +17,7 @@ const startResponse = z.object({
   message: z.string(),
   execution: z.object({ id: z.string(), status: z.enum(EXECUTION_STATUSES), strategyId: z.string(), startedAt: z.string().nullable(), totalTasks: z.number().int() }),
 });
+const retryResponse = startResponse.extend({ retryOf: z.string().meta({ description: 'The execution re-run; the new one is `executionId`' }) });
 const controlResponse = z.object({ success: z.literal(true), message: z.string(), execution: z.object({ id: z.string(), status: z.enum(EXECUTION_STATUSES) }) });
 const streamTicketResponse = z.object({
   ticket: z.string().meta({ description: 'For `?access_token=` on GET /api/executions/{id}/stream (WebSocket or SSE): this execution only, once, within 60 s' }),
@@ -104,6 +106,53 @@ const agentEntry = z.object({
   example: z.record(z.string(), z.unknown()).nullable(),
 });
 
+const answerer = z.object({ id: z.string(), name: z.string().nullable(), email: z.string() }).meta({ description: 'Who answered' });
+const approvalView = z.object({
+  executionId: z.string(),
+  taskId: z.string(),
+  status: z.enum(APPROVAL_STATUSES),
+  prompt: z.string(),
+  details: z.unknown(),
+  onTimeout: z.enum(APPROVAL_ON_TIMEOUT),
+  timeoutAt: z.string().nullable(),
+  by: answerer.nullable(),
+  comment: z.string().nullable(),
+  answeredAt: z.string().nullable(),
+  createdAt: z.string(),
+});
+const answerResponse = z.object({ success: z.literal(true), message: z.string(), approval: approvalView });
+const pendingApproval = z.object({
+  executionId: z.string(),
+  executionStatus: z.enum(EXECUTION_STATUSES),
+  strategyId: z.string(),
+  strategyName: z.string().nullable(),
+  taskId: z.string(),
+  taskKey: z.string(),
+  taskDescription: z.string(),
+  prompt: z.string(),
+  details: z.unknown(),
+  since: z.string().meta({ description: 'When the task asked' }),
+  timeoutAt: z.string().nullable().meta({ description: 'When onTimeout decides; null: no timeout' }),
+  onTimeout: z.enum(APPROVAL_ON_TIMEOUT),
+});
+const signalResponse = z.object({
+  signal: z.object({ id: z.number().int(), executionId: z.string(), name: z.string(), createdAt: z.string() }),
+  waiters: z.number().int().meta({ description: 'Tasks waiting for this name that receive it (now, or at resume when the execution is paused)' }),
+});
+const APPROVAL_ANSWER_DOC =
+  'Operator or above (an API token acts with its user’s role). The task must be an `approval` task waiting for its answer; a running execution’s task goes on at once, a paused one’s at resume. ' +
+  'Approved, the task completes with `{ approved, by, at, comment, timedOut }`; rejected, it fails without retries and the execution follows its onTaskFailure. ' +
+  '404: unknown execution or task. 409: already answered or timed out, the task is not asking (not an approval task, or not started yet), or the execution has ended. Counted by the control rate limit.';
+
+/** approve and reject: the same body and answer. */
+const answerDoc = (summary: string, comment: string): OperationDoc => ({
+  summary,
+  description: APPROVAL_ANSWER_DOC,
+  body: input.answerApprovalInput.pick({ comment: true }),
+  bodyExample: { comment },
+  response: answerResponse,
+});
+
 /**
  * What the document says about one REST call beyond its route: request body, query, response,
  * examples, extra headers. Keyed `METHOD /path` as in rest/routes.ts; add an entry with a route.
@@ -118,9 +167,41 @@ export interface OperationDoc {
   responseExample?: unknown;
   /** Request headers beyond the credentials (e.g. Idempotency-Key). */
   headers?: object[];
+  /** False when the body may be left out (every field optional). */
+  bodyRequired?: boolean;
 }
 
 const EXEC_ID = 'exec_1732608000000_abc123';
+const idempotencyKeyHeader = (what: string, example: string) => ({
+  name: 'Idempotency-Key',
+  in: 'header',
+  required: false,
+  description: `Any 1–255 characters. A repeat within 24 h with the same body returns the first ${what} instead of starting another; with a different body: 409; while the first is still starting: 409.`,
+  schema: { type: 'string', minLength: 1, maxLength: 255 },
+  example,
+});
+const scheduleExample = {
+  id: 'sched_4f9k2m7q1x8d3a6b',
+  workspaceId: 'ws_123',
+  strategyId: 'strat_456',
+  strategyName: 'Weekly newsletter',
+  cron: '0 9 * * MON',
+  runAt: null,
+  timezone: 'Europe/Berlin',
+  input: { audience: 'customers' },
+  enabled: true,
+  nextRunAt: '2026-12-07T08:00:00.000Z',
+  lastRunAt: '2026-11-30T08:00:00.000Z',
+  lastExecutionId: EXEC_ID,
+  createdBy: 'usr_123',
+  createdAt: '2026-11-01T10:00:00.000Z',
+  updatedAt: '2026-11-30T08:00:00.012Z',
+};
+const SCHEDULE_RULES =
+  'Exactly one of `cron` (five fields, standard syntax, read in `timezone`; DST as Vixie cron: a fixed time in a spring-forward gap runs once right after it, one in a repeated hour runs once; a job with `*` or a step in its minute or hour field runs at every time that exists) ' +
+  'and `runAt` (a one-off, ISO 8601 with an offset; it fires within 2 s of its time, then has no nextRunAt and is disabled). ' +
+  "`timezone`: an IANA name (default UTC). `input`: valid against the strategy's latest inputSchema. Each refusal is a 400 naming the field (`field`). " +
+  `A workspace has at most ${SCHEDULE_LIMITS.enabledPerWorkspace} enabled schedules (409 past it); an archived strategy cannot be scheduled (409).`;
 const controlExample = (status: string, message: string) => ({ success: true, message, execution: { id: EXEC_ID, status } });
 
 export const OPERATIONS: Record<string, OperationDoc> = {
@@ -231,17 +312,7 @@ export const OPERATIONS: Record<string, OperationDoc> = {
       message: 'Strategy execution started',
       execution: { id: EXEC_ID, status: 'running', strategyId: 'strat_456', startedAt: '2025-11-26T20:00:00.000Z', totalTasks: 25 },
     },
-    headers: [
-      {
-        name: 'Idempotency-Key',
-        in: 'header',
-        required: false,
-        description:
-          'Any 1–255 characters. A repeat within 24 h with the same body returns the first execution instead of starting another; with a different body: 409; while the first is still starting: 409.',
-        schema: { type: 'string', minLength: 1, maxLength: 255 },
-        example: 'start-2025-11-26-newsletter',
-      },
-    ],
+    headers: [idempotencyKeyHeader('execution', 'start-2025-11-26-newsletter')],
   },
   'GET /api/executions': { summary: "A workspace's executions, newest first, a page at a time", query: input.listExecutionsInput },
   'GET /api/executions/:id': { summary: 'One execution, without its tasks (404 unknown, 403 not yours)', response: z.object({ execution: executionViewSchema }) },
@@ -303,8 +374,72 @@ export const OPERATIONS: Record<string, OperationDoc> = {
   'POST /api/executions/:id/pause': { summary: 'Pause (running tasks finish, nothing new starts)', response: controlResponse, responseExample: controlExample('paused', 'Execution paused') },
   'POST /api/executions/:id/resume': { summary: 'Resume a paused execution', response: controlResponse, responseExample: controlExample('running', 'Execution resumed') },
   'POST /api/executions/:id/cancel': { summary: 'Cancel (tasks not started are skipped)', response: controlResponse, responseExample: controlExample('cancelled', 'Execution cancelled') },
+  'POST /api/executions/:id/retry': {
+    summary: 'Re-run a failed or cancelled execution',
+    description:
+      'Starts a new execution of the same strategy version with the same input (`trigger: retry`, `retryOf` naming this one), operator or above. ' +
+      'With `mode: failed` (the default) every task that completed here is carried over: it is completed at once in the new execution with its result copied, `reused: true` (status body with `include=detail`), ' +
+      'one `task-completed` event marked `reused` (with `originalTaskId`), and no agent runs for it; the tasks that depend only on carried-over tasks are queued at once, and everything else runs. ' +
+      '`mode: all` runs every task again. If every task is carried over, the new execution completes at once. ' +
+      '409 when this execution is pending, running, paused or completed, when it is failed or cancelled but its running tasks have not finished yet, or when its strategy is archived. ' +
+      'Counted by the start rate limit (RATE_LIMIT_START_PER_MIN); send an `Idempotency-Key` to make retries of this call safe.',
+    body: input.retryExecutionInput.omit({ id: true }),
+    bodyRequired: false,
+    bodyExample: { mode: 'failed' },
+    response: retryResponse,
+    responseExample: {
+      success: true,
+      executionId: 'exec_1732608600000_def456',
+      message: 'Strategy execution started',
+      execution: { id: 'exec_1732608600000_def456', status: 'pending', strategyId: 'strat_456', startedAt: '2025-11-26T20:10:00.000Z', totalTasks: 25 },
+      retryOf: EXEC_ID,
+    },
+    headers: [idempotencyKeyHeader('re-run', 'retry-exec_1732608000000_abc123')],
+  },
   'POST /api/executions/:id/stream-ticket': { summary: 'A single-use ticket for opening the stream from a browser', response: streamTicketResponse },
+  'POST /api/schedules': {
+    summary: 'Schedule a strategy (operator)',
+    description: `${SCHEDULE_RULES} Each due tick starts one execution (trigger \`schedule\`), whatever the number of processes; scheduled starts are not counted by the start rate limit.`,
+    body: input.createScheduleInput,
+    bodyExample: { workspaceId: 'ws_123', strategyId: 'strat_456', cron: '0 9 * * MON', timezone: 'Europe/Berlin', input: { audience: 'customers' } },
+    response: z.object({ schedule: scheduleViewSchema }),
+    responseExample: { schedule: { ...scheduleExample, lastRunAt: null, lastExecutionId: null } },
+  },
+  'GET /api/schedules': { summary: "A workspace's schedules, oldest first", query: input.listSchedulesInput, response: z.object({ schedules: z.array(scheduleViewSchema) }) },
+  'GET /api/schedules/:id': { summary: 'One schedule', response: z.object({ schedule: scheduleViewSchema }), responseExample: { schedule: scheduleExample } },
+  'PATCH /api/schedules/:id': {
+    summary: 'Change a schedule (operator)',
+    description: `Any of cron, runAt (giving one replaces the other), timezone, input and enabled. A change of timing or of enabled recomputes nextRunAt from now (ticks while disabled are not caught up). ${SCHEDULE_RULES}`,
+    body: input.updateScheduleInput.omit({ id: true }),
+    bodyExample: { enabled: false },
+    response: z.object({ schedule: scheduleViewSchema }),
+  },
+  'DELETE /api/schedules/:id': { summary: 'Delete a schedule (operator); the executions it started stay', response: success },
+  'GET /api/schedules/:id/runs': {
+    summary: "A schedule's latest ticks, newest first",
+    description: `Each tick: \`started\` (with the execution it started), \`missed\` (it fell while nothing ran: on recovery only the latest tick runs; at most ${SCHEDULE_LIMITS.missedRecorded} missed ones are recorded) or \`failed\` (its start was refused: \`error\` says why, e.g. the strategy was archived or the input no longer fits). The latest ${SCHEDULE_LIMITS.runsKept} ticks are kept.`,
+    query: input.scheduleRunsInput.pick({ limit: true }),
+    response: z.object({ runs: z.array(scheduleRunViewSchema) }),
+    responseExample: { runs: [{ tickAt: '2026-11-30T08:00:00.000Z', status: 'started', executionId: EXEC_ID, error: null, createdAt: '2026-11-30T08:00:00.004Z' }] },
+  },
   'GET /api/outbox': { summary: "A workspace's email outbox (mails kept when SMTP_URL is unset)", query: input.listOutboxInput },
+  'POST /api/executions/:id/tasks/:taskId/approve': answerDoc('Approve a task waiting for approval', 'Checked the list: go ahead'),
+  'POST /api/executions/:id/tasks/:taskId/reject': answerDoc('Reject a task waiting for approval (it fails without retries)', 'Not before the legal review'),
+  'GET /api/approvals': {
+    summary: "A workspace's approvals waiting for an answer, oldest first",
+    description: 'Approval tasks of running and paused executions that wait for an answer and have not timed out (viewers may read them; answering takes operator).',
+    query: input.listApprovalsInput,
+    response: z.object({ approvals: z.array(pendingApproval) }),
+  },
+  'POST /api/executions/:id/signals': {
+    summary: 'Send a signal to an execution',
+    description:
+      'Operator or above (an API token acts with its user’s role). The signal is kept for the execution’s life: every coordination task waiting for its name (`waitForSignal`), now or later, completes with the payload of the first signal of that name; later signals of the same name are kept but change nothing for them. ' +
+      'A paused execution’s waiters go on at resume. 404 unknown execution, 409 a finished one; name and payload are limited (400 naming the field). Counted by the control rate limit.',
+    body: input.sendSignalInput.omit({ id: true }),
+    bodyExample: { name: 'deployed', payload: { version: '2.4', url: 'https://example.com/releases/2.4' } },
+    response: signalResponse,
+  },
 };
 
 /** The error answers, each `{ "error": "..." }`, with the message a client typically sees. */
@@ -361,7 +496,7 @@ function restPaths(): Record<string, Record<string, object>> {
       }
     }
     parameters.push(...(doc.headers ?? []));
-    const kinds = ['400', '404', '413', '429', '500', ...(route.auth ? ['401', '403'] : []), ...(route.method === 'POST' && route.path.startsWith('/api/executions/') ? ['409'] : [])];
+    const kinds = ['400', '404', '413', '429', '500', ...(route.auth ? ['401', '403'] : []), ...((route.method === 'POST' && route.path.startsWith('/api/executions/')) || ((route.method === 'POST' || route.method === 'PATCH') && route.path.startsWith('/api/schedules')) ? ['409'] : [])];
     paths[openPath] ??= {};
     paths[openPath][route.method.toLowerCase()] = {
       operationId: key.replace(/[^a-zA-Z]+/g, '_').replace(/^_|_$/g, ''),
@@ -370,7 +505,7 @@ function restPaths(): Record<string, Record<string, object>> {
       ...(doc.description ? { description: doc.description } : {}),
       ...(parameters.length ? { parameters } : {}),
       ...(doc.body
-        ? { requestBody: { required: true, content: { 'application/json': { schema: schema(doc.body), ...(doc.bodyExample !== undefined ? { example: doc.bodyExample } : {}) } } } }
+        ? { requestBody: { required: doc.bodyRequired ?? true, content: { 'application/json': { schema: schema(doc.body), ...(doc.bodyExample !== undefined ? { example: doc.bodyExample } : {}) } } } }
         : {}),
       ...(route.auth ? { security: [{ bearer: [] }, { cookie: [] }] } : { security: [] }),
       responses: {
@@ -461,7 +596,7 @@ export function openApiDocument(options: { agents?: readonly AgentCatalogEntry[]
       title: 'Strata API',
       version: '1.0.0',
       description:
-        'Run strategies autonomously: executions, strategies, workspaces, tokens.\n\n' +
+        'Run strategies autonomously: executions, strategies, schedules, workspaces, tokens.\n\n' +
         'Authenticate with `Authorization: Bearer <token>` (an API token from the dashboard’s workspace settings, or the token signup/login return) or the `strata_session` cookie. ' +
         'Every error is `{ "error": "..." }`. A request is judged in this order: credentials (401), body (400), the resource exists (404) and you may act on it (403), the workspace’s rate limit (429), then the execution’s state (409).' +
         (agents.length ? `\n\nAgent types: ${agents.map((a) => `\`${a.type}\``).join(', ')}; their inputs are described under Models.` : ''),

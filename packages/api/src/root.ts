@@ -1,9 +1,12 @@
 import { agentsRouter } from './router/agents.ts';
+import { approvalsRouter } from './router/approvals.ts';
 import { authRouter } from './router/auth.ts';
 import { executionsRouter } from './router/executions.ts';
 import { invitationsRouter } from './router/invitations.ts';
 import { limitsRouter } from './router/limits.ts';
 import { outboxRouter } from './router/outbox.ts';
+import { signalsRouter } from './router/signals.ts';
+import { schedulesRouter } from './router/schedules.ts';
 import { strategiesRouter } from './router/strategies.ts';
 import { tokensRouter } from './router/tokens.ts';
 import { workspacesRouter } from './router/workspaces.ts';
@@ -19,6 +22,9 @@ export const appRouter = router({
   strategies: strategiesRouter,
   executions: executionsRouter,
   outbox: outboxRouter,
+  approvals: approvalsRouter,
+  signals: signalsRouter,
+  schedules: schedulesRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,7 +1,7 @@
 import { PASSWORD_MAX_LENGTH } from '@strata/auth';
 import { EXECUTION_STATUSES, ROLES } from '@strata/db';
-import { strategyFields, workspaceLimitsSchema } from '@strata/engine';
-import { TASK_INCLUDES } from '@strata/engine/contract';
+import { APPROVAL_LIMITS, signalNameSchema, signalPayloadSchema, strategyFields, workspaceLimitsSchema } from '@strata/engine';
+import { RETRY_MODES, TASK_INCLUDES } from '@strata/engine/contract';
 import { z } from 'zod';
 
 /** Request schemas, defined once: tRPC validates with them and the OpenAPI document is generated from them. */
@@ -65,6 +65,13 @@ export const startExecutionInput = z.object({
   input: executionParametersInput.optional().meta({ description: "Parameters, valid against the strategy's inputSchema (a strategy without one takes none)" }),
 });
 export const executionIdInput = z.object({ id: id('id') });
+/** A re-run of a failed or cancelled execution: `failed` carries over what completed, `all` runs everything again. */
+export const retryExecutionInput = executionIdInput.extend({
+  mode: z
+    .enum(RETRY_MODES, { error: `must be one of ${RETRY_MODES.join(', ')}` })
+    .default('failed')
+    .meta({ description: '`failed` (default): tasks that completed in the original are carried over (not run again) and the rest run; `all`: every task runs again' }),
+});
 /**
  * What the status body's tasks carry beyond the seed's fields: `detail`, `results`, or both (an
  * array, or over REST a comma list: `include=detail,results`).
@@ -88,6 +95,8 @@ export const listExecutionsInput = z.object({
     .meta({ description: `One of ${EXECUTION_STATUSES.join(', ')}, or several separated by commas` }),
   /** Part of an execution id or a strategy name. */
   q: z.string().trim().max(200).optional().meta({ description: 'Part of an execution id or of its strategy’s name (case-insensitive)' }),
+  /** The children of one execution (those its `strategy` tasks started). */
+  parentExecutionId: id('parentExecutionId').optional().meta({ description: 'Only the child executions this execution started (its strategy tasks)' }),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: z.string().max(500).optional(),
 });
@@ -96,3 +105,37 @@ export const listOutboxInput = z.object({
   workspaceId: id('workspaceId'),
   limit: z.coerce.number().int().min(1).max(500).default(100),
 });
+
+/** `approve` / `reject`: the task of the execution, and an optional comment kept with the answer. */
+export const answerApprovalInput = executionIdInput.extend({
+  taskId: id('taskId'),
+  comment: z.string().trim().max(APPROVAL_LIMITS.commentMaxChars).optional().meta({ description: `Kept with the answer and given to the task (at most ${APPROVAL_LIMITS.commentMaxChars} characters)` }),
+});
+/** The pending approvals of a workspace, or of one of its executions. */
+export const listApprovalsInput = z.object({
+  workspaceId: id('workspaceId'),
+  executionId: id('executionId').optional().meta({ description: 'Only the approvals of this execution' }),
+});
+export const sendSignalInput = executionIdInput.extend({
+  name: signalNameSchema.meta({ description: 'What waiting tasks name in waitForSignal: 1–100 letters, digits and _ . : -' }),
+  payload: signalPayloadSchema.optional().meta({ description: 'Any JSON value, at most 64 KiB: the result a waiting task completes with' }),
+});
+/** A schedule's timing and parameters; cron, timezone and input are checked by the engine (400 naming the field). */
+const scheduleFields = {
+  cron: z.string().max(200).optional().meta({ description: 'Five-field cron expression (minute hour day-of-month month day-of-week), read in `timezone`; or a nickname such as @daily. Exactly one of cron and runAt.' }),
+  runAt: z.iso
+    .datetime({ offset: true, error: 'must be an ISO 8601 date-time with an offset, such as 2026-12-05T09:00:00Z or 2026-12-05T10:00:00+01:00' })
+    .optional()
+    .meta({ description: 'A one-off time, ISO 8601 with an offset. Exactly one of cron and runAt.' }),
+  timezone: z.string().max(64).optional().meta({ description: 'IANA time zone name the cron expression is read in (default UTC)' }),
+  input: executionParametersInput.optional().meta({ description: "Parameters each execution starts with, valid against the strategy's latest inputSchema" }),
+  enabled: z.boolean().optional().meta({ description: 'Default true; a disabled schedule has no nextRunAt' }),
+};
+export const createScheduleInput = z.object({ workspaceId: id('workspaceId'), strategyId: id('strategyId'), ...scheduleFields });
+export const scheduleIdInput = z.object({ id: id('id') });
+export const updateScheduleInput = z.object({ id: id('id'), ...scheduleFields });
+export const listSchedulesInput = z.object({
+  workspaceId: id('workspaceId'),
+  strategyId: id('strategyId').optional().meta({ description: "Only this strategy's schedules" }),
+});
+export const scheduleRunsInput = z.object({ id: id('id'), limit: z.coerce.number().int().min(1).max(500).default(50) });

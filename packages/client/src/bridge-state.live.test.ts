@@ -62,8 +62,8 @@ async function start(items: ReturnType<typeof item>[], extra: Record<string, unk
 const control = async (executionId: string, action: 'pause' | 'resume' | 'cancel') =>
   expect((await h.call('POST', `/api/executions/${executionId}/${action}`, { token })).status).toBe(200);
 
-/** The bridge's live state, fed by the real stream (state first, then every event). */
-async function follow(executionId: string) {
+/** The bridge's live state, fed by the real stream (state first, then every event, or every one after `after`). */
+async function follow(executionId: string, after: number | null = null) {
   let state: ExecutionState = createInitialState(executionId);
   const waiting: { id: number; resolve: () => void }[] = [];
   const sink: StreamSink = {
@@ -80,7 +80,7 @@ async function follow(executionId: string) {
     },
     close() {},
   };
-  const stop = await openStream({ db: h.database.db, hub }, executionId, null, ['detail', 'results'], sink);
+  const stop = await openStream({ db: h.database.db, hub }, executionId, after, ['detail', 'results'], sink);
   return {
     stop,
     /** Resolves with the live state once it has taken in every event logged so far. */
@@ -144,6 +144,32 @@ describe('the live view of an execution equals its status', () => {
     await h.waitForStatus(executionId, ['completed']);
     expect(view(await live.caughtUp())).toEqual(await statusView(executionId));
     live.stop();
+  });
+
+  it('of a re-run, its carried-over tasks marked reused and counted once, followed from the start or from its log\'s beginning', async () => {
+    const original = await start([item('done-before'), item('bad', { input: { fail: true }, maxRetries: 0, dependsOn: ['done-before'] }), item('after-bad', { dependsOn: ['bad'] })]);
+    worker = await h.startWorker({ defaultQueue: { batchSize: 1, localConcurrency: 2 } });
+    gate('done-before').finish.resolve();
+    await h.waitForStatus(original, ['failed']);
+    running.delete('done-before');
+    // The re-run carries `done-before` over; `bad` fails again.
+    const res = await h.call('POST', `/api/executions/${original}/retry`, { token });
+    expect(res.status).toBe(201);
+    const retryId = res.body.executionId as string;
+    const fromState = await follow(retryId);
+    const fromLog = await follow(retryId, 0);
+    await h.waitForStatus(retryId, ['failed']);
+    const end = await statusView(retryId);
+    expect(end).toMatchObject({ status: 'failed', completedTasks: 1, failedTasks: 1 });
+    for (const live of [fromState, fromLog]) {
+      const state = await live.caughtUp();
+      expect(view(state)).toEqual(end);
+      expect(state.execution.retryOf).toBe(original);
+      expect(state.tasks.filter((t) => t.reused).map((t) => t.key)).toEqual(['done-before']);
+      live.stop();
+    }
+    // No agent ran for it in the re-run (it would have taken a new gate).
+    expect(running.has('done-before')).toBe(false);
   });
 
   it('after a job fires while paused and hands its task back', async () => {

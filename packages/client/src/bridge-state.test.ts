@@ -30,6 +30,19 @@ function snapshot(): ExecutionState {
 const apply = (state: ExecutionState, ...events: BridgeEvent[]) => events.reduce(applyStreamEvent, state);
 
 describe('applyStreamEvent', () => {
+  it('keeps a task waiting for approval in progress, with what it asks and then what was answered', () => {
+    const asked = { status: 'waiting_for_approval', prompt: 'Ship?', timeoutAt: null, onTimeout: 'reject' };
+    const waiting = apply(
+      snapshot(),
+      ev('task-progress', { taskId: 'b', status: 'in_progress', attempt: 1, workerId: 'w' }),
+      ev('task-progress', { taskId: 'b', ...asked, waitingUntil: '2025-12-26T20:00:00.000Z', progress: { ...asked, waitingUntil: '2025-12-26T20:00:00.000Z' } }),
+    );
+    expect(waiting.tasks[1]).toMatchObject({ status: 'in_progress', wake_at: '2025-12-26T20:00:00.000Z', progress: { status: 'waiting_for_approval', prompt: 'Ship?' } });
+    const answered = { status: 'approval_answered', prompt: 'Ship?', approved: true, by: { id: 'usr_1', name: 'Ada', email: 'ada@example.com' }, comment: null };
+    const after = apply(waiting, ev('task-progress', { taskId: 'b', ...answered, progress: answered }));
+    expect(after.tasks[1]).toMatchObject({ status: 'in_progress', wake_at: '2025-12-26T20:00:00.000Z', progress: { status: 'approval_answered', approved: true } });
+  });
+
   it("keeps the results events brought when a later state leaves results out, and takes a state's own", () => {
     const before = apply(
       snapshot(),
@@ -104,6 +117,36 @@ describe('applyStreamEvent', () => {
     const s = apply(snapshot(), ev('task-failed', { taskId: 'b', status: 'skipped', willRetry: false, reason: 'dependency-failed' }), ev('task-failed', { taskId: 'c', status: 'skipped', willRetry: false, reason: 'bored' }));
     expect(s.tasks[1]).toMatchObject({ status: 'skipped', skip_reason: 'dependency-failed' });
     expect(s.tasks[2]?.skip_reason).toBeUndefined();
+  });
+
+  it('marks a task a re-run carried over as reused, with its result, counting it once even when the log is replayed over a snapshot', () => {
+    const started = apply(createInitialState(EXEC), ev('execution-started', { status: 'running', strategyId: 's', totalTasks: 2, retryOf: 'exec_0_original' }));
+    expect(started.execution).toMatchObject({ status: 'running', retryOf: 'exec_0_original', totalTasks: 2 });
+    const carried = ev('task-completed', { taskId: 'a', agentType: 'email', status: 'completed', reused: true, originalTaskId: 'task_old', result: { sent: 1 } });
+    const after = apply(started, carried);
+    expect(after.tasks).toEqual([{ id: 'a', status: 'completed', completed_at: carried.timestamp, result: { sent: 1 }, reused: true }]);
+    expect(after.execution.completedTasks).toBe(1);
+    // A client that replays the log from its start gets the snapshot first, which already counts it.
+    const snap = apply(
+      createInitialState(EXEC),
+      ev('state', {
+        execution: { id: EXEC, status: 'running', strategyId: 's', totalTasks: 2, completedTasks: 1, failedTasks: 0, retryOf: 'exec_0_original' },
+        health: { score: 100 },
+        tasks: [
+          { id: 'a', status: 'completed', reused: true },
+          { id: 'b', status: 'assigned', reused: false },
+        ],
+        metrics: {},
+      }),
+    );
+    const replayed = apply(snap, ev('execution-started', { status: 'running', strategyId: 's', totalTasks: 2, retryOf: 'exec_0_original' }), carried);
+    expect(replayed.execution.completedTasks).toBe(1);
+    expect(replayed.tasks.map((t) => [t.id, t.status, t.reused])).toEqual([
+      ['a', 'completed', true],
+      ['b', 'assigned', false],
+    ]);
+    // A task that ran in the re-run is not marked.
+    expect(apply(replayed, ev('task-completed', { taskId: 'b', status: 'completed' })).tasks[1]).toMatchObject({ status: 'completed', reused: false });
   });
 
   it('adds a task the snapshot did not list', () => {

@@ -14,6 +14,7 @@ import {
   type Metrics,
   SKIP_REASONS,
   type SkipReason,
+  TASK_STATUSES,
   type TaskView,
 } from '@strata/engine/contract';
 
@@ -103,6 +104,8 @@ export function createInitialState(executionId: string): ExecutionState {
 
 const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
 const str = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+const TASK_STATUS_SET: ReadonlySet<unknown> = new Set(TASK_STATUSES);
+const taskStatusOf = (value: unknown): TaskView['status'] | undefined => (TASK_STATUS_SET.has(value) ? (value as TaskView['status']) : undefined);
 
 /**
  * Applies one stream message to the execution part of a state (execution, health, tasks,
@@ -124,7 +127,8 @@ export function applyStreamEvent(state: ExecutionState, event: BridgeEvent): Exe
     case 'task-progress':
       return updateTask(state, data, (task) => ({
         ...task,
-        status: str(data.status) ?? 'in_progress',
+        // A status that is not a task's (waiting_for_approval, approval_answered, signal_received) says what the running task is doing.
+        status: taskStatusOf(data.status) ?? 'in_progress',
         ...('progress' in data ? { progress: data.progress } : {}),
         // Waiting for a limit (progress `{ status: "throttled", ... }`) until the next change of the task.
         throttle: isRecord(data.progress) && data.progress.status === 'throttled' ? (data.progress as AgentTask['throttle']) : null,
@@ -140,6 +144,8 @@ export function applyStreamEvent(state: ExecutionState, event: BridgeEvent): Exe
         completed_at: str(data.completedAt) ?? event.timestamp ?? task.completed_at,
         ...('result' in data ? { result: data.result } : {}),
         ...(data.resultOmitted === true ? { result_omitted: true } : {}),
+        // Carried over by a re-run: completed without an agent run, its result the original's.
+        ...(data.reused === true ? { reused: true } : {}),
       }));
     case 'task-failed': {
       const retryCount = typeof data.retryCount === 'number' ? { retry_count: data.retryCount } : {};

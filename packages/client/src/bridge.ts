@@ -44,7 +44,8 @@ export interface BridgeEventDataMap {
   'execution-started': { status: ExecutionStatus; [key: string]: unknown };
   'task-assigned': { taskId: string; [key: string]: unknown };
   'task-progress': { taskId: string; status: string; progress?: unknown; [key: string]: unknown };
-  'task-completed': { taskId: string; result?: unknown; [key: string]: unknown };
+  /** `reused`: carried over by a re-run from the execution it retries (`originalTaskId`): no agent ran. */
+  'task-completed': { taskId: string; result?: unknown; reused?: boolean; originalTaskId?: string; [key: string]: unknown };
   'task-failed': { taskId: string; error: string; willRetry: boolean; retryCount: number; [key: string]: unknown };
   'health-update': HealthMetrics;
   'metrics-update': ExecutionMetrics;

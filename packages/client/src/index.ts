@@ -1,5 +1,18 @@
 export { createStrataClient, type StrataClient, type StrataClientOptions } from './trpc.ts';
-export { StrataApiError, StrataRestClient, type ControlResponse, type RestClientOptions, type StartResponse } from './rest.ts';
+export {
+  type AnswerResponse,
+  type Approval,
+  type ControlResponse,
+  type PendingApproval,
+  type RestClientOptions,
+  type RetryResponse,
+  type ScheduleFields,
+  type SignalResponse,
+  StrataApiError,
+  StrataRestClient,
+  type StartResponse,
+} from './rest.ts';
+export type { ScheduleRunView, ScheduleView } from '@strata/engine/schedule-contract';
 export {
   BridgeConnectionError,
   ExecutionBridge,

@@ -1,5 +1,8 @@
+import { approvalAgent, coordinationAgent } from '@strata/agents';
+import { agentConfig } from '@strata/agents/testing';
 import { handleRest } from '@strata/api';
 import { type ApiHarness, createApiHarness } from '@strata/api/testing';
+import { until } from '@strata/engine/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StrataApiError, StrataRestClient } from './rest.ts';
 
@@ -75,5 +78,63 @@ describe('StrataRestClient against the API', () => {
     expect(calls).toBe(1);
     await expect(flaky.listStrategies(workspaceId)).rejects.toMatchObject({ status: 503 });
     expect(calls).toBe(4);
+  });
+});
+
+describe('StrataRestClient: approvals and signals', () => {
+  it('lists and answers approvals, refuses a second answer, and sends signals', async () => {
+    const deps = { config: agentConfig(), db: h.database.db };
+    h.registry.register('approval', approvalAgent(deps));
+    h.registry.register('coordination', coordinationAgent(deps));
+    await h.startWorker();
+    const { strategy } = await client.createStrategy({
+      workspaceId,
+      name: 'Gated',
+      items: [
+        { key: 'ok', description: 'Sign off', agentType: 'approval', input: { prompt: 'Ok?' } },
+        { key: 'no', description: 'Sign off too', agentType: 'approval', input: { prompt: 'No?' } },
+        { key: 'wait', description: 'Wait', agentType: 'coordination', input: { waitForSignal: 'go' } },
+      ],
+      onTaskFailure: 'continue',
+    });
+    const { executionId } = await client.startExecution({ strategyId: strategy.id, workspaceId });
+    const pending = await until('both approvals asked', async () => {
+      const { approvals } = await client.listApprovals(workspaceId, { executionId });
+      return approvals.length === 2 ? approvals : undefined;
+    });
+    // Both asked at once: the list is oldest first, so either may come first.
+    expect(Object.fromEntries(pending.map((a) => [a.taskKey, a.prompt]))).toEqual({ ok: 'Ok?', no: 'No?' });
+    const [ok, no] = ['ok', 'no'].map((key) => pending.find((a) => a.taskKey === key)!) as [(typeof pending)[number], (typeof pending)[number]];
+    expect((await client.approveTask(executionId, ok.taskId, { comment: 'fine' })).approval).toMatchObject({ status: 'approved', comment: 'fine' });
+    expect((await client.rejectTask(executionId, no.taskId)).approval).toMatchObject({ status: 'rejected', comment: null });
+    await expect(client.approveTask(executionId, no.taskId)).rejects.toMatchObject({ status: 409 });
+    expect(await client.sendSignal(executionId, 'go', { at: 1 })).toMatchObject({ signal: { name: 'go', executionId } });
+    await expect(client.sendSignal(executionId, 'bad name')).rejects.toMatchObject({ status: 400, body: { field: 'name' } });
+    const status = await until('the run settled', async () => {
+      const body = await client.getStatus(executionId, { include: ['detail', 'results'] });
+      return body.execution.status === 'completed' ? body : undefined;
+    });
+    expect(Object.fromEntries(status.tasks.map((t) => [t.key, t.status]))).toEqual({ ok: 'completed', no: 'failed', wait: 'completed' });
+    expect(status.tasks.find((t) => t.key === 'wait')?.result).toMatchObject({ signal: { payload: { at: 1 } } });
+    await expect(client.sendSignal(executionId, 'go')).rejects.toMatchObject({ status: 409 });
+  });
+});
+
+describe('StrataRestClient schedules against the API', () => {
+  it('creates, reads, lists, changes, lists the ticks of and deletes a schedule', async () => {
+    const { strategy } = await client.createStrategy({ workspaceId, name: 'Digest', items });
+    const { schedule } = await client.createSchedule({ workspaceId, strategyId: strategy.id, cron: '0 8 * * 1-5', timezone: 'Europe/Paris' });
+    expect(schedule).toMatchObject({ id: expect.stringMatching(/^sched_/), cron: '0 8 * * 1-5', timezone: 'Europe/Paris', enabled: true, nextRunAt: expect.any(String) });
+    expect((await client.getSchedule(schedule.id)).schedule).toEqual(schedule);
+    expect((await client.listSchedules(workspaceId, { strategyId: strategy.id })).schedules.map((s) => s.id)).toEqual([schedule.id]);
+    const { schedule: paused } = await client.updateSchedule(schedule.id, { enabled: false });
+    expect(paused).toMatchObject({ enabled: false, nextRunAt: null });
+    expect((await client.listScheduleRuns(schedule.id, { limit: 5 })).runs).toEqual([]);
+    expect(await client.deleteSchedule(schedule.id)).toEqual({ success: true });
+    expect((await client.listSchedules(workspaceId, { strategyId: strategy.id })).schedules).toEqual([]);
+    // A refusal carries its status and field.
+    const error = await client.createSchedule({ workspaceId, strategyId: strategy.id, cron: '* * * * * *' }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(StrataApiError);
+    expect(error).toMatchObject({ status: 400, body: { field: 'cron' } });
   });
 });

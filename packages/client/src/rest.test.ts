@@ -6,15 +6,20 @@ import { StrataApiError, StrataRestClient } from './rest.ts';
 type Script = (req: IncomingMessage, n: number) => { status: number; body: unknown } | 'drop';
 
 let server: Server | undefined;
-const seen: { method: string; url: string; key: string | undefined; auth: string | undefined; at: number }[] = [];
+const seen: { method: string; url: string; key: string | undefined; auth: string | undefined; at: number; body: unknown }[] = [];
 
 async function serve(script: Script): Promise<string> {
   seen.length = 0;
   server = createServer((req, res) => {
-    seen.push({ method: req.method!, url: req.url!, key: req.headers['idempotency-key'] as string | undefined, auth: req.headers.authorization, at: Date.now() });
-    const step = script(req, seen.length);
-    if (step === 'drop') return void req.socket.destroy();
-    res.writeHead(step.status, { 'content-type': 'application/json' }).end(JSON.stringify(step.body));
+    const at = Date.now();
+    let text = '';
+    req.on('data', (chunk) => (text += chunk));
+    req.on('end', () => {
+      seen.push({ method: req.method!, url: req.url!, key: req.headers['idempotency-key'] as string | undefined, auth: req.headers.authorization, at, body: text ? JSON.parse(text) : undefined });
+      const step = script(req, seen.length);
+      if (step === 'drop') return void req.socket.destroy();
+      res.writeHead(step.status, { 'content-type': 'application/json' }).end(JSON.stringify(step.body));
+    });
   });
   await new Promise<void>((r) => server!.listen(0, '127.0.0.1', r));
   return `http://127.0.0.1:${(server!.address() as AddressInfo).port}`;
@@ -47,6 +52,27 @@ describe('StrataRestClient', () => {
     expect(seen[0]?.key).toMatch(/^[0-9a-f-]{36}$/);
     expect(seen[1]!.at - seen[0]!.at).toBeGreaterThanOrEqual(45);
     expect(seen[2]!.at - seen[1]!.at).toBeGreaterThanOrEqual(95);
+  });
+
+  it('re-runs an execution with its mode, keeping one Idempotency-Key across retries of the call; a 409 is final', async () => {
+    const baseUrl = await serve((req, n) => {
+      if (req.url === '/api/executions/running/retry') return { status: 409, body: { error: 'Cannot retry an execution that is running' } };
+      return n === 1 ? { status: 503, body: { error: 'Unavailable' } } : { status: 201, body: { ...started, retryOf: 'exec 0/a' } };
+    });
+    const client = new StrataRestClient({ baseUrl, backoffMs: 5 });
+    const result = await client.retryExecution('exec 0/a', { mode: 'all' });
+    expect(result.retryOf).toBe('exec 0/a');
+    await client.retryExecution('e', { idempotencyKey: 'mine' });
+    await expect(client.retryExecution('running')).rejects.toMatchObject({ status: 409, message: 'Cannot retry an execution that is running' });
+    expect(seen.map((s) => [s.method, s.url, s.body])).toEqual([
+      ['POST', '/api/executions/exec%200%2Fa/retry', { mode: 'all' }],
+      ['POST', '/api/executions/exec%200%2Fa/retry', { mode: 'all' }],
+      ['POST', '/api/executions/e/retry', {}],
+      ['POST', '/api/executions/running/retry', {}],
+    ]);
+    expect(seen[0]?.key).toMatch(/^[0-9a-f-]{36}$/);
+    expect(seen[1]?.key).toBe(seen[0]?.key);
+    expect(seen[2]?.key).toBe('mine');
   });
 
   it('gives up after maxRetries attempts on persistent 5xx', async () => {

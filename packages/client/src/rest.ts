@@ -1,9 +1,10 @@
 /**
  * A small REST client with the seed's retry behaviour: no retry on 4xx, exponential backoff on
- * 5xx and network errors, and an Idempotency-Key on start so a retry cannot start twice.
+ * 5xx and network errors, and an Idempotency-Key on start and re-run so a retry cannot start twice.
  */
-import type { AgentLimit, StrategyDefinitionInput, StrategyVersionSummary, StrategyView, WorkspaceLimits } from '@strata/engine';
-import type { ExecutionStatusBody, TaskInclude, TaskView } from '@strata/engine/contract';
+import type { AgentLimit, ApprovalView, PendingApproval, SignalView, StrategyDefinitionInput, StrategyVersionSummary, StrategyView, WorkspaceLimits } from '@strata/engine';
+import type { ExecutionStatusBody, RetryMode, TaskInclude, TaskView } from '@strata/engine/contract';
+import type { ScheduleRunView, ScheduleView } from '@strata/engine/schedule-contract';
 
 /** A value as it arrives in JSON: dates are ISO strings. */
 export type Json<T> = T extends Date ? string : T extends (infer U)[] ? Json<U>[] : T extends object ? { [K in keyof T]: Json<T[K]> } : T;
@@ -11,6 +12,23 @@ export type Strategy = Json<StrategyView>;
 export type StrategyVersion = Json<StrategyVersionSummary>;
 /** A strategy as the list shows it: its latest version's fields and item count. */
 export type StrategyListEntry = Pick<Strategy, 'id' | 'workspaceId' | 'name' | 'description' | 'onTaskFailure' | 'createdAt' | 'version'> & { itemCount: number; updatedAt: string };
+
+/** A task waiting for a person's answer, as `GET /api/approvals` lists it. */
+export type { PendingApproval };
+/** An approval as answering it returns it. */
+export type Approval = ApprovalView;
+
+export interface AnswerResponse {
+  success: true;
+  message: string;
+  approval: Approval;
+}
+
+export interface SignalResponse {
+  signal: SignalView;
+  /** Tasks waiting for this name that receive it (now, or at resume when the execution is paused). */
+  waiters: number;
+}
 
 export class StrataApiError extends Error {
   readonly status: number;
@@ -40,10 +58,28 @@ export interface StartResponse {
   execution: { id: string; status: string; strategyId: string; startedAt: string | null; totalTasks: number };
 }
 
+/** A re-run's answer: the start body for the new execution, and the execution it re-runs. */
+export interface RetryResponse extends StartResponse {
+  retryOf: string;
+}
+
 export interface ControlResponse {
   success: true;
   message: string;
   execution: { id: string; status: string };
+}
+
+/** When a schedule runs and with what: exactly one of `cron` and `runAt` on creation. */
+export interface ScheduleFields {
+  /** Five-field cron expression, read in `timezone`. */
+  cron?: string;
+  /** A one-off time: ISO 8601 with an offset. */
+  runAt?: string;
+  /** IANA time zone name (default UTC). */
+  timezone?: string;
+  /** Parameters, valid against the strategy's latest inputSchema. */
+  input?: Record<string, unknown>;
+  enabled?: boolean;
 }
 
 export class StrataRestClient {
@@ -60,6 +96,17 @@ export class StrataRestClient {
   startExecution(input: { strategyId: string; workspaceId: string; input?: Record<string, unknown> }, options: { idempotencyKey?: string } = {}): Promise<StartResponse> {
     const key = options.idempotencyKey ?? crypto.randomUUID();
     return this.request<StartResponse>('POST', '/api/executions/start', input, { 'idempotency-key': key });
+  }
+
+  /**
+   * Re-runs a failed or cancelled execution as a new one; with `mode: 'failed'` (the default) the
+   * tasks that completed are carried over, with `'all'` every task runs again. The
+   * Idempotency-Key (given or generated) is sent on every attempt, so a retried request starts
+   * one re-run.
+   */
+  retryExecution(executionId: string, options: { mode?: RetryMode; idempotencyKey?: string } = {}): Promise<RetryResponse> {
+    const key = options.idempotencyKey ?? crypto.randomUUID();
+    return this.request<RetryResponse>('POST', `/api/executions/${encodeURIComponent(executionId)}/retry`, options.mode ? { mode: options.mode } : {}, { 'idempotency-key': key });
   }
 
   /**
@@ -86,6 +133,36 @@ export class StrataRestClient {
 
   cancelExecution(executionId: string) {
     return this.request<ControlResponse>('POST', `/api/executions/${encodeURIComponent(executionId)}/cancel`);
+  }
+
+  /** Schedules a strategy: `POST /api/schedules`. Not retried on a 5xx: a lost answer could mean it was created. */
+  createSchedule(input: { workspaceId: string; strategyId: string } & ScheduleFields) {
+    return this.request<{ schedule: ScheduleView }>('POST', '/api/schedules', input, {}, { retry: false });
+  }
+
+  /** A workspace's schedules (one strategy's with `strategyId`). */
+  listSchedules(workspaceId: string, options: { strategyId?: string } = {}) {
+    const query = new URLSearchParams({ workspaceId, ...(options.strategyId ? { strategyId: options.strategyId } : {}) });
+    return this.request<{ schedules: ScheduleView[] }>('GET', `/api/schedules?${query}`);
+  }
+
+  getSchedule(scheduleId: string) {
+    return this.request<{ schedule: ScheduleView }>('GET', `/api/schedules/${encodeURIComponent(scheduleId)}`);
+  }
+
+  /** Changes any of cron/runAt/timezone/input/enabled; a change of timing or of enabled recomputes nextRunAt. */
+  updateSchedule(scheduleId: string, patch: ScheduleFields) {
+    return this.request<{ schedule: ScheduleView }>('PATCH', `/api/schedules/${encodeURIComponent(scheduleId)}`, patch);
+  }
+
+  deleteSchedule(scheduleId: string) {
+    return this.request<{ success: true }>('DELETE', `/api/schedules/${encodeURIComponent(scheduleId)}`);
+  }
+
+  /** The schedule's latest ticks, newest first (started, missed, failed). */
+  listScheduleRuns(scheduleId: string, options: { limit?: number } = {}) {
+    const query = options.limit ? `?limit=${options.limit}` : '';
+    return this.request<{ runs: ScheduleRunView[] }>('GET', `/api/schedules/${encodeURIComponent(scheduleId)}/runs${query}`);
   }
 
   listStrategies(workspaceId: string) {
@@ -128,6 +205,32 @@ export class StrataRestClient {
    */
   setWorkspaceLimits(workspaceId: string, agents: Record<string, Partial<AgentLimit>>) {
     return this.request<WorkspaceLimits>('PUT', `/api/workspaces/${encodeURIComponent(workspaceId)}/limits`, { agents });
+  }
+
+  /** The approvals waiting for an answer in a workspace (or one execution of it), oldest first. */
+  listApprovals(workspaceId: string, options: { executionId?: string } = {}) {
+    const execution = options.executionId ? `&executionId=${encodeURIComponent(options.executionId)}` : '';
+    return this.request<{ approvals: PendingApproval[] }>('GET', `/api/approvals?workspaceId=${encodeURIComponent(workspaceId)}${execution}`);
+  }
+
+  /** Approves a task waiting for approval. Not retried on a 5xx: a lost answer may have been recorded (a repeat would be a 409). */
+  approveTask(executionId: string, taskId: string, options: { comment?: string } = {}) {
+    return this.#answer('approve', executionId, taskId, options);
+  }
+
+  /** Rejects a task waiting for approval: it fails without retries. Not retried on a 5xx, like approveTask. */
+  rejectTask(executionId: string, taskId: string, options: { comment?: string } = {}) {
+    return this.#answer('reject', executionId, taskId, options);
+  }
+
+  /** Sends a signal to an execution. Not retried on a 5xx: a repeat would send a second signal. */
+  sendSignal(executionId: string, name: string, payload?: unknown) {
+    return this.request<SignalResponse>('POST', `/api/executions/${encodeURIComponent(executionId)}/signals`, payload === undefined ? { name } : { name, payload }, {}, { retry: false });
+  }
+
+  #answer(verb: 'approve' | 'reject', executionId: string, taskId: string, options: { comment?: string }) {
+    const path = `/api/executions/${encodeURIComponent(executionId)}/tasks/${encodeURIComponent(taskId)}/${verb}`;
+    return this.request<AnswerResponse>('POST', path, options.comment === undefined ? {} : { comment: options.comment }, {}, { retry: false });
   }
 
   /**

@@ -11,6 +11,7 @@ describe('parseConfig', () => {
     expect(config.RATE_LIMIT_STATUS_PER_MIN).toBe(30);
     expect(config.RATE_LIMIT_CONTROL_PER_MIN).toBe(10);
     expect(config.AGENT_FETCH_ALLOW_HOSTS).toEqual([]);
+    expect(config.STRATEGY_MAX_DEPTH).toBe(5);
   });
 
   it('reads and coerces values', () => {
@@ -37,6 +38,9 @@ describe('parseConfig', () => {
     ['RATE_LIMIT_START_PER_MIN', '-1'],
     ['LLM_BASE_URL', 'ftp://x'],
     ['SMTP_URL', 'http://x'],
+    ['STRATEGY_MAX_DEPTH', '-1'],
+    ['STRATEGY_MAX_DEPTH', '101'],
+    ['STRATEGY_MAX_DEPTH', 'deep'],
   ])('names the variable when %s=%s is wrong', (name, value) => {
     let caught: unknown;
     try {

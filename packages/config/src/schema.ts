@@ -98,6 +98,8 @@ export const configSchema = z.object({
    * with worker processes need not wait minutes. Unset: 60 s, as every limit's name says.
    */
   STRATA_TEST_LIMIT_WINDOW_MS: positiveInt.optional(),
+  /** How deep child executions (the `strategy` agent) may nest: a top-level execution is depth 0; a child beyond this fails its task without retry. */
+  STRATEGY_MAX_DEPTH: nonNegativeInt.max(100).default(5),
   /** Open execution streams per credential (session or API token); more answer 429. */
   STREAM_MAX_PER_CREDENTIAL: positiveInt.default(20),
 

@@ -6,12 +6,19 @@ export const EXECUTION_STATUSES = ['pending', 'running', 'paused', 'completed', 
 export const TASK_STATUSES = ['pending', 'assigned', 'in_progress', 'completed', 'failed', 'skipped'] as const;
 export const PRIORITIES = ['high', 'medium', 'low'] as const;
 export const ROLES = ['owner', 'admin', 'operator', 'viewer'] as const;
-export const AGENT_TYPES = ['email', 'content', 'research', 'scheduling', 'analysis', 'coordination'] as const;
+export const AGENT_TYPES = ['email', 'content', 'research', 'scheduling', 'analysis', 'coordination', 'approval', 'strategy'] as const;
 export const ON_TASK_FAILURE = ['fail', 'continue'] as const;
-/** How an execution was started: by a call, by one of its workspace's schedules, or as a re-run of an earlier execution. */
-export const EXECUTION_TRIGGERS = ['api', 'schedule', 'retry'] as const;
+/**
+ * How an execution was started: by a call, by one of its workspace's schedules, as a re-run of an
+ * earlier execution, or by a `strategy` task of another execution (a child execution).
+ */
+export const EXECUTION_TRIGGERS = ['api', 'schedule', 'retry', 'parent'] as const;
 /** What became of one tick of a schedule: it started an execution, it was missed while nothing ran, or its start was refused. */
 export const SCHEDULE_RUN_STATUSES = ['started', 'missed', 'failed'] as const;
+/** A person's decision on an approval task: waiting for it, given either way, or not given in time (its `onTimeout` decides). */
+export const APPROVAL_STATUSES = ['pending', 'approved', 'rejected', 'timed_out'] as const;
+/** What an approval that nobody answered in time becomes. */
+export const APPROVAL_ON_TIMEOUT = ['reject', 'approve'] as const;
 export const EVENT_TYPES = [
   'execution-started',
   'task-assigned',
@@ -37,3 +44,5 @@ export type OnTaskFailure = (typeof ON_TASK_FAILURE)[number];
 
 export type ExecutionTrigger = (typeof EXECUTION_TRIGGERS)[number];
 export type ScheduleRunStatus = (typeof SCHEDULE_RUN_STATUSES)[number];
+export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
+export type ApprovalOnTimeout = (typeof APPROVAL_ON_TIMEOUT)[number];

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
 import {
+  type AnyPgColumn,
   bigserial,
   bigint,
   check,
@@ -17,6 +18,8 @@ import {
 
 import {
   AGENT_TYPES,
+  APPROVAL_ON_TIMEOUT,
+  APPROVAL_STATUSES,
   EVENT_TYPES,
   EXECUTION_STATUSES,
   EXECUTION_TRIGGERS,
@@ -244,10 +247,24 @@ export const executions = pgTable(
     scheduleId: text('schedule_id'),
     /** The execution this one re-runs (trigger `retry`). */
     retryOf: text('retry_of'),
+    /**
+     * A child execution (trigger `parent`): the execution whose `strategy` task started it, that
+     * task, and the task's attempt. One child per attempt (the unique index): a retry of the task
+     * starts a new one, a replayed or stale attempt never a second.
+     */
+    parentExecutionId: text('parent_execution_id').references((): AnyPgColumn => executions.id, { onDelete: 'set null' }),
+    parentTaskId: text('parent_task_id').references((): AnyPgColumn => tasks.id, { onDelete: 'set null' }),
+    parentAttempt: integer('parent_attempt'),
     /** Its strategy version's maxConcurrency, pinned at start: at most this many of its tasks in progress at once. */
     maxConcurrency: integer('max_concurrency'),
   },
   (t) => [
+    uniqueIndex('executions_parent_task_attempt_unique')
+      .on(t.parentTaskId, t.parentAttempt)
+      .where(sql`${t.parentTaskId} is not null`),
+    index('executions_parent_idx')
+      .on(t.parentExecutionId)
+      .where(sql`${t.parentExecutionId} is not null`),
     check('executions_trigger_check', inList('trigger', EXECUTION_TRIGGERS)),
     index('executions_retry_of_idx')
       .on(t.retryOf)
@@ -605,6 +622,89 @@ export const scheduleRuns = pgTable(
     index('schedule_runs_recent_idx').on(t.scheduleId, t.createdAt),
     check('schedule_runs_status_check', inList('status', SCHEDULE_RUN_STATUSES)),
   ],
+);
+
+/**
+ * A person's decision asked for by a task (the `approval` agent): one per task, kept across its
+ * attempts, so an attempt that follows one lost after the answer (a worker gone) reads the answer
+ * instead of asking again. Pending until answered (approve / reject, by a member with the
+ * operator role or above) or until `timeout_at`, when `on_timeout` decides.
+ */
+export const approvals = pgTable(
+  'approvals',
+  {
+    taskId: text('task_id')
+      .primaryKey()
+      .references(() => tasks.id, { onDelete: 'cascade' }),
+    executionId: text('execution_id')
+      .notNull()
+      .references(() => executions.id, { onDelete: 'cascade' }),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    prompt: text('prompt').notNull(),
+    details: jsonb('details'),
+    status: text('status', { enum: APPROVAL_STATUSES }).notNull().default('pending'),
+    onTimeout: text('on_timeout', { enum: APPROVAL_ON_TIMEOUT }).notNull().default('reject'),
+    /** When an unanswered approval times out; null: it waits as long as it takes. */
+    timeoutAt: ts('timeout_at'),
+    answeredBy: text('answered_by').references(() => users.id, { onDelete: 'set null' }),
+    comment: text('comment'),
+    /** When it was answered or timed out. */
+    answeredAt: ts('answered_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('approvals_pending_idx')
+      .on(t.workspaceId, t.createdAt)
+      .where(sql`${t.status} = 'pending'`),
+    index('approvals_execution_idx').on(t.executionId),
+    check('approvals_status_check', inList('status', APPROVAL_STATUSES)),
+    check('approvals_on_timeout_check', inList('on_timeout', APPROVAL_ON_TIMEOUT)),
+    check('approvals_answered_check', sql`(${t.status} = 'pending') = (${t.answeredAt} is null)`),
+  ],
+);
+
+/**
+ * Signals sent to an execution (`POST /api/executions/:id/signals`), kept for its life: a task
+ * waiting for a name completes with the payload of the first signal of that name, whether it
+ * was sent before or after the task began to wait.
+ */
+export const executionSignals = pgTable(
+  'execution_signals',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    executionId: text('execution_id')
+      .notNull()
+      .references(() => executions.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    /** null when the signal carries none. */
+    payload: jsonb('payload'),
+    sentBy: text('sent_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('execution_signals_name_idx').on(t.executionId, t.name, t.id)],
+);
+
+/**
+ * The signal a task waits for (coordination's `waitForSignal`), one per task: the name and the
+ * deadline set when it first asked, kept across its attempts and wake-ups.
+ */
+export const signalWaits = pgTable(
+  'signal_waits',
+  {
+    taskId: text('task_id')
+      .primaryKey()
+      .references(() => tasks.id, { onDelete: 'cascade' }),
+    executionId: text('execution_id')
+      .notNull()
+      .references(() => executions.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    /** When the wait gives up; null: it waits as long as the execution runs. */
+    deadline: ts('deadline'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('signal_waits_name_idx').on(t.executionId, t.name)],
 );
 
 /**

@@ -1,5 +1,8 @@
 import { z } from 'zod';
+import type { ChildRequest, ChildSummary } from './children/request.ts';
 import type { DependencyResult } from './runner.ts';
+import type { ApprovalDecision, ApprovalRequest } from './waits/approvals.ts';
+import type { SignalDelivery } from './waits/signals.ts';
 
 /** What an agent is told about its task. */
 export interface AgentTask {
@@ -40,6 +43,40 @@ export interface AgentContext {
    * `task.resumedFromWait`. Pause lets a wait run out; cancel cuts it short (the task is skipped).
    */
   wait(until: Date): never;
+  /** Another strategy run as a child execution of this task (the `strategy` agent's way of working). */
+  child: AgentChildren;
+  /**
+   * Asks a person (a member with the operator role or above) to approve or reject, and resolves
+   * with their decision. Until there is one, the task waits durably like `wait()` (the call
+   * throws the engine's WaitRequest: let it propagate), showing `task-progress` `{ status:
+   * "waiting_for_approval", prompt }`; the answer, or the timeout (`onTimeout` decides, `by`
+   * null), wakes it and the agent runs again, making the same call, which then resolves. One
+   * approval per task, kept across its attempts; the first call's request is the one asked.
+   * While the execution is paused an answer is recorded and the task goes on at resume.
+   */
+  waitForApproval(request: ApprovalRequest): Promise<ApprovalDecision>;
+  /**
+   * The first signal of `name` sent to the execution (`POST /api/executions/:id/signals`),
+   * before or after this call; null once `timeoutSeconds` (from the first call) passed without
+   * one. Until then the task waits durably, as with `waitForApproval`. A task waits for one
+   * signal name, and does not also ask for an approval.
+   */
+  waitForSignal(name: string, options?: { timeoutSeconds?: number | undefined }): Promise<SignalDelivery | null>;
+}
+
+/** What an agent can do with child executions: one per attempt of its task, waited for durably. */
+export interface AgentChildren {
+  /** The child execution this attempt started, as its summary (status, counts, health, final results); null before it starts one. */
+  current(): Promise<ChildSummary | null>;
+  /**
+   * Starts `request` (another strategy of this task's workspace) as a child execution of this
+   * attempt or, when this attempt already has one, goes on waiting for it: either way the task is
+   * held (no worker slot, across restarts) until the child ends, and the agent runs again then with
+   * `task.resumedFromWait`. Never returns. A start the engine refuses (an unknown or archived
+   * strategy, input its schema refuses, a cycle, nesting deeper than STRATEGY_MAX_DEPTH) fails the
+   * task without retry. Cancelling or pausing the execution reaches the child too.
+   */
+  waitFor(request: ChildRequest): never;
 }
 
 /**

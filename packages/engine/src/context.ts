@@ -15,6 +15,12 @@ export interface EngineContext {
   retry: RetryPolicy;
   /** The rolling window of `perMinute` limits: 60 s unless a test shortens it (throttle/admit.ts). */
   limitWindowMs?: number;
+  /**
+   * Child executions (the `strategy` agent): how deep they may nest (STRATEGY_MAX_DEPTH; default
+   * 5) and how often a task waiting for one looks at it on its own (default 600 s; the child's end
+   * wakes it at once anyway).
+   */
+  children?: { maxDepth?: number; pollSeconds?: number };
 }
 
 export const DEFAULT_RETRY: RetryPolicy = { baseMs: 1000, maxMs: 60_000 };

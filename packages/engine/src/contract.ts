@@ -30,6 +30,17 @@ export function allowedActions(status: string): Record<ControlAction, boolean> {
   return { pause: allowed('pause'), resume: allowed('resume'), cancel: allowed('cancel') };
 }
 
+/**
+ * A re-run (`POST /api/executions/:id/retry`): `failed` (the default) carries over the tasks that
+ * completed in the original and runs the rest; `all` runs every task again.
+ */
+export const RETRY_MODES = ['failed', 'all'] as const;
+export type RetryMode = (typeof RETRY_MODES)[number];
+/** The statuses an execution may be re-run from; from any other it is a 409. */
+export const RETRYABLE_STATUSES: readonly ExecutionStatus[] = ['failed', 'cancelled'];
+/** True when an execution in this status may be re-run (once its in-progress tasks have finished: `completedAt` set). */
+export const isRetryableStatus = (status: unknown): boolean => typeof status === 'string' && (RETRYABLE_STATUSES as readonly string[]).includes(status);
+
 export const TERMINAL_EXECUTION_STATUSES: ReadonlySet<string> = new Set<ExecutionStatus>(['completed', 'failed', 'cancelled']);
 /** True when an execution in this status can change no more. */
 export const isTerminalStatus = (status: unknown): boolean => typeof status === 'string' && TERMINAL_EXECUTION_STATUSES.has(status);
@@ -144,9 +155,11 @@ export const executionViewSchema = z.object({
   failedTasks: z.number().int(),
   error: z.string().nullable(),
   input: z.record(z.string(), z.unknown()).meta({ description: "The parameters the execution started with, valid against its strategy version's inputSchema" }),
-  trigger: z.enum(EXECUTION_TRIGGERS).meta({ description: 'How it was started: by a call (api), by a schedule, or as a re-run (retry)' }),
+  trigger: z.enum(EXECUTION_TRIGGERS).meta({ description: 'How it was started: by a call (api), by a schedule, as a re-run (retry), or by a strategy task of another execution (parent)' }),
   scheduleId: z.string().nullable().meta({ description: 'The schedule that started it (trigger schedule)' }),
   retryOf: z.string().nullable().meta({ description: 'The execution it re-runs (trigger retry)' }),
+  parentExecutionId: z.string().nullable().meta({ description: 'A child execution (trigger parent): the execution whose strategy task started it' }),
+  parentTaskId: z.string().nullable().meta({ description: 'A child execution: the task of the parent execution that started it and waits for it' }),
 });
 
 /** `GET /api/executions/:id/status`, and the data of the stream's `state` message. */

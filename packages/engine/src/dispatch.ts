@@ -31,6 +31,11 @@ export interface DispatchOptions {
   startAfterSeconds?: number;
   /** The rows are a new execution's first tasks: none of its jobs waits yet, so nothing can be promoted. */
   newExecution?: boolean;
+  /**
+   * False: no promotion within the execution (promoteWithinExecutions), for a caller that does
+   * not hold the execution's lock (a child's end waking its parent task: children/hold.ts).
+   */
+  promote?: boolean;
 }
 
 /**
@@ -94,7 +99,7 @@ export async function enqueue(tx: Tx, queue: TaskQueue, rows: (AssignedRow & { q
     const startAfterSeconds = Math.max(options.startAfterSeconds ?? 0, row.notBeforeSeconds ?? 0);
     return { task: row, jobId: row.jobId ?? randomUUID(), tag, startAfterSeconds, holder: row };
   });
-  const moved = options.newExecution ? [] : await promoteWithinExecutions(tx, slots);
+  const moved = options.newExecution || options.promote === false ? [] : await promoteWithinExecutions(tx, slots);
   // Rows whose job or tag differ from what the task row says: all of them when the tags were
   // taken here, else only the tasks a promotion moved.
   const changes = [

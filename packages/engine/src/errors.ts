@@ -30,15 +30,34 @@ export class NonRetryableError extends Error {
   }
 }
 
+/** How a wait shows and ends, beyond its time (the engine's own waits for a person or a signal). */
+export interface WaitOptions {
+  /**
+   * What the task shows while it waits: stored as its `progress` (with `waitingUntil`) and spread
+   * into the `task-progress` event, e.g. `{ status: "waiting_for_approval", prompt }`.
+   */
+  progress?: Record<string, unknown>;
+  /**
+   * Woken at once instead of at `until` when what it waits for (an approval's answer, a signal,
+   * its deadline) has come by the time the wait is recorded: an answer that arrives while the
+   * agent is still deciding to wait is not lost.
+   */
+  wakeWhenReady?: boolean;
+}
+
 /**
  * Thrown by `ctx.wait(until)`: the task is held, durably and without a worker slot, until the
  * given time; its agent then runs again with `task.resumedFromWait` set.
  */
 export class WaitRequest extends Error {
   readonly until: Date;
-  constructor(until: Date) {
+  readonly progress: Record<string, unknown> | undefined;
+  readonly wakeWhenReady: boolean;
+  constructor(until: Date, options: WaitOptions = {}) {
     super(`Waiting until ${until.toISOString()}`);
     this.name = 'WaitRequest';
     this.until = until;
+    this.progress = options.progress;
+    this.wakeWhenReady = options.wakeWhenReady ?? false;
   }
 }

@@ -1,9 +1,15 @@
-import { NonRetryableError, WaitRequest } from './errors.ts';
-import type { AgentRegistry } from './agent.ts';
+import { EngineError, NonRetryableError, WaitRequest } from './errors.ts';
+import type { AgentChildren, AgentRegistry } from './agent.ts';
+import { ChildWaitRequest, childRequestSchema } from './children/request.ts';
+import { CHILD_RESULTS_MAX_BYTES, childSummary } from './children/summary.ts';
+import { hookPoint } from './hooks.ts';
 import type { EngineContext } from './context.ts';
 import { executionInput } from './execution-input.ts';
 import { boundedJson, PROGRESS_MAX_BYTES } from './limits.ts';
 import { type AttemptOutcome, type ClaimedTask, type DependencyResult, reportProgress } from './runner.ts';
+import { awaitApproval } from './waits/approvals.ts';
+import { SupersededAttempt } from './waits/attempt.ts';
+import { awaitSignal } from './waits/signals.ts';
 
 export interface TaskLimits {
   /** A bigger result fails the attempt without retry (`TASK_RESULT_MAX_BYTES`). */
@@ -103,6 +109,22 @@ export async function runTask(
       }
     }
   };
+  /**
+   * An engine call made for the agent (an approval, a signal): its wait and the agent's own
+   * mistakes go to the agent; a database error is not the agent's, and a call for an attempt
+   * that lost its task is not either: the attempt is handed back uncharged (a stale one's
+   * hand-back is discarded by its fence).
+   */
+  const engineCall = async <T>(call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (error) {
+      if (error instanceof WaitRequest || error instanceof NonRetryableError || error instanceof EngineError) throw error;
+      const handBack = new HandBack(error instanceof SupersededAttempt ? error.message : `The engine could not be reached: ${(error as Error).message}`);
+      controller.abort(handBack);
+      throw handBack;
+    }
+  };
   let parameters: Record<string, unknown>;
   try {
     parameters = await executionInput(ctx, task.executionId);
@@ -135,13 +157,17 @@ export async function runTask(
           if (!(until instanceof Date) || Number.isNaN(until.getTime())) throw new NonRetryableError('wait() needs a valid Date');
           throw new WaitRequest(until);
         },
+        waitForApproval: (request) => engineCall(() => awaitApproval(ctx, task, request)),
+        waitForSignal: (name, options) => engineCall(() => awaitSignal(ctx, task, name, options)),
+        child: childrenOf(ctx, task, limits, controller),
       }),
     );
     hooks.agentStarted?.(run.catch(() => {}));
     const result = await Promise.race([run, timedOut, aborted]);
     return { ...base, ok: true, result: toStoredResult(result, limits.resultMaxBytes) };
   } catch (error) {
-    if (error instanceof WaitRequest) return { ...base, ok: 'wait', until: error.until };
+    if (error instanceof WaitRequest) return { ...base, ok: 'wait', until: error.until, progress: error.progress, wakeWhenReady: error.wakeWhenReady };
+    if (error instanceof ChildWaitRequest) return { ...base, ok: 'child', request: error.request };
     // Whatever the agent threw after a hand-back abort, the abort is what ended the attempt.
     const reason = controller.signal.reason;
     if (controller.signal.aborted && reason instanceof HandBack) return { ...base, ok: 'release', reason: reason.message };
@@ -151,6 +177,32 @@ export async function runTask(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** An attempt's access to its child execution (agent.ts, AgentChildren). */
+function childrenOf(ctx: EngineContext, task: ClaimedTask, limits: TaskLimits, controller: AbortController): AgentChildren {
+  // The summary's results take at most half of what a result may hold: the rest is its counts and names.
+  const resultsMaxBytes = Math.min(CHILD_RESULTS_MAX_BYTES, Math.floor(limits.resultMaxBytes / 2));
+  return {
+    current: async () => {
+      let summary: Awaited<ReturnType<AgentChildren['current']>>;
+      try {
+        summary = await childSummary(ctx.db, { taskId: task.id, attempt: task.attempt }, resultsMaxBytes);
+      } catch (error) {
+        // A database error is not the agent's: the attempt is handed back uncharged.
+        const handBack = new HandBack(`The child execution could not be read: ${(error as Error).message}`);
+        controller.abort(handBack);
+        throw handBack;
+      }
+      await hookPoint('children:after-read', { taskId: task.id, attempt: task.attempt, status: summary?.status ?? null });
+      return summary;
+    },
+    waitFor: (request) => {
+      const parsed = childRequestSchema.safeParse(request);
+      if (!parsed.success) throw new NonRetryableError(`child.waitFor: ${parsed.error.issues[0]?.path.join('.') || 'request'}: ${parsed.error.issues[0]?.message ?? 'is invalid'}`);
+      throw new ChildWaitRequest(parsed.data);
+    },
+  };
 }
 
 /**

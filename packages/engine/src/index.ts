@@ -1,9 +1,10 @@
-export { AgentRegistry, type AgentCatalogEntry, type AgentContext, type AgentDefinition, type AgentExecution, type AgentHandler, type AgentTask, type InputIssue } from './agent.ts';
+export { AgentRegistry, type AgentCatalogEntry, type AgentChildren, type AgentContext, type AgentDefinition, type AgentExecution, type AgentHandler, type AgentTask, type InputIssue } from './agent.ts';
 export { backoffMs, DEFAULT_RETRY, type EngineContext, type RetryPolicy } from './context.ts';
-export { EngineError, NonRetryableError, WaitRequest, conflict, notFound, validationError, type EngineErrorCode } from './errors.ts';
+export { EngineError, NonRetryableError, WaitRequest, conflict, notFound, validationError, type EngineErrorCode, type WaitOptions } from './errors.ts';
 export { EVENTS_CHANNEL, appendEvents, type NewEvent } from './events.ts';
 export { computeHealth, computeMetrics, loadStats, type ExecutionStats, type Health, type Metrics } from './health.ts';
 export { controlExecution, startExecution, type ExecutionSummary, type StartExecutionInput } from './lifecycle.ts';
+export { retryExecution, type RetryExecutionInput } from './retry.ts';
 export { agentQueue, ensureAgentQueues, pgBossTaskQueue, taskJobSchema, type TaskJob, type TaskQueue } from './queue.ts';
 export { DEFAULT_RESULT_MAX_BYTES, PROGRESS_MAX_BYTES, formatBytes } from './limits.ts';
 export { reapExpiredLeases, requeueLostJobs } from './recovery.ts';
@@ -29,3 +30,30 @@ export { findExecution, listExecutions, type ExecutionListItem } from './queries
 export { getWorkspaceLimits, setWorkspaceLimits, workspaceLimitsSchema, type AgentLimit, type WorkspaceLimits } from './throttle/settings.ts';
 export { scanPlaceholders, type Placeholder } from './placeholders.ts';
 export { blockAt, clearHooks, hookPoint, onHook, type HookBarrier, type HookInfo, type HookListener } from './hooks.ts';
+export {
+  answerApproval,
+  APPROVAL_LIMITS,
+  listPendingApprovals,
+  type AnswerApprovalInput,
+  type ApprovalAnswerer,
+  type ApprovalDecision,
+  type ApprovalRequest,
+  type ApprovalView,
+  type PendingApproval,
+} from './waits/approvals.ts';
+export { sendSignal, SIGNAL_LIMITS, signalNameSchema, signalPayloadSchema, type SendSignalInput, type SignalDelivery, type SignalView } from './waits/signals.ts';
+export {
+  createSchedule,
+  deleteSchedule,
+  findSchedule,
+  getSchedule,
+  listScheduleRuns,
+  listSchedules,
+  updateSchedule,
+  type CreateScheduleInput,
+  type Schedule,
+  type ScheduleRun,
+  type UpdateScheduleInput,
+} from './schedules/store.ts';
+export { runDueSchedules, startScheduleTicker, type ScheduleTicker, type ScheduleTickerOptions, type TickOutcome } from './schedules/ticker.ts';
+export { ChildWaitRequest, childRequestSchema, type ChildRequest, type ChildSummary, type OmittedResult } from './children/request.ts';

@@ -1,7 +1,7 @@
 import { newExecutionId, newId } from '@strata/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NonRetryableError } from './errors.ts';
-import { type InvariantName, assertExecutionInvariants, attemptViolations, checkInvariants, overlappingRuns } from './invariants.ts';
+import { type ChildRow, childViolations, type InvariantName, assertExecutionInvariants, attemptViolations, checkInvariants, overlappingRuns } from './invariants.ts';
 import { controlExecution, startExecution } from './lifecycle.ts';
 import { createEngineHarness, type EngineHarness } from './testing.ts';
 
@@ -278,6 +278,49 @@ describe('the invariant checker', () => {
     });
   });
 
+  describe('tasks carried over by a re-run', () => {
+    /** The fixture as a re-run leaves it: `a` carried over (one task-completed marked reused, no attempt), `b` run as usual. */
+    async function reusedFixture(): Promise<Fixture> {
+      const f = await cleanFixture();
+      await h.database.sql`update tasks set reused = true, attempt = 0 where id = ${f.a}`;
+      await h.database.sql`delete from execution_events where execution_id = ${f.executionId} and data->>'taskId' = ${f.a} and type <> 'task-completed'`;
+      await h.database.sql`update execution_events set data = data || '{"reused": true}' where execution_id = ${f.executionId} and data->>'taskId' = ${f.a}`;
+      return f;
+    }
+
+    it('passes a task carried over with its one reused task-completed and no attempt', async () => {
+      const f = await reusedFixture();
+      expect(await checkInvariants(h.database, [f.executionId])).toEqual([]);
+    });
+
+    it('fires on a reused task an agent ran for, or with more events than its completion', async () => {
+      const f = await reusedFixture();
+      await h.database.sql`update tasks set attempt = 1 where id = ${f.a}`;
+      expect((await checkInvariants(h.database, [f.executionId])).map((v) => v.detail)).toEqual(['carried over (reused) but at attempt 1: an agent was run for it']);
+      const g = await reusedFixture();
+      const [completion] = await h.database.sql<{ id: string }[]>`select id from execution_events where execution_id = ${g.executionId} and data->>'taskId' = ${g.a}`;
+      await reopen(g);
+      await h.database.sql`insert into execution_events (execution_id, type, data) values (${g.executionId}, 'task-progress', ${JSON.stringify({ taskId: g.a, progress: { step: 1 } })}::jsonb)`;
+      // The progress came after the completion, so the log's last event is not the completion either.
+      expect((await checkInvariants(h.database, [g.executionId])).map((v) => v.detail)).toEqual([
+        expect.stringMatching(/^completed but its last event is task-progress#\d+$/),
+        expect.stringMatching(new RegExp(`^carried over \\(reused\\) with events task-completed#${completion!.id} \\(status completed\\), task-progress#\\d+: expected one task-completed marked reused$`)),
+      ]);
+    });
+
+    it('fires on a completion marked reused for a task that ran, and on a task marked reused that ran', async () => {
+      const f = await reusedFixture();
+      await h.database.sql`update execution_events set data = data || '{"reused": true}' where execution_id = ${f.executionId} and type = 'task-completed' and data->>'taskId' = ${f.b}`;
+      expect((await checkInvariants(h.database, [f.executionId])).map((v) => v.detail)).toEqual([expect.stringMatching(/^not carried over but task-completed#\d+ is marked reused$/)]);
+      const g = await reusedFixture();
+      await h.database.sql`update tasks set reused = true where id = ${g.b}`;
+      expect((await checkInvariants(h.database, [g.executionId])).map((v) => v.detail)).toEqual([
+        'carried over (reused) but at attempt 2: an agent was run for it',
+        expect.stringMatching(/^carried over \(reused\) with events task-assigned#\d+, .*: expected one task-completed marked reused$/),
+      ]);
+    });
+  });
+
   describe('attempts', () => {
     it('fires on a claim while another attempt of the task is still running', async () => {
       const f = await cleanFixture();
@@ -365,5 +408,37 @@ describe('the invariant checker', () => {
       await assertExecutionInvariants(h.database, e2.id, { requireFinished: true, skippedTaskEvents: false });
       await assertExecutionInvariants(h.database, e3.id, { requireFinished: true, skippedTaskEvents: false });
     });
+  });
+});
+
+describe('the children invariant', () => {
+  const row = (overrides: Partial<ChildRow> = {}): ChildRow => ({
+    id: 'exec_child',
+    status: 'running',
+    parentId: 'exec_parent',
+    parentStatus: 'running',
+    parentFinished: false,
+    parentAttempt: 2,
+    taskStatus: 'in_progress',
+    taskAttempt: 2,
+    ...overrides,
+  });
+
+  it('passes a child its parent task waits for, and any child that has ended', () => {
+    expect(childViolations([row(), row({ status: 'completed', taskStatus: 'completed' }), row({ status: 'cancelled', parentFinished: true, parentStatus: 'cancelled' })])).toEqual([]);
+  });
+
+  it('fires on a running child nobody waits for: its task left the attempt that started it', () => {
+    expect(childViolations([row({ taskStatus: 'assigned', taskAttempt: 3 })])).toEqual([
+      { invariant: 'children', executionId: 'exec_child', detail: 'running but its parent task is assigned at attempt 3, not waiting at attempt 2' },
+    ]);
+    expect(childViolations([row({ taskStatus: 'in_progress', taskAttempt: 3 })])).toHaveLength(1);
+    expect(childViolations([row({ taskStatus: null, taskAttempt: null })])[0]?.detail).toBe('running but its parent task is gone at attempt -, not waiting at attempt 2');
+  });
+
+  it('fires on a child still running (or paused) after its parent ended', () => {
+    expect(childViolations([row({ status: 'paused', parentFinished: true, parentStatus: 'failed', taskStatus: 'skipped' })])).toEqual([
+      { invariant: 'children', executionId: 'exec_child', detail: 'paused but its parent exec_parent has ended (failed)' },
+    ]);
   });
 });

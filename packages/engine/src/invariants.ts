@@ -9,6 +9,7 @@
  * until the next recovery sweep: check once things have settled, as tests and the soak do.
  */
 import type { Sql } from '@strata/db';
+import { TASK_STATUSES } from '@strata/db/enums';
 
 export type InvariantName =
   /** The execution's counters equal its tasks in those states. */
@@ -17,12 +18,17 @@ export type InvariantName =
   | 'task-state'
   /** A finished execution has completedAt and exactly one final event, as its last event. */
   | 'final-event'
-  /** The log's last event for a terminal task says so (and a task completes once). */
+  /**
+   * The log's last event for a terminal task says so (and a task completes once); a task carried
+   * over by a re-run (`reused`) has exactly one event, its `task-completed` marked reused.
+   */
   | 'task-event'
   /** No task ran two attempts at once, and attempt / retry numbers agree with the log. */
   | 'attempts'
   /** The execution ended (only checked when `requireFinished`). */
-  | 'finished';
+  | 'finished'
+  /** A child execution is waited for by its parent task's attempt while it runs, and ends when its parent does. */
+  | 'children';
 
 export interface Violation {
   invariant: InvariantName;
@@ -99,6 +105,8 @@ export type TaskRow = {
   throttled: boolean;
   leaseLive: boolean;
   jobLive: boolean;
+  /** Carried over completed from the execution a re-run retries: no attempt, no agent run. */
+  reused: boolean;
 };
 
 export type EventRow = { id: number; executionId: string; type: string; data: Record<string, unknown> };
@@ -130,12 +138,17 @@ export async function checkInvariants(source: SqlSource, executionIds: readonly 
         t.pending_dependencies as "pendingDependencies",
         (select count(*) from tasks d where d.id = any(t.dependencies) and d.status <> 'completed')::int as unmet,
         (select count(*) from tasks d where d.id = any(t.dependencies) and d.status in ('failed', 'skipped'))::int as blocked,
-        t.wake_at is not null as waiting, t.throttle_scope is not null as throttled, coalesce(t.lease_expires_at > now(), false) as "leaseLive", ${jobLive} as "jobLive"
+        t.wake_at is not null as waiting, t.throttle_scope is not null as throttled, coalesce(t.lease_expires_at > now(), false) as "leaseLive", ${jobLive} as "jobLive", t.reused
       from tasks t where ${ids ? tx`t.execution_id = any(${ids})` : tx`true`} order by t.id`;
     const events = await tx<EventRow[]>`
       select id::float8 as id, execution_id as "executionId", type, data from execution_events
       where ${ids ? tx`execution_id = any(${ids})` : tx`true`} order by id`;
-    return { executions: [...executions], tasks: [...tasks], events: [...events] };
+    const children = await tx<ChildRow[]>`
+      select c.id, c.status, p.id as "parentId", p.status as "parentStatus", p.completed_at is not null as "parentFinished",
+        c.parent_attempt as "parentAttempt", t.status as "taskStatus", t.attempt as "taskAttempt"
+      from executions c join executions p on p.id = c.parent_execution_id left join tasks t on t.id = c.parent_task_id
+      where ${ids ? tx`(c.id = any(${ids}) or p.id = any(${ids}))` : tx`true`} order by c.id`;
+    return { executions: [...executions], tasks: [...tasks], events: [...events], children: [...children] };
   });
   const violations: Violation[] = [];
   if (ids) {
@@ -147,7 +160,43 @@ export async function checkInvariants(source: SqlSource, executionIds: readonly 
   for (const execution of snapshot.executions) {
     violations.push(...checkExecution(execution, tasksBy.get(execution.id) ?? [], eventsBy.get(execution.id) ?? [], options));
   }
+  violations.push(...childViolations(snapshot.children));
   return violations;
+}
+
+export type ChildRow = {
+  id: string;
+  status: string;
+  parentId: string;
+  parentStatus: string;
+  parentFinished: boolean;
+  parentAttempt: number | null;
+  /** The parent task's status and attempt now (null if it is gone). */
+  taskStatus: string | null;
+  taskAttempt: number | null;
+};
+
+/**
+ * A child that has not ended is waited for: its parent task is in progress (waiting, or its agent
+ * looking at the child) on the attempt that started it; else nobody will ever read its end (an
+ * orphan, until the worker's sweep cancels it). A parent that ended leaves no child running
+ * (cancel and failure reach the children; a child may still be finishing its in-progress tasks).
+ */
+export function childViolations(children: readonly ChildRow[]): Violation[] {
+  const out: Violation[] = [];
+  for (const child of children) {
+    if (!['pending', 'running', 'paused'].includes(child.status)) continue;
+    if (child.parentFinished) {
+      out.push({ invariant: 'children', executionId: child.id, detail: `${child.status} but its parent ${child.parentId} has ended (${child.parentStatus})` });
+    } else if (child.taskStatus !== 'in_progress' || child.taskAttempt !== child.parentAttempt) {
+      out.push({
+        invariant: 'children',
+        executionId: child.id,
+        detail: `${child.status} but its parent task is ${child.taskStatus ?? 'gone'} at attempt ${child.taskAttempt ?? '-'}, not waiting at attempt ${child.parentAttempt}`,
+      });
+    }
+  }
+  return out;
 }
 
 /** The checks of one execution over its snapshot; pure, so every rule is easy to read and test. */
@@ -230,11 +279,21 @@ export function checkExecution(execution: ExecutionRow, tasks: readonly TaskRow[
     if (task.status === 'skipped' && skippedEvents && last?.data.status !== 'skipped') {
       add('task-event', `skipped but its last event is ${last ? describe(last) : 'none'}`, task.id);
     }
+    const reusedEvents = completions.filter(isReused);
+    if (task.reused) {
+      if (task.status !== 'completed') add('task-event', `carried over (reused) but ${task.status}`, task.id);
+      if (task.attempt !== 0) add('task-event', `carried over (reused) but at attempt ${task.attempt}: an agent was run for it`, task.id);
+      if (log.length !== 1 || reusedEvents.length !== 1) add('task-event', `carried over (reused) with events ${log.map(describe).join(', ') || 'none'}: expected one task-completed marked reused`, task.id);
+    } else if (reusedEvents.length > 0) {
+      add('task-event', `not carried over but task-completed#${reusedEvents[0]!.id} is marked reused`, task.id);
+    }
     for (const detail of attemptViolations(task, log)) add('attempts', detail, task.id);
   }
   return out;
 }
 
+/** The one event of a task carried over by a re-run: its completion, with no attempt behind it. */
+const isReused = (e: EventRow) => e.type === 'task-completed' && e.data.reused === true;
 /** A claim in the log: the `task-progress` the engine appends when a worker takes an attempt. */
 const isClaim = (e: EventRow) => e.type === 'task-progress' && typeof e.data.attempt === 'number' && e.data.workerId !== undefined;
 /**
@@ -244,12 +303,14 @@ const isClaim = (e: EventRow) => e.type === 'task-progress' && typeof e.data.att
 const endsRun = (e: EventRow) =>
   e.type === 'task-completed' ||
   e.type === 'task-failed' ||
-  (e.type === 'task-progress' && (e.data.waitingUntil !== undefined || (typeof e.data.status === 'string' && e.data.status !== 'in_progress')));
+  (e.type === 'task-progress' && (e.data.waitingUntil !== undefined || (TASK_STATUS_NAMES.has(e.data.status) && e.data.status !== 'in_progress')));
+/** A task-progress `status` that is not a task status (an approval answered, a signal received) says what happened, not where the task is. */
+const TASK_STATUS_NAMES: ReadonlySet<unknown> = new Set(TASK_STATUSES);
 
 /**
  * The log records when each attempt was queued (task-assigned, with its attempt), claimed
  * (task-progress with attempt and workerId) and ended (task-completed, task-failed, a wait, or
- * a task event with another status than in_progress).
+ * a task event with another task status than in_progress).
  * As the engine sees it, an attempt runs from its claim to its end: a claim while another run
  * is open, a claim of an attempt that is not the latest queued one, or an outcome with no run
  * open, means two attempts were live at once or a stale one was recorded. (The log cannot show
@@ -271,7 +332,7 @@ export function attemptViolations(task: Pick<TaskRow, 'status' | 'attempt' | 're
       if (attempt !== queued) out.push(`attempt ${attempt} claimed (#${event.id}) but the latest queued attempt is ${queued}`);
       open = attempt;
     } else if (endsRun(event)) {
-      if (open === null && event.type === 'task-completed') out.push(`task-completed#${event.id} with no attempt running`);
+      if (open === null && event.type === 'task-completed' && !isReused(event)) out.push(`task-completed#${event.id} with no attempt running`);
       open = null;
     }
   }

@@ -11,6 +11,12 @@ export const DEFAULT_RESULT_MAX_BYTES = 1024 * 1024;
  * at once; a larger one is marked `resultOmitted` and read from the status body.
  */
 export const EVENT_RESULT_MAX_BYTES = 64 * 1024;
+/**
+ * The results the `task-completed` events of one re-run's carried-over tasks carry together: a
+ * 10,000-task re-run must not put 10,000 results in one transaction's events. Past it, the
+ * events say `resultOmitted` (the status body and the task endpoint have them).
+ */
+export const CARRIED_OVER_EVENT_RESULTS_MAX_BYTES = 4 * 1024 * 1024;
 
 export const PROGRESS_MAX_BYTES = 64 * 1024;
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { NonRetryableError } from './errors.ts';
+import { blockAt } from './hooks.ts';
 import { controlExecution, startExecution } from './lifecycle.ts';
 import { EVENT_RESULT_MAX_BYTES } from './limits.ts';
 import { useEngineHarness } from './test-harness.ts';
@@ -59,13 +60,15 @@ describe('skip reasons in the status body', () => {
       fine: ['completed', null],
     });
 
-    // Nothing runs this one's tasks before the cancel: the waiting task depends on one that never ends.
+    // Nothing runs this one's tasks before the cancel: the worker's claims are held until it is in.
     const held = await h.strategy(ws, [
       { key: 'one', description: 'one', agentType: 'coordination' },
       { key: 'two', description: 'two', agentType: 'coordination', dependsOn: ['one'] },
     ]);
+    const claims = blockAt('runner:before-claim');
     const second = await startExecution(h.ctx, { strategyId: held, workspaceId: ws });
     await controlExecution(h.ctx, second.id, 'cancel');
+    claims.remove();
     const cancelled = await h.waitForStatus(second.id, ['cancelled']);
     expect(cancelled.tasks.map((t) => [t.key, t.status, t.skip_reason]).sort()).toEqual([
       ['one', 'skipped', 'cancelled'],

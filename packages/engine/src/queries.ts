@@ -23,6 +23,9 @@ export interface ExecutionListItem {
   trigger: ExecutionTrigger;
   scheduleId: string | null;
   retryOf: string | null;
+  /** A child execution: the execution, and its task, that started it. */
+  parentExecutionId: string | null;
+  parentTaskId: string | null;
 }
 
 const encodeCursor = (createdAt: Date, id: string) => Buffer.from(`${createdAt.toISOString()}|${id}`).toString('base64url');
@@ -50,6 +53,8 @@ export interface ListExecutionsInput {
   status?: ExecutionStatus | readonly ExecutionStatus[] | undefined;
   /** Part of the execution's id or of its strategy's name, case-insensitive. */
   q?: string | undefined;
+  /** Only the children of this execution. */
+  parentExecutionId?: string | undefined;
   limit: number;
   cursor?: string | undefined;
 }
@@ -63,6 +68,7 @@ export async function listExecutions(db: Db, input: ListExecutionsInput) {
   if (input.cursor && !after) return { invalidCursor: true as const };
   const statuses = input.status === undefined ? [] : typeof input.status === 'string' ? [input.status] : [...input.status];
   const conditions: (SQL | undefined)[] = [eq(executions.workspaceId, input.workspaceId), statuses.length ? inArray(executions.status, statuses) : undefined];
+  if (input.parentExecutionId) conditions.push(eq(executions.parentExecutionId, input.parentExecutionId));
   if (input.q) conditions.push(or(ilike(executions.id, containing(input.q)), ilike(strategies.name, containing(input.q))));
   if (after) conditions.push(or(lt(executions.createdAt, after.createdAt), and(eq(executions.createdAt, after.createdAt), lt(executions.id, after.id))));
   const joined = await db
@@ -92,6 +98,8 @@ export async function listExecutions(db: Db, input: ListExecutionsInput) {
         trigger: row.trigger,
         scheduleId: row.scheduleId,
         retryOf: row.retryOf,
+        parentExecutionId: row.parentExecutionId,
+        parentTaskId: row.parentTaskId,
       }),
     ),
     nextCursor: rows.length > input.limit && last ? encodeCursor(last.createdAt, last.id) : null,

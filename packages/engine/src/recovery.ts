@@ -112,7 +112,7 @@ export async function refreshStalledHealth(ctx: EngineContext): Promise<void> {
       const execution = locked.get(id);
       if (!execution || execution.settled) return;
       const events: NewEvent[] = [];
-      await settleExecution(tx, execution, events, { forceStats: true });
+      await settleExecution(tx, ctx.queue, execution, events, { forceStats: true });
       await appendEvents(tx, events);
     });
   }

@@ -2,7 +2,9 @@ import type { AgentType, Priority } from '@strata/db';
 import { type SQL, sql } from 'drizzle-orm';
 import { backoffMs, type EngineContext } from './context.ts';
 import { bumpCounts } from './counts.ts';
-import { assignTasks, enqueue, PRIORITY_RANK_OF } from './dispatch.ts';
+import { holdForChildren, prepareChildHolds } from './children/hold.ts';
+import type { ChildRequest } from './children/request.ts';
+import { type AssignedRow, assignTasks, enqueue, PRIORITY_RANK_OF } from './dispatch.ts';
 import { appendEvents, type NewEvent } from './events.ts';
 import { skipUnstarted } from './lifecycle.ts';
 import { hookPoint } from './hooks.ts';
@@ -13,6 +15,7 @@ import { returnToReady, skipTasks } from './skip.ts';
 import { admitLimited } from './throttle/admit.ts';
 import { leavesSleep } from './throttle/scopes.ts';
 import { type LeftRunning, leftRunningColumns, wakeFreed } from './throttle/release.ts';
+import { externalWaitReady } from './waits/wake.ts';
 import { type ExecutionLockRow, jsonRows, lockExecutions, postgresErrorOf, textArray, transaction, type Tx } from './tx.ts';
 
 /** A task this worker now holds, with what its agent needs. */
@@ -56,6 +59,8 @@ export type DependencyResult = {
  */
 export async function claimTasks(ctx: EngineContext, jobs: readonly ClaimJob[], workerId: string, leaseSeconds: number): Promise<ClaimedTask[]> {
   if (jobs.length === 0) return [];
+  // Before anything is read: a test holds claims here to act on tasks that are queued, not yet started.
+  await hookPoint('runner:before-claim', { taskIds: jobs.map((j) => j.taskId), workerId });
   const claimed = await transaction(ctx.db, async (tx) => {
     const locked = await lockExecutions(
       tx,
@@ -169,7 +174,8 @@ type OutcomeBase = { taskId: string; executionId: string; attempt: number; jobId
 export type AttemptOutcome =
   | (OutcomeBase & { ok: true; result: unknown })
   | (OutcomeBase & { ok: false; error: string; retryable: boolean; leaseLapsed?: boolean; code?: string })
-  | (OutcomeBase & { ok: 'wait'; until: Date })
+  | (OutcomeBase & { ok: 'wait'; until: Date; progress?: Record<string, unknown> | undefined; wakeWhenReady?: boolean })
+  | (OutcomeBase & { ok: 'child'; request: ChildRequest })
   | (OutcomeBase & { ok: 'release'; reason: string });
 
 type FailedRow = LeftRunning & {
@@ -232,19 +238,26 @@ export async function recordOutcomes(ctx: EngineContext, outcomes: readonly Atte
     // this worker before its acknowledgement was lost; they are this worker's to run.
     if (eager?.repeat) claimed.push(...(await reclaimEager(tx, outcomes, eager.workerId)));
 
-    const failures = outcomes.filter((o): o is Extract<AttemptOutcome, { ok: false }> => o.ok === false);
+    // Child requests are checked before the failures (a refused start is one) and held after them (children/hold.ts).
+    const childRequests = outcomes.filter((o): o is Extract<AttemptOutcome, { ok: 'child' }> => o.ok === 'child');
+    const children = childRequests.length > 0 ? await prepareChildHolds(ctx, tx, childRequests, locked) : undefined;
+    const failures = [...outcomes.filter((o): o is Extract<AttemptOutcome, { ok: false }> => o.ok === false), ...(children?.refused ?? [])];
     for (const failure of failures) {
       recorded += await recordFailure(ctx, tx, failure, locked, events, leftRunning);
     }
+    const held = children ? await holdForChildren(ctx, tx, children.holds, locked, events) : undefined;
+    recorded += held?.recorded ?? 0;
 
-    const waits = outcomes.filter((o): o is Extract<AttemptOutcome, { ok: 'wait' }> => o.ok === 'wait');
+    leftRunning.push(...(held?.left ?? []));
+
+    const waits = [...outcomes.filter((o): o is Extract<AttemptOutcome, { ok: 'wait' }> => o.ok === 'wait'), ...(held?.late ?? [])];
     if (waits.length > 0) recorded += await holdUntil(ctx, tx, waits, locked, events, leftRunning);
 
-    const releases = outcomes.filter((o): o is Extract<AttemptOutcome, { ok: 'release' }> => o.ok === 'release');
+    const releases = [...outcomes.filter((o): o is Extract<AttemptOutcome, { ok: 'release' }> => o.ok === 'release'), ...(held?.releases ?? [])];
     if (releases.length > 0) recorded += await handBack(ctx, tx, releases, locked, events, leftRunning);
     await wakeFreed(tx, leftRunning, locked);
 
-    for (const execution of locked.values()) await settleExecution(tx, execution, events, { unsettled: unsettledAfter.get(execution.id) });
+    for (const execution of locked.values()) await settleExecution(tx, ctx.queue, execution, events, { unsettled: unsettledAfter.get(execution.id) });
     await appendEvents(tx, events);
     return { recorded, claimed };
   });
@@ -435,7 +448,7 @@ async function recordFailure(
       const message = `Task "${task.key}" failed: ${error}`;
       await tx.execute(sql`update executions set status = 'failed', error = ${message}, updated_at = now() where id = ${task.executionId}`);
       execution.status = 'failed';
-      await skipUnstarted(tx, [task.executionId], 'execution-failed', events);
+      await skipUnstarted(tx, ctx.queue, [task.executionId], 'execution-failed', events);
     }
   }
   return 1;
@@ -445,7 +458,9 @@ async function recordFailure(
  * Agents that asked to wait: the task stays in_progress with its wake-up time, holds no lease
  * and no worker slot, and a job for the same attempt is queued to fire at that time. A wait
  * that arrives after its execution was cancelled or failed skips the task instead: nothing
- * would ever wake it, and the execution could not end while it waited.
+ * would ever wake it, and the execution could not end while it waited. A wait for a person or
+ * a signal (`wakeWhenReady`) whose answer came while its agent was deciding to wait wakes now:
+ * the answer found the task running, so nothing else would wake it before its deadline.
  */
 async function holdUntil(
   ctx: EngineContext,
@@ -456,7 +471,8 @@ async function holdUntil(
   leftRunning: LeftRunning[],
 ): Promise<number> {
   const ended = (executionId: string) => ['cancelled', 'failed'].includes(locked.get(executionId)?.status ?? '');
-  const rows = (list: typeof waits) => jsonRows(list.map((w) => ({ id: w.taskId, attempt: w.attempt, job_id: w.jobId ?? null, until: w.until.toISOString() })));
+  const rows = (list: typeof waits) =>
+    jsonRows(list.map((w) => ({ id: w.taskId, attempt: w.attempt, job_id: w.jobId ?? null, until: w.until.toISOString(), progress: w.progress ?? null, early: w.wakeWhenReady ?? false })));
   const fence = sql`t.id = j.id and t.attempt = j.attempt and t.status = 'in_progress' and t.wake_at is null and (j.job_id is null or t.job_id = j.job_id)`;
   const late = waits.filter((w) => ended(w.executionId));
   const live = waits.filter((w) => !ended(w.executionId));
@@ -464,7 +480,7 @@ async function holdUntil(
   if (late.length > 0) {
     const skipped = await tx.execute<LeftRunning & { id: string; executionId: string; agentType: string }>(sql`
       update tasks t set status = 'skipped', completed_at = now(), lease_expires_at = null, worker_id = null, job_id = null, progress = null, updated_at = now()
-      from jsonb_to_recordset(${rows(late)}) as j(id text, attempt int, job_id text, until timestamptz)
+      from jsonb_to_recordset(${rows(late)}) as j(id text, attempt int, job_id text, until timestamptz, progress jsonb, early boolean)
       where ${fence}
       returning t.id, t.execution_id as "executionId", t.agent_type as "agentType", ${leftRunningColumns('t')}`);
     leftRunning.push(...skipped);
@@ -477,18 +493,26 @@ async function holdUntil(
     recorded += skipped.length;
   }
   if (live.length === 0) return recorded;
-  const held = await tx.execute<LeftRunning & { id: string; executionId: string; workspaceId: string; agentType: AgentType; priority: Priority; ordinal: number; attempt: number; retryCount: number; timeoutSeconds: number; jobId: string; wakeAt: string }>(sql`
-    update tasks t set wake_at = j.until, lease_expires_at = null, worker_id = null, job_id = gen_random_uuid()::text,
-      progress = jsonb_build_object('waitingUntil', j.until), updated_at = now()
-    from jsonb_to_recordset(${rows(live)}) as j(id text, attempt int, job_id text, until timestamptz)
-    where ${fence}
+  const held = await tx.execute<AssignedRow & LeftRunning & { wakeAt: string; shown: Record<string, unknown> | null }>(sql`
+    with target as (
+      select t.id, case when j.early and ${externalWaitReady()} then now() else j.until end as wake, j.progress
+      from jsonb_to_recordset(${rows(live)}) as j(id text, attempt int, job_id text, until timestamptz, progress jsonb, early boolean)
+      join tasks t on ${fence}
+      for update of t)
+    update tasks t set wake_at = target.wake, lease_expires_at = null, worker_id = null, job_id = gen_random_uuid()::text,
+      progress = coalesce(target.progress, '{}'::jsonb) || jsonb_build_object('waitingUntil', target.wake), updated_at = now()
+    from target where t.id = target.id
     returning t.id, t.execution_id as "executionId", t.workspace_id as "workspaceId", t.agent_type as "agentType", t.priority, t.ordinal,
-      t.attempt, t.retry_count as "retryCount", t.timeout_seconds as "timeoutSeconds", t.job_id as "jobId", j.until::text as "wakeAt", ${leftRunningColumns('t')}`);
+      t.attempt, t.retry_count as "retryCount", t.timeout_seconds as "timeoutSeconds", t.job_id as "jobId", target.wake::text as "wakeAt", target.progress as shown, ${leftRunningColumns('t')}`);
   leftRunning.push(...held);
   for (const task of held) {
-    const delaySeconds = Math.max(0, (new Date(task.wakeAt).getTime() - Date.now()) / 1000);
-    await enqueue(tx, ctx.queue, [task], [], { startAfterSeconds: delaySeconds });
-    events.push({ executionId: task.executionId, type: 'task-progress', data: { taskId: task.id, status: 'in_progress', waitingUntil: new Date(task.wakeAt).toISOString() } });
+    const { wakeAt, shown, ...row } = task;
+    const delaySeconds = Math.max(0, (new Date(wakeAt).getTime() - Date.now()) / 1000);
+    await enqueue(tx, ctx.queue, [row], [], { startAfterSeconds: delaySeconds });
+    const waitingUntil = new Date(wakeAt).toISOString();
+    // A wait with something to show says it (its own `status`, e.g. waiting_for_approval) and carries it as the task's progress.
+    const data = shown ? { taskId: task.id, status: 'in_progress', ...shown, waitingUntil, progress: { ...shown, waitingUntil } } : { taskId: task.id, status: 'in_progress', waitingUntil };
+    events.push({ executionId: task.executionId, type: 'task-progress', data });
   }
   return recorded + held.length;
 }

@@ -1,6 +1,8 @@
 import { sql } from 'drizzle-orm';
 import type { NewEvent } from './events.ts';
 import { computeHealth, computeMetrics, loadStats } from './health.ts';
+import { wakeParentTask } from './children/hold.ts';
+import type { TaskQueue } from './queue.ts';
 import type { ExecutionLockRow, Tx } from './tx.ts';
 
 type Progress = {
@@ -17,10 +19,12 @@ type Progress = {
 /**
  * After tasks changed: finish the execution when nothing is left to run, and emit
  * health-update / metrics-update, coalesced to at most one pair a second per execution
- * (always at the end). The caller holds the execution's row lock.
+ * (always at the end). The caller holds the execution's row lock. A child execution that ends
+ * wakes the parent task waiting for it, in the same transaction (children/hold.ts).
  */
 export async function settleExecution(
   tx: Tx,
+  queue: TaskQueue,
   execution: ExecutionLockRow,
   events: NewEvent[],
   options: { forceStats?: boolean; unsettled?: number | undefined } = {},
@@ -74,5 +78,8 @@ export async function settleExecution(
     if (finalStatus) execution.status = 'completed';
     execution.settled = true;
     events.push(finalEvent);
+    if (execution.parentTaskId !== null && execution.parentAttempt !== null) {
+      await wakeParentTask(tx, queue, { taskId: execution.parentTaskId, attempt: execution.parentAttempt });
+    }
   }
 }

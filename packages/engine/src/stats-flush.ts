@@ -36,7 +36,7 @@ export async function flushOwedStats(ctx: EngineContext, options: { minAgeMs?: n
       const execution = (await lockExecutions(tx, [id])).get(id);
       if (!execution || execution.settled) return;
       const events: NewEvent[] = [];
-      await settleExecution(tx, execution, events, { forceStats: true });
+      await settleExecution(tx, ctx.queue, execution, events, { forceStats: true });
       await appendEvents(tx, events);
       flushed.push(id);
     });

@@ -76,7 +76,8 @@ export async function getExecutionStatusParts(db: Db, executionId: string, inclu
       (select json_build_object('id', e.id, 'status', e.status, 'strategyId', e.strategy_id, 'strategyVersion', e.strategy_version, 'workspaceId', e.workspace_id,
           'startedAt', ${iso('e.started_at')}, 'completedAt', ${iso('e.completed_at')}, 'totalTasks', e.total_tasks,
           'completedTasks', e.completed_tasks, 'failedTasks', e.failed_tasks, 'error', e.error,
-          'input', e.input, 'trigger', e.trigger, 'scheduleId', e.schedule_id, 'retryOf', e.retry_of)
+          'input', e.input, 'trigger', e.trigger, 'scheduleId', e.schedule_id, 'retryOf', e.retry_of,
+          'parentExecutionId', e.parent_execution_id, 'parentTaskId', e.parent_task_id)
         from executions e where e.id = ${executionId}) as execution,
       (select coalesce(json_agg(${taskJson} order by t.id), '[]')::text
         from tasks t ${skips}

@@ -18,6 +18,7 @@ export {
   assertExecutionInvariants,
   attemptViolations,
   checkExecution,
+  childViolations,
   checkInvariants,
   formatViolation,
   InvariantError,

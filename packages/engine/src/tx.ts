@@ -99,7 +99,8 @@ export async function lockExecutions(tx: Tx, ids: readonly string[]): Promise<Ma
     from (select id from executions where id = any(${textArray(unique)}) order by id for update) locked, fair
     where e.id = locked.id
     returning e.id, e.workspace_id as "workspaceId", e.status, e.on_task_failure as "onTaskFailure", e.completed_at is not null as settled, e.max_concurrency as "maxConcurrency",
-      e.stats_emitted_at < now() - interval '1 second' or e.stats_emitted_at is null as "statsDue"`);
+      e.stats_emitted_at < now() - interval '1 second' or e.stats_emitted_at is null as "statsDue",
+      e.parent_task_id as "parentTaskId", e.parent_attempt as "parentAttempt"`);
   fairQueueLocked.add(tx);
   return new Map(rows.map((row) => [row.id, row]));
 }
@@ -113,6 +114,9 @@ export type ExecutionLockRow = {
   statsDue: boolean;
   /** Its strategy version's cap on its tasks in progress at once (throttle/), or null. */
   maxConcurrency: number | null;
+  /** A child execution: the parent task (and its attempt) to wake when it ends. */
+  parentTaskId: string | null;
+  parentAttempt: number | null;
 };
 
 /** The PostgreSQL error inside a driver or ORM error (drizzle wraps it as the cause). */

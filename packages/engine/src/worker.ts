@@ -4,6 +4,7 @@ import type { Logger } from '@strata/config';
 import type { PgBoss } from 'pg-boss';
 import type { AgentRegistry } from './agent.ts';
 import type { EngineContext } from './context.ts';
+import { cancelOrphanedChildren } from './children/orphans.ts';
 import { HandBack, runTask } from './executor.ts';
 import { hookPoint } from './hooks.ts';
 import { DEFAULT_RESULT_MAX_BYTES, defaultDependenciesMaxBytes, JSONB_MAX_BYTES } from './limits.ts';
@@ -79,8 +80,8 @@ const EAGER_LANE_MAX_MS = 60_000;
 
 type Recorder = (outcome: AttemptOutcome, lane?: AgentType) => Promise<ClaimedTask | undefined>;
 
-/** One attempt of one task running here: its abort switch and the agent's own end. */
-type RunningAttempt = { task: ClaimedTask; controller: AbortController; agentDone: Promise<unknown> };
+/** One attempt of one task running here: its abort switch, the agent's own end, and the end of its run here (`left`). */
+type RunningAttempt = { task: ClaimedTask; controller: AbortController; agentDone: Promise<unknown>; left: PromiseWithResolvers<void> };
 
 /**
  * Runs tasks from the agent queues: claim a batch under a lease, run the agents with their
@@ -253,11 +254,18 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
     return record(outcome, outcome.ok === 'release' || stopping ? undefined : lane);
   };
 
+  /** The attempt's run here is over: it is forgotten, and whoever waits for it to leave goes on. */
+  const leave = (attempt: RunningAttempt) => {
+    running.delete(attemptKey(attempt.task));
+    lost.delete(attemptKey(attempt.task));
+    attempt.left.resolve();
+  };
+
   /** Registers claimed tasks as running here, loads their dependencies' results and waits at the after-claim hook. */
   const begin = async (claimed: ClaimedTask[]) => {
     const attempts = claimed.map((task) => {
       const agentEnded = Promise.withResolvers<unknown>();
-      const attempt: RunningAttempt = { task, controller: new AbortController(), agentDone: agentEnded.promise };
+      const attempt: RunningAttempt = { task, controller: new AbortController(), agentDone: agentEnded.promise, left: Promise.withResolvers<void>() };
       running.set(attemptKey(task), attempt);
       return { task, attempt, agentEnded };
     });
@@ -268,7 +276,7 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
       );
       return { attempts, deps };
     } catch (error) {
-      for (const { task } of attempts) running.delete(attemptKey(task));
+      for (const { attempt } of attempts) leave(attempt);
       throw error;
     }
   };
@@ -297,8 +305,7 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
         // An agent that ignored its abort keeps its lane until it really ends; its late result is discarded.
         await attempt.agentDone;
       } finally {
-        running.delete(attemptKey(task));
-        lost.delete(attemptKey(task));
+        leave(attempt);
       }
       if (!next) return;
       const started = await begin([next]);
@@ -312,6 +319,10 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
     const claimJobs = jobs.map((job) => ({ ...taskJobSchema.parse(job.data), jobId: job.id }));
     // A claim is idempotent for this worker: a lost commit acknowledgement is retried, not charged.
     const reclaimed = await withInfraRetry('claiming tasks', () => claimTasks(ctx, claimJobs, workerId, leaseSeconds));
+    // A task resumed from its wait keeps its attempt: woken at once (a child execution that ended at
+    // once), it can be claimed here before the run that asked for the wait has left its lane; it
+    // runs once that run is over. (Only a fresh claim is resumed: a repeated one finds no wait.)
+    await Promise.all(reclaimed.filter((task) => task.resumedFromWait).map((task) => running.get(attemptKey(task))?.left.promise));
     // A claim repeated after a lost acknowledgement returns tasks this worker holds: never run one twice.
     const claimed = reclaimed.filter((task) => !running.has(attemptKey(task)));
     if (claimed.length === 0) return;
@@ -398,6 +409,8 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
     try {
       const reaped = databaseSettled() ? await reapExpiredLeases(ctx, leaseSeconds) : 0;
       const requeued = await requeueLostJobs(ctx, leaseSeconds);
+      const orphans = await cancelOrphanedChildren(ctx);
+      if (orphans) logger.info({ orphans }, 'cancelled child executions nobody waits for');
       await refreshStalledHealth(ctx);
       const rebased = await rebaseQueues(ctx);
       await pruneLimitStarts(ctx);

@@ -87,6 +87,8 @@ export class TimelineBuilder {
     this.#first = Math.min(this.#first, at);
     this.#last = Math.max(this.#last, at);
     if (!taskId || !event.type.startsWith('task-')) return null;
+    // A task a re-run carried over made no attempt here: it has no bar.
+    if (event.type === 'task-completed' && event.data.reused === true) return null;
     this.#applyToTask(taskId, at, event);
     return taskId;
   }

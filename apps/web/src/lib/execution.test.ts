@@ -1,6 +1,6 @@
 import type { AgentTask } from '@strata/client';
 import { describe, expect, it } from 'vitest';
-import { attemptsView, connectionLabel, healthTone, progressOf, resultUnknown, runStatusView, skipReasonText, taskOutput } from './execution.ts';
+import { attemptsView, canRetry, connectionLabel, healthTone, progressOf, resultUnknown, runStatusView, skipReasonText, taskOutput } from './execution.ts';
 import { TimelineBuilder } from './execution-timeline.ts';
 
 const task = (fields: Partial<AgentTask> & { status: string }): AgentTask => ({ id: 'task_1', key: 'k', agent_type: 'content', retry_count: 0, max_retries: 3, ...fields });
@@ -26,6 +26,20 @@ describe('how an execution reads', () => {
     expect(attemptsView(task({ status: 'failed', retry_count: 3, started_at: 'x' }))).toEqual({ text: '4 of 4', detail: 'failed after 4 attempts, no retry left' });
     expect(attemptsView(task({ status: 'pending', retry_count: 1 }))).toEqual({ text: '2 of 4', detail: 'retry 1 of 3' });
     expect(attemptsView(task({ status: 'pending' }))).toEqual({ text: '0 of 4', detail: null });
+  });
+
+  it('says a task a re-run carried over made no attempt', () => {
+    expect(attemptsView(task({ status: 'completed', reused: true }))).toEqual({ text: '—', detail: 'carried over, not run again' });
+    expect(attemptsView(task({ status: 'completed', reused: false, started_at: 'x' }))).toEqual({ text: '1 of 4', detail: null });
+  });
+
+  it('offers a re-run of failed and cancelled runs once they have settled, of nothing else', () => {
+    const at = '2026-01-01T00:00:00Z';
+    expect(canRetry({ status: 'failed', completedAt: at })).toBe(true);
+    expect(canRetry({ status: 'cancelled', completedAt: at })).toBe(true);
+    // Failed, but a task that was running still finishes: the engine refuses until it has.
+    expect(canRetry({ status: 'failed', completedAt: null })).toBe(false);
+    for (const status of ['pending', 'running', 'paused', 'completed']) expect(canRetry({ status, completedAt: at })).toBe(false);
   });
 
   it('says why a task was skipped', () => {
@@ -84,6 +98,21 @@ describe('the timeline', () => {
     ]);
     expect(b!.bars).toEqual([{ taskId: 'b', attempt: 1, queuedAt: null, startedAt: null, waits: [], endedAt: at(9), end: 'skipped' }]);
     expect(timeline.span).toEqual({ from: at(0), to: at(9) });
+  });
+});
+
+describe('the timeline of a re-run', () => {
+  it('draws no bar for a task carried over (no attempt ran), and the bars of the tasks that ran', () => {
+    const timeline = new TimelineBuilder();
+    const ev = (id: number, type: string, data: Record<string, unknown>) => ({ id, type, executionId: 'e', timestamp: `2026-01-01T00:00:0${id}Z`, data });
+    timeline.add([
+      ev(1, 'execution-started', { status: 'running', retryOf: 'exec_0' }),
+      ev(2, 'task-completed', { taskId: 'carried', reused: true, status: 'completed' }),
+      ev(3, 'task-assigned', { taskId: 'ran' }),
+      ev(4, 'task-completed', { taskId: 'ran', status: 'completed' }),
+    ]);
+    expect(timeline.rows.map((row) => [row.taskId, row.bars.map((bar) => bar.end)])).toEqual([['ran', ['completed']]]);
+    expect(timeline.row('carried')).toBeUndefined();
   });
 });
 

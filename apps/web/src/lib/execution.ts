@@ -4,7 +4,7 @@
  * health score read, progress, attempts, why a task was skipped, a task's files and outputs.
  */
 import type { AgentTask, ExecutionState } from '@strata/client';
-import { allowedActions, type ControlAction, isTerminalStatus, type SkipReason, TASK_STATUSES, type TaskStatus } from '@strata/engine/contract';
+import { allowedActions, type ControlAction, isRetryableStatus, isTerminalStatus, type SkipReason, TASK_STATUSES, type TaskStatus } from '@strata/engine/contract';
 import type { DagEdge, DagNode } from './components/dag/layout.ts';
 
 export type { ControlAction } from '@strata/engine/contract';
@@ -18,6 +18,13 @@ export function availableControls(status: string): Record<ControlAction, boolean
 }
 
 type ExecutionLike = { status: string; failedTasks?: number | undefined };
+
+/**
+ * May this run be re-run (`POST /api/executions/:id/retry`)? Failed or cancelled, and settled:
+ * until the tasks still running when it failed or was cancelled have finished, the engine
+ * refuses (what they come to decides what is carried over).
+ */
+export const canRetry = (execution: { status: string; completedAt?: string | null | undefined }): boolean => isRetryableStatus(execution.status) && Boolean(execution.completedAt);
 
 /** A run's status as people should read it: a completed run with failed tasks is not a plain green "completed". */
 export function runStatusView(execution: ExecutionLike, skipped = 0): { label: string; tone: Tone } {
@@ -98,6 +105,8 @@ export function runDuration(execution: { startedAt?: string | null | undefined; 
 export function attemptsView(task: AgentTask): { text: string; detail: string | null } {
   const retries = task.retry_count ?? 0;
   const max = task.max_retries ?? 0;
+  // Carried over by a re-run: it completed in the execution this one retries, and did not run here.
+  if (task.reused) return { text: '—', detail: 'carried over, not run again' };
   const started = Boolean(task.started_at) || ['in_progress', 'completed', 'failed'].includes(task.status) || retries > 0;
   const attempts = started ? retries + 1 : retries;
   const text = `${attempts} of ${max + 1}`;

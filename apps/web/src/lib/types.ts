@@ -87,3 +87,8 @@ export interface OutboxMessage {
   createdAt: string;
 }
 
+
+/** `GET /api/schedules`: one schedule (its dates as Dates over tRPC). */
+export type ScheduleItem = RouterOutputs['schedules']['list']['schedules'][number];
+/** `GET /api/schedules/:id/runs`: one tick. */
+export type ScheduleRunItem = RouterOutputs['schedules']['runs']['runs'][number];

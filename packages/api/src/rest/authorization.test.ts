@@ -114,6 +114,17 @@ const PROCEDURES: { name: string; need: Need; success: number; request: (token: 
     request: async (token) => h.call('POST', `/api/executions/${await startAsOwner()}/cancel`, { token }),
   },
   {
+    name: 'POST /api/executions/:id/retry',
+    need: 'operator',
+    success: 201,
+    request: async (token) => {
+      // Cancelled before any task started: settled at once, so it can be re-run.
+      const id = await startAsOwner();
+      expect((await h.call('POST', `/api/executions/${id}/cancel`, { token: tokens.owner })).status).toBe(200);
+      return h.call('POST', `/api/executions/${id}/retry`, { token });
+    },
+  },
+  {
     name: 'POST /api/strategies',
     need: 'admin',
     success: 201,

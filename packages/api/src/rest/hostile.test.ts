@@ -1,3 +1,4 @@
+import { AGENT_TYPES } from '@strata/db';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiHarness, type ApiHarness, type CallOptions, type CallResult } from '../testing.ts';
 import { MAX_BODY_BYTES } from '../body.ts';
@@ -418,7 +419,7 @@ describe('strategy validation', () => {
     ['a two-item cycle', [item('a', { dependsOn: ['b'] }), item('b', { dependsOn: ['a'] })], 'Dependency cycle: a -> b -> a', 'items[0].dependsOn'],
     ['a longer cycle', [item('x'), item('a', { dependsOn: ['c'] }), item('b', { dependsOn: ['a'] }), item('c', { dependsOn: ['b', 'x'] })], 'Dependency cycle: a -> c -> b -> a', 'items[1].dependsOn'],
     ['a self dependency', [item('a', { dependsOn: ['a'] })], 'Item "a": depends on itself', 'items[0].dependsOn[0]'],
-    ['an unknown agent type', [item('a'), item('b', { agentType: 'telepathy' })], 'Item "b": unknown agent type "telepathy" (expected one of email, content, research, scheduling, analysis, coordination)', 'items[1].agentType'],
+    ['an unknown agent type', [item('a'), item('b', { agentType: 'telepathy' })], `Item "b": unknown agent type "telepathy" (expected one of ${AGENT_TYPES.join(', ')})`, 'items[1].agentType'],
     ['a duplicate key', [item('a'), item('b'), item('a')], 'Item "a": duplicate key', 'items[2].key'],
     ['an unknown dependency', [item('a'), item('b', { dependsOn: ['ghost'] })], 'Item "b": unknown dependency "ghost"', 'items[1].dependsOn[0]'],
     ['a dependency listed twice', [item('a'), item('b', { dependsOn: ['a', 'a'] })], 'Item "b": duplicate dependency "a"', 'items[1].dependsOn[1]'],

@@ -92,7 +92,30 @@ export const ROUTES: RestRoute[] = [
   { method: 'POST', path: '/api/executions/:id/resume', auth: true, status: 200, call: (c, r) => c.executions.resume({ id: r.params.id! }) },
   { method: 'GET', path: '/api/outbox', auth: true, status: 200, call: (c, r) => c.outbox.list(queryObject(r.query) as never) },
   { method: 'POST', path: '/api/executions/:id/cancel', auth: true, status: 200, call: (c, r) => c.executions.cancel({ id: r.params.id! }) },
+  { method: 'POST', path: '/api/executions/:id/retry', auth: true, status: 201, call: (c, r) => c.executions.retry(bodyOr(r.body, { id: r.params.id }) as never) },
+  { method: 'POST', path: '/api/schedules', auth: true, status: 201, call: (c, r) => c.schedules.create(bodyOr(r.body) as never) },
+  { method: 'GET', path: '/api/schedules', auth: true, status: 200, call: (c, r) => c.schedules.list(queryObject(r.query) as never) },
+  { method: 'GET', path: '/api/schedules/:id', auth: true, status: 200, call: (c, r) => c.schedules.get({ id: r.params.id! }) },
+  { method: 'PATCH', path: '/api/schedules/:id', auth: true, status: 200, call: (c, r) => c.schedules.update(bodyOr(r.body, { id: r.params.id }) as never) },
+  { method: 'DELETE', path: '/api/schedules/:id', auth: true, status: 200, call: (c, r) => c.schedules.delete({ id: r.params.id! }) },
+  { method: 'GET', path: '/api/schedules/:id/runs', auth: true, status: 200, call: (c, r) => c.schedules.runs({ ...queryObject(r.query), id: r.params.id! } as never) },
   { method: 'POST', path: '/api/executions/:id/stream-ticket', auth: true, status: 201, call: (c, r) => c.executions.streamTicket({ id: r.params.id! }) },
+  {
+    method: 'POST',
+    path: '/api/executions/:id/tasks/:taskId/approve',
+    auth: true,
+    status: 200,
+    call: (c, r) => c.approvals.approve(bodyOr(r.body, { id: r.params.id, taskId: r.params.taskId }) as never),
+  },
+  {
+    method: 'POST',
+    path: '/api/executions/:id/tasks/:taskId/reject',
+    auth: true,
+    status: 200,
+    call: (c, r) => c.approvals.reject(bodyOr(r.body, { id: r.params.id, taskId: r.params.taskId }) as never),
+  },
+  { method: 'GET', path: '/api/approvals', auth: true, status: 200, call: (c, r) => c.approvals.list(queryObject(r.query) as never) },
+  { method: 'POST', path: '/api/executions/:id/signals', auth: true, status: 201, call: (c, r) => c.signals.send(bodyOr(r.body, { id: r.params.id }) as never) },
 ];
 
 interface CompiledRoute extends RestRoute {

@@ -1,3 +1,4 @@
+import { AGENT_TYPES } from '@strata/db';
 import { AgentRegistry } from '@strata/engine';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
@@ -231,7 +232,7 @@ describe('a refused edit changes nothing and names the field', () => {
   const cases: [string, unknown, string, string][] = [
     ['a cycle', { name: 'X', items: [item('a', { dependsOn: ['b'] }), item('b', { dependsOn: ['a'] })] }, 'Dependency cycle: a -> b -> a', 'items[0].dependsOn'],
     ['an unknown dependency', { name: 'X', items: [item('a'), item('b', { dependsOn: ['a', 'ghost'] })] }, 'Item "b": unknown dependency "ghost"', 'items[1].dependsOn[1]'],
-    ['an unknown agent type', { name: 'X', items: [item('a', { agentType: 'telepathy' })] }, 'Item "a": unknown agent type "telepathy" (expected one of email, content, research, scheduling, analysis, coordination)', 'items[0].agentType'],
+    ['an unknown agent type', { name: 'X', items: [item('a', { agentType: 'telepathy' })] }, `Item "a": unknown agent type "telepathy" (expected one of ${AGENT_TYPES.join(', ')})`, 'items[0].agentType'],
     ['a duplicate key', { name: 'X', items: [item('a'), item('a')] }, 'Item "a": duplicate key', 'items[1].key'],
     ['a bad input for the agent', { name: 'X', items: [item('a'), item('m', { agentType: 'email', input: { to: ['not an address'] } })] }, 'Item "m": input to.0: Invalid email address', 'items[1].input.to[0]'],
     ['a missing description', { name: 'X', items: [{ key: 'a', agentType: 'content' }] }, 'Missing fields: items[0].description', 'items[0].description'],

@@ -1,4 +1,4 @@
-import { controlExecution, findExecution, findStrategy, getExecutionStatusParts, getTaskView, listExecutions, startExecution, statusBody, type StatusTask } from '@strata/engine';
+import { controlExecution, findExecution, findStrategy, getExecutionStatusParts, getTaskView, listExecutions, retryExecution, startExecution, statusBody, type StatusTask } from '@strata/engine';
 import type { ExecutionView } from '@strata/engine/contract';
 import { rawJson } from '../raw-json.ts';
 import { canonicalIncludes, StatusCache } from '../status-cache.ts';
@@ -13,12 +13,13 @@ import { eq } from 'drizzle-orm';
 import type { ApiContext } from '../context.ts';
 import { notFound } from '../errors.ts';
 import { once, requestHash, type ClaimKey } from '../idempotency.ts';
-import { executionIdInput, executionStatusInput, executionTaskInput, listExecutionsInput, startExecutionInput, taskIncludeInput, workspaceIdInput } from '../schemas.ts';
+import { executionIdInput, executionStatusInput, executionTaskInput, listExecutionsInput, retryExecutionInput, startExecutionInput, taskIncludeInput, workspaceIdInput } from '../schemas.ts';
 import { authedProcedure, rateLimit, requireRole, router } from '../trpc.ts';
 
 const iso = (d: Date | null) => (d ? d.toISOString() : null);
 
-async function executionInWorkspace(ctx: ApiContext & { principal: NonNullable<ApiContext['principal']> }, id: string, permission: 'read' | 'execute') {
+/** The execution, when it exists (404) and the caller has `permission` in its workspace (403). */
+export async function executionInWorkspace(ctx: ApiContext & { principal: NonNullable<ApiContext['principal']> }, id: string, permission: 'read' | 'execute') {
   const execution = await findExecution(ctx.db, id);
   if (!execution) throw notFound('Execution not found');
   await requireRole(ctx, execution.workspaceId, permission);
@@ -45,6 +46,30 @@ function control(action: keyof typeof CONTROL_MESSAGES) {
   });
 }
 
+/**
+ * Starts an execution once per Idempotency-Key (when the request has one: a repeat answers the
+ * first execution) and answers the seed's start body for it. `begin` starts it, writing the key
+ * in its own transaction; `request` is what the key must keep meaning.
+ */
+async function startOnce(ctx: ApiContext & { principal: NonNullable<ApiContext['principal']> }, request: unknown, begin: (withinStart?: ClaimKey) => Promise<string>) {
+  const executionId = ctx.idempotencyKey ? (await once(ctx.db, ctx.principal.user.id, ctx.idempotencyKey, requestHash(request), begin)).executionId : await begin();
+  const [row] = await ctx.db.select().from(executions).where(eq(executions.id, executionId));
+  if (!row) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'Execution vanished after start' });
+  return {
+    success: true as const,
+    executionId,
+    message: 'Strategy execution started',
+    execution: {
+      id: row.id,
+      // The start response shows the execution as created, like the seed's.
+      status: ctx.idempotencyKey ? row.status : ('pending' as const),
+      strategyId: row.strategyId,
+      startedAt: iso(row.startedAt),
+      totalTasks: row.totalTasks,
+    },
+  };
+}
+
 export const executionsRouter = router({
   start: authedProcedure.input(startExecutionInput).mutation(async ({ ctx, input }) => {
     await requireRole(ctx, input.workspaceId, 'read');
@@ -52,24 +77,22 @@ export const executionsRouter = router({
     if (!strategy || strategy.workspaceId !== input.workspaceId) throw notFound(`Strategy not found: ${input.strategyId}`);
     await requireRole(ctx, input.workspaceId, 'execute');
     await rateLimit(ctx, input.workspaceId, 'start');
-    const begin = async (withinStart?: ClaimKey) =>
-      (await startExecution(ctx.engine, { ...input, createdBy: ctx.principal.user.id, ...(withinStart ? { withinStart } : {}) })).id;
-    const executionId = ctx.idempotencyKey ? (await once(ctx.db, ctx.principal.user.id, ctx.idempotencyKey, requestHash(input), begin)).executionId : await begin();
-    const [row] = await ctx.db.select().from(executions).where(eq(executions.id, executionId));
-    if (!row) throw new TRPCError({ code: 'INTERNAL_SERVER_ERROR', message: 'Execution vanished after start' });
-    return {
-      success: true as const,
-      executionId,
-      message: 'Strategy execution started',
-      execution: {
-        id: row.id,
-        // The start response shows the execution as created, like the seed's.
-        status: ctx.idempotencyKey ? row.status : ('pending' as const),
-        strategyId: row.strategyId,
-        startedAt: iso(row.startedAt),
-        totalTasks: row.totalTasks,
-      },
-    };
+    return startOnce(ctx, input, async (withinStart) => (await startExecution(ctx.engine, { ...input, createdBy: ctx.principal.user.id, ...(withinStart ? { withinStart } : {}) })).id);
+  }),
+  /**
+   * Re-runs a failed or cancelled execution as a new one (the start body, and `retryOf`): what
+   * completed is carried over unless `mode` is `all`. Counted by the start rate limit, and
+   * Idempotency-Key works as on start.
+   */
+  retry: authedProcedure.input(retryExecutionInput).mutation(async ({ ctx, input }) => {
+    const original = await executionInWorkspace(ctx, input.id, 'execute');
+    await rateLimit(ctx, original.workspaceId, 'start');
+    const started = await startOnce(
+      ctx,
+      { retry: input.id, mode: input.mode },
+      async (withinStart) => (await retryExecution(ctx.engine, { executionId: input.id, mode: input.mode, createdBy: ctx.principal.user.id, ...(withinStart ? { withinStart } : {}) })).id,
+    );
+    return { ...started, retryOf: input.id };
   }),
   /**
    * The seed's status body. Its tasks carry the seed's fields; `include` adds `detail` and/or
@@ -120,6 +143,8 @@ export const executionsRouter = router({
         trigger: row.trigger,
         scheduleId: row.scheduleId,
         retryOf: row.retryOf,
+        parentExecutionId: row.parentExecutionId,
+        parentTaskId: row.parentTaskId,
       } satisfies ExecutionView,
     };
   }),

@@ -1,6 +1,7 @@
 import { strategies, strategyItems, strategyVersions, type Db, type OnTaskFailure, type Priority } from '@strata/db';
 import { and, asc, desc, eq, isNull } from 'drizzle-orm';
 import { notFound } from '../errors.ts';
+import type { Executor } from '../tx.ts';
 
 export interface StrategyItemView {
   id: string;
@@ -57,7 +58,7 @@ export interface StrategyVersionSummary {
 
 /** What start, the API's access checks and edits need to know about a strategy. */
 export async function findStrategy(
-  db: Db,
+  db: Executor,
   id: string,
 ): Promise<{ id: string; workspaceId: string; onTaskFailure: OnTaskFailure; version: number; archivedAt: Date | null } | undefined> {
   const [row] = await db

@@ -2,7 +2,9 @@ import { strategies, strategyItems, strategyVersions, type Db, newId } from '@st
 import { eq, sql } from 'drizzle-orm';
 import type { InputIssue } from '../agent.ts';
 import { conflict, notFound, validationError } from '../errors.ts';
-import type { Tx } from '../tx.ts';
+import { checkStrategyItems } from '../children/nesting.ts';
+import { hookPoint } from '../hooks.ts';
+import { transaction, type Tx } from '../tx.ts';
 import { fromZodError, issuePath } from '../zod-error.ts';
 import { getStrategy, type StrategyView } from './read.ts';
 import { type StrategyDefinition, strategyDefinitionSchema, type StrategyDefinitionInput, strategyInputSchema, type StrategyInput } from './schema.ts';
@@ -112,14 +114,19 @@ async function insertVersion(tx: Tx, strategyId: string, version: number, defini
   await insertItems(tx, strategyId, version, definition.items);
 }
 
-/** Validates and stores a new strategy as its version 1. All or nothing. */
+/**
+ * Validates and stores a new strategy as its version 1. All or nothing. Its `strategy` items are
+ * checked against the workspace's strategies in the same transaction (children/nesting.ts).
+ */
 export async function createStrategy(db: Db, raw: StrategyInput, options: WriteOptions = {}): Promise<StrategyView> {
   const parsed = strategyInputSchema.safeParse(raw);
   if (!parsed.success) throw fromZodError(parsed.error, describeItemPath(raw));
   const input = parsed.data;
   checkDefinition(input, options.checkInput);
   const strategyId = newId('strat');
-  await db.transaction(async (tx) => {
+  await transaction(db, async (tx) => {
+    await checkStrategyItems(tx, input.workspaceId, strategyId, input.items);
+    await hookPoint('strategy:save-checked', { strategyId });
     await tx.insert(strategies).values({
       id: strategyId,
       workspaceId: input.workspaceId,
@@ -146,10 +153,10 @@ export async function updateStrategy(db: Db, strategyId: string, raw: StrategyDe
   if (!parsed.success) throw fromZodError(parsed.error, describeItemPath(raw));
   const definition = parsed.data;
   checkDefinition(definition, options.checkInput);
-  const version = await db.transaction(async (tx) => {
+  const version = await transaction(db, async (tx) => {
     // The row lock orders concurrent edits: each gets its own next number.
     const [current] = await tx
-      .select({ version: strategies.version, archivedAt: strategies.archivedAt })
+      .select({ version: strategies.version, archivedAt: strategies.archivedAt, workspaceId: strategies.workspaceId })
       .from(strategies)
       .where(eq(strategies.id, strategyId))
       .for('update');
@@ -158,6 +165,8 @@ export async function updateStrategy(db: Db, strategyId: string, raw: StrategyDe
     if (options.baseVersion !== undefined && options.baseVersion !== current.version) {
       throw conflict(`Strategy ${strategyId} was edited meanwhile: version ${current.version} is the latest, not ${options.baseVersion}`, { version: current.version });
     }
+    await checkStrategyItems(tx, current.workspaceId, strategyId, definition.items);
+    await hookPoint('strategy:save-checked', { strategyId });
     const next = current.version + 1;
     await insertVersion(tx, strategyId, next, definition, options.createdBy);
     await tx

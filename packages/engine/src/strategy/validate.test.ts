@@ -1,3 +1,4 @@
+import { AGENT_TYPES } from '@strata/db';
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../errors.ts';
 import { findCycle, validateItems } from './validate.ts';
@@ -26,7 +27,7 @@ describe('validateItems', () => {
   it('names an unknown agent type', () => {
     const error = errorOf(() => validateItems([item('a'), item('b', [], 'telepathy')]));
     expect(error.code).toBe('VALIDATION');
-    expect(error.message).toBe('Item "b": unknown agent type "telepathy" (expected one of email, content, research, scheduling, analysis, coordination)');
+    expect(error.message).toBe(`Item "b": unknown agent type "telepathy" (expected one of ${AGENT_TYPES.join(', ')})`);
     expect(error.details?.path).toBe('items[1].agentType');
   });
 

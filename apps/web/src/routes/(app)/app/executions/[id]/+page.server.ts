@@ -22,6 +22,18 @@ async function strategyOf(fetch: typeof globalThis.fetch, strategyId: string, ve
   }
 }
 
+/** A child execution: the key of the parent's task that started it; null when it cannot be read. */
+async function parentTaskKeyOf(fetch: typeof globalThis.fetch, execution: ExecutionOverview['execution']): Promise<string | null> {
+  if (!execution.parentExecutionId || !execution.parentTaskId) return null;
+  try {
+    const response = await fetch(`/api/executions/${encodeURIComponent(execution.parentExecutionId)}/tasks/${encodeURIComponent(execution.parentTaskId)}`);
+    if (!response.ok) return null;
+    return ((await response.json()) as RouterOutputs['executions']['task']).task.key;
+  } catch {
+    return null;
+  }
+}
+
 /**
  * A bad execution link is a 404 page and someone else's a 403 page, before any stream opens;
  * the page also learns whose the execution is and whether this person may control it.
@@ -34,11 +46,16 @@ export const load: PageServerLoad = async ({ fetch, params, parent, url }) => {
   if (response.status === 403) error(403, 'You do not have access to this execution');
   if (!response.ok) error(response.status, await errorMessage(response));
   const overview = (await response.json()) as ExecutionOverview;
-  const [{ me }, strategy] = await Promise.all([parent(), strategyOf(fetch, overview.execution.strategyId, overview.execution.strategyVersion)]);
+  const [{ me }, strategy, parentTaskKey] = await Promise.all([
+    parent(),
+    strategyOf(fetch, overview.execution.strategyId, overview.execution.strategyVersion),
+    parentTaskKeyOf(fetch, overview.execution),
+  ]);
   const workspace = me.workspaces.find((w) => w.id === overview.execution.workspaceId) ?? null;
   return {
     execution: overview.execution,
     strategy,
+    parentTaskKey,
     workspace,
     canControl: workspace ? roleAllows(workspace.role, 'execute') : false,
   };

@@ -11,9 +11,11 @@ import { EXECUTIONS_PAGE } from './runs.ts';
 export const load: PageServerLoad = async (event) => {
   const { fetch, params, parent, url } = event;
   const workspaceId = encodeURIComponent(params.workspaceId);
-  const [{ me }, strategies, executions, outbox, limits] = await Promise.all([
+  const [{ me }, strategies, schedules, approvals, executions, outbox, limits] = await Promise.all([
     parent(),
     withCaller(event, (caller) => caller.strategies.list({ workspaceId: params.workspaceId })),
+    withCaller(event, (caller) => caller.schedules.list({ workspaceId: params.workspaceId })),
+    withCaller(event, (caller) => caller.approvals.list({ workspaceId: params.workspaceId })),
     apiGet<ExecutionPage>(fetch, `/api/executions?workspaceId=${workspaceId}&limit=${EXECUTIONS_PAGE}`, url),
     // The outbox may fail (or not exist on this server) without taking the page down.
     apiGetOptional<{ messages: OutboxMessage[] }>(fetch, `/api/outbox?workspaceId=${workspaceId}`, url),
@@ -36,6 +38,8 @@ export const load: PageServerLoad = async (event) => {
     members: members ? { data: members.data, error: members.error } : null,
     tokens: tokens ? { data: tokens.data?.tokens ?? null, error: tokens.error } : null,
     strategies: strategies.strategies,
+    schedules: schedules.schedules,
+    approvals: approvals.approvals,
     executions,
     /** The statuses the executions list filters by, in lifecycle order. */
     executionStatuses: EXECUTION_STATUSES,

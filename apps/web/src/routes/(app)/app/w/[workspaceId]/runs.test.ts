@@ -18,6 +18,8 @@ const run = (id: string, status: ExecutionRow['status'], startedAt: string | nul
   trigger: 'api',
   scheduleId: null,
   retryOf: null,
+  parentExecutionId: null,
+  parentTaskId: null,
 });
 const NOW = Date.parse('2030-01-01T00:01:00.000Z');
 
