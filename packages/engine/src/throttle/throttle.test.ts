@@ -57,6 +57,16 @@ function gatedAgent() {
   };
 }
 
+/** A workspace (with these limits), a gated agent for `agentType` and a worker with `slots` lanes. */
+async function scene(agentType: string, slots: number, agents?: Parameters<typeof setWorkspaceLimits>[2]) {
+  const ws = await h.workspace();
+  if (agents) await setWorkspaceLimits(h.ctx, ws, agents);
+  const agent = gatedAgent();
+  h.registry.register(agentType, agent.handler);
+  const worker = await h.startWorker({ defaultQueue: { batchSize: 1, localConcurrency: slots } });
+  return { ws, agent, worker };
+}
+
 async function taskRows(executionId: string) {
   return h.database.sql<{ key: string; status: string; attempt: number; retry_count: number; throttle_scope: string | null; progress: Record<string, unknown> | null }[]>`
     select key, status, attempt, retry_count, throttle_scope, progress from tasks where execution_id = ${executionId} order by key`;
@@ -82,11 +92,7 @@ async function drain(agent: ReturnType<typeof gatedAgent>, executionIds: string[
 
 describe('workspace limits per agent type', () => {
   it('holds concurrency across the workspace: the rest sleep throttled, without a slot or an attempt, and start as slots free', async () => {
-    const ws = await h.workspace();
-    await setWorkspaceLimits(h.ctx, ws, { agents: { email: { concurrency: 2 } } });
-    const agent = gatedAgent();
-    h.registry.register('email', agent.handler);
-    const worker = await h.startWorker({ defaultQueue: { batchSize: 1, localConcurrency: 6 } });
+    const { ws, agent, worker } = await scene('email', 6, { agents: { email: { concurrency: 2 } } });
     const execution = await start(
       ws,
       Array.from({ length: 6 }, (_, i) => ({ key: `m${i}` })),
@@ -142,10 +148,7 @@ describe('workspace limits per agent type', () => {
   });
 
   it('counts what already runs when a limit is set, and wakes sleepers when it is raised', async () => {
-    const ws = await h.workspace();
-    const agent = gatedAgent();
-    h.registry.register('email', agent.handler);
-    const worker = await h.startWorker({ defaultQueue: { batchSize: 1, localConcurrency: 6 } });
+    const { ws, agent, worker } = await scene('email', 6);
     const first = await start(ws, [{ key: 'a1' }, { key: 'a2' }, { key: 'a3' }]);
     await until('three running without limits', () => agent.running().length === 3);
     await setWorkspaceLimits(h.ctx, ws, { agents: { email: { concurrency: 3 } } });
@@ -168,10 +171,7 @@ describe('workspace limits per agent type', () => {
 
 describe('maxConcurrency per execution', () => {
   it('holds each execution to its strategy version’s cap, independently of the others', async () => {
-    const ws = await h.workspace();
-    const agent = gatedAgent();
-    h.registry.register('email', agent.handler);
-    const worker = await h.startWorker({ defaultQueue: { batchSize: 1, localConcurrency: 8 } });
+    const { ws, agent, worker } = await scene('email', 8);
     const items = Array.from({ length: 4 }, (_, i) => ({ key: `t${i}` }));
     const strategyId = await h.strategy(
       ws,
@@ -191,10 +191,7 @@ describe('maxConcurrency per execution', () => {
 
 describe('limits per concurrency key', () => {
   it('holds one recipient to its key’s limit across executions while another recipient runs freely', async () => {
-    const ws = await h.workspace();
-    const agent = gatedAgent();
-    h.registry.register('email', agent.handler);
-    const worker = await h.startWorker({ defaultQueue: { batchSize: 1, localConcurrency: 8 } });
+    const { ws, agent, worker } = await scene('email', 8);
     const limited = (key: string) => ({ key, input: { to: 'ann@example.com' }, concurrencyKey: '{{to}}', keyConcurrency: 1 });
     const free = (key: string) => ({ key, input: { to: 'bob@example.com' } });
     const one = await start(ws, [limited('a1'), limited('a2'), free('b1'), free('b2')]);
@@ -215,11 +212,7 @@ describe('limits per concurrency key', () => {
 
 describe('throttled tasks and control', () => {
   it('a throttled task is skipped on cancel, its sleeping job cancelled; what runs finishes', async () => {
-    const ws = await h.workspace();
-    await setWorkspaceLimits(h.ctx, ws, { agents: { email: { concurrency: 1 } } });
-    const agent = gatedAgent();
-    h.registry.register('email', agent.handler);
-    const worker = await h.startWorker({ defaultQueue: { batchSize: 1, localConcurrency: 4 } });
+    const { ws, agent, worker } = await scene('email', 4, { agents: { email: { concurrency: 1 } } });
     const execution = await start(ws, [{ key: 'c1' }, { key: 'c2' }, { key: 'c3' }]);
     await until('one running, two throttled', async () => agent.running().length === 1 && (await throttled(execution.id)).length === 2);
     const sleeping = await h.database.sql<{ key: string; state: string }[]>`
@@ -242,11 +235,7 @@ describe('throttled tasks and control', () => {
   });
 
   it('pause keeps a throttled task from starting when its slot frees; resume runs it', async () => {
-    const ws = await h.workspace();
-    await setWorkspaceLimits(h.ctx, ws, { agents: { email: { concurrency: 1 } } });
-    const agent = gatedAgent();
-    h.registry.register('email', agent.handler);
-    const worker = await h.startWorker({ defaultQueue: { batchSize: 1, localConcurrency: 4 } });
+    const { ws, agent, worker } = await scene('email', 4, { agents: { email: { concurrency: 1 } } });
     const execution = await start(ws, [{ key: 'p1' }, { key: 'p2' }]);
     await until('one running, one throttled', async () => agent.running().length === 1 && (await throttled(execution.id)).length === 1);
     const [running] = agent.running();
@@ -327,11 +316,7 @@ describe('races between workers', () => {
   });
 
   it('a slot freed while a claim is throttling wakes that very task (no lost wake-up)', async () => {
-    const ws = await h.workspace();
-    await setWorkspaceLimits(h.ctx, ws, { agents: { scheduling: { concurrency: 1 } } });
-    const agent = gatedAgent();
-    h.registry.register('scheduling', agent.handler);
-    const worker = await h.startWorker({ defaultQueue: { batchSize: 1, localConcurrency: 2 } });
+    const { ws, agent, worker } = await scene('scheduling', 2, { agents: { scheduling: { concurrency: 1 } } });
     const execution = await start(ws, [{ key: 'a', agentType: 'scheduling' }]);
     await until('a running', () => agent.running().length === 1);
     // b's claim counts a as running and decides to hold b; it is stopped before its commit.
