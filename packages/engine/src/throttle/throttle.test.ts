@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentHandler } from '../agent.ts';
+import { sql } from 'drizzle-orm';
 import { blockAt } from '../hooks.ts';
+import { lockExecutions, transaction } from '../tx.ts';
+import { wakeWaitingTasks } from '../waits/wake.ts';
 import { controlExecution, startExecution } from '../lifecycle.ts';
 import { useEngineHarness } from '../test-harness.ts';
 import { assertExecutionInvariants, type EngineHarness, keyedGates, until } from '../testing.ts';
@@ -259,8 +262,11 @@ describe('throttled tasks and control', () => {
     const ws = await h.workspace();
     await setWorkspaceLimits(h.ctx, ws, { agents: { analysis: { concurrency: 1 } } });
     const gates = keyedGates();
+    const started = new Set<string>();
     h.registry.register('analysis', async ({ task, wait }) => {
-      if (task.key === 'waiter' && !task.resumedFromWait) wait(new Date(Date.now() + 300));
+      // A long wait, ended by the test once the other task holds the slot (no race with the clock).
+      if (task.key === 'waiter' && !task.resumedFromWait) wait(new Date(Date.now() + 60_000));
+      started.add(task.key);
       await gates.gate(task.key).promise;
       return task.key;
     });
@@ -269,10 +275,20 @@ describe('throttled tasks and control', () => {
       { key: 'waiter', agentType: 'analysis' },
       { key: 'other', agentType: 'analysis' },
     ]);
-    // While the waiter waits, the other task takes the only slot; the waiter's wake-up is then held.
+    // While the waiter waits it holds no slot: the other task takes the only one.
+    await until('the other task running while the waiter waits', async () => {
+      const [row] = await h.database.sql<{ n: number }[]>`select count(*)::int as n from tasks where execution_id = ${execution.id} and key = 'waiter' and wake_at is not null`;
+      return started.has('other') && row!.n === 1;
+    });
+    // The waiter's wait ends now, while the slot is taken: its wake-up is held.
+    await transaction(h.database.db, async (tx) => {
+      await lockExecutions(tx, [execution.id]);
+      await wakeWaitingTasks(tx, h.ctx.queue, sql`t.execution_id = ${execution.id} and t.key = 'waiter'`);
+    });
     await until('waiter throttled at its wake-up', async () => (await throttled(execution.id)).some((t) => t.key === 'waiter' && t.status === 'in_progress'));
     const [waiter] = (await throttled(execution.id)).filter((t) => t.key === 'waiter');
     expect(waiter!.progress).toMatchObject({ status: 'throttled', limit: 'concurrency', max: 1 });
+    expect(started.has('waiter')).toBe(false);
     gates.gate('other').resolve();
     gates.gate('waiter').resolve();
     await h.waitForStatus(execution.id, ['completed'], 15_000);
