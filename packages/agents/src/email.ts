@@ -3,7 +3,7 @@ import { emailOutbox, randomId } from '@strata/db';
 import { type AgentContext, NonRetryableError } from '@strata/engine';
 import { createTransport } from 'nodemailer';
 import { z } from 'zod';
-import { dependencyScope, escapeHtml, fillTemplate, htmlToText, parseInput, TemplateError } from './template.ts';
+import { dependencyScope, escapeHtml, fillTemplate, htmlToText, parseInput, placeholderValue, TemplateError } from './template.ts';
 import type { AgentDeps, BuiltInAgent } from './types.ts';
 
 const MAX_RECIPIENTS = 50;
@@ -104,13 +104,12 @@ function recipients(entries: readonly string[], parameters: Record<string, unkno
       out.push(entry);
       continue;
     }
+    let value: unknown;
     try {
-      // Only to name a placeholder that resolves to nothing, as a template would.
-      fillTemplate(entry, { variables: [], deps: {}, input: parameters });
+      value = placeholderValue(entry, { variables: [], deps: {}, input: parameters });
     } catch (error) {
       throw new NonRetryableError(`Invalid email input: ${field}: ${(error as Error).message}`, { cause: error });
     }
-    const value = resolvedValue(entry, parameters);
     for (const item of Array.isArray(value) ? value : [value]) {
       const parsed = emailAddress.safeParse(typeof item === 'string' ? item.trim() : item);
       if (!parsed.success) {
@@ -122,14 +121,6 @@ function recipients(entries: readonly string[], parameters: Record<string, unkno
   }
   if (out.length > MAX_RECIPIENTS) throw new NonRetryableError(`Invalid email input: ${field} holds ${out.length} addresses after filling (at most ${MAX_RECIPIENTS})`);
   return out;
-}
-
-/** The raw value a lone `{{input.<path>}}` names (a list stays a list). */
-function resolvedValue(placeholder: string, parameters: Record<string, unknown>): unknown {
-  const path = placeholder.replace(/^\{\{\s*input\.|\s*\}\}$/g, '').split('.');
-  let current: unknown = parameters;
-  for (const segment of path) current = current !== null && typeof current === 'object' ? (current as Record<string, unknown>)[segment] : undefined;
-  return current;
 }
 
 /**

@@ -157,6 +157,18 @@ function dependencyKeys(deps: Record<string, unknown>): DependencyKeys {
   return { byKey, longest };
 }
 
+/**
+ * The raw value a template made of one placeholder names (a list stays a list, an object an
+ * object), or a TemplateError worded as fillTemplate's when it names nothing.
+ */
+export function placeholderValue(template: string, scope: TemplateScope): unknown {
+  const [only] = scanPlaceholders(template);
+  const value = only ? resolve(only.name, scope, dependencyKeys(scope.deps)) : MISSING;
+  // The error path only: fillTemplate names the placeholder as any template would.
+  if (value === MISSING) fillTemplate(template, scope);
+  return value;
+}
+
 function resolve(name: string, scope: TemplateScope, deps: DependencyKeys): unknown {
   if (name.startsWith('deps.')) {
     const rest = name.slice('deps.'.length);
