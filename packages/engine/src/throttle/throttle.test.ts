@@ -271,15 +271,15 @@ describe('throttled tasks and control', () => {
       return task.key;
     });
     const worker = await h.startWorker({ defaultQueue: { batchSize: 1, localConcurrency: 4 } });
-    const execution = await start(ws, [
-      { key: 'waiter', agentType: 'analysis' },
-      { key: 'other', agentType: 'analysis' },
-    ]);
-    // While the waiter waits it holds no slot: the other task takes the only one.
-    await until('the other task running while the waiter waits', async () => {
-      const [row] = await h.database.sql<{ n: number }[]>`select count(*)::int as n from tasks where execution_id = ${execution.id} and key = 'waiter' and wake_at is not null`;
-      return started.has('other') && row!.n === 1;
+    // The waiter first, alone: nothing else can take the slot before it begins to wait.
+    const execution = await start(ws, [{ key: 'waiter', agentType: 'analysis' }]);
+    await until('the waiter waiting', async () => {
+      const [row] = await h.database.sql<{ n: number }[]>`select count(*)::int as n from tasks where execution_id = ${execution.id} and wake_at is not null`;
+      return row!.n === 1;
     });
+    // While the waiter waits it holds no slot: another execution's task of the workspace takes the only one.
+    const other = await start(ws, [{ key: 'other', agentType: 'analysis' }]);
+    await until('the other task running while the waiter waits', () => started.has('other'));
     // The waiter's wait ends now, while the slot is taken: its wake-up is held.
     await transaction(h.database.db, async (tx) => {
       await lockExecutions(tx, [execution.id]);
@@ -291,9 +291,11 @@ describe('throttled tasks and control', () => {
     expect(started.has('waiter')).toBe(false);
     gates.gate('other').resolve();
     gates.gate('waiter').resolve();
-    await h.waitForStatus(execution.id, ['completed'], 15_000);
-    for (const task of await taskRows(execution.id)) expect(task).toMatchObject({ attempt: 1, retry_count: 0 });
-    await assertExecutionInvariants(h.database, execution.id);
+    for (const id of [execution.id, other.id]) {
+      await h.waitForStatus(id, ['completed'], 15_000);
+      for (const task of await taskRows(id)) expect(task).toMatchObject({ attempt: 1, retry_count: 0 });
+      await assertExecutionInvariants(h.database, id);
+    }
     await worker.stop();
   });
 });
