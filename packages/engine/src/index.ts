@@ -5,6 +5,7 @@ export { EVENTS_CHANNEL, appendEvents, type NewEvent } from './events.ts';
 export { computeHealth, computeMetrics, loadStats, type ExecutionStats, type Health, type Metrics } from './health.ts';
 export { controlExecution, startExecution, type ExecutionSummary, type StartExecutionInput } from './lifecycle.ts';
 export { retryExecution, type RetryExecutionInput } from './retry.ts';
+export { readQueueDepths, type QueueDepth } from './queue-depth.ts';
 export { agentQueue, ensureAgentQueues, pgBossTaskQueue, taskJobSchema, type TaskJob, type TaskQueue } from './queue.ts';
 export { DEFAULT_RESULT_MAX_BYTES, PROGRESS_MAX_BYTES, formatBytes } from './limits.ts';
 export { reapExpiredLeases, requeueLostJobs } from './recovery.ts';
