@@ -12,6 +12,16 @@ describe('parseConfig', () => {
     expect(config.RATE_LIMIT_CONTROL_PER_MIN).toBe(10);
     expect(config.AGENT_FETCH_ALLOW_HOSTS).toEqual([]);
     expect(config.STRATEGY_MAX_DEPTH).toBe(5);
+    expect(config.METRICS_TOKEN).toBeUndefined();
+    expect(config.WORKER_METRICS_PORT).toBe(9464);
+    expect(config.RETENTION_DAYS).toBe(30);
+  });
+
+  it('reads the metrics and retention settings (0 turns the worker listener off and keeps events forever)', () => {
+    const config = parseConfig({ METRICS_TOKEN: ' s3cret ', WORKER_METRICS_PORT: '0', RETENTION_DAYS: '0' });
+    expect(config.METRICS_TOKEN).toBe('s3cret');
+    expect(config.WORKER_METRICS_PORT).toBe(0);
+    expect(config.RETENTION_DAYS).toBe(0);
   });
 
   it('reads and coerces values', () => {
@@ -41,6 +51,11 @@ describe('parseConfig', () => {
     ['STRATEGY_MAX_DEPTH', '-1'],
     ['STRATEGY_MAX_DEPTH', '101'],
     ['STRATEGY_MAX_DEPTH', 'deep'],
+    ['WORKER_METRICS_PORT', '65536'],
+    ['WORKER_METRICS_PORT', '-1'],
+    ['RETENTION_DAYS', '-3'],
+    ['RETENTION_DAYS', '1.5'],
+    ['RETENTION_DAYS', 'forever'],
   ])('names the variable when %s=%s is wrong', (name, value) => {
     let caught: unknown;
     try {

@@ -103,6 +103,13 @@ export const configSchema = z.object({
   /** Open execution streams per credential (session or API token); more answer 429. */
   STREAM_MAX_PER_CREDENTIAL: positiveInt.default(20),
 
+  /** Set: `GET /metrics` (web and workers) answers only with `Authorization: Bearer <token>`. */
+  METRICS_TOKEN: optionalString,
+  /** Each worker's `GET /metrics` listener, on HOST; 0 turns it off. */
+  WORKER_METRICS_PORT: nonNegativeInt.max(65535).default(9464),
+  /** Days the event log of a finished execution is kept (its state, counts, health and final event stay); 0 keeps it forever. */
+  RETENTION_DAYS: nonNegativeInt.max(36500).default(30),
+
   SMTP_URL: smtpUrl,
   SMTP_FROM: optionalString.default('Strata <strata@localhost>'),
   LLM_BASE_URL: httpUrl,

@@ -1,5 +1,6 @@
 import type { EventType } from '@strata/db';
 import { sql } from 'drizzle-orm';
+import { noteAppended } from './observer.ts';
 import { jsonRows, type Tx } from './tx.ts';
 
 /** The NOTIFY channel; its payload is `<executionId>:<latest event id>`. */
@@ -20,6 +21,7 @@ const CHUNK = 5000;
  * in order per execution and a reader following `id > last` never skips one.
  */
 export async function appendEvents(tx: Tx, events: readonly NewEvent[]): Promise<void> {
+  noteAppended(tx, events);
   for (let i = 0; i < events.length; i += CHUNK) {
     const chunk = events.slice(i, i + CHUNK).map((e) => ({ execution_id: e.executionId, type: e.type, data: e.data }));
     await tx.execute(sql`

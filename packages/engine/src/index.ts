@@ -6,6 +6,8 @@ export { computeHealth, computeMetrics, loadStats, type ExecutionStats, type Hea
 export { controlExecution, startExecution, type ExecutionSummary, type StartExecutionInput } from './lifecycle.ts';
 export { retryExecution, type RetryExecutionInput } from './retry.ts';
 export { readQueueDepths, type QueueDepth } from './queue-depth.ts';
+export { readTaskGauges, type TaskGauges } from './task-gauges.ts';
+export { observeEngine, type EngineObserver } from './observer.ts';
 export { agentQueue, ensureAgentQueues, pgBossTaskQueue, taskJobSchema, type TaskJob, type TaskQueue } from './queue.ts';
 export { DEFAULT_RESULT_MAX_BYTES, PROGRESS_MAX_BYTES, formatBytes } from './limits.ts';
 export { reapExpiredLeases, requeueLostJobs } from './recovery.ts';

@@ -2,6 +2,8 @@ import { AGENT_TYPES, type Db, type ExecutionStatus } from '@strata/db';
 import { type SQL, sql } from 'drizzle-orm';
 import { PostgresJsSession, PostgresJsTransaction } from 'drizzle-orm/postgres-js/session';
 import type { Sql } from 'postgres';
+import type { NewEvent } from './events.ts';
+import { collectAppended, eventsCommitted } from './observer.ts';
 
 /** A drizzle transaction. */
 export type Tx = Parameters<Parameters<Db['transaction']>[0]>[0];
@@ -24,12 +26,19 @@ function sqlState(error: unknown): string | undefined {
  * A transaction retried on deadlock or serialization failure, which are safe to repeat. Always
  * READ COMMITTED, whatever the server's default: the engine's conditional updates rely on a row
  * locked with FOR UPDATE being re-checked as it is after the lock (under REPEATABLE READ or
- * SERIALIZABLE they would fail with serialization errors instead).
+ * SERIALIZABLE they would fail with serialization errors instead). After COMMIT, the events it
+ * appended go to the engine's observers (observer.ts).
  */
 export async function transaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
     try {
-      return await readCommitted(db, fn);
+      let committed: NewEvent[] = [];
+      const result = await readCommitted(db, (tx) => {
+        committed = collectAppended(tx);
+        return fn(tx);
+      });
+      eventsCommitted(committed);
+      return result;
     } catch (error) {
       if (attempt >= 5 || !RETRYABLE.has(sqlState(error) ?? '')) throw error;
       await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));

@@ -1,0 +1,10 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    testTimeout: 120_000,
+    hookTimeout: 60_000,
+    // Integration tests start real worker processes and pg-boss; two cores go further one file at a time.
+    fileParallelism: false,
+  },
+});
