@@ -32,10 +32,13 @@ const { createStreamServer } = await import('./src/stream-server.ts');
 const { answerClientErrors, guardRequests, guardUpgrades } = await import('./src/http-guard.ts');
 const transport = { origin: config.ORIGIN, trustProxy: config.TRUST_PROXY };
 const streams = createStreamServer({ databaseUrl: config.DATABASE_URL, logger, transport });
+const { createWebMetrics } = await import('./src/web-metrics.ts');
+const metrics = createWebMetrics({ databaseUrl: config.DATABASE_URL, logger, token: config.METRICS_TOKEN });
 
 // Every request and upgrade passes the guard: a malformed one answers 400, nothing throws,
 // every response carries the security headers.
 const server = createServer(guardRequests(logger, transport, (req, res) => {
+  if (metrics.handleRequest(req, res)) return;
   if (streams.handleRequest(req, res)) return;
   handler(req, res);
 }));
@@ -57,6 +60,7 @@ async function shutdown(signal: string) {
   server.close();
   server.closeIdleConnections();
   await streams.close();
+  await metrics.close();
   // adapter-node's own shutdown signal: server code closes its pools on it.
   process.emit('sveltekit:shutdown' as 'SIGTERM', signal as unknown as NodeJS.Signals);
   await new Promise<void>((resolve) => {

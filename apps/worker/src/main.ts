@@ -32,6 +32,7 @@ const worker = await startWorker({
   logger,
   shutdownTimeoutMs: config.WORKER_SHUTDOWN_TIMEOUT_MS,
   engine: engineSettings(config, registry),
+  metrics: { port: config.WORKER_METRICS_PORT, host: config.HOST, token: config.METRICS_TOKEN },
 });
 
 let exiting = false;

@@ -1,6 +1,7 @@
 import type { Config, Logger } from '@strata/config';
 import { type AgentType, createDatabase } from '@strata/db';
 import { AgentRegistry, type EngineWorker, pgBossTaskQueue, type QueueSettings, type ScheduleTicker, startEngineWorker, startScheduleTicker } from '@strata/engine';
+import { addStateGauges, countEngineEvents, type MetricsServer, processMetrics, startMetricsServer } from '@strata/metrics';
 import type { PgBoss } from 'pg-boss';
 import { createBoss } from './boss.ts';
 
@@ -26,11 +27,15 @@ export interface WorkerOptions {
     /** STRATEGY_MAX_DEPTH: how deep child executions may nest. */
     strategyMaxDepth: number;
   };
+  /** This worker's `GET /metrics` listener (WORKER_METRICS_PORT on HOST; port 0: none), guarded by METRICS_TOKEN when set. */
+  metrics?: { port: number; host: string; token: string | undefined };
 }
 
 export interface Worker {
   boss: PgBoss;
   engine: EngineWorker | undefined;
+  /** The port its metrics listener took; null when off or taken by another process. */
+  metricsPort: number | null;
   stop(): Promise<void>;
 }
 
@@ -89,12 +94,18 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     // Every worker runs the schedules' ticker: each tick starts once whichever process takes it.
     ticker = startScheduleTicker({ ctx, logger });
   }
+  const metrics = processMetrics();
+  countEngineEvents(metrics);
+  const removeGauges = database ? addStateGauges(metrics, database.db) : undefined;
+  let metricsServer: MetricsServer | undefined;
+  if (options.metrics) metricsServer = await startMetricsServer({ metrics, logger, ...options.metrics });
   logger.info({ agents: options.engine?.registry.types() ?? [] }, 'worker ready');
 
   let stopping: Promise<void> | undefined;
   return {
     boss,
     engine,
+    metricsPort: metricsServer?.port ?? null,
     stop: () => {
       stopping ??= (async () => {
         logger.info({ timeoutMs: options.shutdownTimeoutMs }, 'worker stopping: finishing in-flight jobs');
@@ -102,6 +113,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         if (ticker) await Promise.race([ticker.stop(), deadline]);
         if (engine) await Promise.race([engine.stop(), deadline]);
         await boss.stop({ graceful: true, timeout: options.shutdownTimeoutMs, close: true });
+        await metricsServer?.close();
+        removeGauges?.();
         await database?.close();
         logger.info('worker stopped');
       })();

@@ -1,6 +1,7 @@
 export { type ApiContext, type ApiDeps, createContext } from './context.ts';
 export { MAX_BODY_BYTES } from './body.ts';
 export { errorResponse, handleRest } from './rest/handler.ts';
+export { routeTemplate } from './rest/route-template.ts';
 export { openApiDocument } from './openapi.ts';
 export { pruneRateLimits, type RateLimits } from './rate-limit.ts';
 export { type AppRouter, appRouter, createCaller } from './root.ts';

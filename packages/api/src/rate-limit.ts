@@ -1,4 +1,5 @@
 import type { Db } from '@strata/db';
+import { processMetrics } from '@strata/metrics';
 import { sql } from 'drizzle-orm';
 
 export type RateBucket = 'start' | 'status' | 'control';
@@ -35,6 +36,7 @@ export async function takeRateLimit(db: Db, workspaceId: string, bucket: RateBuc
     returning count, ceil(extract(epoch from window_start + interval '${sql.raw(String(WINDOW_SECONDS))} seconds' - now()))::int as reset`);
   const row = rows[0];
   if (row) return { allowed: true, limit, remaining: Math.max(0, limit - row.count), resetSeconds: Math.max(1, row.reset) };
+  processMetrics().rateLimitRefusals.inc({ bucket });
   const [reset] = await db.execute<{ reset: number }>(sql`
     select ceil(${WINDOW_SECONDS} - mod(extract(epoch from now())::numeric, ${WINDOW_SECONDS}))::int as reset`);
   return { allowed: false, limit, remaining: 0, resetSeconds: Math.max(1, reset?.reset ?? WINDOW_SECONDS) };

@@ -32,13 +32,19 @@ function count(metrics: StrataMetrics, event: Event): void {
   }
 }
 
+const COUNTING = Symbol.for('strata.metrics.countingEngine');
+
 /**
  * Counts what this process's engine calls commit (an execution started by this web process, a
  * task finished by this worker, a cancel that settles an execution here). Each process counts
- * its own; summed over every process they equal the database. Returns the function that stops it.
+ * its own; summed over every process they equal the database. Once per process: a second call
+ * (two workers in one process, as tests run them) adds nothing, so nothing is counted twice.
  */
-export function countEngineEvents(metrics: StrataMetrics): () => void {
-  return observeEngine({
+export function countEngineEvents(metrics: StrataMetrics): void {
+  const flagged = metrics as StrataMetrics & { [COUNTING]?: true };
+  if (flagged[COUNTING]) return;
+  flagged[COUNTING] = true;
+  observeEngine({
     eventsCommitted(events) {
       for (const event of events) count(metrics, event);
     },

@@ -187,6 +187,7 @@ export const executionsRouter = router({
     try {
       await ctx.hub.start();
       const finish = await openStream(deps, execution.id, input.lastEventId ?? null, canonicalIncludes(input.include), {
+        transport: 'trpc',
         send(events) {
           // A subscriber that stopped reading is dropped (it resumes from its last id) rather than buffered without limit.
           if (queue.length > MAX_QUEUED_EVENTS || queuedBytes > MAX_QUEUED_BYTES) return false;

@@ -84,6 +84,7 @@ function recordingSink() {
   const messages: Message[] = [];
   let wanted: { n: number; resolve: () => void } | undefined;
   const sink: StreamSink = {
+    transport: 'sse',
     send(events) {
       for (const event of events) messages.push(JSON.parse(event.json) as Message);
       if (wanted && messages.length >= wanted.n) wanted.resolve();

@@ -1,6 +1,7 @@
 import { authenticate, principalFromCredential, roleAllows, workspaceRole, type Principal } from '@strata/auth';
 import type { Db } from '@strata/db';
 import { findExecution, hookPoint, statusBody, type TaskInclude } from '@strata/engine';
+import { processMetrics, type StreamTransport } from '@strata/metrics';
 import { sql } from 'drizzle-orm';
 import { z } from 'zod';
 import { formatInputError } from '../input-error.ts';
@@ -27,6 +28,8 @@ export interface StreamDeps {
 
 /** Where a stream goes: one transport's way of sending a frame and closing. */
 export interface StreamSink {
+  /** How the client reads the stream: counted in `strata_stream_subscribers` while it is open. */
+  transport: StreamTransport;
   /** Sends events in order; false when the client is not keeping up (it is then dropped). */
   send(events: readonly WireEvent[]): boolean;
   close(): void;
@@ -157,10 +160,13 @@ export async function openStream(deps: StreamDeps, executionId: string, after: n
   const stateEvent = entry.state.event;
   let closed = false;
   let unsubscribe: () => void = () => {};
+  const subscribers = processMetrics().streamSubscribers;
+  let counted = false;
   const finish = () => {
     if (closed) return;
     closed = true;
     unsubscribe();
+    if (counted) subscribers.dec({ transport: sink.transport });
     sink.close();
   };
   if (!sink.send([stateEvent])) {
@@ -169,6 +175,8 @@ export async function openStream(deps: StreamDeps, executionId: string, after: n
   }
   // A settled execution with no resume point: replay just its final event, then close.
   const from = after ?? (entry.parts.execution.completedAt ? Math.max(0, latestId - 1) : latestId);
+  subscribers.inc({ transport: sink.transport });
+  counted = true;
   unsubscribe = deps.hub.subscribe(
     executionId,
     from,

@@ -96,6 +96,7 @@ export async function serveSse(req: IncomingMessage, res: ServerResponse, deps: 
   const socket = res.socket;
   const direct = socket !== null && res.headersSent && (res as unknown as { chunkedEncoding?: boolean }).chunkedEncoding === true;
   stop = await openStream(deps, executionId, resumePoint(headers, url), auth.include, {
+    transport: 'sse',
     send(events) {
       if (!open) return false;
       // A client that stopped reading is dropped rather than buffered without limit.

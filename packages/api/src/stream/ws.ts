@@ -87,6 +87,7 @@ export function createStreamUpgradeHandler(getDeps: () => Promise<StreamDeps>) {
           stop();
         });
         void openStream(deps, executionId, resumePoint(new Headers(), url), auth.include, {
+          transport: 'websocket',
           send(events) {
             if (ws.readyState !== ws.OPEN) return false;
             if (socket.writableLength + ws.bufferedAmount > MAX_BUFFERED_BYTES) {
