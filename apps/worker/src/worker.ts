@@ -1,9 +1,20 @@
 import type { Config, Logger } from '@strata/config';
 import { type AgentType, createDatabase } from '@strata/db';
-import { AgentRegistry, type EngineWorker, pgBossTaskQueue, type QueueSettings, type ScheduleTicker, startEngineWorker, startScheduleTicker } from '@strata/engine';
+import {
+  AgentRegistry,
+  type EngineWorker,
+  type Maintenance,
+  pgBossTaskQueue,
+  type QueueSettings,
+  type ScheduleTicker,
+  startEngineWorker,
+  startMaintenance,
+  startScheduleTicker,
+} from '@strata/engine';
 import { addStateGauges, countEngineEvents, type MetricsServer, processMetrics, startMetricsServer } from '@strata/metrics';
 import type { PgBoss } from 'pg-boss';
 import { createBoss } from './boss.ts';
+import { retentionTasks } from './retention.ts';
 
 export interface WorkerOptions {
   databaseUrl: string;
@@ -26,6 +37,8 @@ export interface WorkerOptions {
     limitWindowMs?: number;
     /** STRATEGY_MAX_DEPTH: how deep child executions may nest. */
     strategyMaxDepth: number;
+    /** RETENTION_DAYS: finished executions' event logs are pruned after this many days (0: never). */
+    retentionDays: number;
   };
   /** This worker's `GET /metrics` listener (WORKER_METRICS_PORT on HOST; port 0: none), guarded by METRICS_TOKEN when set. */
   metrics?: { port: number; host: string; token: string | undefined };
@@ -64,6 +77,7 @@ export function engineSettings(config: Config, registry: AgentRegistry): NonNull
     resultMaxBytes: config.TASK_RESULT_MAX_BYTES,
     ...(config.STRATA_TEST_LIMIT_WINDOW_MS ? { limitWindowMs: config.STRATA_TEST_LIMIT_WINDOW_MS } : {}),
     strategyMaxDepth: config.STRATEGY_MAX_DEPTH,
+    retentionDays: config.RETENTION_DAYS,
   };
 }
 
@@ -78,6 +92,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const database = options.engine ? createDatabase(options.databaseUrl, { applicationName: 'strata-worker', max: 10 }) : undefined;
   let engine: EngineWorker | undefined;
   let ticker: ScheduleTicker | undefined;
+  let maintenance: Maintenance | undefined;
   if (options.engine && database) {
     const ctx = { db: database.db, queue: pgBossTaskQueue(boss), retry: options.engine.retry, children: { maxDepth: options.engine.strategyMaxDepth }, limitWindowMs: options.engine.limitWindowMs };
     engine = await startEngineWorker({
@@ -93,6 +108,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     });
     // Every worker runs the schedules' ticker: each tick starts once whichever process takes it.
     ticker = startScheduleTicker({ ctx, logger });
+    // Every worker runs retention too: each prune task runs once per period whichever worker claims it.
+    maintenance = startMaintenance({ db: database.db, tasks: retentionTasks(database.db, { retentionDays: options.engine.retentionDays }), logger });
   }
   const metrics = processMetrics();
   countEngineEvents(metrics);
@@ -111,6 +128,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         logger.info({ timeoutMs: options.shutdownTimeoutMs }, 'worker stopping: finishing in-flight jobs');
         const deadline = new Promise<void>((resolve) => setTimeout(resolve, options.shutdownTimeoutMs).unref());
         if (ticker) await Promise.race([ticker.stop(), deadline]);
+        if (maintenance) await Promise.race([maintenance.stop(), deadline]);
         if (engine) await Promise.race([engine.stop(), deadline]);
         await boss.stop({ graceful: true, timeout: options.shutdownTimeoutMs, close: true });
         await metricsServer?.close();

@@ -3,7 +3,7 @@ export { MAX_BODY_BYTES } from './body.ts';
 export { errorResponse, handleRest } from './rest/handler.ts';
 export { routeTemplate } from './rest/route-template.ts';
 export { openApiDocument } from './openapi.ts';
-export { pruneRateLimits, type RateLimits } from './rate-limit.ts';
+export type { RateLimits } from './rate-limit.ts';
 export { type AppRouter, appRouter, createCaller } from './root.ts';
 export { StatusCache } from './status-cache.ts';
 export { EventHub, FINAL_EVENT_TYPES, processEventHub, type WireEvent } from './stream/hub.ts';

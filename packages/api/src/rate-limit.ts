@@ -42,10 +42,7 @@ export async function takeRateLimit(db: Db, workspaceId: string, bucket: RateBuc
   return { allowed: false, limit, remaining: 0, resetSeconds: Math.max(1, reset?.reset ?? WINDOW_SECONDS) };
 }
 
-/** Old windows are useless; dropped now and then so the table stays small. */
-export async function pruneRateLimits(db: Db): Promise<void> {
-  await db.execute(sql`delete from rate_limits where window_start < now() - interval '10 minutes'`);
-}
+// Old windows are removed by the worker's retention (pruneRateLimitWindows in @strata/engine).
 
 export function rateLimitHeaders(decision: RateDecision): Record<string, string> {
   if (decision.limit === 0) return {};

@@ -6,6 +6,7 @@ export {
   generateSessionToken,
   invalidateSession,
   invalidateUserSessions,
+  pruneExpiredSessions,
   SESSION_COOKIE_NAME,
   SESSION_LIFETIME_MS,
   sessionIdFromToken,
@@ -24,7 +25,7 @@ export {
   type SignUpInput,
 } from './accounts.ts';
 export { isCommonPassword, newPasswordSchema, PASSWORD_MAX_LENGTH, PASSWORD_MIN_LENGTH, passwordProblem } from './password-policy.ts';
-export { DEFAULT_LOGIN_THROTTLE, THROTTLED_MESSAGE, type LoginThrottleSettings } from './throttle.ts';
+export { DEFAULT_LOGIN_THROTTLE, pruneLoginFailures, THROTTLED_MESSAGE, type LoginThrottleSettings } from './throttle.ts';
 export { createWorkspace, listMemberships } from './workspaces.ts';
 export { changeMemberRole, LAST_OWNER_MESSAGE, listMembers, removeMember, type Member } from './members.ts';
 export {

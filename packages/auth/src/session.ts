@@ -1,7 +1,7 @@
 import { sha256 } from '@oslojs/crypto/sha2';
 import { encodeBase32LowerCaseNoPadding, encodeHexLowerCase } from '@oslojs/encoding';
 import { type Db, sessions, users } from '@strata/db';
-import { eq } from 'drizzle-orm';
+import { eq, lte } from 'drizzle-orm';
 import { type AuthUser, authUserColumns } from './user.ts';
 
 /**
@@ -65,4 +65,10 @@ export async function invalidateSession(db: Db, sessionId: string): Promise<void
 
 export async function invalidateUserSessions(db: Db, userId: string): Promise<void> {
   await db.delete(sessions).where(eq(sessions.userId, userId));
+}
+
+/** Removes sessions that expired by `now` (validation already refuses them; this keeps the table small). Returns how many. */
+export async function pruneExpiredSessions(db: Db, now: Date): Promise<number> {
+  const gone = await db.delete(sessions).where(lte(sessions.expiresAt, now)).returning({ id: sessions.id });
+  return gone.length;
 }

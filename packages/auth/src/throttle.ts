@@ -117,3 +117,12 @@ async function pruneExpired(db: Db, cutoff: Date): Promise<void> {
   const expired = db.select({ id: loginFailures.id }).from(loginFailures).where(lte(loginFailures.failedAt, cutoff)).limit(PRUNE_BATCH);
   await db.delete(loginFailures).where(inArray(loginFailures.id, expired));
 }
+
+/**
+ * Removes every failed-login row that has left the window at `now` (failures also prune a bounded
+ * batch as they arrive; this clears what a quiet period leaves). Returns how many.
+ */
+export async function pruneLoginFailures(db: Db, now: Date, windowMs: number = DEFAULT_LOGIN_THROTTLE.windowMs): Promise<number> {
+  const gone = await db.delete(loginFailures).where(lte(loginFailures.failedAt, new Date(now.getTime() - windowMs))).returning({ id: loginFailures.id });
+  return gone.length;
+}

@@ -61,7 +61,7 @@ export const sessions = pgTable(
     expiresAt: ts('expires_at').notNull(),
     createdAt: createdAt(),
   },
-  (t) => [index('sessions_user_idx').on(t.userId)],
+  (t) => [index('sessions_user_idx').on(t.userId), index('sessions_expires_idx').on(t.expiresAt)],
 );
 
 export const workspaces = pgTable('workspaces', {
@@ -257,8 +257,13 @@ export const executions = pgTable(
     parentAttempt: integer('parent_attempt'),
     /** Its strategy version's maxConcurrency, pinned at start: at most this many of its tasks in progress at once. */
     maxConcurrency: integer('max_concurrency'),
+    /** When retention removed its event log (all but the final event); null while the log is whole. */
+    eventsPrunedAt: ts('events_pruned_at'),
   },
   (t) => [
+    index('executions_retention_idx')
+      .on(t.completedAt)
+      .where(sql`${t.completedAt} is not null and ${t.eventsPrunedAt} is null`),
     uniqueIndex('executions_parent_task_attempt_unique')
       .on(t.parentTaskId, t.parentAttempt)
       .where(sql`${t.parentTaskId} is not null`),
@@ -342,6 +347,8 @@ export const tasks = pgTable(
      * A slot freed in that scope wakes its sleepers in queue order.
      */
     throttleScope: text('throttle_scope'),
+    /** Why it was skipped, copied from its skip event when retention removes the event log (else read from the event). */
+    skipReason: text('skip_reason'),
   },
   (t) => [
     index('tasks_execution_status_idx').on(t.executionId, t.status),
@@ -744,3 +751,12 @@ export const limitStarts = pgTable(
   },
   (t) => [index('limit_starts_scope_idx').on(t.scope, t.startedAt), index('limit_starts_started_idx').on(t.startedAt)],
 );
+
+/**
+ * Periodic maintenance (retention's prune tasks): when each last ran. Any number of workers run
+ * the same loop; the row is claimed with a conditional update, so each task runs once per period.
+ */
+export const maintenanceRuns = pgTable('maintenance_runs', {
+  name: text('name').primaryKey(),
+  lastRunAt: ts('last_run_at').notNull(),
+});

@@ -60,3 +60,15 @@ export {
 } from './schedules/store.ts';
 export { runDueSchedules, startScheduleTicker, type ScheduleTicker, type ScheduleTickerOptions, type TickOutcome } from './schedules/ticker.ts';
 export { ChildWaitRequest, childRequestSchema, type ChildRequest, type ChildSummary, type OmittedResult } from './children/request.ts';
+export {
+  IDEMPOTENCY_KEY_HOURS,
+  type Maintenance,
+  type PruneOutcome,
+  type PruneTask,
+  pruneExecutionEvents,
+  pruneIdempotencyKeys,
+  pruneRateLimitWindows,
+  RATE_LIMIT_WINDOW_KEEP_MINUTES,
+  runDueMaintenance,
+  startMaintenance,
+} from './retention/index.ts';

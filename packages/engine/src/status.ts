@@ -35,7 +35,8 @@ const TASK_FIELD_SQL: Record<keyof TaskView, string> = {
   progress: 't.progress',
   retry_count: 't.retry_count',
   max_retries: 't.max_retries',
-  skip_reason: 'skips.reason',
+  // Retention copies the reason onto the task when it removes the skip event.
+  skip_reason: 'coalesce(t.skip_reason, skips.reason)',
   reused: 't.reused',
   // A throttled task's progress says which limit holds it (throttle/admit.ts).
   throttle: 'case when t.throttle_scope is not null then t.progress end',
