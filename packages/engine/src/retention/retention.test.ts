@@ -43,7 +43,11 @@ describe('prune tasks remove only expired rows', () => {
 describe('the maintenance schedule', () => {
   const counting = (name: string, everyMs: number) => {
     const runs: Date[] = [];
-    const task: PruneTask = { name, everyMs, prune: async (now) => (runs.push(now), 0) };
+    const task: PruneTask = { name, everyMs, prune: async (now) => {
+        runs.push(now);
+        return 0;
+      },
+    };
     return { task, runs };
   };
 
