@@ -1,16 +1,22 @@
 export { createStrataClient, type StrataClient, type StrataClientOptions } from './trpc.ts';
 export {
   type AnswerResponse,
+  type ApiToken,
   type Approval,
   type ControlResponse,
+  type NewApiToken,
   type PendingApproval,
   type RestClientOptions,
   type RetryResponse,
   type ScheduleFields,
+  type SessionResponse,
   type SignalResponse,
   StrataApiError,
   StrataRestClient,
   type StartResponse,
+  type Strategy,
+  type StrategyListEntry,
+  type WorkspaceMembership,
 } from './rest.ts';
 export type { ScheduleRunView, ScheduleView } from '@strata/engine/schedule-contract';
 export {
