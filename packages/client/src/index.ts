@@ -35,6 +35,8 @@ export {
   BRIDGE_EVENT_TYPES,
   createInitialState,
   FINAL_EVENT_TYPES,
+  isTerminalStatus,
+  TASK_STATUSES,
   type AgentTask,
   type BridgeEvent,
   type BridgeEventType,
@@ -49,3 +51,5 @@ export {
   type TaskStatus,
 } from './bridge-state.ts';
 export type { EventSourceConstructor, EventSourceLike, WebSocketConstructor, WebSocketLike } from './transports.ts';
+export { definitionOfStrategy } from './strategy-definition.ts';
+export type { StrategyDefinitionInput } from '@strata/engine';
