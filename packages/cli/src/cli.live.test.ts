@@ -1,6 +1,10 @@
-import { stat, readFile, writeFile } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createEngineHarness, type EngineHarness, keyedGates } from '@strata/engine/testing';
+import { fileURLToPath } from 'node:url';
+import { approvalAgent } from '@strata/agents';
+import { agentConfig } from '@strata/agents/testing';
+import { createEngineHarness, type EngineHarness, keyedGates, until } from '@strata/engine/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { account, api, freePort, type Home, killRunning, makeHome, type RunningWeb, startWeb, strata, strataDone } from '../test/harness.ts';
 
@@ -25,6 +29,7 @@ beforeAll(async () => {
     if (input.fail) throw new Error(input.fail);
     return { key: task.key };
   });
+  h.registry.register('approval', approvalAgent({ config: agentConfig(), db: h.database.db }));
   await h.startWorker();
   web = await startWeb(h.database.url);
   ({ token, workspaceId } = await account(web.url, 'cli@example.com', PASSWORD, 'Operations'));
@@ -308,5 +313,78 @@ describe('strata tokens', () => {
     const refused = await strataDone(['workspaces', '--token', token.token], { env: envOf() });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/Not authenticated \(401\).*the --token flag/);
+  });
+});
+
+describe('strata approve and reject', () => {
+  it('answers approvals by task key or id, with a comment, and names a second answer as a 409', async () => {
+    const strategyId = await createStrategy(
+      'Sign-off',
+      [
+        { key: 'legal', description: 'Legal sign-off', agentType: 'approval', input: { prompt: 'Legal ok?' } },
+        { key: 'brand', description: 'Brand sign-off', agentType: 'approval', input: { prompt: 'Brand ok?' } },
+      ],
+      { onTaskFailure: 'continue' },
+    );
+    const { executionId } = JSON.parse((await strataDone(['start', 'Sign-off', '--json'], { env: envOf() })).stdout);
+    expect(strategyId).toMatch(/^strat_/);
+    const follow = strata(['follow', executionId], { env: envOf() });
+    await follow.waitFor(/running/);
+    // Both asked: the approvals list names them.
+    const waiting = async () => (await api<{ approvals: { taskId: string; taskKey: string }[] }>(web.url, `/api/approvals?workspaceId=${workspaceId}&executionId=${executionId}`, { token })).body.approvals;
+    const approvals = await until('both approvals asked', async () => {
+      const list = await waiting();
+      return list.length === 2 ? list : undefined;
+    }, 30_000);
+    const approved = await strataDone(['approve', executionId, 'legal', '--comment', 'fine by us', '--json'], { env: envOf() });
+    expect(JSON.parse(approved.stdout).approval).toMatchObject({ status: 'approved', comment: 'fine by us' });
+    const brand = approvals.find((a) => a.taskKey === 'brand')!;
+    const rejected = await strataDone(['reject', executionId, brand.taskId], { env: envOf() });
+    expect(rejected.code).toBe(0);
+    expect(rejected.stdout).toContain(`${brand.taskId}: rejected`);
+    const again = await strataDone(['approve', executionId, 'brand'], { env: envOf() });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/Conflict \(409\)/);
+    const unknown = await strataDone(['approve', executionId, 'nobody'], { env: envOf() });
+    expect(unknown.stderr).toContain('has no task with key "nobody"');
+    // One approved, one rejected (a failure, with onTaskFailure continue): the run completes.
+    const { code, stdout } = await follow.done;
+    expect(stdout).toMatch(/completed: 1 completed, 1 failed, 0 skipped of 2/);
+    expect(code).toBe(0);
+  });
+});
+
+describe('errors', () => {
+  it('names a 404, a bad token and a server that is down; follow exits 3 when it cannot follow', async () => {
+    const missing = await strataDone(['status', 'exec_0_missing'], { env: envOf() });
+    expect(missing).toMatchObject({ code: 1, stdout: '' });
+    expect(missing.stderr).toMatch(/^strata: Not found \(404\): /);
+    const badToken = await strataDone(['strategies', 'list'], { env: envOf({ STRATA_TOKEN: 'not-a-token' }) });
+    expect(badToken.stderr).toMatch(/Not authenticated \(401\).*STRATA_TOKEN/);
+    const cannotFollow = await strataDone(['follow', 'exec_0_missing'], { env: envOf() });
+    expect(cannotFollow.code).toBe(3);
+    const down = `http://127.0.0.1:${await freePort()}`;
+    const refused = await strataDone(['follow', 'exec_0_missing', '--url', down], { env: envOf() });
+    expect(refused.code).toBe(3);
+    expect(refused.stderr).toContain(`Cannot reach the Strata server at ${down}: connection refused`);
+    const usage = await strataDone(['start'], { env: envOf() });
+    expect(usage.code).toBe(1);
+    expect(usage.stderr).toContain("missing required argument 'strategy'");
+  });
+});
+
+describe('pnpm strata', () => {
+  it('runs from the repository root (on the pinned Node: the command refuses an older one) with only JSON on stdout', async () => {
+    const root = fileURLToPath(new URL('../../../', import.meta.url));
+    const child = spawn('pnpm', ['strata', 'workspaces', '--json'], { cwd: root, env: { ...process.env, ...envOf() }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    child.stdout.on('data', (d) => (out += d));
+    child.stderr.on('data', (d) => (err += d));
+    const code = await new Promise((resolve) => child.once('close', resolve));
+    // pnpm's own "$ node …" line goes to stderr.
+    expect(err).not.toMatch(/strata:/);
+    expect(code).toBe(0);
+    expect(JSON.parse(out).workspaces.map((w: { id: string }) => w.id)).toContain(workspaceId);
   });
 });
