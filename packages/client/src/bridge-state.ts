@@ -18,7 +18,7 @@ import {
   type TaskView,
 } from '@strata/engine/contract';
 
-export { FINAL_EVENT_TYPES, isTerminalStatus, type ExecutionStatus, type TaskStatus } from '@strata/engine/contract';
+export { FINAL_EVENT_TYPES, isTerminalStatus, TASK_STATUSES, type ExecutionStatus, type TaskStatus } from '@strata/engine/contract';
 
 /** The seed's twelve event types (the contract's). */
 export type BridgeEventType = EventType;

@@ -1,16 +1,22 @@
 export { createStrataClient, type StrataClient, type StrataClientOptions } from './trpc.ts';
 export {
   type AnswerResponse,
+  type ApiToken,
   type Approval,
   type ControlResponse,
+  type NewApiToken,
   type PendingApproval,
   type RestClientOptions,
   type RetryResponse,
   type ScheduleFields,
+  type SessionResponse,
   type SignalResponse,
   StrataApiError,
   StrataRestClient,
   type StartResponse,
+  type Strategy,
+  type StrategyListEntry,
+  type WorkspaceMembership,
 } from './rest.ts';
 export type { ScheduleRunView, ScheduleView } from '@strata/engine/schedule-contract';
 export {
@@ -29,6 +35,8 @@ export {
   BRIDGE_EVENT_TYPES,
   createInitialState,
   FINAL_EVENT_TYPES,
+  isTerminalStatus,
+  TASK_STATUSES,
   type AgentTask,
   type BridgeEvent,
   type BridgeEventType,
@@ -43,3 +51,5 @@ export {
   type TaskStatus,
 } from './bridge-state.ts';
 export type { EventSourceConstructor, EventSourceLike, WebSocketConstructor, WebSocketLike } from './transports.ts';
+export { definitionOfStrategy } from './strategy-definition.ts';
+export type { StrategyDefinitionInput } from '@strata/engine';

@@ -138,3 +138,34 @@ describe('StrataRestClient schedules against the API', () => {
     expect(error).toMatchObject({ status: 400, body: { field: 'cron' } });
   });
 });
+
+describe('StrataRestClient: sessions, workspaces and API tokens', () => {
+  it('logs in, lists workspaces, creates, lists and revokes a token, and logs out', async () => {
+    const as = (token?: string) =>
+      new StrataRestClient({ baseUrl: 'http://strata.test', ...(token ? { token } : {}), backoffMs: 1, fetch: (input, init) => handleRest(new Request(input, init), h.deps, { clientAddress: null }) });
+    const anonymous = as();
+    await expect(anonymous.login('client@example.com', 'wrong password!')).rejects.toMatchObject({ status: 401 });
+    const session = await anonymous.login('client@example.com', 'correct horse battery');
+    expect(session.user.email).toBe('client@example.com');
+    const signedIn = as(session.token);
+    expect((await signedIn.me()).workspaces).toEqual([{ id: workspaceId, name: expect.any(String), role: 'owner' }]);
+    expect((await signedIn.listWorkspaces()).workspaces.map((w) => w.id)).toEqual([workspaceId]);
+
+    const created = await signedIn.createToken({ name: 'ci', workspaceId });
+    expect(created).toMatchObject({ id: expect.stringMatching(/^tok_/), name: 'ci', workspaceId, token: expect.any(String) });
+    const listed = await signedIn.listTokens({ workspaceId });
+    expect(listed.tokens.map((t) => [t.id, t.revokedAt])).toEqual([[created.id, null]]);
+    expect(listed.tokens[0]).not.toHaveProperty('token');
+    const byToken = as(created.token);
+    expect((await byToken.listWorkspaces()).workspaces.map((w) => w.id)).toEqual([workspaceId]);
+    // A token cannot mint tokens: that takes a session.
+    await expect(byToken.createToken({ name: 'more' })).rejects.toMatchObject({ status: 403 });
+
+    expect(await signedIn.revokeToken(created.id)).toEqual({ success: true, id: created.id });
+    await expect(byToken.listWorkspaces()).rejects.toMatchObject({ status: 401 });
+    expect((await signedIn.listTokens()).tokens.find((t) => t.id === created.id)?.revokedAt).toEqual(expect.any(String));
+
+    expect(await signedIn.logout()).toEqual({ success: true });
+    await expect(signedIn.me()).rejects.toMatchObject({ status: 401 });
+  });
+});

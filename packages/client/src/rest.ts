@@ -2,6 +2,7 @@
  * A small REST client with the seed's retry behaviour: no retry on 4xx, exponential backoff on
  * 5xx and network errors, and an Idempotency-Key on start and re-run so a retry cannot start twice.
  */
+import type { ApiTokenInfo, AuthUser, CreatedApiToken, Role } from '@strata/auth';
 import type { AgentLimit, ApprovalView, PendingApproval, SignalView, StrategyDefinitionInput, StrategyVersionSummary, StrategyView, WorkspaceLimits } from '@strata/engine';
 import type { ExecutionStatusBody, RetryMode, TaskInclude, TaskView } from '@strata/engine/contract';
 import type { ScheduleRunView, ScheduleView } from '@strata/engine/schedule-contract';
@@ -12,6 +13,21 @@ export type Strategy = Json<StrategyView>;
 export type StrategyVersion = Json<StrategyVersionSummary>;
 /** A strategy as the list shows it: its latest version's fields and item count. */
 export type StrategyListEntry = Pick<Strategy, 'id' | 'workspaceId' | 'name' | 'description' | 'onTaskFailure' | 'createdAt' | 'version'> & { itemCount: number; updatedAt: string };
+
+/** A workspace as the caller sees it: with the caller's role in it. */
+export interface WorkspaceMembership {
+  id: string;
+  name: string;
+  role: Role;
+}
+/** A signed-in session: its token is a Bearer credential until logout. */
+export interface SessionResponse {
+  user: AuthUser;
+  token: string;
+}
+export type ApiToken = Json<ApiTokenInfo>;
+/** A new API token: `token` is its secret, shown this once. */
+export type NewApiToken = Json<CreatedApiToken>;
 
 /** A task waiting for a person's answer, as `GET /api/approvals` lists it. */
 export type { PendingApproval };
@@ -87,6 +103,44 @@ export class StrataRestClient {
 
   constructor(options: RestClientOptions) {
     this.#options = { maxRetries: 3, backoffMs: 1000, fetch: globalThis.fetch.bind(globalThis), ...options, baseUrl: options.baseUrl.replace(/\/$/, '') };
+  }
+
+  /** Opens a session (`POST /api/auth/login`). Not retried: the login throttle counts every attempt. */
+  login(email: string, password: string) {
+    return this.request<SessionResponse>('POST', '/api/auth/login', { email, password }, {}, { retry: false });
+  }
+
+  /** Ends the session the client's token belongs to. */
+  logout() {
+    return this.request<{ success: true }>('POST', '/api/auth/logout', {}, {}, { retry: false });
+  }
+
+  /** Who the token belongs to, and the workspaces it reaches. */
+  me() {
+    return this.request<{ user: AuthUser; workspaces: WorkspaceMembership[] }>('GET', '/api/me');
+  }
+
+  listWorkspaces() {
+    return this.request<{ workspaces: WorkspaceMembership[] }>('GET', '/api/workspaces');
+  }
+
+  /**
+   * Creates an API token (from a session: a token cannot mint tokens); with `workspaceId` it only
+   * reaches that workspace. Not retried on a 5xx: a lost answer would leave a token nobody saw.
+   */
+  createToken(input: { name: string; workspaceId?: string; expiresInDays?: number }) {
+    return this.request<NewApiToken>('POST', '/api/tokens', input, {}, { retry: false });
+  }
+
+  /** The caller's API tokens, newest first (never their secrets); with `workspaceId`, those bound to it. */
+  listTokens(options: { workspaceId?: string } = {}) {
+    const query = options.workspaceId ? `?workspaceId=${encodeURIComponent(options.workspaceId)}` : '';
+    return this.request<{ tokens: ApiToken[] }>('GET', `/api/tokens${query}`);
+  }
+
+  /** Revokes a token: it stops working at once. A second revoke answers the same. */
+  revokeToken(tokenId: string) {
+    return this.request<{ success: true; id: string }>('DELETE', `/api/tokens/${encodeURIComponent(tokenId)}`);
   }
 
   /**

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, childEnv, parseConfig } from './index.ts';
+import { ConfigError, childEnv, parseCliEnv, parseConfig } from './index.ts';
 
 describe('parseConfig', () => {
   it('applies the documented defaults', () => {
@@ -81,5 +81,12 @@ describe('childEnv', () => {
       delete process.env.STRATA_TEST_SET;
       delete process.env.STRATA_TEST_EMPTY;
     }
+  });
+});
+
+describe('parseCliEnv', () => {
+  it('reads the command line variables and names a bad one', () => {
+    expect(parseCliEnv({ STRATA_URL: 'https://strata.example', STRATA_TOKEN: ' ', PORT: 'not read here' })).toMatchObject({ STRATA_URL: 'https://strata.example', STRATA_TOKEN: undefined });
+    expect(() => parseCliEnv({ STRATA_URL: 'strata.example' })).toThrow(/STRATA_URL: must be an http:\/\/ or https:\/\/ URL \(got "strata.example"\)/);
   });
 });

@@ -1,6 +1,7 @@
-import { configSchema, type Config } from './schema.ts';
+import type { z } from 'zod';
+import { type CliEnv, cliEnvSchema, configSchema, type Config } from './schema.ts';
 
-export { configSchema, type Config } from './schema.ts';
+export { type CliEnv, cliEnvSchema, configSchema, type Config } from './schema.ts';
 export { createLogger, type Logger } from './logger.ts';
 
 /** A configuration problem, with one line per offending variable. */
@@ -15,7 +16,16 @@ export class ConfigError extends Error {
 
 /** Validates an environment; throws ConfigError naming each wrong variable. */
 export function parseConfig(env: Record<string, string | undefined>): Config {
-  const parsed = configSchema.safeParse(env);
+  return parseWith(configSchema, env);
+}
+
+/** The command line's environment, validated; throws ConfigError naming each wrong variable. */
+export function parseCliEnv(env: Record<string, string | undefined> = process.env): CliEnv {
+  return parseWith(cliEnvSchema, env);
+}
+
+function parseWith<T>(schema: z.ZodType<T>, env: Record<string, string | undefined>): T {
+  const parsed = schema.safeParse(env);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => {
     const name = issue.path.join('.');

@@ -119,3 +119,27 @@ export const configSchema = z.object({
 });
 
 export type Config = z.infer<typeof configSchema>;
+
+/**
+ * What the `strata` command line reads from its environment: where the server is and how to
+ * reach it, and the user's own settings (config folder, editor). It never reads the server's
+ * variables, so a shell set up for the server cannot break it.
+ */
+export const cliEnvSchema = z.object({
+  /** The server, e.g. http://localhost:3008; a `--url` flag wins over it, it wins over the config file. */
+  STRATA_URL: httpUrl,
+  /** An API token (or session token); `--token` wins over it, it wins over the config file. */
+  STRATA_TOKEN: optionalString,
+  /** The workspace id commands act in; `--workspace` wins over it, it wins over the config file. */
+  STRATA_WORKSPACE: optionalString,
+  /** Where `strata login` writes its config (`$XDG_CONFIG_HOME/strata/config.json`); else `~/.config`. */
+  XDG_CONFIG_HOME: optionalString,
+  HOME: optionalString,
+  /** The editor of `strata strategies edit`: $VISUAL, then $EDITOR, then vi. */
+  VISUAL: optionalString,
+  EDITOR: optionalString,
+  /** Set (to anything): no colours in `strata follow`. */
+  NO_COLOR: optionalString,
+});
+
+export type CliEnv = z.infer<typeof cliEnvSchema>;

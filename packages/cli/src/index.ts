@@ -1,0 +1,3 @@
+export type { Io } from './context.ts';
+export { FOLLOW_EXIT } from './follow.ts';
+export { runCli } from './program.ts';
