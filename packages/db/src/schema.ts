@@ -257,6 +257,8 @@ export const executions = pgTable(
     parentAttempt: integer('parent_attempt'),
     /** Its strategy version's maxConcurrency, pinned at start: at most this many of its tasks in progress at once. */
     maxConcurrency: integer('max_concurrency'),
+    /** The health score (0–100) it ended with, written with its final status: what analytics averages per day. */
+    healthScore: integer('health_score'),
   },
   (t) => [
     uniqueIndex('executions_parent_task_attempt_unique')
@@ -271,11 +273,16 @@ export const executions = pgTable(
       .where(sql`${t.retryOf} is not null`),
     index('executions_workspace_idx').on(t.workspaceId, t.createdAt, t.id),
     index('executions_workspace_status_idx').on(t.workspaceId, t.status, t.createdAt),
+    /** Analytics reads finished executions by the day they finished. */
+    index('executions_workspace_finished_idx')
+      .on(t.workspaceId, t.completedAt)
+      .where(sql`${t.completedAt} is not null`),
     index('executions_active_idx')
       .on(t.status)
       .where(sql`${t.status} in ('pending', 'running', 'paused')`),
     check('executions_status_check', inList('status', EXECUTION_STATUSES)),
     check('executions_on_task_failure_check', inList('on_task_failure', ON_TASK_FAILURE)),
+    check('executions_health_score_check', sql`${t.healthScore} is null or ${t.healthScore} between 0 and 100`),
     check(
       'executions_counts_check',
       sql`${t.completedTasks} >= 0 and ${t.failedTasks} >= 0 and ${t.skippedTasks} >= 0 and ${t.completedTasks} + ${t.failedTasks} + ${t.skippedTasks} <= ${t.totalTasks}`,
@@ -351,6 +358,10 @@ export const tasks = pgTable(
     index('tasks_lease_idx')
       .on(t.leaseExpiresAt)
       .where(sql`${t.status} = 'in_progress'`),
+    /** Analytics reads finished tasks (durations, error patterns) of a workspace by when they finished. */
+    index('tasks_workspace_finished_idx')
+      .on(t.workspaceId, t.completedAt)
+      .where(sql`${t.status} in ('completed', 'failed')`),
     index('tasks_throttled_idx')
       .on(t.throttleScope, t.queueTag)
       .where(sql`${t.throttleScope} is not null`),

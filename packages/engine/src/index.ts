@@ -6,6 +6,27 @@ export { computeHealth, computeMetrics, loadStats, type ExecutionStats, type Hea
 export { controlExecution, startExecution, type ExecutionSummary, type StartExecutionInput } from './lifecycle.ts';
 export { retryExecution, type RetryExecutionInput } from './retry.ts';
 export { readQueueDepths, type QueueDepth } from './queue-depth.ts';
+export {
+  ANALYTICS_LIMITS,
+  analyticsRangeSchema,
+  analyticsSummary,
+  ERROR_PATTERN_LIMITS,
+  errorAnalytics,
+  executionAnalytics,
+  lastDays,
+  queueAnalytics,
+  taskAnalytics,
+  type AgentDurations,
+  type AgentQueue,
+  type AnalyticsRange,
+  type AnalyticsSummary,
+  type ErrorAnalytics,
+  type ErrorPattern,
+  type ExecutionAnalytics,
+  type ExecutionCounts,
+  type QueueAnalytics,
+  type TaskAnalytics,
+} from './analytics/index.ts';
 export { agentQueue, ensureAgentQueues, pgBossTaskQueue, taskJobSchema, type TaskJob, type TaskQueue } from './queue.ts';
 export { DEFAULT_RESULT_MAX_BYTES, PROGRESS_MAX_BYTES, formatBytes } from './limits.ts';
 export { reapExpiredLeases, requeueLostJobs } from './recovery.ts';
