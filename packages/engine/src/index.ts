@@ -8,8 +8,10 @@ export { retryExecution, type RetryExecutionInput } from './retry.ts';
 export { readQueueDepths, type QueueDepth } from './queue-depth.ts';
 export {
   ANALYTICS_LIMITS,
+  analyticsRangeFields,
   analyticsRangeSchema,
   analyticsSummary,
+  toAnalyticsRange,
   ERROR_PATTERN_LIMITS,
   errorAnalytics,
   executionAnalytics,

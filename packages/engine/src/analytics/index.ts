@@ -8,7 +8,7 @@ import { type TaskAnalytics, taskAnalytics } from './tasks.ts';
 export { ERROR_PATTERN_LIMITS, errorAnalytics, errorPatternSql, type ErrorAnalytics, type ErrorPattern } from './errors.ts';
 export { executionAnalytics, type ExecutionAnalytics, type ExecutionCounts } from './executions.ts';
 export { queueAnalytics, type AgentQueue, type QueueAnalytics } from './queues.ts';
-export { ANALYTICS_LIMITS, analyticsRangeSchema, lastDays, rangeBounds, type AnalyticsRange } from './range.ts';
+export { ANALYTICS_LIMITS, analyticsRangeFields, analyticsRangeSchema, lastDays, rangeBounds, toAnalyticsRange, type AnalyticsRange } from './range.ts';
 export { taskAnalytics, type AgentDurations, type TaskAnalytics } from './tasks.ts';
 
 export interface AnalyticsSummary {

@@ -44,27 +44,34 @@ const dayField = z
   .refine((value) => DATE_SHAPE.test(value), 'must be a date as YYYY-MM-DD')
   .refine((value) => !DATE_SHAPE.test(value) || dayStart(value) !== undefined, 'is not a calendar date');
 
+/** `from` and `to` as a request carries them (a query string, or the fields of a tRPC input). */
+export const analyticsRangeFields = {
+  from: dayField.optional().meta({ description: 'First day, YYYY-MM-DD (UTC), included; default: 29 days before `to`' }),
+  to: dayField.optional().meta({ description: 'Last day, YYYY-MM-DD (UTC), included; default: today (UTC)' }),
+};
+
 /**
- * `from` and `to` (both optional: `to` defaults to today, `from` to 29 days before `to`), checked
- * once for every surface: a date each, `from` not after `to`, at most 366 days.
+ * The range of `from` and `to` (both optional: `to` defaults to today, `from` to 29 days before
+ * `to`), for a zod transform: `from` not after `to`, at most 366 days; z.NEVER with the issue
+ * pushed otherwise. One rule for every surface.
  */
-export const analyticsRangeSchema = z
-  .object({ from: dayField.optional(), to: dayField.optional() })
-  .transform((value, ctx): AnalyticsRange => {
-    const to = dayStart(value.to ?? lastDays(1).to)!;
-    const from = value.from === undefined ? to - (ANALYTICS_LIMITS.defaultDays - 1) * DAY_MS : dayStart(value.from)!;
-    const days = Math.round((to - from) / DAY_MS) + 1;
-    if (days < 1) {
-      // Only a given `from` can pass `to`: a missing one is 29 days before it.
-      ctx.issues.push({ code: 'custom', path: ['from'], message: value.to === undefined ? 'must not be after to (today, when to is not given)' : 'must not be after to', input: value });
-      return z.NEVER;
-    }
-    if (days > ANALYTICS_LIMITS.maxDays) {
-      ctx.issues.push({ code: 'custom', path: ['from'], message: `the range must be at most ${ANALYTICS_LIMITS.maxDays} days (it is ${days})`, input: value });
-      return z.NEVER;
-    }
-    return { from: isoDay(from), to: isoDay(to), days, timezone: 'UTC' };
-  });
+export function toAnalyticsRange(value: { from?: string | undefined; to?: string | undefined }, ctx: z.RefinementCtx): AnalyticsRange {
+  const to = dayStart(value.to ?? lastDays(1).to)!;
+  const from = value.from === undefined ? to - (ANALYTICS_LIMITS.defaultDays - 1) * DAY_MS : dayStart(value.from)!;
+  const days = Math.round((to - from) / DAY_MS) + 1;
+  if (days < 1) {
+    // Only a given `from` can pass `to`: a missing one is 29 days before it.
+    ctx.addIssue({ code: 'custom', path: ['from'], message: value.to === undefined ? 'must not be after to (today, when to is not given)' : 'must not be after to' });
+    return z.NEVER;
+  }
+  if (days > ANALYTICS_LIMITS.maxDays) {
+    ctx.addIssue({ code: 'custom', path: ['from'], message: `the range must be at most ${ANALYTICS_LIMITS.maxDays} days (it is ${days})` });
+    return z.NEVER;
+  }
+  return { from: isoDay(from), to: isoDay(to), days, timezone: 'UTC' };
+}
+
+export const analyticsRangeSchema = z.object(analyticsRangeFields).transform(toAnalyticsRange);
 
 /** The range's bounds as instants: [start of from, start of the day after to). */
 export function rangeBounds(range: AnalyticsRange): { start: Date; end: Date } {
