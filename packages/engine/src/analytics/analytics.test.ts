@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { executions } from '@strata/db';
 import { eq } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -241,6 +243,13 @@ describe('the health score an execution ends with', () => {
       // One of two tasks retried: 100 − min(20, 5 + 15 × 1/2) = 87.5, rounded to 88.
       expect(row?.healthScore).toBe(88);
       expect(health?.data.score).toBe(88);
+      // The migration's backfill of executions finished before it gives the same score.
+      const migration = readFileSync(fileURLToPath(new URL('../../../db/migrations/0015_analytics.sql', import.meta.url)), 'utf8');
+      const backfill = migration.split('--> statement-breakpoint').at(-1)!;
+      await h.database.db.update(executions).set({ healthScore: null }).where(eq(executions.id, execution.id));
+      await h.database.sql.unsafe(backfill);
+      const [again] = await h.database.db.select({ healthScore: executions.healthScore }).from(executions).where(eq(executions.id, execution.id));
+      expect(again?.healthScore).toBe(88);
     } finally {
       await worker.stop();
     }
