@@ -1,5 +1,5 @@
 import type { AgentCatalogEntry } from '@strata/engine';
-import { APPROVAL_ON_TIMEOUT, APPROVAL_STATUSES, EXECUTION_STATUSES, INVITATION_STATUSES, ON_TASK_FAILURE, PRIORITIES, ROLES } from '@strata/db';
+import { AGENT_TYPES, APPROVAL_ON_TIMEOUT, APPROVAL_STATUSES, EXECUTION_STATUSES, INVITATION_STATUSES, ON_TASK_FAILURE, PRIORITIES, ROLES } from '@strata/db';
 import { executionStatusBodySchema, executionViewSchema, TASK_INCLUDES, taskViewSchema } from '@strata/engine/contract';
 import { SCHEDULE_LIMITS, scheduleRunViewSchema, scheduleViewSchema } from '@strata/engine/schedule-contract';
 import { z } from 'zod';
@@ -105,6 +105,70 @@ const agentEntry = z.object({
   inputSchema: z.record(z.string(), z.unknown()).nullable().meta({ description: "JSON Schema (draft 2020-12) of the agent's input; null when it takes any object" }),
   example: z.record(z.string(), z.unknown()).nullable(),
 });
+
+const analyticsRange = z.object({
+  from: z.string(),
+  to: z.string(),
+  days: z.number().int(),
+  timezone: z.literal('UTC').meta({ description: 'Days are UTC days: the same link shows everyone the same numbers' }),
+});
+const executionCounts = z.object({
+  completed: z.number().int(),
+  failed: z.number().int(),
+  cancelled: z.number().int(),
+  finished: z.number().int().meta({ description: 'completed + failed + cancelled' }),
+  successRate: z.number().nullable().meta({ description: 'completed / finished, 0–1 to 4 places; null when none finished' }),
+  averageHealth: z.number().nullable().meta({ description: 'Mean of the health scores (0–100) the executions ended with, to 1 place; null when none' }),
+});
+const executionAnalytics = z.object({
+  totals: executionCounts,
+  days: z.array(executionCounts.extend({ date: z.string() })).meta({ description: 'Every day of the range, oldest first, empty days as zeros' }),
+});
+const taskAnalytics = z.object({
+  agents: z.array(
+    z.object({
+      agentType: z.enum(AGENT_TYPES),
+      finished: z.number().int(),
+      completed: z.number().int(),
+      failed: z.number().int(),
+      averageMs: z.number().meta({ description: 'Mean of completed_at − started_at (the last attempt), whole ms' }),
+      p95Ms: z.number().meta({ description: '95th percentile of the same (linear interpolation), whole ms' }),
+    }),
+  ),
+});
+const errorAnalytics = z.object({
+  failedTasks: z.number().int().meta({ description: 'Failed tasks in the range, every pattern' }),
+  patternCount: z.number().int(),
+  patterns: z.array(
+    z.object({
+      pattern: z.string().meta({ description: 'The error with Strata ids as <id>, UUIDs as <uuid>, numbers as <n>, white space collapsed' }),
+      count: z.number().int(),
+      example: z.string(),
+      lastSeenAt: z.string(),
+      agentTypes: z.array(z.enum(AGENT_TYPES)),
+    }),
+  ),
+});
+const queueAnalytics = z.object({
+  asOf: z.string(),
+  queues: z.array(
+    z.object({
+      agentType: z.enum(AGENT_TYPES),
+      ready: z.number().int().meta({ description: "Jobs due in the server's agent queue (shared by every workspace)" }),
+      delayed: z.number().int().meta({ description: 'Jobs waiting for a later start (a retry backoff)' }),
+      active: z.number().int().meta({ description: 'Jobs a worker holds' }),
+      oldestReadyAgeSeconds: z.number(),
+      workspaceQueued: z.number().int().meta({ description: "This workspace's tasks queued for a worker" }),
+      workspaceThrottled: z.number().int().meta({ description: "This workspace's tasks held by a limit" }),
+      workspaceRunning: z.number().int(),
+      workspaceWaiting: z.number().int().meta({ description: 'In progress, waiting for an approval, a signal or a child execution' }),
+    }),
+  ),
+});
+const ANALYTICS_DOC =
+  'Any member of the workspace (viewers too). `from` and `to` are whole UTC days (YYYY-MM-DD), both included: the range is [from 00:00Z, the day after to 00:00Z); ' +
+  'defaults: the last 30 days, today included. A day that is not a date, `from` after `to`, or more than 366 days: 400 naming the field. ' +
+  'Executions count on the day they finished (completed, failed or cancelled); tasks on the day they finished (completed or failed). Everything is aggregated by PostgreSQL.';
 
 const answerer = z.object({ id: z.string(), name: z.string().nullable(), email: z.string() }).meta({ description: 'Who answered' });
 const approvalView = z.object({
@@ -430,6 +494,45 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     description: 'Approval tasks of running and paused executions that wait for an answer and have not timed out (viewers may read them; answering takes operator).',
     query: input.listApprovalsInput,
     response: z.object({ approvals: z.array(pendingApproval) }),
+  },
+  'GET /api/analytics': {
+    summary: "A workspace's analytics over a range: executions, tasks, errors and queues in one answer",
+    description: `${ANALYTICS_DOC} The four parts are those of the routes below.`,
+    query: input.analyticsErrorsQuery,
+    response: z.object({ workspaceId: z.string(), range: analyticsRange, executions: executionAnalytics, tasks: taskAnalytics, errors: errorAnalytics, queues: queueAnalytics }),
+  },
+  'GET /api/analytics/executions': {
+    summary: 'Finished executions per day by final status, success rate and average final health',
+    description: `${ANALYTICS_DOC} Success rate: completed / (completed + failed + cancelled).`,
+    query: input.analyticsQuery,
+    response: executionAnalytics.extend({ workspaceId: z.string(), range: analyticsRange }),
+    responseExample: {
+      workspaceId: 'ws_123',
+      range: { from: '2026-03-01', to: '2026-03-02', days: 2, timezone: 'UTC' },
+      totals: { completed: 3, failed: 1, cancelled: 0, finished: 4, successRate: 0.75, averageHealth: 86.5 },
+      days: [
+        { date: '2026-03-01', completed: 1, failed: 1, cancelled: 0, finished: 2, successRate: 0.5, averageHealth: 73 },
+        { date: '2026-03-02', completed: 2, failed: 0, cancelled: 0, finished: 2, successRate: 1, averageHealth: 100 },
+      ],
+    },
+  },
+  'GET /api/analytics/tasks': {
+    summary: 'Average and p95 task duration per agent type',
+    description: `${ANALYTICS_DOC} A duration is the wall time of a task's last attempt (started_at to completed_at); earlier attempts of a retried task are not kept, and tasks carried over by a re-run are left out.`,
+    query: input.analyticsQuery,
+    response: taskAnalytics.extend({ workspaceId: z.string(), range: analyticsRange }),
+  },
+  'GET /api/analytics/errors': {
+    summary: 'The most frequent error patterns of failed tasks, with counts',
+    description: `${ANALYTICS_DOC} A failed task's final error, with Strata ids, UUIDs and numbers replaced so equal errors group.`,
+    query: input.analyticsErrorsQuery,
+    response: errorAnalytics.extend({ workspaceId: z.string(), range: analyticsRange }),
+  },
+  'GET /api/analytics/queues': {
+    summary: 'Queue depth now, per agent type',
+    description: "Any member. The server's agent queues (shared by every workspace) and this workspace's queued, throttled, running and waiting tasks.",
+    query: input.workspaceIdInput,
+    response: queueAnalytics.extend({ workspaceId: z.string() }),
   },
   'POST /api/executions/:id/signals': {
     summary: 'Send a signal to an execution',

@@ -1,4 +1,5 @@
 import { agentsRouter } from './router/agents.ts';
+import { analyticsRouter } from './router/analytics.ts';
 import { approvalsRouter } from './router/approvals.ts';
 import { authRouter } from './router/auth.ts';
 import { executionsRouter } from './router/executions.ts';
@@ -25,6 +26,7 @@ export const appRouter = router({
   approvals: approvalsRouter,
   signals: signalsRouter,
   schedules: schedulesRouter,
+  analytics: analyticsRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,6 +1,6 @@
 import { PASSWORD_MAX_LENGTH } from '@strata/auth';
 import { EXECUTION_STATUSES, ROLES } from '@strata/db';
-import { APPROVAL_LIMITS, signalNameSchema, signalPayloadSchema, strategyFields, workspaceLimitsSchema } from '@strata/engine';
+import { analyticsRangeFields, APPROVAL_LIMITS, ERROR_PATTERN_LIMITS, signalNameSchema, toAnalyticsRange, signalPayloadSchema, strategyFields, workspaceLimitsSchema } from '@strata/engine';
 import { RETRY_MODES, TASK_INCLUDES } from '@strata/engine/contract';
 import { z } from 'zod';
 
@@ -139,3 +139,18 @@ export const listSchedulesInput = z.object({
   strategyId: id('strategyId').optional().meta({ description: "Only this strategy's schedules" }),
 });
 export const scheduleRunsInput = z.object({ id: id('id'), limit: z.coerce.number().int().min(1).max(500).default(50) });
+
+/** `?workspaceId=&from=&to=`: a workspace's analytics over whole UTC days (the engine's range rule). */
+export const analyticsQuery = z.object({ workspaceId: id('workspaceId'), ...analyticsRangeFields });
+/** `&limit=`: how many error patterns to list, the most frequent first. */
+export const errorPatternLimit = z.coerce
+  .number({ error: 'must be a whole number' })
+  .int('must be a whole number')
+  .min(1, 'must be at least 1')
+  .max(ERROR_PATTERN_LIMITS.max, `must be at most ${ERROR_PATTERN_LIMITS.max}`)
+  .default(ERROR_PATTERN_LIMITS.default)
+  .meta({ description: `Error patterns listed, the most frequent first (default ${ERROR_PATTERN_LIMITS.default}, at most ${ERROR_PATTERN_LIMITS.max})` });
+export const analyticsErrorsQuery = analyticsQuery.extend({ limit: errorPatternLimit });
+const withRange = <T extends { from?: string | undefined; to?: string | undefined }>({ from, to, ...rest }: T, ctx: z.RefinementCtx) => ({ ...rest, range: toAnalyticsRange({ from, to }, ctx) });
+export const analyticsInput = analyticsQuery.transform(withRange);
+export const analyticsErrorsInput = analyticsErrorsQuery.transform(withRange);

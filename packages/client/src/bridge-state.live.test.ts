@@ -67,6 +67,7 @@ async function follow(executionId: string, after: number | null = null) {
   let state: ExecutionState = createInitialState(executionId);
   const waiting: { id: number; resolve: () => void }[] = [];
   const sink: StreamSink = {
+    transport: 'sse',
     send(events) {
       for (const event of events) {
         const message = JSON.parse(event.json) as BridgeEvent;

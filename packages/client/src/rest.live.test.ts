@@ -2,7 +2,7 @@ import { approvalAgent, coordinationAgent } from '@strata/agents';
 import { agentConfig } from '@strata/agents/testing';
 import { handleRest } from '@strata/api';
 import { type ApiHarness, createApiHarness } from '@strata/api/testing';
-import { until } from '@strata/engine/testing';
+import { insertHistory, until } from '@strata/engine/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { StrataApiError, StrataRestClient } from './rest.ts';
 
@@ -167,5 +167,34 @@ describe('StrataRestClient: sessions, workspaces and API tokens', () => {
 
     expect(await signedIn.logout()).toEqual({ success: true });
     await expect(signedIn.me()).rejects.toMatchObject({ status: 401 });
+  });
+});
+
+describe('StrataRestClient analytics against the API', () => {
+  it('reads every part and the summary over a seeded history; a bad range is a 400 naming the field', async () => {
+    const analyticsWs = await h.createWorkspace((await h.signup('analytics-client@example.com')).token, 'Measured');
+    const otherClient = new StrataRestClient({ baseUrl: 'http://strata.test', token: (await h.signup('analytics-reader@example.com')).token, backoffMs: 1, fetch: (input, init) => handleRest(new Request(input, init), h.deps, { clientAddress: null }) });
+    await insertHistory(h.database.db, workspaceId, [
+      { status: 'completed', completedAt: '2026-07-01T12:00:00.000Z', healthScore: 90, tasks: [{ agentType: 'content', status: 'completed', startedAt: '2026-07-01T11:59:59.000Z', completedAt: '2026-07-01T12:00:00.000Z' }] },
+      { status: 'cancelled', completedAt: '2026-07-02T12:00:00.000Z', healthScore: 60, tasks: [{ agentType: 'content', status: 'failed', startedAt: '2026-07-02T11:59:57.000Z', completedAt: '2026-07-02T12:00:00.000Z', error: 'Quota 42 reached' }] },
+    ]);
+    const range = { from: '2026-07-01', to: '2026-07-02' };
+    const executions = await client.getExecutionAnalytics(workspaceId, range);
+    expect(executions.totals).toEqual({ completed: 1, failed: 0, cancelled: 1, finished: 2, successRate: 0.5, averageHealth: 75 });
+    expect(executions.days.map((d) => d.date)).toEqual(['2026-07-01', '2026-07-02']);
+    // [1000, 3000]: mean 2000, p95 1000 + 0.95 × 2000.
+    expect((await client.getTaskAnalytics(workspaceId, range)).agents).toEqual([{ agentType: 'content', finished: 2, completed: 1, failed: 1, averageMs: 2000, p95Ms: 2900 }]);
+    expect((await client.getErrorAnalytics(workspaceId, { ...range, limit: 5 })).patterns).toEqual([
+      { pattern: 'Quota <n> reached', count: 1, example: 'Quota 42 reached', lastSeenAt: '2026-07-02T12:00:00.000Z', agentTypes: ['content'] },
+    ]);
+    expect((await client.getQueueAnalytics(workspaceId)).queues.map((q) => q.agentType)).toContain('content');
+    const summary = await client.getAnalytics(workspaceId, range);
+    expect(summary.executions.totals).toEqual(executions.totals);
+    expect(summary.range).toEqual({ ...range, days: 2, timezone: 'UTC' });
+
+    const refused = await client.getAnalytics(workspaceId, { from: '2026-07-03', to: '2026-07-02' }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(StrataApiError);
+    expect(refused).toMatchObject({ status: 400, message: 'from: must not be after to', body: { field: 'from' } });
+    expect(await otherClient.getExecutionAnalytics(analyticsWs, range).catch((e: unknown) => e)).toMatchObject({ status: 403, message: 'Access denied' });
   });
 });

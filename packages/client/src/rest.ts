@@ -3,7 +3,7 @@
  * 5xx and network errors, and an Idempotency-Key on start and re-run so a retry cannot start twice.
  */
 import type { ApiTokenInfo, AuthUser, CreatedApiToken, Role } from '@strata/auth';
-import type { AgentLimit, ApprovalView, PendingApproval, SignalView, StrategyDefinitionInput, StrategyVersionSummary, StrategyView, WorkspaceLimits } from '@strata/engine';
+import type { AgentLimit, AnalyticsSummary, ApprovalView, ErrorAnalytics, ExecutionAnalytics, QueueAnalytics, TaskAnalytics, PendingApproval, SignalView, StrategyDefinitionInput, StrategyVersionSummary, StrategyView, WorkspaceLimits } from '@strata/engine';
 import type { ExecutionStatusBody, RetryMode, TaskInclude, TaskView } from '@strata/engine/contract';
 import type { ScheduleRunView, ScheduleView } from '@strata/engine/schedule-contract';
 
@@ -261,6 +261,35 @@ export class StrataRestClient {
     return this.request<WorkspaceLimits>('PUT', `/api/workspaces/${encodeURIComponent(workspaceId)}/limits`, { agents });
   }
 
+  /**
+   * A workspace's analytics over whole UTC days, `from` and `to` (YYYY-MM-DD) included (default:
+   * the last 30 days): finished executions per day by status with success rate and average final
+   * health, task durations per agent type, error patterns and queue depth now, in one answer.
+   */
+  getAnalytics(workspaceId: string, range: AnalyticsRangeQuery & { limit?: number } = {}) {
+    return this.request<AnalyticsSummary>('GET', `/api/analytics${analyticsQuery(workspaceId, range)}`);
+  }
+
+  /** Finished executions per UTC day by final status, success rate and average final health. */
+  getExecutionAnalytics(workspaceId: string, range: AnalyticsRangeQuery = {}) {
+    return this.request<ExecutionAnalytics>('GET', `/api/analytics/executions${analyticsQuery(workspaceId, range)}`);
+  }
+
+  /** Average and p95 duration of finished tasks per agent type. */
+  getTaskAnalytics(workspaceId: string, range: AnalyticsRangeQuery = {}) {
+    return this.request<TaskAnalytics>('GET', `/api/analytics/tasks${analyticsQuery(workspaceId, range)}`);
+  }
+
+  /** The most frequent error patterns of failed tasks (`limit`: how many, default 10, at most 50). */
+  getErrorAnalytics(workspaceId: string, range: AnalyticsRangeQuery & { limit?: number } = {}) {
+    return this.request<ErrorAnalytics>('GET', `/api/analytics/errors${analyticsQuery(workspaceId, range)}`);
+  }
+
+  /** Queue depth now per agent type: the server's agent queues and the workspace's tasks in them. */
+  getQueueAnalytics(workspaceId: string) {
+    return this.request<QueueAnalytics>('GET', `/api/analytics/queues${analyticsQuery(workspaceId, {})}`);
+  }
+
   /** The approvals waiting for an answer in a workspace (or one execution of it), oldest first. */
   listApprovals(workspaceId: string, options: { executionId?: string } = {}) {
     const execution = options.executionId ? `&executionId=${encodeURIComponent(options.executionId)}` : '';
@@ -320,6 +349,20 @@ export class StrataRestClient {
       await delay(backoffMs * 2 ** attempt);
     }
   }
+}
+
+/** An analytics range: whole UTC days, YYYY-MM-DD, both included. */
+export interface AnalyticsRangeQuery {
+  from?: string;
+  to?: string;
+}
+
+function analyticsQuery(workspaceId: string, options: AnalyticsRangeQuery & { limit?: number }): string {
+  const query = new URLSearchParams({ workspaceId });
+  if (options.from !== undefined) query.set('from', options.from);
+  if (options.to !== undefined) query.set('to', options.to);
+  if (options.limit !== undefined) query.set('limit', String(options.limit));
+  return `?${query}`;
 }
 
 const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

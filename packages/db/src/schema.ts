@@ -259,6 +259,8 @@ export const executions = pgTable(
     maxConcurrency: integer('max_concurrency'),
     /** When retention removed its event log (all but the final event); null while the log is whole. */
     eventsPrunedAt: ts('events_pruned_at'),
+    /** The health score (0–100) it ended with, written with its final status: what analytics averages per day. */
+    healthScore: integer('health_score'),
   },
   (t) => [
     index('executions_retention_idx')
@@ -276,11 +278,16 @@ export const executions = pgTable(
       .where(sql`${t.retryOf} is not null`),
     index('executions_workspace_idx').on(t.workspaceId, t.createdAt, t.id),
     index('executions_workspace_status_idx').on(t.workspaceId, t.status, t.createdAt),
+    /** Analytics reads finished executions by the day they finished. */
+    index('executions_workspace_finished_idx')
+      .on(t.workspaceId, t.completedAt)
+      .where(sql`${t.completedAt} is not null`),
     index('executions_active_idx')
       .on(t.status)
       .where(sql`${t.status} in ('pending', 'running', 'paused')`),
     check('executions_status_check', inList('status', EXECUTION_STATUSES)),
     check('executions_on_task_failure_check', inList('on_task_failure', ON_TASK_FAILURE)),
+    check('executions_health_score_check', sql`${t.healthScore} is null or ${t.healthScore} between 0 and 100`),
     check(
       'executions_counts_check',
       sql`${t.completedTasks} >= 0 and ${t.failedTasks} >= 0 and ${t.skippedTasks} >= 0 and ${t.completedTasks} + ${t.failedTasks} + ${t.skippedTasks} <= ${t.totalTasks}`,
@@ -358,6 +365,10 @@ export const tasks = pgTable(
     index('tasks_lease_idx')
       .on(t.leaseExpiresAt)
       .where(sql`${t.status} = 'in_progress'`),
+    /** Analytics reads finished tasks (durations, error patterns) of a workspace by when they finished. */
+    index('tasks_workspace_finished_idx')
+      .on(t.workspaceId, t.completedAt)
+      .where(sql`${t.status} in ('completed', 'failed')`),
     index('tasks_throttled_idx')
       .on(t.throttleScope, t.queueTag)
       .where(sql`${t.throttleScope} is not null`),

@@ -8,6 +8,29 @@ export { retryExecution, type RetryExecutionInput } from './retry.ts';
 export { readQueueDepths, type QueueDepth } from './queue-depth.ts';
 export { readTaskGauges, type TaskGauges } from './task-gauges.ts';
 export { observeEngine, type EngineObserver } from './observer.ts';
+export {
+  ANALYTICS_LIMITS,
+  analyticsRangeFields,
+  analyticsRangeSchema,
+  analyticsSummary,
+  toAnalyticsRange,
+  ERROR_PATTERN_LIMITS,
+  errorAnalytics,
+  executionAnalytics,
+  lastDays,
+  queueAnalytics,
+  taskAnalytics,
+  type AgentDurations,
+  type AgentQueue,
+  type AnalyticsRange,
+  type AnalyticsSummary,
+  type ErrorAnalytics,
+  type ErrorPattern,
+  type ExecutionAnalytics,
+  type ExecutionCounts,
+  type QueueAnalytics,
+  type TaskAnalytics,
+} from './analytics/index.ts';
 export { agentQueue, ensureAgentQueues, pgBossTaskQueue, taskJobSchema, type TaskJob, type TaskQueue } from './queue.ts';
 export { DEFAULT_RESULT_MAX_BYTES, PROGRESS_MAX_BYTES, formatBytes } from './limits.ts';
 export { reapExpiredLeases, requeueLostJobs } from './recovery.ts';

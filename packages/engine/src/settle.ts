@@ -59,11 +59,13 @@ export async function settleExecution(
     finalEvent = { executionId: execution.id, type: 'execution-cancelled', data: { status: 'cancelled', ...summary } };
   }
 
+  let finalHealth: number | null = null;
   if (finalEvent || options.forceStats || execution.statsDue) {
     const stats = await loadStats(tx, execution.id);
     const now = new Date();
     const startedAt = progress.startedAt ? new Date(progress.startedAt) : null;
     const health = computeHealth(stats, now);
+    finalHealth = health.score;
     const metrics = computeMetrics(stats, startedAt, finalEvent ? now : null, now);
     events.push({ executionId: execution.id, type: 'health-update', data: { ...health } });
     events.push({ executionId: execution.id, type: 'metrics-update', data: { ...metrics } });
@@ -73,7 +75,7 @@ export async function settleExecution(
 
   if (finalEvent) {
     await tx.execute(sql`
-      update executions set status = ${finalStatus ?? execution.status}, completed_at = now(), updated_at = now()
+      update executions set status = ${finalStatus ?? execution.status}, completed_at = now(), updated_at = now(), health_score = ${finalHealth}
       where id = ${execution.id}`);
     if (finalStatus) execution.status = 'completed';
     execution.settled = true;

@@ -115,6 +115,11 @@ export const ROUTES: RestRoute[] = [
     call: (c, r) => c.approvals.reject(bodyOr(r.body, { id: r.params.id, taskId: r.params.taskId }) as never),
   },
   { method: 'GET', path: '/api/approvals', auth: true, status: 200, call: (c, r) => c.approvals.list(queryObject(r.query) as never) },
+  { method: 'GET', path: '/api/analytics', auth: true, status: 200, call: (c, r) => c.analytics.summary(queryObject(r.query) as never) },
+  { method: 'GET', path: '/api/analytics/executions', auth: true, status: 200, call: (c, r) => c.analytics.executions(queryObject(r.query) as never) },
+  { method: 'GET', path: '/api/analytics/tasks', auth: true, status: 200, call: (c, r) => c.analytics.tasks(queryObject(r.query) as never) },
+  { method: 'GET', path: '/api/analytics/errors', auth: true, status: 200, call: (c, r) => c.analytics.errors(queryObject(r.query) as never) },
+  { method: 'GET', path: '/api/analytics/queues', auth: true, status: 200, call: (c, r) => c.analytics.queues(queryObject(r.query) as never) },
   { method: 'POST', path: '/api/executions/:id/signals', auth: true, status: 201, call: (c, r) => c.signals.send(bodyOr(r.body, { id: r.params.id }) as never) },
 ];
 
