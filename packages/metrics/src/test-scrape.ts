@@ -1,3 +1,4 @@
+/// <reference path="./types/parse-prometheus-text-format.d.ts" />
 import parsePrometheusTextFormat, { type ParsedFamily } from 'parse-prometheus-text-format';
 
 /** A scrape's text parsed by an independent Prometheus text-format parser, with lookups by name and labels. */
