@@ -1,6 +1,20 @@
 import type { Config, Logger } from '@strata/config';
 import { type AgentType, createDatabase } from '@strata/db';
-import { AgentRegistry, type EngineWorker, pgBossTaskQueue, type QueueSettings, type ScheduleTicker, startEngineWorker, startScheduleTicker } from '@strata/engine';
+import {
+  AgentRegistry,
+  DEFAULT_WEBHOOK_RETRY,
+  type EngineWorker,
+  pgBossTaskQueue,
+  type QueueSettings,
+  type ScheduleTicker,
+  startEngineWorker,
+  startScheduleTicker,
+  startWebhookDeliveryWorker,
+  testWebhookRetry,
+  type WebhookDeliverySettings,
+  type WebhookDeliveryWorker,
+} from '@strata/engine';
+import { allowListSet } from '@strata/net';
 import type { PgBoss } from 'pg-boss';
 import { createBoss } from './boss.ts';
 
@@ -25,6 +39,8 @@ export interface WorkerOptions {
     limitWindowMs?: number;
     /** STRATEGY_MAX_DEPTH: how deep child executions may nest. */
     strategyMaxDepth: number;
+    /** The webhook delivery queue: allowed private hosts, an attempt's deadline, the retry schedule and how often due retries are looked for. */
+    webhooks: WebhookDeliverySettings & { pollSeconds: number };
   };
 }
 
@@ -59,6 +75,12 @@ export function engineSettings(config: Config, registry: AgentRegistry): NonNull
     resultMaxBytes: config.TASK_RESULT_MAX_BYTES,
     ...(config.STRATA_TEST_LIMIT_WINDOW_MS ? { limitWindowMs: config.STRATA_TEST_LIMIT_WINDOW_MS } : {}),
     strategyMaxDepth: config.STRATEGY_MAX_DEPTH,
+    webhooks: {
+      allowHosts: allowListSet(config.WEBHOOK_ALLOW_HOSTS),
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+      retry: config.STRATA_TEST_WEBHOOK_RETRY_MS ? testWebhookRetry(config.STRATA_TEST_WEBHOOK_RETRY_MS) : DEFAULT_WEBHOOK_RETRY,
+      pollSeconds: config.STRATA_TEST_WEBHOOK_RETRY_MS ? 0.5 : 5,
+    },
   };
 }
 
@@ -73,6 +95,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   const database = options.engine ? createDatabase(options.databaseUrl, { applicationName: 'strata-worker', max: 10 }) : undefined;
   let engine: EngineWorker | undefined;
   let ticker: ScheduleTicker | undefined;
+  let webhooks: WebhookDeliveryWorker | undefined;
   if (options.engine && database) {
     const ctx = { db: database.db, queue: pgBossTaskQueue(boss), retry: options.engine.retry, children: { maxDepth: options.engine.strategyMaxDepth }, limitWindowMs: options.engine.limitWindowMs };
     engine = await startEngineWorker({
@@ -88,6 +111,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     });
     // Every worker runs the schedules' ticker: each tick starts once whichever process takes it.
     ticker = startScheduleTicker({ ctx, logger });
+    // Webhook deliveries run on their own queue beside the agents' (the engine's claims never see them).
+    webhooks = await startWebhookDeliveryWorker({ boss, ctx, logger, ...options.engine.webhooks });
   }
   logger.info({ agents: options.engine?.registry.types() ?? [] }, 'worker ready');
 
@@ -101,6 +126,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         const deadline = new Promise<void>((resolve) => setTimeout(resolve, options.shutdownTimeoutMs).unref());
         if (ticker) await Promise.race([ticker.stop(), deadline]);
         if (engine) await Promise.race([engine.stop(), deadline]);
+        if (webhooks) await Promise.race([webhooks.stop(), deadline]);
         await boss.stop({ graceful: true, timeout: options.shutdownTimeoutMs, close: true });
         await database?.close();
         logger.info('worker stopped');

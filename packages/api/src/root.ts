@@ -9,6 +9,7 @@ import { signalsRouter } from './router/signals.ts';
 import { schedulesRouter } from './router/schedules.ts';
 import { strategiesRouter } from './router/strategies.ts';
 import { tokensRouter } from './router/tokens.ts';
+import { webhooksRouter } from './router/webhooks.ts';
 import { workspacesRouter } from './router/workspaces.ts';
 import { createCallerFactory, router } from './trpc.ts';
 
@@ -25,6 +26,7 @@ export const appRouter = router({
   approvals: approvalsRouter,
   signals: signalsRouter,
   schedules: schedulesRouter,
+  webhooks: webhooksRouter,
 });
 
 export type AppRouter = typeof appRouter;
