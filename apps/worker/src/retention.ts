@@ -1,9 +1,10 @@
 import { pruneExpiredSessions, pruneLoginFailures } from '@strata/auth';
 import type { Db } from '@strata/db';
-import { pruneExecutionEvents, pruneIdempotencyKeys, pruneRateLimitWindows, type PruneTask } from '@strata/engine';
+import { pruneExecutionEvents, pruneIdempotencyKeys, pruneRateLimitWindows, type PruneTask, pruneWebhookDeliveries } from '@strata/engine';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
+const DAY = 24 * HOUR;
 
 /**
  * Every table retention keeps small, each a named task on its own schedule (the prune functions
@@ -18,5 +19,9 @@ export function retentionTasks(db: Db, options: { retentionDays: number }): Prun
     { name: 'idempotency keys', everyMs: HOUR, prune: (now) => pruneIdempotencyKeys(db, now) },
     { name: 'rate-limit windows', everyMs: 5 * MINUTE, prune: (now) => pruneRateLimitWindows(db, now) },
     { name: 'login throttle rows', everyMs: 15 * MINUTE, prune: (now) => pruneLoginFailures(db, now) },
+    // Finished webhook deliveries (a pending one still retries, for 24 h at most), after RETENTION_DAYS (0: kept forever).
+    ...(options.retentionDays > 0
+      ? [{ name: 'webhook deliveries', everyMs: HOUR, prune: (now: Date) => pruneWebhookDeliveries(db, new Date(now.getTime() - options.retentionDays * DAY)) }]
+      : []),
   ];
 }

@@ -2,6 +2,7 @@ import type { Config, Logger } from '@strata/config';
 import { type AgentType, createDatabase } from '@strata/db';
 import {
   AgentRegistry,
+  DEFAULT_WEBHOOK_RETRY,
   type EngineWorker,
   type Maintenance,
   pgBossTaskQueue,
@@ -10,8 +11,13 @@ import {
   startEngineWorker,
   startMaintenance,
   startScheduleTicker,
+  startWebhookDeliveryWorker,
+  testWebhookRetry,
+  type WebhookDeliverySettings,
+  type WebhookDeliveryWorker,
 } from '@strata/engine';
 import { addStateGauges, countEngineEvents, type MetricsServer, processMetrics, startMetricsServer } from '@strata/metrics';
+import { allowListSet } from '@strata/net';
 import type { PgBoss } from 'pg-boss';
 import { createBoss } from './boss.ts';
 import { retentionTasks } from './retention.ts';
@@ -39,6 +45,8 @@ export interface WorkerOptions {
     strategyMaxDepth: number;
     /** RETENTION_DAYS: finished executions' event logs are pruned after this many days (0: never). */
     retentionDays: number;
+    /** The webhook delivery queue: allowed private hosts, an attempt's deadline, the retry schedule and how often due retries are looked for. */
+    webhooks: WebhookDeliverySettings & { pollSeconds: number };
   };
   /** This worker's `GET /metrics` listener (WORKER_METRICS_PORT on HOST; port 0: none), guarded by METRICS_TOKEN when set. */
   metrics?: { port: number; host: string; token: string | undefined };
@@ -78,6 +86,12 @@ export function engineSettings(config: Config, registry: AgentRegistry): NonNull
     ...(config.STRATA_TEST_LIMIT_WINDOW_MS ? { limitWindowMs: config.STRATA_TEST_LIMIT_WINDOW_MS } : {}),
     strategyMaxDepth: config.STRATEGY_MAX_DEPTH,
     retentionDays: config.RETENTION_DAYS,
+    webhooks: {
+      allowHosts: allowListSet(config.WEBHOOK_ALLOW_HOSTS),
+      timeoutMs: config.WEBHOOK_TIMEOUT_MS,
+      retry: config.STRATA_TEST_WEBHOOK_RETRY_MS ? testWebhookRetry(config.STRATA_TEST_WEBHOOK_RETRY_MS) : DEFAULT_WEBHOOK_RETRY,
+      pollSeconds: config.STRATA_TEST_WEBHOOK_RETRY_MS ? 0.5 : 5,
+    },
   };
 }
 
@@ -93,6 +107,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
   let engine: EngineWorker | undefined;
   let ticker: ScheduleTicker | undefined;
   let maintenance: Maintenance | undefined;
+  let webhooks: WebhookDeliveryWorker | undefined;
   if (options.engine && database) {
     const ctx = { db: database.db, queue: pgBossTaskQueue(boss), retry: options.engine.retry, children: { maxDepth: options.engine.strategyMaxDepth }, limitWindowMs: options.engine.limitWindowMs };
     engine = await startEngineWorker({
@@ -110,6 +125,8 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
     ticker = startScheduleTicker({ ctx, logger });
     // Every worker runs retention too: each prune task runs once per period whichever worker claims it.
     maintenance = startMaintenance({ db: database.db, tasks: retentionTasks(database.db, { retentionDays: options.engine.retentionDays }), logger });
+    // Webhook deliveries run on their own queue beside the agents' (the engine's claims never see them).
+    webhooks = await startWebhookDeliveryWorker({ boss, ctx, logger, ...options.engine.webhooks });
   }
   const metrics = processMetrics();
   countEngineEvents(metrics);
@@ -130,6 +147,7 @@ export async function startWorker(options: WorkerOptions): Promise<Worker> {
         if (ticker) await Promise.race([ticker.stop(), deadline]);
         if (maintenance) await Promise.race([maintenance.stop(), deadline]);
         if (engine) await Promise.race([engine.stop(), deadline]);
+        if (webhooks) await Promise.race([webhooks.stop(), deadline]);
         await boss.stop({ graceful: true, timeout: options.shutdownTimeoutMs, close: true });
         await metricsServer?.close();
         removeGauges?.();

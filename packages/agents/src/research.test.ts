@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import type { Db } from '@strata/db';
 import { NonRetryableError } from '@strata/engine';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { allowListSet, canonicalHost, classifyAddress, parseIPv6 } from './net/address.ts';
+import { allowListSet, canonicalHost, classifyAddress, parseIPv6 } from '@strata/net';
 import { FetchRefusedError, FetchTimeoutError, vetHost } from './net/fetch.ts';
 import { findHighlights, htmlToText, type ResearchResult, researchAgent, researchInputSchema } from './research.ts';
 import type { AgentDeps } from './types.ts';

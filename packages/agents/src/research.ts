@@ -12,7 +12,7 @@
 import { NonRetryableError } from '@strata/engine';
 import { z } from 'zod';
 import { parseHtml } from './html.ts';
-import { allowListSet } from './net/address.ts';
+import { allowListSet } from '@strata/net';
 import { demoDocsAllowance } from './net/demo-docs.ts';
 import { type FetchedResponse, type SafeFetchOptions, safeFetch } from './net/fetch.ts';
 import type { BuiltInAgent } from './types.ts';

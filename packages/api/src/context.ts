@@ -29,6 +29,8 @@ export interface ApiDeps {
   streamGuard?: StreamGuard;
   /** Login throttling limits and clock; the defaults (10 per account, 50 per client, 15 min) when unset. */
   loginThrottle?: LoginThrottleSettings;
+  /** Hosts a webhook URL may name although private (WEBHOOK_ALLOW_HOSTS, as `allowListSet` gives it); none when unset. */
+  webhookAllowHosts?: ReadonlySet<string>;
 }
 
 export interface ApiContext extends ApiDeps {

@@ -2,6 +2,13 @@ import type { AgentCatalogEntry } from '@strata/engine';
 import { AGENT_TYPES, APPROVAL_ON_TIMEOUT, APPROVAL_STATUSES, EXECUTION_STATUSES, INVITATION_STATUSES, ON_TASK_FAILURE, PRIORITIES, ROLES } from '@strata/db';
 import { executionStatusBodySchema, executionViewSchema, TASK_INCLUDES, taskViewSchema } from '@strata/engine/contract';
 import { SCHEDULE_LIMITS, scheduleRunViewSchema, scheduleViewSchema } from '@strata/engine/schedule-contract';
+import {
+  createdWebhookSchema,
+  WEBHOOK_LIMITS,
+  WEBHOOK_SIGNATURE_TOLERANCE_SECONDS,
+  webhookDeliveryViewSchema,
+  webhookViewSchema,
+} from '@strata/engine/webhook-contract';
 import { z } from 'zod';
 import { ROUTES } from './rest/routes.ts';
 import * as input from './schemas.ts';
@@ -266,6 +273,35 @@ const SCHEDULE_RULES =
   'and `runAt` (a one-off, ISO 8601 with an offset; it fires within 2 s of its time, then has no nextRunAt and is disabled). ' +
   "`timezone`: an IANA name (default UTC). `input`: valid against the strategy's latest inputSchema. Each refusal is a 400 naming the field (`field`). " +
   `A workspace has at most ${SCHEDULE_LIMITS.enabledPerWorkspace} enabled schedules (409 past it); an archived strategy cannot be scheduled (409).`;
+const webhookExample = {
+  id: 'whk_4f9k2m7q1x8d3a6b',
+  workspaceId: 'ws_123',
+  url: 'https://hooks.example.com/strata',
+  events: ['execution.failed', 'execution.health_below'],
+  healthThreshold: 60,
+  createdBy: 'usr_123',
+  createdAt: '2026-11-01T10:00:00.000Z',
+};
+const deliveryExample = {
+  id: 'whd_0b6f4c3e2a1d4f5e8c7b9a0d1e2f3a4b',
+  webhookId: webhookExample.id,
+  type: 'execution.failed',
+  executionId: EXEC_ID,
+  status: 'pending',
+  attempts: 1,
+  lastStatusCode: 500,
+  lastError: 'The endpoint answered HTTP 500',
+  lastAttemptAt: '2026-11-30T08:00:00.120Z',
+  nextAttemptAt: '2026-11-30T08:00:30.120Z',
+  completedAt: null,
+  createdAt: '2026-11-30T08:00:00.004Z',
+};
+const WEBHOOK_RULES =
+  'Admins and owners only (reads too: a URL may carry a token of the receiving service). ' +
+  'Events: `execution.completed`, `execution.failed`, `execution.cancelled`, `execution.health_below` (the first time an execution’s health score drops below `healthThreshold`, default 60; once per execution) and `approval.requested`. ' +
+  'Each delivery is a POST of `{ id, type, createdAt, workspaceId, data }` with `Strata-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` under the secret; ' +
+  `receivers should refuse a signature more than ${WEBHOOK_SIGNATURE_TOLERANCE_SECONDS} s from their clock. A 2xx answer succeeds; anything else is retried (30 s doubling to 4 h, for 24 h). ` +
+  'Private or internal addresses are refused (a literal one or localhost at creation: 400; a name resolving to one at delivery: the delivery fails unsent) unless the host is in WEBHOOK_ALLOW_HOSTS.';
 const controlExample = (status: string, message: string) => ({ success: true, message, execution: { id: EXEC_ID, status } });
 
 export const OPERATIONS: Record<string, OperationDoc> = {
@@ -533,6 +569,34 @@ export const OPERATIONS: Record<string, OperationDoc> = {
     description: "Any member. The server's agent queues (shared by every workspace) and this workspace's queued, throttled, running and waiting tasks.",
     query: input.workspaceIdInput,
     response: queueAnalytics.extend({ workspaceId: z.string() }),
+  },
+  'POST /api/webhooks': {
+    summary: 'Create a webhook (admin); its signing secret is shown once',
+    description: `${WEBHOOK_RULES} At most ${WEBHOOK_LIMITS.perWorkspace} webhooks per workspace; the URL at most ${WEBHOOK_LIMITS.urlMaxChars} characters, http or https, without user name or password. Each refusal is a 400 naming the field.`,
+    body: input.createWebhookInput,
+    bodyExample: { workspaceId: 'ws_123', url: 'https://hooks.example.com/strata', events: ['execution.failed', 'execution.health_below'], healthThreshold: 60 },
+    response: z.object({ webhook: createdWebhookSchema }),
+    responseExample: { webhook: { ...webhookExample, secret: 'whsec_3k9d0f2m4q7x1z8c5v6b2n0m9l4k3j2h' } },
+  },
+  'GET /api/webhooks': {
+    summary: "A workspace's webhooks, oldest first, without their secrets (admin)",
+    query: input.listWebhooksInput,
+    response: z.object({ webhooks: z.array(webhookViewSchema) }),
+    responseExample: { webhooks: [webhookExample] },
+  },
+  'DELETE /api/webhooks/:id': { summary: 'Delete a webhook and its deliveries (admin); attempts still queued are dropped', response: success },
+  'GET /api/webhooks/:id/deliveries': {
+    summary: "A webhook's deliveries, newest first, a page at a time (admin)",
+    description: 'Each: pending (attempts go on; `nextAttemptAt`), succeeded (a 2xx answer) or failed (its 24 h of retries ran out, or the address was refused), with the attempts made and the last answer. Pass `nextCursor` as `cursor` for older ones.',
+    query: input.webhookDeliveriesInput.omit({ id: true }),
+    response: z.object({ deliveries: z.array(webhookDeliveryViewSchema), nextCursor: z.string().nullable() }),
+    responseExample: { deliveries: [deliveryExample], nextCursor: null },
+  },
+  'POST /api/webhooks/:id/test': {
+    summary: 'Send a test delivery (admin)',
+    description: 'Queues a `webhook.test` delivery, signed and retried like any other, and answers it (pending until sent); follow it in the deliveries list.',
+    response: z.object({ delivery: webhookDeliveryViewSchema }),
+    responseExample: { delivery: { ...deliveryExample, type: 'webhook.test', executionId: null, attempts: 0, lastStatusCode: null, lastError: null, lastAttemptAt: null, nextAttemptAt: null } },
   },
   'POST /api/executions/:id/signals': {
     summary: 'Send a signal to an execution',

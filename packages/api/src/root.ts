@@ -10,6 +10,7 @@ import { signalsRouter } from './router/signals.ts';
 import { schedulesRouter } from './router/schedules.ts';
 import { strategiesRouter } from './router/strategies.ts';
 import { tokensRouter } from './router/tokens.ts';
+import { webhooksRouter } from './router/webhooks.ts';
 import { workspacesRouter } from './router/workspaces.ts';
 import { createCallerFactory, router } from './trpc.ts';
 
@@ -27,6 +28,7 @@ export const appRouter = router({
   signals: signalsRouter,
   schedules: schedulesRouter,
   analytics: analyticsRouter,
+  webhooks: webhooksRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -2,6 +2,7 @@ import { PASSWORD_MAX_LENGTH } from '@strata/auth';
 import { EXECUTION_STATUSES, ROLES } from '@strata/db';
 import { analyticsRangeFields, APPROVAL_LIMITS, ERROR_PATTERN_LIMITS, signalNameSchema, toAnalyticsRange, signalPayloadSchema, strategyFields, workspaceLimitsSchema } from '@strata/engine';
 import { RETRY_MODES, TASK_INCLUDES } from '@strata/engine/contract';
+import { WEBHOOK_EVENT_TYPES, WEBHOOK_LIMITS } from '@strata/engine/webhook-contract';
 import { z } from 'zod';
 
 /** Request schemas, defined once: tRPC validates with them and the OpenAPI document is generated from them. */
@@ -154,3 +155,30 @@ export const analyticsErrorsQuery = analyticsQuery.extend({ limit: errorPatternL
 const withRange = <T extends { from?: string | undefined; to?: string | undefined }>({ from, to, ...rest }: T, ctx: z.RefinementCtx) => ({ ...rest, range: toAnalyticsRange({ from, to }, ctx) });
 export const analyticsInput = analyticsQuery.transform(withRange);
 export const analyticsErrorsInput = analyticsErrorsQuery.transform(withRange);
+/** A webhook: the engine checks the URL (http(s), length, private addresses) and names the field on refusal. */
+export const createWebhookInput = z.object({
+  workspaceId: id('workspaceId'),
+  url: z
+    .string({ error: 'url is required' })
+    .max(WEBHOOK_LIMITS.urlMaxChars + 100)
+    .meta({ description: `An http:// or https:// URL, at most ${WEBHOOK_LIMITS.urlMaxChars} characters; not a private or internal address unless allowed (WEBHOOK_ALLOW_HOSTS)` }),
+  events: z
+    .array(z.enum(WEBHOOK_EVENT_TYPES, { error: (issue) => `${JSON.stringify(String(issue.input).slice(0, 60))} is not one of ${WEBHOOK_EVENT_TYPES.join(', ')}` }), { error: 'must be a list of event types' })
+    .min(1, `choose at least one of ${WEBHOOK_EVENT_TYPES.join(', ')}`)
+    .max(WEBHOOK_EVENT_TYPES.length * 2)
+    .meta({ description: `The events sent: ${WEBHOOK_EVENT_TYPES.join(', ')}` }),
+  healthThreshold: z
+    .number({ error: 'must be a whole number from 0 to 100' })
+    .int('must be a whole number from 0 to 100')
+    .min(0, 'must be a whole number from 0 to 100')
+    .max(100, 'must be a whole number from 0 to 100')
+    .optional()
+    .meta({ description: `execution.health_below is sent when the health score first drops below this (default ${WEBHOOK_LIMITS.defaultHealthThreshold})` }),
+});
+export const webhookIdInput = z.object({ id: id('id') });
+export const listWebhooksInput = z.object({ workspaceId: id('workspaceId') });
+export const webhookDeliveriesInput = z.object({
+  id: id('id'),
+  limit: z.coerce.number().int().min(1).max(WEBHOOK_LIMITS.deliveriesPageMax).default(50),
+  cursor: z.string().max(500).optional().meta({ description: 'nextCursor of the previous page' }),
+});

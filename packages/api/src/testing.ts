@@ -37,7 +37,7 @@ export interface ApiHarness extends EngineHarness {
 }
 
 export async function createApiHarness(
-  options: { rateLimits?: Partial<RateLimits>; loginThrottle?: Partial<LoginThrottleSettings>; agents?: AgentRegistry } = {},
+  options: { rateLimits?: Partial<RateLimits>; loginThrottle?: Partial<LoginThrottleSettings>; agents?: AgentRegistry; webhookAllowHosts?: ReadonlySet<string> } = {},
 ): Promise<ApiHarness> {
   const h = await createEngineHarness();
   const deps: ApiDeps = {
@@ -48,6 +48,7 @@ export async function createApiHarness(
     rateLimits: { start: 0, status: 0, control: 0, ...options.rateLimits },
     statusCache: new StatusCache(),
     loginThrottle: { ...DEFAULT_LOGIN_THROTTLE, ...options.loginThrottle },
+    ...(options.webhookAllowHosts ? { webhookAllowHosts: options.webhookAllowHosts } : {}),
   };
   const call = async (method: string, path: string, opts: CallOptions = {}): Promise<CallResult> => {
     const headers = new Headers(opts.headers);

@@ -19,6 +19,8 @@ export {
   type WorkspaceMembership,
 } from './rest.ts';
 export type { ScheduleRunView, ScheduleView } from '@strata/engine/schedule-contract';
+// The webhook signature check (node:crypto) is `@strata/client/webhooks`, kept out of this browser-safe entry.
+export type { CreatedWebhookView, WebhookDeliveryView, WebhookEventType, WebhookView } from '@strata/engine/webhook-contract';
 export {
   BridgeConnectionError,
   ExecutionBridge,

@@ -6,6 +6,7 @@ import type { ApiTokenInfo, AuthUser, CreatedApiToken, Role } from '@strata/auth
 import type { AgentLimit, AnalyticsSummary, ApprovalView, ErrorAnalytics, ExecutionAnalytics, QueueAnalytics, TaskAnalytics, PendingApproval, SignalView, StrategyDefinitionInput, StrategyVersionSummary, StrategyView, WorkspaceLimits } from '@strata/engine';
 import type { ExecutionStatusBody, RetryMode, TaskInclude, TaskView } from '@strata/engine/contract';
 import type { ScheduleRunView, ScheduleView } from '@strata/engine/schedule-contract';
+import type { CreatedWebhookView, WebhookDeliveryView, WebhookEventType, WebhookView } from '@strata/engine/webhook-contract';
 
 /** A value as it arrives in JSON: dates are ISO strings. */
 export type Json<T> = T extends Date ? string : T extends (infer U)[] ? Json<U>[] : T extends object ? { [K in keyof T]: Json<T[K]> } : T;
@@ -217,6 +218,37 @@ export class StrataRestClient {
   listScheduleRuns(scheduleId: string, options: { limit?: number } = {}) {
     const query = options.limit ? `?limit=${options.limit}` : '';
     return this.request<{ runs: ScheduleRunView[] }>('GET', `/api/schedules/${encodeURIComponent(scheduleId)}/runs${query}`);
+  }
+
+  /**
+   * Creates a webhook (admin): the answer alone carries its signing secret (`webhook.secret`).
+   * Not retried on a 5xx: a lost answer could mean it was created.
+   */
+  createWebhook(input: { workspaceId: string; url: string; events: WebhookEventType[]; healthThreshold?: number }) {
+    return this.request<{ webhook: CreatedWebhookView }>('POST', '/api/webhooks', input, {}, { retry: false });
+  }
+
+  /** A workspace's webhooks, never their secrets (admin). */
+  listWebhooks(workspaceId: string) {
+    return this.request<{ webhooks: WebhookView[] }>('GET', `/api/webhooks?workspaceId=${encodeURIComponent(workspaceId)}`);
+  }
+
+  deleteWebhook(webhookId: string) {
+    return this.request<{ success: true }>('DELETE', `/api/webhooks/${encodeURIComponent(webhookId)}`);
+  }
+
+  /** A webhook's deliveries, newest first; pass `nextCursor` as `cursor` for the next page. */
+  listWebhookDeliveries(webhookId: string, options: { limit?: number; cursor?: string } = {}) {
+    const query = new URLSearchParams({ ...(options.limit ? { limit: String(options.limit) } : {}), ...(options.cursor ? { cursor: options.cursor } : {}) }).toString();
+    return this.request<{ deliveries: WebhookDeliveryView[]; nextCursor: string | null }>(
+      'GET',
+      `/api/webhooks/${encodeURIComponent(webhookId)}/deliveries${query ? `?${query}` : ''}`,
+    );
+  }
+
+  /** Queues a `webhook.test` delivery; answers it (pending until sent). Not retried: each call sends one. */
+  sendTestWebhook(webhookId: string) {
+    return this.request<{ delivery: WebhookDeliveryView }>('POST', `/api/webhooks/${encodeURIComponent(webhookId)}/test`, undefined, {}, { retry: false });
   }
 
   listStrategies(workspaceId: string) {

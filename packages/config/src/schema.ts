@@ -116,6 +116,20 @@ export const configSchema = z.object({
   LLM_MODEL: optionalString,
   LLM_API_KEY: optionalString,
   AGENT_FETCH_ALLOW_HOSTS: commaList,
+  /**
+   * Hosts (names or addresses) webhooks may be delivered to although they are, or resolve to,
+   * private or internal addresses; separate from AGENT_FETCH_ALLOW_HOSTS, so allowing the
+   * research agent an intranet host does not open it to webhooks, and the other way round.
+   */
+  WEBHOOK_ALLOW_HOSTS: commaList,
+  /** One delivery attempt (connect, send, answer) gives up after this long and counts as failed. */
+  WEBHOOK_TIMEOUT_MS: positiveInt.max(120_000).default(10_000),
+  /**
+   * Tests only: the first retry of a failed webhook delivery after this many ms (doubling, capped
+   * at 4×), and the delivery worker looks for due retries every half second. Unset: 30 s doubling
+   * to 4 h over 24 h (engine/src/webhooks/schedule.ts).
+   */
+  STRATA_TEST_WEBHOOK_RETRY_MS: positiveInt.optional(),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -19,6 +19,12 @@ export const SCHEDULE_RUN_STATUSES = ['started', 'missed', 'failed'] as const;
 export const APPROVAL_STATUSES = ['pending', 'approved', 'rejected', 'timed_out'] as const;
 /** What an approval that nobody answered in time becomes. */
 export const APPROVAL_ON_TIMEOUT = ['reject', 'approve'] as const;
+/** What a webhook can be sent: an execution's end, its health score first below the webhook's threshold, an approval asked for. */
+export const WEBHOOK_EVENT_TYPES = ['execution.completed', 'execution.failed', 'execution.cancelled', 'execution.health_below', 'approval.requested'] as const;
+/** What a delivery carries: a webhook event, or the test a person sends from the dashboard or the API. */
+export const WEBHOOK_DELIVERY_TYPES = [...WEBHOOK_EVENT_TYPES, 'webhook.test'] as const;
+/** A delivery is pending until a 2xx answer (succeeded) or until its retries run out (failed). */
+export const WEBHOOK_DELIVERY_STATUSES = ['pending', 'succeeded', 'failed'] as const;
 export const EVENT_TYPES = [
   'execution-started',
   'task-assigned',
@@ -46,3 +52,6 @@ export type ExecutionTrigger = (typeof EXECUTION_TRIGGERS)[number];
 export type ScheduleRunStatus = (typeof SCHEDULE_RUN_STATUSES)[number];
 export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
 export type ApprovalOnTimeout = (typeof APPROVAL_ON_TIMEOUT)[number];
+export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
+export type WebhookDeliveryType = (typeof WEBHOOK_DELIVERY_TYPES)[number];
+export type WebhookDeliveryStatus = (typeof WEBHOOK_DELIVERY_STATUSES)[number];

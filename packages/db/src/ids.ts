@@ -12,7 +12,7 @@ export function randomId(length = 16): string {
   return generateRandomString(random, ALPHABET, length);
 }
 
-export type IdPrefix = 'ws' | 'strat' | 'l4' | 'item' | 'task' | 'usr' | 'tok' | 'inv' | 'sched';
+export type IdPrefix = 'ws' | 'strat' | 'l4' | 'item' | 'task' | 'usr' | 'tok' | 'inv' | 'sched' | 'whk' | 'whd';
 
 /** Prefixed ids as DESIGN.md gives them: `ws_…`, `strat_…`, `l4_…`, `task_…`, `usr_…`, `tok_…`. */
 export function newId(prefix: IdPrefix): string {

@@ -28,6 +28,9 @@ import {
   ROLES,
   SCHEDULE_RUN_STATUSES,
   TASK_STATUSES,
+  WEBHOOK_DELIVERY_STATUSES,
+  WEBHOOK_DELIVERY_TYPES,
+  WEBHOOK_EVENT_TYPES,
 } from './enums.ts';
 
 export * from './enums.ts';
@@ -771,3 +774,78 @@ export const maintenanceRuns = pgTable('maintenance_runs', {
   name: text('name').primaryKey(),
   lastRunAt: ts('last_run_at').notNull(),
 });
+
+/**
+ * A workspace's alert by webhook: the URL, the events it is sent, and the secret its deliveries
+ * are signed with. The secret is kept because signing needs it; the API returns it only once,
+ * when the webhook is created.
+ */
+export const webhooks = pgTable(
+  'webhooks',
+  {
+    id: text('id').primaryKey(),
+    workspaceId: text('workspace_id')
+      .notNull()
+      .references(() => workspaces.id, { onDelete: 'cascade' }),
+    url: text('url').notNull(),
+    events: text('events', { enum: WEBHOOK_EVENT_TYPES }).array().notNull(),
+    /** `execution.health_below` is sent when an execution's health score first drops below this. */
+    healthThreshold: integer('health_threshold').notNull().default(60),
+    secret: text('secret').notNull(),
+    createdBy: text('created_by').references(() => users.id, { onDelete: 'set null' }),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('webhooks_workspace_idx').on(t.workspaceId, t.createdAt),
+    check('webhooks_threshold_check', sql`${t.healthThreshold} between 0 and 100`),
+    check('webhooks_events_check', sql`cardinality(${t.events}) > 0 and ${t.events} <@ array[${sql.raw(WEBHOOK_EVENT_TYPES.map((e) => `'${e}'`).join(', '))}]::text[]`),
+  ],
+);
+
+/**
+ * One message to one webhook and what became of it: pending while attempts go on (each a job on
+ * the `webhook.delivery` queue), succeeded on a 2xx answer, failed when its retries ran out. The
+ * payload is fixed when the delivery is made, so every attempt sends the same body.
+ */
+export const webhookDeliveries = pgTable(
+  'webhook_deliveries',
+  {
+    id: text('id').primaryKey(),
+    webhookId: text('webhook_id')
+      .notNull()
+      .references(() => webhooks.id, { onDelete: 'cascade' }),
+    type: text('type', { enum: WEBHOOK_DELIVERY_TYPES }).notNull(),
+    executionId: text('execution_id').references(() => executions.id, { onDelete: 'set null' }),
+    payload: jsonb('payload').$type<Record<string, unknown>>().notNull(),
+    status: text('status', { enum: WEBHOOK_DELIVERY_STATUSES }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    lastStatusCode: integer('last_status_code'),
+    lastError: text('last_error'),
+    lastAttemptAt: ts('last_attempt_at'),
+    /** When the next attempt is due (pending only). */
+    nextAttemptAt: ts('next_attempt_at'),
+    completedAt: ts('completed_at'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('webhook_deliveries_webhook_idx').on(t.webhookId, t.createdAt, t.id),
+    index('webhook_deliveries_created_idx').on(t.createdAt),
+    check('webhook_deliveries_status_check', inList('status', WEBHOOK_DELIVERY_STATUSES)),
+    check('webhook_deliveries_type_check', inList('type', WEBHOOK_DELIVERY_TYPES)),
+  ],
+);
+
+/** Which webhooks were already sent `execution.health_below` for an execution: the key that makes it once per execution per webhook. */
+export const webhookHealthAlerts = pgTable(
+  'webhook_health_alerts',
+  {
+    webhookId: text('webhook_id')
+      .notNull()
+      .references(() => webhooks.id, { onDelete: 'cascade' }),
+    executionId: text('execution_id')
+      .notNull()
+      .references(() => executions.id, { onDelete: 'cascade' }),
+    createdAt: createdAt(),
+  },
+  (t) => [primaryKey({ columns: [t.webhookId, t.executionId] }), index('webhook_health_alerts_execution_idx').on(t.executionId)],
+);

@@ -95,3 +95,18 @@ export {
   runDueMaintenance,
   startMaintenance,
 } from './retention/index.ts';
+export {
+  createWebhook,
+  deleteWebhook,
+  findWebhook,
+  getWebhookDelivery,
+  listWebhookDeliveries,
+  listWebhooks,
+  sendTestDelivery,
+  type CreateWebhookInput,
+  type DeliveryPage,
+} from './webhooks/store.ts';
+export { attemptDelivery, startWebhookDeliveryWorker, type WebhookDeliverySettings, type WebhookDeliveryWorker, type WebhookDeliveryWorkerOptions } from './webhooks/deliver.ts';
+export { ensureWebhookQueue, WEBHOOK_QUEUE, type WebhookJob } from './webhooks/queue.ts';
+export { DEFAULT_WEBHOOK_RETRY, nextAttemptAt, testWebhookRetry, type WebhookRetryPolicy } from './webhooks/schedule.ts';
+export { pruneWebhookDeliveries } from './webhooks/retention.ts';

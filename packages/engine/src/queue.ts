@@ -3,6 +3,7 @@ import { sql } from 'drizzle-orm';
 import { fromDrizzle, type PgBoss } from 'pg-boss';
 import { z } from 'zod';
 import type { Tx } from './tx.ts';
+import { WEBHOOK_QUEUE, type WebhookJob } from './webhooks/queue.ts';
 
 /** Each agent type has its own pg-boss queue. */
 export const agentQueue = (agentType: AgentType | string) => `agent.${agentType}`;
@@ -28,6 +29,8 @@ export interface QueuedJob {
 /** How the engine hands work to workers; implemented on pg-boss, enqueuing in the caller's transaction. */
 export interface TaskQueue {
   enqueue(tx: Tx, jobs: readonly QueuedJob[]): Promise<void>;
+  /** Queues webhook delivery attempts (webhooks/queue.ts) in the caller's transaction. */
+  enqueueWebhookDeliveries(tx: Tx, jobs: readonly WebhookJob[]): Promise<void>;
 }
 
 export function pgBossTaskQueue(boss: PgBoss): TaskQueue {
@@ -53,6 +56,14 @@ export function pgBossTaskQueue(boss: PgBoss): TaskQueue {
           { db },
         );
       }
+    },
+    async enqueueWebhookDeliveries(tx, jobs) {
+      if (jobs.length === 0) return;
+      await boss.insert(
+        WEBHOOK_QUEUE,
+        jobs.map((j) => ({ data: { deliveryId: j.deliveryId, attempt: j.attempt }, ...(j.startAfter ? { startAfter: j.startAfter } : {}) })),
+        { db: fromDrizzle(tx, sql) },
+      );
     },
   };
 }

@@ -1,9 +1,10 @@
 import { sql } from 'drizzle-orm';
 import type { NewEvent } from './events.ts';
-import { computeHealth, computeMetrics, loadStats } from './health.ts';
+import { computeHealth, computeMetrics, type Health, loadStats } from './health.ts';
 import { wakeParentTask } from './children/hold.ts';
 import type { TaskQueue } from './queue.ts';
 import type { ExecutionLockRow, Tx } from './tx.ts';
+import { queueExecutionEnded, queueHealthBelow } from './webhooks/trigger.ts';
 
 type Progress = {
   unsettled: number;
@@ -59,13 +60,13 @@ export async function settleExecution(
     finalEvent = { executionId: execution.id, type: 'execution-cancelled', data: { status: 'cancelled', ...summary } };
   }
 
-  let finalHealth: number | null = null;
+  let health: Health | undefined;
   if (finalEvent || options.forceStats || execution.statsDue) {
     const stats = await loadStats(tx, execution.id);
     const now = new Date();
     const startedAt = progress.startedAt ? new Date(progress.startedAt) : null;
-    const health = computeHealth(stats, now);
-    finalHealth = health.score;
+    health = computeHealth(stats, now);
+    await queueHealthBelow(tx, queue, execution.id, execution.workspaceId, health);
     const metrics = computeMetrics(stats, startedAt, finalEvent ? now : null, now);
     events.push({ executionId: execution.id, type: 'health-update', data: { ...health } });
     events.push({ executionId: execution.id, type: 'metrics-update', data: { ...metrics } });
@@ -75,10 +76,13 @@ export async function settleExecution(
 
   if (finalEvent) {
     await tx.execute(sql`
-      update executions set status = ${finalStatus ?? execution.status}, completed_at = now(), updated_at = now(), health_score = ${finalHealth}
+      update executions set status = ${finalStatus ?? execution.status}, completed_at = now(), updated_at = now(), health_score = ${health?.score ?? null}
       where id = ${execution.id}`);
     if (finalStatus) execution.status = 'completed';
     execution.settled = true;
+    if (health && (execution.status === 'completed' || execution.status === 'failed' || execution.status === 'cancelled')) {
+      await queueExecutionEnded(tx, queue, execution.id, execution.status, health);
+    }
     events.push(finalEvent);
     if (execution.parentTaskId !== null && execution.parentAttempt !== null) {
       await wakeParentTask(tx, queue, { taskId: execution.parentTaskId, attempt: execution.parentAttempt });

@@ -8,6 +8,7 @@ import type { EngineContext } from './context.ts';
 import { isTerminalStatus } from './contract.ts';
 import { pgBossTaskQueue, ensureAgentQueues } from './queue.ts';
 import { getExecutionStatus } from './status.ts';
+import { ensureWebhookQueue } from './webhooks/queue.ts';
 import type { StrategyInput } from './strategy/schema.ts';
 import { createStrategy } from './strategy/store.ts';
 import { startEngineWorker, type EngineWorker, type EngineWorkerOptions } from './worker.ts';
@@ -55,6 +56,7 @@ export async function createEngineHarness(options: { retry?: EngineContext['retr
   boss.on('error', () => {});
   await boss.start();
   await ensureAgentQueues(boss);
+  await ensureWebhookQueue(boss);
   const ctx: EngineContext = { db: database.db, queue: pgBossTaskQueue(boss), retry: options.retry ?? { baseMs: 1000, maxMs: 8000 } };
   const registry = new AgentRegistry();
   const workers: EngineWorker[] = [];

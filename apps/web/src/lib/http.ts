@@ -22,6 +22,18 @@ export async function errorMessage(response: Response): Promise<string> {
   return (await errorBody(response)).error;
 }
 
+/** A GET of JSON; the answer as for postJson. */
+export async function getJson<T>(path: string): Promise<ApiResult<T>> {
+  let response: Response;
+  try {
+    response = await fetch(path, { headers: { accept: 'application/json' } });
+  } catch {
+    return { ok: false, status: 0, error: 'The server could not be reached' };
+  }
+  if (!response.ok) return { ok: false, status: response.status, ...(await errorBody(response)) };
+  return { ok: true, data: (await response.json()) as T };
+}
+
 export function postJson<T>(path: string, body: unknown = {}, headers: Record<string, string> = {}): Promise<ApiResult<T>> {
   return sendJson<T>('POST', path, body, headers);
 }

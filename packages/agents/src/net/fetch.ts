@@ -16,13 +16,12 @@ import { lookup as dnsLookup } from 'node:dns/promises';
 import type { LookupAddress } from 'node:dns';
 import { type IncomingHttpHeaders, type IncomingMessage, request as httpRequest, type RequestOptions } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import type { LookupFunction } from 'node:net';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { NonRetryableError } from '@strata/engine';
 import { AGENT_ERROR_CODES, ActionableError, ActionableNonRetryableError, isOfflineError, NO_NETWORK_HINT } from '../errors.ts';
-import { type AddressClass, canonicalHost, classifyAddress, parseIPv4, parseIPv6 } from './address.ts';
+import { type AddressClass, parseIPv4, parseIPv6, pinnedLookup, refusedAddress } from '@strata/net';
 
 export interface SafeFetchOptions {
   /** Canonical hosts (see `allowListSet`) that may be fetched even when they resolve to forbidden addresses. */
@@ -94,7 +93,6 @@ const DEFAULT_HEADERS: Record<string, string> = {
 /** Resolves a URL's host and checks every address; returns the addresses to connect to. */
 export async function vetHost(url: URL, allowHosts: ReadonlySet<string>, signal?: AbortSignal, allowUrl?: (url: URL) => boolean): Promise<LookupAddress[]> {
   const hostname = url.hostname.replace(/^\[|\]$/g, '');
-  const host = canonicalHost(hostname);
   let addresses: LookupAddress[];
   if (parseIPv4(hostname) !== undefined) addresses = [{ address: hostname, family: 4 }];
   else if (parseIPv6(hostname)) addresses = [{ address: hostname, family: 6 }];
@@ -116,11 +114,9 @@ export async function vetHost(url: URL, allowHosts: ReadonlySet<string>, signal?
     }
     if (addresses.length === 0) throw new NonRetryableError(`Host ${hostname} does not resolve`);
   }
-  if (allowHosts.has(host) || allowUrl?.(url)) return addresses;
-  for (const { address } of addresses) {
-    const kind = classifyAddress(address);
-    if (kind !== 'public' && !allowHosts.has(canonicalHost(address))) throw new FetchRefusedError(hostname, kind);
-  }
+  if (allowUrl?.(url)) return addresses;
+  const refused = refusedAddress(hostname, addresses, allowHosts);
+  if (refused) throw new FetchRefusedError(hostname, refused);
   return addresses;
 }
 
@@ -168,17 +164,7 @@ export async function safeFetch(input: string, options: SafeFetchOptions): Promi
 
 function get(url: URL, addresses: LookupAddress[], headers: Record<string, string>, signal: AbortSignal): Promise<IncomingMessage> {
   // Hand the socket only the vetted addresses, whatever the resolver would say now.
-  const lookup = ((_hostname: string, opts: { family?: number | string; all?: boolean }, callback: (...args: unknown[]) => void) => {
-    const family = opts.family === 'IPv4' ? 4 : opts.family === 'IPv6' ? 6 : opts.family;
-    const list = family === 4 || family === 6 ? addresses.filter((a) => a.family === family) : addresses;
-    const first = list[0];
-    if (!first) {
-      callback(Object.assign(new Error(`No vetted address of family ${family}`), { code: 'ENOTFOUND' }));
-      return;
-    }
-    if (opts.all) callback(null, list);
-    else callback(null, first.address, first.family);
-  }) as unknown as LookupFunction;
+  const lookup = pinnedLookup(addresses);
   const requestOptions: RequestOptions = {
     method: 'GET',
     protocol: url.protocol,

@@ -333,7 +333,7 @@ describe('Idempotency-Key on start', () => {
 
 describe('errors without leaks', () => {
   it('answers 500 Internal server error when a dependency fails, revealing nothing', async () => {
-    const broken = { ...h.deps, engine: { ...h.deps.engine, queue: { enqueue: async () => { throw new Error('secret connection string postgres://x:y@z'); } } } };
+    const broken = { ...h.deps, engine: { ...h.deps.engine, queue: { ...h.deps.engine.queue, enqueue: async () => { throw new Error('secret connection string postgres://x:y@z'); } } } };
     const { handleRest } = await import('./handler.ts');
     const response = await handleRest(
       new Request('http://strata.test/api/executions/start', { method: 'POST', headers: { authorization: `Bearer ${owner.token}` }, body: JSON.stringify({ strategyId, workspaceId }) }),

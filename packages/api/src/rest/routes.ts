@@ -120,6 +120,11 @@ export const ROUTES: RestRoute[] = [
   { method: 'GET', path: '/api/analytics/tasks', auth: true, status: 200, call: (c, r) => c.analytics.tasks(queryObject(r.query) as never) },
   { method: 'GET', path: '/api/analytics/errors', auth: true, status: 200, call: (c, r) => c.analytics.errors(queryObject(r.query) as never) },
   { method: 'GET', path: '/api/analytics/queues', auth: true, status: 200, call: (c, r) => c.analytics.queues(queryObject(r.query) as never) },
+  { method: 'POST', path: '/api/webhooks', auth: true, status: 201, call: (c, r) => c.webhooks.create(bodyOr(r.body) as never) },
+  { method: 'GET', path: '/api/webhooks', auth: true, status: 200, call: (c, r) => c.webhooks.list(queryObject(r.query) as never) },
+  { method: 'DELETE', path: '/api/webhooks/:id', auth: true, status: 200, call: (c, r) => c.webhooks.delete({ id: r.params.id! }) },
+  { method: 'GET', path: '/api/webhooks/:id/deliveries', auth: true, status: 200, call: (c, r) => c.webhooks.deliveries({ ...queryObject(r.query), id: r.params.id! } as never) },
+  { method: 'POST', path: '/api/webhooks/:id/test', auth: true, status: 201, call: (c, r) => c.webhooks.test({ id: r.params.id! }) },
   { method: 'POST', path: '/api/executions/:id/signals', auth: true, status: 201, call: (c, r) => c.signals.send(bodyOr(r.body, { id: r.params.id }) as never) },
 ];
 

@@ -8,6 +8,7 @@ import { hookPoint } from '../hooks.ts';
 import { lockExecutions, transaction } from '../tx.ts';
 import { type AttemptRef, holdingAttempt } from './attempt.ts';
 import { EXTERNAL_WAIT_MAX_HOLD_SECONDS, wakeWaitingTasks } from './wake.ts';
+import { queueApprovalRequested } from '../webhooks/trigger.ts';
 
 export const APPROVAL_LIMITS = {
   promptMaxChars: 2000,
@@ -131,11 +132,15 @@ export async function awaitApproval(ctx: EngineContext, task: AttemptRef, reques
     const [signalWait] = await tx.execute(sql`select 1 from signal_waits where task_id = ${task.id}`);
     if (signalWait) throw new NonRetryableError('A task waits for a signal or asks for an approval, not both');
     const timeout = request.timeoutSeconds ? sql`now() + ${request.timeoutSeconds} * interval '1 second'` : sql`null`;
-    await tx.execute(sql`
+    const asked = await tx.execute<{ timeoutAt: string | null; onTimeout: string }>(sql`
       insert into approvals (task_id, execution_id, workspace_id, prompt, details, on_timeout, timeout_at)
       values (${task.id}, ${task.executionId}, ${task.workspaceId}, ${request.prompt}, ${request.details === undefined ? null : JSON.stringify(request.details)}::jsonb,
         ${request.onTimeout ?? 'reject'}, ${timeout})
-      on conflict (task_id) do nothing`);
+      on conflict (task_id) do nothing
+      returning ${isoText('timeout_at')} as "timeoutAt", on_timeout as "onTimeout"`);
+    // Asked for the first time (not a re-run of the agent after a wake-up): the webhooks hear of it with the row.
+    const first = asked[0];
+    if (first) await queueApprovalRequested(tx, ctx.queue, { executionId: task.executionId, taskId: task.id, prompt: request.prompt, ...first });
     await hookPoint('approvals:before-timeout', { taskId: task.id });
     // The timeout decides only an approval nobody answered first: the row's lock orders the two.
     await tx.execute(sql`update approvals set status = 'timed_out', answered_at = now() where task_id = ${task.id} and status = 'pending' and timeout_at <= now()`);

@@ -1,7 +1,8 @@
 import { builtInRegistry, loadAgentModules } from '@strata/agents';
 import { createLogger, loadConfig } from '@strata/config';
 import { type ApiDeps, EventHub, processEventHub, processStreamGuard, StatusCache, StreamGuard } from '@strata/api';
-import { ensureAgentQueues, pgBossTaskQueue } from '@strata/engine';
+import { ensureAgentQueues, ensureWebhookQueue, pgBossTaskQueue } from '@strata/engine';
+import { allowListSet } from '@strata/net';
 import { PgBoss } from 'pg-boss';
 import { getDatabase } from './database.ts';
 
@@ -20,6 +21,7 @@ export function getApiDeps() {
     boss.on('error', (error) => logger.warn({ err: error }, 'pg-boss error'));
     await boss.start();
     await ensureAgentQueues(boss);
+    await ensureWebhookQueue(boss, config.WEBHOOK_TIMEOUT_MS);
     process.once('sveltekit:shutdown', () => void boss.stop({ graceful: false, close: true }));
     // Strategy items are checked against the agents' input schemas before anything runs.
     const agents = builtInRegistry({ config, db: database.db });
@@ -30,6 +32,8 @@ export function getApiDeps() {
       engine: { db: database.db, queue: pgBossTaskQueue(boss), retry: { baseMs: config.TASK_RETRY_BASE_MS, maxMs: config.TASK_RETRY_MAX_MS } },
       // The session cookie is Secure on requests that came over HTTPS.
       transport: { origin: config.ORIGIN, trustProxy: config.TRUST_PROXY },
+      // Webhook URLs naming a private host are refused at creation unless it is listed.
+      webhookAllowHosts: allowListSet(config.WEBHOOK_ALLOW_HOSTS),
       rateLimits: { start: config.RATE_LIMIT_START_PER_MIN, status: config.RATE_LIMIT_STATUS_PER_MIN, control: config.RATE_LIMIT_CONTROL_PER_MIN },
       statusCache: new StatusCache(),
       // Shared with the Node server's stream endpoint: one LISTEN connection per process.

@@ -5,7 +5,7 @@ import { withCaller } from '#lib/server/trpc.ts';
 import { workspaceOf } from '#lib/server/workspace.ts';
 import type { OutboxMessage, WorkspaceMembers } from '#lib/types.ts';
 import type { PageServerLoad } from './$types';
-import type { ApiTokenInfo, ExecutionPage } from './api-types.ts';
+import type { ApiTokenInfo, ExecutionPage, WebhookInfo } from './api-types.ts';
 import { EXECUTIONS_PAGE } from './runs.ts';
 
 export const load: PageServerLoad = async (event) => {
@@ -25,18 +25,21 @@ export const load: PageServerLoad = async (event) => {
   if (!workspace) error(404, 'Workspace not found');
   // Admins and owners manage members; nobody else is shown (or may read) the list.
   const manages = workspace.role === 'owner' || workspace.role === 'admin';
-  const [members, tokens] = manages
+  const [members, tokens, webhooks] = manages
     ? await Promise.all([
         apiGetOptional<WorkspaceMembers>(fetch, `/api/workspaces/${workspaceId}/members`, url),
         apiGetOptional<{ tokens: ApiTokenInfo[] }>(fetch, `/api/tokens?workspaceId=${workspaceId}`, url),
+        apiGetOptional<{ webhooks: WebhookInfo[] }>(fetch, `/api/webhooks?workspaceId=${workspaceId}`, url),
       ])
-    : [null, null];
+    : [null, null, null];
   return {
     workspace,
     can: workspaceOf(me, workspace.id).can,
     userId: me.user.id,
     members: members ? { data: members.data, error: members.error } : null,
     tokens: tokens ? { data: tokens.data?.tokens ?? null, error: tokens.error } : null,
+    /** Admins and owners manage alerts by webhook. */
+    webhooks: webhooks ? { data: webhooks.data?.webhooks ?? null, error: webhooks.error } : null,
     strategies: strategies.strategies,
     schedules: schedules.schedules,
     approvals: approvals.approvals,

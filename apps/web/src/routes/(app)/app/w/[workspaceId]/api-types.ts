@@ -14,3 +14,11 @@ export type CreatedApiToken = Json<Outputs['tokens']['create']>;
 /** `GET /api/executions` */
 export type ExecutionPage = Json<Outputs['executions']['list']>;
 export type ExecutionRow = ExecutionPage['executions'][number];
+
+/** `GET /api/webhooks?workspaceId=` → webhooks (never their secrets) */
+export type WebhookInfo = Json<Outputs['webhooks']['list']['webhooks'][number]>;
+/** `POST /api/webhooks`: the signing secret is in `webhook.secret`, this once. */
+export type CreatedWebhook = Json<Outputs['webhooks']['create']['webhook']>;
+/** `GET /api/webhooks/:id/deliveries` */
+export type WebhookDeliveryPage = Json<Outputs['webhooks']['deliveries']>;
+export type WebhookDelivery = WebhookDeliveryPage['deliveries'][number];

@@ -1,5 +1,5 @@
 /**
- * Classifies IP addresses for the research agent's SSRF guard: which addresses an outbound
+ * Classifies IP addresses for the outbound-request guards (the research agent's fetch, webhook deliveries): which addresses an outbound
  * fetch must not reach (loopback, private, link-local, unspecified, CGNAT, cloud metadata,
  * multicast, reserved). IPv6 addresses that embed an IPv4 address (IPv4-mapped,
  * IPv4-compatible, NAT64, 6to4) are judged by the embedded address, so `::ffff:127.0.0.1`
