@@ -10,7 +10,7 @@ assertRuntime();
 const { loadConfigOrExit, createLogger } = await import('@strata/config');
 const { runMigrations } = await import('@strata/db');
 const config = loadConfigOrExit();
-const logger = createLogger('web', config.LOG_LEVEL);
+const logger = createLogger('web', config.LOG_LEVEL, config.LOG_FORMAT);
 surviveConnectionLoss((error) => logger.warn({ err: error }, 'database connection lost; reconnecting'));
 
 if (!config.DATABASE_URL) {

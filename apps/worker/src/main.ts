@@ -8,7 +8,7 @@ const { builtInRegistry, loadAgentModules } = await import('@strata/agents');
 const { engineSettings, startWorker } = await import('./worker.ts');
 
 const config = loadConfigOrExit();
-const logger = createLogger('worker', config.LOG_LEVEL);
+const logger = createLogger('worker', config.LOG_LEVEL, config.LOG_FORMAT);
 surviveConnectionLoss((error) => logger.warn({ err: error }, 'database connection lost; reconnecting'));
 
 if (!config.DATABASE_URL) {
