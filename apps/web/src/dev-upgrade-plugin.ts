@@ -16,6 +16,8 @@ export function streamUpgradeDevPlugin(): Plugin {
       const logger = createLogger('web', config.LOG_LEVEL, config.LOG_FORMAT);
       const streams = createStreamServer({ databaseUrl: config.DATABASE_URL, logger, transport: { origin: config.ORIGIN, trustProxy: config.TRUST_PROXY } });
       const streamUpgrade = guardUpgrades(logger, (request, socket, head) => streams.handleUpgrade(request, socket, head));
+      const { inRequestScope } = await import('./request-scope.ts');
+      server.middlewares.use((req, res, next) => inRequestScope(req, res, next));
       server.middlewares.use((req, res, next) => {
         if (!streams.handleRequest(req, res)) next();
       });

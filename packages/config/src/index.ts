@@ -3,7 +3,7 @@ import { configSchema, type Config } from './schema.ts';
 export { configSchema, type Config } from './schema.ts';
 export { LOG_FORMATS } from './schema.ts';
 export { createLogger, type LogFormat, type Logger, resolveLogFormat } from './logger.ts';
-export { currentLogFields, type LogFields, withLogFields } from './log-context.ts';
+export { currentLogFields, type LogFields, withLogFields, withoutLogFields } from './log-context.ts';
 
 /** A configuration problem, with one line per offending variable. */
 export class ConfigError extends Error {

@@ -13,7 +13,10 @@ export interface LogFields {
   agentType?: string;
 }
 
-const storage = new AsyncLocalStorage<LogFields>();
+// One store per process: the web app's build bundles its own copy of this module beside the one
+// its Node server imports, and both must see the same fields.
+const KEY = Symbol.for('strata.logFields');
+const storage: AsyncLocalStorage<LogFields> = ((globalThis as { [KEY]?: AsyncLocalStorage<LogFields> })[KEY] ??= new AsyncLocalStorage<LogFields>());
 
 /** Runs `fn` with these fields added to (or replacing) the ones already in effect. */
 export function withLogFields<T>(fields: LogFields, fn: () => T): T {
@@ -24,4 +27,9 @@ export function withLogFields<T>(fields: LogFields, fn: () => T): T {
 /** The fields in effect here (an empty object outside any request or attempt). */
 export function currentLogFields(): LogFields {
   return storage.getStore() ?? {};
+}
+
+/** Runs `fn` with no fields in effect: for work that serves many requests or attempts at once. */
+export function withoutLogFields<T>(fn: () => T): T {
+  return storage.exit(fn);
 }

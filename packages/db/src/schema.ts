@@ -257,6 +257,11 @@ export const executions = pgTable(
     parentAttempt: integer('parent_attempt'),
     /** Its strategy version's maxConcurrency, pinned at start: at most this many of its tasks in progress at once. */
     maxConcurrency: integer('max_concurrency'),
+    /**
+     * Tracing (OTEL_EXPORTER_OTLP_ENDPOINT set where it started): the W3C context of its span, decided
+     * at start, which its task spans name as parent; the span is recorded when it ends (@strata/telemetry).
+     */
+    traceContext: jsonb('trace_context').$type<{ traceparent: string; tracestate?: string; parentSpanId?: string }>(),
   },
   (t) => [
     uniqueIndex('executions_parent_task_attempt_unique')

@@ -1,0 +1,18 @@
+/**
+ * Tracing through the OpenTelemetry API only: every function here is a cheap no-op until an
+ * entry point starts the SDK (`@strata/telemetry/sdk`, when OTEL_EXPORTER_OTLP_ENDPOINT is set).
+ */
+export { context as otelContext } from '@opentelemetry/api';
+export {
+  ATTR,
+  type AttemptOutcomeName,
+  endAttemptSpan,
+  type ExecutionTrace,
+  executionContext,
+  newExecutionTrace,
+  recordExecutionSpan,
+  type SettledExecution,
+  startAttemptSpan,
+} from './execution.ts';
+export { endRequestSpan, setHttpRoute, startRequestSpan } from './http.ts';
+export { tracingEnabled } from './state.ts';
