@@ -16,7 +16,9 @@ export interface LogFields {
 // One store per process: the web app's build bundles its own copy of this module beside the one
 // its Node server imports, and both must see the same fields.
 const KEY = Symbol.for('strata.logFields');
-const storage: AsyncLocalStorage<LogFields> = ((globalThis as { [KEY]?: AsyncLocalStorage<LogFields> })[KEY] ??= new AsyncLocalStorage<LogFields>());
+const holder = globalThis as { [KEY]?: AsyncLocalStorage<LogFields> };
+holder[KEY] ??= new AsyncLocalStorage<LogFields>();
+const storage: AsyncLocalStorage<LogFields> = holder[KEY];
 
 /** Runs `fn` with these fields added to (or replacing) the ones already in effect. */
 export function withLogFields<T>(fields: LogFields, fn: () => T): T {

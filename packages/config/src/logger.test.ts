@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { stripVTControlCharacters } from 'node:util';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger, resolveLogFormat, withLogFields } from './index.ts';
@@ -68,7 +69,7 @@ describe('LOG_FORMAT', () => {
     const out = execFileSync('script', ['-qfec', command, '/dev/null'], { encoding: 'utf8' });
     expect(out).toContain('\u001b['); // ANSI colour
     expect(out).toContain('hello there');
-    expect(out.replace(/\u001b\[[0-9;]*m/g, '')).toMatch(/taskId: "task_x"/);
+    expect(stripVTControlCharacters(out)).toMatch(/taskId: "task_x"/);
     expect(out).not.toContain('"msg"');
   });
 });

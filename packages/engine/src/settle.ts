@@ -76,7 +76,7 @@ export async function settleExecution(
     const [ended] = await tx.execute<EndedRow>(sql`
       update executions set status = ${finalStatus ?? execution.status}, completed_at = now(), updated_at = now()
       where id = ${execution.id}
-      returning status, trace_context as "traceContext", extract(epoch from coalesce(started_at, created_at)) * 1000 as "startedMs", extract(epoch from completed_at) * 1000 as "completedMs",
+      returning status, trace_context as "traceContext", extract(epoch from coalesce(started_at, created_at)) * 1000 as "startedMs",
         strategy_id as "strategyId", workspace_id as "workspaceId", error`);
     if (ended?.traceContext) afterCommit(tx, () => recordEndedExecution(execution.id, ended, summary));
     if (finalStatus) execution.status = 'completed';
@@ -92,7 +92,6 @@ type EndedRow = {
   status: 'completed' | 'failed' | 'cancelled';
   traceContext: ExecutionTrace | null;
   startedMs: number;
-  completedMs: number;
   strategyId: string;
   workspaceId: string;
   error: string | null;
@@ -105,7 +104,9 @@ function recordEndedExecution(executionId: string, ended: EndedRow, summary: Rec
     executionId,
     status: ended.status,
     startTime: new Date(Number(ended.startedMs)),
-    endTime: new Date(Number(ended.completedMs)),
+    // Now, as the end commits here: after every attempt that ended before it (the row's
+    // completed_at is the transaction's start, and PostgreSQL's clock need not be this one).
+    endTime: new Date(),
     error: ended.error,
     attributes: {
       'strata.strategy.id': ended.strategyId,

@@ -14,5 +14,5 @@ export {
   type SettledExecution,
   startAttemptSpan,
 } from './execution.ts';
-export { endRequestSpan, setHttpRoute, startRequestSpan } from './http.ts';
+export { endRequestSpan, setHttpRoute, startRequestSpan, startSubRequestSpan } from './http.ts';
 export { tracingEnabled } from './state.ts';

@@ -14,11 +14,16 @@ type State = {
    * recorded when the execution ends. Set only around one synchronous startSpan call.
    */
   forced: { traceId: string; spanId: string } | undefined;
+  /** The HTTP method of each request span still open, for naming it once the route is known. */
+  requestMethods: WeakMap<object, string>;
 };
 const KEY = Symbol.for('strata.telemetry.state');
-const state: State = ((globalThis as { [KEY]?: State })[KEY] ??= { started: false, forced: undefined });
+const holder = globalThis as { [KEY]?: State };
+holder[KEY] ??= { started: false, forced: undefined, requestMethods: new WeakMap() };
+const state: State = holder[KEY];
 
 export const tracingEnabled = (): boolean => state.started;
+export const requestMethods = (): WeakMap<object, string> => state.requestMethods;
 export const markTracingStarted = (on: boolean): void => {
   state.started = on;
 };
