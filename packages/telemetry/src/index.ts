@@ -3,16 +3,6 @@
  * entry point starts the SDK (`@strata/telemetry/sdk`, when OTEL_EXPORTER_OTLP_ENDPOINT is set).
  */
 export { context as otelContext } from '@opentelemetry/api';
-export {
-  ATTR,
-  type AttemptOutcomeName,
-  endAttemptSpan,
-  type ExecutionTrace,
-  executionContext,
-  newExecutionTrace,
-  recordExecutionSpan,
-  type SettledExecution,
-  startAttemptSpan,
-} from './execution.ts';
+export { type AttemptOutcomeName, endAttemptSpan, type ExecutionTrace, newExecutionTrace, recordExecutionSpan, startAttemptSpan } from './execution.ts';
 export { endRequestSpan, setHttpRoute, startRequestSpan, startSubRequestSpan } from './http.ts';
 export { tracingEnabled } from './state.ts';
