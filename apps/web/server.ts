@@ -10,7 +10,7 @@ assertRuntime();
 const { loadConfigOrExit, createLogger } = await import('@strata/config');
 const { runMigrations } = await import('@strata/db');
 const config = loadConfigOrExit();
-const logger = createLogger('web', config.LOG_LEVEL);
+const logger = createLogger('web', config.LOG_LEVEL, config.LOG_FORMAT);
 surviveConnectionLoss((error) => logger.warn({ err: error }, 'database connection lost; reconnecting'));
 
 if (!config.DATABASE_URL) {
@@ -18,6 +18,11 @@ if (!config.DATABASE_URL) {
   process.exit(1);
 }
 await runMigrations(config.DATABASE_URL);
+
+// Traces only when a collector is configured: otherwise no SDK is loaded at all.
+const tracing = config.OTEL_EXPORTER_OTLP_ENDPOINT
+  ? (await import('@strata/telemetry/sdk')).startTracing({ endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: config.OTEL_SERVICE_NAME ?? 'strata-web' })
+  : undefined;
 
 // One body limit for every route: the API (REST and tRPC) answers 413 in its own shape at
 // 1 MiB; SvelteKit bounds everything else (pages' form actions) at the same size.
@@ -30,18 +35,19 @@ const { handler } = await import(new URL('./build/handler.js', import.meta.url).
 });
 const { createStreamServer } = await import('./src/stream-server.ts');
 const { answerClientErrors, guardRequests, guardUpgrades } = await import('./src/http-guard.ts');
+const { scopeRequests } = await import('./src/request-scope.ts');
 const transport = { origin: config.ORIGIN, trustProxy: config.TRUST_PROXY };
 const streams = createStreamServer({ databaseUrl: config.DATABASE_URL, logger, transport });
 const { createWebMetrics } = await import('./src/web-metrics.ts');
 const metrics = createWebMetrics({ databaseUrl: config.DATABASE_URL, logger, token: config.METRICS_TOKEN });
 
 // Every request and upgrade passes the guard: a malformed one answers 400, nothing throws,
-// every response carries the security headers.
-const server = createServer(guardRequests(logger, transport, (req, res) => {
+// every response carries the security headers. Around it, each request's id, log fields and span.
+const server = createServer(scopeRequests(guardRequests(logger, transport, (req, res) => {
   if (metrics.handleRequest(req, res)) return;
   if (streams.handleRequest(req, res)) return;
   handler(req, res);
-}));
+})));
 server.on('upgrade', guardUpgrades(logger, (req, socket, head) => streams.handleUpgrade(req, socket, head)));
 answerClientErrors(server, logger);
 server.keepAliveTimeout = 65_000;
@@ -69,6 +75,7 @@ async function shutdown(signal: string) {
     setTimeout(resolve, 5_000).unref();
   });
   server.closeAllConnections();
+  await tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'could not export the last spans'));
   process.exit(0);
 }
 process.on('SIGTERM', () => void shutdown('SIGTERM'));

@@ -13,9 +13,11 @@ export function streamUpgradeDevPlugin(): Plugin {
       if (!config.DATABASE_URL) return;
       const { createStreamServer } = await import('./stream-server.ts');
       const { guardUpgrades } = await import('./http-guard.ts');
-      const logger = createLogger('web', config.LOG_LEVEL);
+      const logger = createLogger('web', config.LOG_LEVEL, config.LOG_FORMAT);
       const streams = createStreamServer({ databaseUrl: config.DATABASE_URL, logger, transport: { origin: config.ORIGIN, trustProxy: config.TRUST_PROXY } });
       const streamUpgrade = guardUpgrades(logger, (request, socket, head) => streams.handleUpgrade(request, socket, head));
+      const { inRequestScope } = await import('./request-scope.ts');
+      server.middlewares.use((req, res, next) => inRequestScope(req, res, next));
       server.middlewares.use((req, res, next) => {
         if (!streams.handleRequest(req, res)) next();
       });

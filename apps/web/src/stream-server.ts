@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { answerSocket, createStreamUpgradeHandler, EventHub, processEventHub, processStreamGuard, serveSse, StatusCache, StreamGuard, type StreamDeps, type TransportPolicy } from '@strata/api';
 import { type Logger, loadConfig } from '@strata/config';
+import { setHttpRoute } from '@strata/telemetry';
 import { createDatabase } from '@strata/db';
 import { answerJson, parseTarget, setSecurityHeaders } from './http-guard.ts';
 
@@ -47,6 +48,7 @@ export function createStreamServer(options: { databaseUrl: string; logger: Logge
     handleRequest(req, res) {
       const target = streamTarget(req);
       if (!target || req.method !== 'GET') return false;
+      setHttpRoute('/api/executions/:id/stream');
       // The stream bypasses SvelteKit and its hook: its answers get the headers here.
       setSecurityHeaders(req, res, options.transport);
       if (!target.ok) {

@@ -8,7 +8,7 @@ const { builtInRegistry, loadAgentModules } = await import('@strata/agents');
 const { engineSettings, startWorker } = await import('./worker.ts');
 
 const config = loadConfigOrExit();
-const logger = createLogger('worker', config.LOG_LEVEL);
+const logger = createLogger('worker', config.LOG_LEVEL, config.LOG_FORMAT);
 surviveConnectionLoss((error) => logger.warn({ err: error }, 'database connection lost; reconnecting'));
 
 if (!config.DATABASE_URL) {
@@ -27,6 +27,10 @@ try {
 }
 
 await runMigrations(config.DATABASE_URL);
+// Traces only when a collector is configured: otherwise no SDK is loaded at all.
+const tracing = config.OTEL_EXPORTER_OTLP_ENDPOINT
+  ? (await import('@strata/telemetry/sdk')).startTracing({ endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: config.OTEL_SERVICE_NAME ?? 'strata-worker' })
+  : undefined;
 const worker = await startWorker({
   databaseUrl: config.DATABASE_URL,
   logger,
@@ -43,6 +47,8 @@ async function shutdown(signal: NodeJS.Signals) {
   try {
     await worker.stop();
     await agentDatabase.close();
+    // The spans of the attempts that just ended (and executions they settled) go out before exit.
+    await tracing?.shutdown().catch((error: unknown) => logger.warn({ err: error }, 'could not export the last spans'));
     process.exit(0);
   } catch (error) {
     logger.error({ err: error }, 'worker did not stop cleanly');

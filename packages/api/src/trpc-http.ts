@@ -1,4 +1,5 @@
 import type { Logger } from '@strata/config';
+import { setHttpRoute } from '@strata/telemetry';
 import { TRPCError } from '@trpc/server';
 import { fetchRequestHandler } from '@trpc/server/adapters/fetch';
 import { BodyError, readBodyText } from './body.ts';
@@ -10,16 +11,28 @@ export const TRPC_ENDPOINT = '/api/trpc';
 /** Calls one tRPC request may carry: a batch is not a way around per-request limits. */
 export const MAX_BATCH_CALLS = 10;
 
+/** The procedure names a request's path carries: `/api/trpc/a,b,c?batch=1` names three. */
+function procedurePath(url: URL): string {
+  const path = url.pathname.slice(TRPC_ENDPOINT.length).replace(/^\/+|\/+$/g, '');
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    // tRPC refuses the path itself; the raw commas still count.
+    return path;
+  }
+}
+
 /** How many procedure calls a request names: `/api/trpc/a,b,c?batch=1` is three. */
 function batchCalls(url: URL): number {
   if (url.searchParams.get('batch') !== '1') return 1;
-  let path = url.pathname.slice(TRPC_ENDPOINT.length).replace(/^\/+|\/+$/g, '');
-  try {
-    path = decodeURIComponent(path);
-  } catch {
-    // tRPC refuses the path itself; the raw commas still count.
-  }
-  return path.split(',').length;
+  return procedurePath(url).split(',').length;
+}
+
+/** The request span's route: the procedures it calls, or a placeholder for names the router lacks (no unbounded span names). */
+function traceRoute(url: URL) {
+  const names = procedurePath(url).split(',');
+  const known = names.every((name) => Object.hasOwn(appRouter._def.procedures, name));
+  setHttpRoute(`${TRPC_ENDPOINT}/${known ? names.join(',') : ':procedure'}`);
 }
 
 /**
@@ -45,7 +58,9 @@ export function trpcRefusal(request: Request, error: TRPCError, headers?: Header
  * MAX_BATCH_CALLS calls per request (400).
  */
 export async function handleTrpc(request: Request, deps: ApiDeps & { logger?: Logger }, info: { clientAddress?: string | null } = {}): Promise<Response> {
-  const calls = batchCalls(new URL(request.url));
+  const url = new URL(request.url);
+  traceRoute(url);
+  const calls = batchCalls(url);
   if (calls > MAX_BATCH_CALLS) {
     return trpcRefusal(request, new TRPCError({ code: 'BAD_REQUEST', message: `Too many calls in one batch: ${calls} (the limit is ${MAX_BATCH_CALLS})` }));
   }

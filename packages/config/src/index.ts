@@ -1,8 +1,9 @@
 import type { z } from 'zod';
 import { type CliEnv, cliEnvSchema, configSchema, type Config } from './schema.ts';
 
-export { type CliEnv, cliEnvSchema, configSchema, type Config } from './schema.ts';
-export { createLogger, type Logger } from './logger.ts';
+export { type CliEnv, cliEnvSchema, configSchema, type Config, LOG_FORMATS } from './schema.ts';
+export { createLogger, type LogFormat, type Logger, resolveLogFormat } from './logger.ts';
+export { currentLogFields, type LogFields, withLogFields, withoutLogFields } from './log-context.ts';
 
 /** A configuration problem, with one line per offending variable. */
 export class ConfigError extends Error {

@@ -1,6 +1,8 @@
 import { z } from 'zod';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** `auto` is readable colour output on a terminal and JSON anywhere else. */
+export const LOG_FORMATS = ['auto', 'json', 'pretty'] as const;
 
 const port = z.coerce.number().int().min(1).max(65535);
 const positiveInt = z.coerce.number().int().positive();
@@ -64,6 +66,12 @@ export const configSchema = z.object({
   DATABASE_URL: postgresUrl,
   STRATA_DATA_DIR: optionalString,
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /** `auto`: readable colour lines when stdout is a terminal, JSON otherwise (the launcher settles it for its children). */
+  LOG_FORMAT: z.enum(LOG_FORMATS).default('auto'),
+  /** OpenTelemetry's own variables: set, traces are exported over OTLP/HTTP there; unset, no SDK starts. */
+  OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl,
+  /** The service name on exported spans; unset, `strata-web` or `strata-worker`. */
+  OTEL_SERVICE_NAME: optionalString,
   /** `development` only: error bodies may then carry stack traces. Any other value, or unset, is production behaviour. */
   NODE_ENV: optionalString,
   STRATA_DEMO: z

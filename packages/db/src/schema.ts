@@ -264,6 +264,11 @@ export const executions = pgTable(
     eventsPrunedAt: ts('events_pruned_at'),
     /** The health score (0–100) it ended with, written with its final status: what analytics averages per day. */
     healthScore: integer('health_score'),
+    /**
+     * Tracing (OTEL_EXPORTER_OTLP_ENDPOINT set where it started): the W3C context of its span, decided
+     * at start, which its task spans name as parent; the span is recorded when it ends (@strata/telemetry).
+     */
+    traceContext: jsonb('trace_context').$type<{ traceparent: string; tracestate?: string; parentSpanId?: string }>(),
   },
   (t) => [
     index('executions_retention_idx')

@@ -16,6 +16,7 @@ import { hookPoint } from './hooks.ts';
 import { cancelQueuedJobs, type TaskJobRef } from './queue-cleanup.ts';
 import { returnToReady, type SkipReason, skipTasks } from './skip.ts';
 import { checkExecutionInput } from './strategy/input-schema.ts';
+import { newExecutionTrace } from '@strata/telemetry';
 import { findStrategy } from './strategy/read.ts';
 import { resolveConcurrencyKey } from './throttle/key.ts';
 import { validateItems } from './strategy/validate.ts';
@@ -186,6 +187,7 @@ export async function createExecution(
       parentTaskId: input.parent?.taskId ?? null,
       parentAttempt: input.parent?.attempt ?? null,
       maxConcurrency: start.maxConcurrency,
+      traceContext: newExecutionTrace(),
       totalTasks: items.length,
       completedTasks: plan.reused.length,
       createdBy: input.createdBy ?? null,

@@ -3,8 +3,9 @@ import type { NewEvent } from './events.ts';
 import { computeHealth, computeMetrics, type Health, loadStats } from './health.ts';
 import { wakeParentTask } from './children/hold.ts';
 import type { TaskQueue } from './queue.ts';
-import type { ExecutionLockRow, Tx } from './tx.ts';
+import { afterCommit, type ExecutionLockRow, type Tx } from './tx.ts';
 import { queueExecutionEnded, queueHealthBelow } from './webhooks/trigger.ts';
+import { type ExecutionTrace, recordExecutionSpan } from '@strata/telemetry';
 
 type Progress = {
   unsettled: number;
@@ -75,9 +76,12 @@ export async function settleExecution(
   }
 
   if (finalEvent) {
-    await tx.execute(sql`
+    const [ended] = await tx.execute<EndedRow>(sql`
       update executions set status = ${finalStatus ?? execution.status}, completed_at = now(), updated_at = now(), health_score = ${health?.score ?? null}
-      where id = ${execution.id}`);
+      where id = ${execution.id}
+      returning status, trace_context as "traceContext", extract(epoch from coalesce(started_at, created_at)) * 1000 as "startedMs",
+        strategy_id as "strategyId", workspace_id as "workspaceId", error`);
+    if (ended?.traceContext) afterCommit(tx, () => recordEndedExecution(execution.id, ended, summary));
     if (finalStatus) execution.status = 'completed';
     execution.settled = true;
     if (health && (execution.status === 'completed' || execution.status === 'failed' || execution.status === 'cancelled')) {
@@ -88,4 +92,35 @@ export async function settleExecution(
       await wakeParentTask(tx, queue, { taskId: execution.parentTaskId, attempt: execution.parentAttempt });
     }
   }
+}
+
+type EndedRow = {
+  status: 'completed' | 'failed' | 'cancelled';
+  traceContext: ExecutionTrace | null;
+  startedMs: number;
+  strategyId: string;
+  workspaceId: string;
+  error: string | null;
+};
+
+/** The execution's span, recorded once its end has committed (see @strata/telemetry's execution.ts). */
+function recordEndedExecution(executionId: string, ended: EndedRow, summary: Record<string, number>) {
+  if (!ended.traceContext) return;
+  recordExecutionSpan(ended.traceContext, {
+    executionId,
+    status: ended.status,
+    startTime: new Date(Number(ended.startedMs)),
+    // Now, as the end commits here: after every attempt that ended before it (the row's
+    // completed_at is the transaction's start, and PostgreSQL's clock need not be this one).
+    endTime: new Date(),
+    error: ended.error,
+    attributes: {
+      'strata.strategy.id': ended.strategyId,
+      'strata.workspace.id': ended.workspaceId,
+      'strata.execution.total_tasks': summary.totalTasks ?? 0,
+      'strata.execution.completed_tasks': summary.completedTasks ?? 0,
+      'strata.execution.failed_tasks': summary.failedTasks ?? 0,
+      'strata.execution.skipped_tasks': summary.skippedTasks ?? 0,
+    },
+  });
 }

@@ -31,19 +31,38 @@ function sqlState(error: unknown): string | undefined {
  */
 export async function transaction<T>(db: Db, fn: (tx: Tx) => Promise<T>): Promise<T> {
   for (let attempt = 1; ; attempt++) {
+    const committed: (() => void)[] = [];
     try {
-      let committed: NewEvent[] = [];
+      let appended: NewEvent[] = [];
       const result = await readCommitted(db, (tx) => {
-        committed = collectAppended(tx);
+        afterCommitQueues.set(tx, committed);
+        appended = collectAppended(tx);
         return fn(tx);
       });
-      eventsCommitted(committed);
+      eventsCommitted(appended);
+      for (const action of committed) {
+        try {
+          action();
+        } catch {
+          // What follows a commit is best effort (a span): the transaction's work is done.
+        }
+      }
       return result;
     } catch (error) {
       if (attempt >= 5 || !RETRYABLE.has(sqlState(error) ?? '')) throw error;
       await new Promise((r) => setTimeout(r, 5 * attempt + Math.random() * 20));
     }
   }
+}
+
+const afterCommitQueues = new WeakMap<Tx, (() => void)[]>();
+
+/**
+ * Runs `action` once this transaction has committed (never if it rolls back or is retried):
+ * for side effects outside the database, such as recording a span. Best effort: what it throws is dropped.
+ */
+export function afterCommit(tx: Tx, action: () => void): void {
+  afterCommitQueues.get(tx)?.push(action);
 }
 
 type SessionParts = { client: Sql; dialect: ConstructorParameters<typeof PostgresJsSession>[1]; schema: ConstructorParameters<typeof PostgresJsSession>[2]; options: ConstructorParameters<typeof PostgresJsSession>[3] };

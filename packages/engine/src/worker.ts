@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { AGENT_TYPES, type AgentType, randomId } from '@strata/db';
-import type { Logger } from '@strata/config';
+import { type Logger, withLogFields, withoutLogFields } from '@strata/config';
+import { endAttemptSpan, type ExecutionTrace, otelContext, startAttemptSpan } from '@strata/telemetry';
 import type { PgBoss } from 'pg-boss';
 import type { AgentRegistry } from './agent.ts';
 import type { EngineContext } from './context.ts';
@@ -13,6 +14,7 @@ import { rebaseQueues } from './fair-queue.ts';
 import { reapExpiredLeases, refreshStalledHealth, requeueLostJobs } from './recovery.ts';
 import { flushOwedStats } from './stats-flush.ts';
 import { pruneLimitStarts } from './throttle/release.ts';
+import { attemptOutcomeName, executionTraces } from './tracing.ts';
 import {
   type AttemptOutcome,
   attemptKey,
@@ -81,7 +83,7 @@ const EAGER_LANE_MAX_MS = 60_000;
 type Recorder = (outcome: AttemptOutcome, lane?: AgentType) => Promise<ClaimedTask | undefined>;
 
 /** One attempt of one task running here: its abort switch, the agent's own end, and the end of its run here (`left`). */
-type RunningAttempt = { task: ClaimedTask; controller: AbortController; agentDone: Promise<unknown>; left: PromiseWithResolvers<void> };
+type RunningAttempt = { task: ClaimedTask; controller: AbortController; agentDone: Promise<unknown>; left: PromiseWithResolvers<void>; trace?: ExecutionTrace | undefined };
 
 /**
  * Runs tasks from the agent queues: claim a batch under a lease, run the agents with their
@@ -187,7 +189,8 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
       pending.push({ outcome, lane, done });
       if (!scheduled) {
         scheduled = true;
-        setImmediate(() => void flush());
+        // A flush records the outcomes of several attempts: its lines carry none's ids.
+        withoutLogFields(() => setImmediate(() => void flush()));
       }
       return done.promise;
     };
@@ -227,6 +230,8 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
     const base = { taskId: task.id, executionId: task.executionId, attempt: task.attempt, jobId: task.jobId };
     let outcome: AttemptOutcome;
     let started = false;
+    // The attempt's span (tracing on): child of its execution's, whichever process started that.
+    const traced = startAttemptSpan(attempt.trace, task);
     if (deps instanceof Error) {
       outcome = { ...base, ok: 'release', reason: `Dependency results could not be loaded: ${deps.message}` };
     } else if (stopping) {
@@ -239,17 +244,24 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
       // The worker began stopping while this attempt waited for its predecessor.
       outcome = { ...base, ok: 'release', reason: attempt.controller.signal.reason.message };
     } else {
-      outcome = await runTask(ctx, registry, task, deps.results, attempt.controller, limits, {
-        agentStarted: (done) => {
-          started = true;
-          void done.then(agentEnded.resolve);
-        },
-      });
+      const run = () =>
+        runTask(ctx, registry, task, deps.results, attempt.controller, limits, {
+          agentStarted: (done) => {
+            started = true;
+            void done.then(agentEnded.resolve);
+          },
+        });
+      // Spans the agent starts (a child execution's) belong under the attempt's.
+      outcome = await (traced ? otelContext.with(traced.context, run) : run());
     }
     // An agent that never started has nothing to wait for.
     if (!started) agentEnded.resolve(undefined);
     // Attempts whose lease this worker lost are not recorded: their retry is already under way.
-    if (lost.has(attemptKey(task))) return undefined;
+    if (lost.has(attemptKey(task))) {
+      if (traced) endAttemptSpan(traced.span, 'lease_lost');
+      return undefined;
+    }
+    if (traced) endAttemptSpan(traced.span, attemptOutcomeName(outcome), outcome.ok === false ? outcome.error : undefined);
     // A hand-back (the worker is stopping, the infrastructure failed) frees no lane for more work.
     return record(outcome, outcome.ok === 'release' || stopping ? undefined : lane);
   };
@@ -271,6 +283,12 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
     });
     try {
       await hookPoint('worker:after-claim', { taskIds: claimed.map((t) => t.id), workerId });
+      const traces = await executionTraces(
+        ctx,
+        claimed.map((t) => t.executionId),
+        logger,
+      );
+      for (const { task, attempt } of attempts) attempt.trace = traces.get(task.executionId);
       const deps = await withInfraRetry('loading dependency results', () => loadDependencyResults(ctx, claimed, limits.dependenciesMaxBytes)).catch(
         (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
       );
@@ -301,7 +319,10 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
       let next: ClaimedTask | undefined;
       try {
         const eager = eagerDispatch && Date.now() - laneStarted < EAGER_LANE_MAX_MS ? task.agentType : undefined;
-        next = await runAttempt(task, attempt, deps, agentEnded, record, eager);
+        // Every line logged for the attempt, the agent's included, carries its ids.
+        next = await withLogFields({ executionId: task.executionId, taskId: task.id, attempt: task.attempt, agentType: task.agentType }, () =>
+          runAttempt(task, attempt, deps, agentEnded, record, eager),
+        );
         // An agent that ignored its abort keeps its lane until it really ends; its late result is discarded.
         await attempt.agentDone;
       } finally {

@@ -14,7 +14,7 @@ export interface Booted {
 export async function boot(options: { seed: boolean }): Promise<Booted> {
   assertRuntime();
   const config = loadConfigOrExit();
-  const logger = createLogger('strata', config.LOG_LEVEL);
+  const logger = createLogger('strata', config.LOG_LEVEL, config.LOG_FORMAT);
   let database: ResolvedDatabase;
   try {
     database = await resolveDatabase(config, (message) => logger.info(message));

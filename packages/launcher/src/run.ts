@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { childEnv } from '@strata/config';
+import { childEnv, resolveLogFormat } from '@strata/config';
 import { boot } from './boot.ts';
 import { supervise, type AppSpec } from './supervisor.ts';
 
@@ -13,8 +13,13 @@ export async function run(options: { apps: (port: number) => AppSpec[]; seed: bo
   supervise({
     apps: options.apps(config.PORT),
     // Relative agent module paths mean the directory Strata was started from, not each app's.
+    // The apps write to this process's stdout: they log in the format it settled on (pretty on a terminal).
     env: childEnv(
-      { DATABASE_URL: database.url, STRATA_AGENT_MODULES: config.STRATA_AGENT_MODULES.map((m) => (m.startsWith('.') ? resolve(m) : m)).join(',') },
+      {
+        DATABASE_URL: database.url,
+        STRATA_AGENT_MODULES: config.STRATA_AGENT_MODULES.map((m) => (m.startsWith('.') ? resolve(m) : m)).join(','),
+        LOG_FORMAT: resolveLogFormat(config.LOG_FORMAT),
+      },
       { NODE_ENV: options.mode },
     ),
     logger,

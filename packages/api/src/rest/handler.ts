@@ -1,4 +1,5 @@
 import type { Logger } from '@strata/config';
+import { setHttpRoute } from '@strata/telemetry';
 import { TRPCError } from '@trpc/server';
 import { getHTTPStatusCodeFromError } from '@trpc/server/http';
 import { ZodError } from 'zod';
@@ -42,6 +43,7 @@ export function errorResponse(error: unknown, logger?: Logger): { status: number
 export async function handleRest(request: Request, deps: ApiDeps & { logger?: Logger }, info: { clientAddress?: string | null } = {}): Promise<Response> {
   const url = new URL(request.url);
   if (url.pathname === '/api/openapi.json' || url.pathname === '/api/openapi.json/') {
+    setHttpRoute('/api/openapi.json');
     if (request.method !== 'GET' && request.method !== 'HEAD') return json(405, { error: 'Method not allowed' }, { Allow: 'GET, HEAD' });
     return json(200, openApiDocument({ agents: usableAgents(deps.agents) }));
   }
@@ -54,6 +56,7 @@ export async function handleRest(request: Request, deps: ApiDeps & { logger?: Lo
     throw error;
   }
   if (!match) return json(404, { error: 'Not found' });
+  if ('route' in match) setHttpRoute(match.route.path);
   if ('allow' in match) return json(405, { error: 'Method not allowed' }, { Allow: [...new Set(match.allow)].join(', ') });
 
   try {

@@ -15,7 +15,7 @@ let deps: Promise<ApiDeps & { logger: ReturnType<typeof createLogger> }> | undef
 export function getApiDeps() {
   deps ??= (async () => {
     const config = loadConfig();
-    const logger = createLogger('web', config.LOG_LEVEL);
+    const logger = createLogger('web', config.LOG_LEVEL, config.LOG_FORMAT);
     const database = getDatabase();
     const boss = new PgBoss({ connectionString: config.DATABASE_URL!, schedule: false, supervise: false, max: 5, application_name: 'strata-web' });
     boss.on('error', (error) => logger.warn({ err: error }, 'pg-boss error'));
