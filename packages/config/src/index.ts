@@ -1,6 +1,7 @@
-import { configSchema, type Config } from './schema.ts';
+import type { z } from 'zod';
+import { configSchema, type Config, type TestEnv, testEnvSchema } from './schema.ts';
 
-export { configSchema, type Config } from './schema.ts';
+export { configSchema, type Config, type TestEnv, testEnvSchema } from './schema.ts';
 export { createLogger, type Logger } from './logger.ts';
 
 /** A configuration problem, with one line per offending variable. */
@@ -13,15 +14,24 @@ export class ConfigError extends Error {
   }
 }
 
-/** Validates an environment; throws ConfigError naming each wrong variable. */
-export function parseConfig(env: Record<string, string | undefined>): Config {
-  const parsed = configSchema.safeParse(env);
+function parseWith<T>(schema: z.ZodType<T>, env: Record<string, string | undefined>): T {
+  const parsed = schema.safeParse(env);
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => {
     const name = issue.path.join('.');
     return `${name}: ${issue.message} (got ${JSON.stringify(env[name] ?? null)})`;
   });
   throw new ConfigError(problems);
+}
+
+/** Validates an environment; throws ConfigError naming each wrong variable. */
+export function parseConfig(env: Record<string, string | undefined>): Config {
+  return parseWith(configSchema, env);
+}
+
+/** The test run's own variables (TEST_DATABASE_URL, CHROMIUM_PATH, ...), validated the same way. */
+export function parseTestEnv(env: Record<string, string | undefined>): TestEnv {
+  return parseWith(testEnvSchema, env);
 }
 
 let cached: Config | undefined;

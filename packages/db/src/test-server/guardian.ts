@@ -1,0 +1,75 @@
+/**
+ * The guardian of one test run: a small process of its own (its own process group, so a
+ * terminal's Ctrl-C does not reach it) that outlives the run to clean up after it. It holds
+ * the read end of a pipe from the run's owner (`pnpm test`'s wrapper, or vitest when run
+ * alone); when that pipe closes — a normal end, Ctrl-C, a crash, even SIGKILL — it stops the
+ * run's embedded PostgreSQL and removes its data folder, or, on a server of someone else's,
+ * drops the databases tagged with the run's id.
+ *
+ * argv[2]: JSON `{ runId, serverUrl? }`; without serverUrl it starts an embedded PostgreSQL.
+ * stdout: one JSON line, `{ url, dataDir? }` once ready or `{ error }`.
+ */
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type EmbeddedPostgres, startEmbeddedPostgres } from '../embedded.ts';
+import { DATA_DIR_PREFIX, type GuardianOrder, type GuardianReport } from './server.ts';
+import { dropRunDatabases } from './sweep.ts';
+
+const order = JSON.parse(process.argv[2] ?? '{}') as GuardianOrder;
+let embedded: EmbeddedPostgres | undefined;
+let dataDir: string | undefined;
+let ready = false;
+let stopRequested = false;
+let cleaning = false;
+
+async function cleanUp(): Promise<void> {
+  try {
+    if (embedded) await embedded.stop();
+    else if (order.serverUrl) await dropRunDatabases(order.serverUrl, order.runId);
+  } finally {
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+function finish(code: number): void {
+  if (cleaning) return;
+  cleaning = true;
+  void cleanUp()
+    .catch(() => {})
+    .finally(() => process.exit(code));
+}
+
+function requestStop(): void {
+  stopRequested = true;
+  if (ready) finish(0);
+}
+
+function report(value: GuardianReport): void {
+  process.stdout.write(`${JSON.stringify(value)}\n`);
+}
+
+// Nobody may read what we write once the owner is gone.
+process.stdout.on('error', () => {});
+process.stdin.on('end', requestStop);
+process.stdin.on('close', requestStop);
+process.stdin.resume();
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, requestStop);
+
+try {
+  let url = order.serverUrl;
+  if (!url) {
+    dataDir = mkdtempSync(join(tmpdir(), `${DATA_DIR_PREFIX}${order.runId}-`));
+    // mkdtemp makes it 0700; as root the server runs as the OS user postgres, which must enter it.
+    chmodSync(dataDir, 0o755);
+    writeFileSync(join(dataDir, 'guardian.json'), JSON.stringify({ pid: process.pid, runId: order.runId }));
+    embedded = await startEmbeddedPostgres({ dataDir, database: 'postgres' });
+    url = embedded.url;
+  }
+  report({ url, ...(dataDir ? { dataDir } : {}) });
+  ready = true;
+  if (stopRequested) finish(0);
+} catch (error) {
+  report({ error: error instanceof Error ? error.message : String(error) });
+  finish(1);
+}

@@ -1,0 +1,4 @@
+export { runWithTestServer } from './run.ts';
+export { DEFAULT_TEST_SERVER_URL, startTestServer, type TestServer } from './server.ts';
+export { dropOrphanedDatabases, dropRunDatabases, processAlive } from './sweep.ts';
+export { currentTag, listTestDatabases, parseTag, TEST_DATABASE_PREFIX, type DatabaseTag } from './tags.ts';
