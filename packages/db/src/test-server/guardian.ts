@@ -6,14 +6,18 @@
  * run's embedded PostgreSQL and removes its data folder, or, on a server of someone else's,
  * drops the databases tagged with the run's id.
  *
- * argv[2]: JSON `{ runId, serverUrl? }`; without serverUrl it starts an embedded PostgreSQL.
- * stdout: one JSON line, `{ url, dataDir? }` once ready or `{ error }`.
+ * The same watch serves a test that keeps a PostgreSQL of its own in a temporary folder
+ * (`guardFolder`): when that test's process ends, however, the server is stopped and the
+ * folder removed.
+ *
+ * argv[2]: the GuardianOrder as JSON. stdout: one JSON line, the GuardianReport.
  */
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type EmbeddedPostgres, startEmbeddedPostgres } from '../embedded.ts';
-import { DATA_DIR_PREFIX, type GuardianOrder, type GuardianReport } from './server.ts';
+import { stopServersIn } from './folder.ts';
+import { DATA_DIR_PREFIX, type GuardianOrder, type GuardianReport } from './guardian-order.ts';
 import { dropRunDatabases } from './sweep.ts';
 
 const order = JSON.parse(process.argv[2] ?? '{}') as GuardianOrder;
@@ -26,9 +30,11 @@ let cleaning = false;
 async function cleanUp(): Promise<void> {
   try {
     if (embedded) await embedded.stop();
-    else if (order.serverUrl) await dropRunDatabases(order.serverUrl, order.runId);
+    else if (order.kind === 'run' && order.serverUrl) await dropRunDatabases(order.serverUrl, order.runId);
+    if (order.kind === 'folder') await stopServersIn(order.folder);
   } finally {
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    if (order.kind === 'folder') rmSync(order.folder, { recursive: true, force: true });
   }
 }
 
@@ -57,6 +63,19 @@ process.stdin.resume();
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, requestStop);
 
 try {
+  if (order.kind === 'folder') {
+    report({});
+    ready = true;
+    if (stopRequested) finish(0);
+  } else {
+    await startRun(order);
+  }
+} catch (error) {
+  report({ error: error instanceof Error ? error.message : String(error) });
+  finish(1);
+}
+
+async function startRun(order: Extract<GuardianOrder, { kind: 'run' }>): Promise<void> {
   let url = order.serverUrl;
   if (!url) {
     dataDir = mkdtempSync(join(tmpdir(), `${DATA_DIR_PREFIX}${order.runId}-`));
@@ -69,7 +88,4 @@ try {
   report({ url, ...(dataDir ? { dataDir } : {}) });
   ready = true;
   if (stopRequested) finish(0);
-} catch (error) {
-  report({ error: error instanceof Error ? error.message : String(error) });
-  finish(1);
 }

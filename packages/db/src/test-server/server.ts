@@ -1,29 +1,11 @@
-import { spawn } from 'node:child_process';
-import type { Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { parseTestEnv } from '@strata/config';
 import { randomId } from '../ids.ts';
+import { startGuardian } from './guardian-order.ts';
 import { serverAddress, whyNotUsable } from './probe.ts';
 import { dropOrphanedDatabases } from './sweep.ts';
 
 /** Where the tests look for a server when TEST_DATABASE_URL is unset. */
 export const DEFAULT_TEST_SERVER_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
-
-/** Prefix of the embedded servers' data folders in the temporary directory. */
-export const DATA_DIR_PREFIX = 'strata-test-pg-';
-
-/** What the run's owner tells its guardian (guardian.ts): no serverUrl means "start one". */
-export interface GuardianOrder {
-  runId: string;
-  serverUrl?: string;
-}
-
-/** The guardian's one line once it is ready, or why it is not. */
-export interface GuardianReport {
-  url?: string;
-  dataDir?: string;
-  error?: string;
-}
 
 export interface TestServer {
   /** The server's maintenance URL; tests create their databases beside it (TEST_DATABASE_URL). */
@@ -36,50 +18,6 @@ export interface TestServer {
   guardianPid: number;
   /** Ends the run: the guardian drops the run's databases or stops the embedded server, then exits. */
   close(): Promise<void>;
-}
-
-const GUARDIAN = fileURLToPath(new URL('./guardian.ts', import.meta.url));
-
-async function startGuardian(order: GuardianOrder, env: NodeJS.ProcessEnv): Promise<{ report: GuardianReport; pid: number; close(): Promise<void> }> {
-  const child = spawn(process.execPath, [GUARDIAN, JSON.stringify(order)], {
-    detached: true,
-    stdio: ['pipe', 'pipe', 'pipe'],
-    env,
-  });
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.stdin.on('error', () => {}); // a guardian that already exited
-  let stdout = '';
-  let stderr = '';
-  child.stderr.on('data', (chunk) => (stderr += chunk));
-  const report = await new Promise<GuardianReport>((resolve) => {
-    child.stdout.on('data', (chunk) => {
-      stdout += chunk;
-      const newline = stdout.indexOf('\n');
-      if (newline >= 0) resolve(JSON.parse(stdout.slice(0, newline)) as GuardianReport);
-    });
-    child.once('exit', (code) => resolve({ error: `the test database guardian exited (${code}) before it was ready: ${stderr.trim()}` }));
-  });
-  // It must not keep the owner's event loop alive; the pipe's write end is the owner's lifeline to it.
-  child.stdout.destroy();
-  child.stderr.destroy();
-  child.unref();
-  const stdin = child.stdin as Writable & { ref?: () => void; unref?: () => void };
-  stdin.unref?.();
-  let closing: Promise<void> | undefined;
-  return {
-    report,
-    pid: child.pid ?? 0,
-    close: () => {
-      closing ??= (async () => {
-        // Held again until the guardian has finished, or the owner would exit before it.
-        child.ref();
-        stdin.ref?.();
-        child.stdin.end();
-        await exited;
-      })();
-      return closing;
-    },
-  };
 }
 
 /**
@@ -118,7 +56,7 @@ export async function startTestServer(options: { env?: NodeJS.ProcessEnv; log?: 
     if (dropped.length > 0) log(`tests: dropped ${dropped.length} test database(s) left by runs that no longer exist`);
   }
 
-  const guardian = await startGuardian({ runId, ...(serverUrl ? { serverUrl } : {}) }, env);
+  const guardian = await startGuardian({ kind: 'run', runId, ...(serverUrl ? { serverUrl } : {}) }, env);
   const { url, dataDir, error } = guardian.report;
   if (error || !url) {
     await guardian.close();

@@ -1,14 +1,20 @@
+import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import postgres from 'postgres';
 import { dropDatabase, listTestDatabases, type TaggedDatabase } from './tags.ts';
 
-/** Whether a process of this machine still runs (a process we may not signal still runs). */
+/** Whether a process of this machine still runs (one we may not signal does; a zombie does not). */
 export function processAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch (error) {
     return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+  try {
+    // Linux: "<pid> (<name>) <state> ...": Z is a process that has exited but not been reaped.
+    return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ').at(-1)?.[0] !== 'Z';
+  } catch {
+    return true;
   }
 }
 

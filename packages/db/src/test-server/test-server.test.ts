@@ -9,7 +9,8 @@ import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_SERVER_URL } from '../testing.ts';
 import type { FixtureReport } from './fixtures/report.ts';
-import { DATA_DIR_PREFIX, startTestServer } from './server.ts';
+import { DATA_DIR_PREFIX } from './guardian-order.ts';
+import { startTestServer } from './server.ts';
 import { dropOrphanedDatabases, dropRunDatabases, processAlive } from './sweep.ts';
 import { listTestDatabases, tagDatabase } from './tags.ts';
 
@@ -232,6 +233,27 @@ describe('cleanup of test databases', () => {
     } finally {
       await database.drop();
     }
+  });
+});
+
+describe('guardFolder', () => {
+  it('stops the PostgreSQL of a test process killed outright and removes its folder', async () => {
+    const owner = spawn(process.execPath, [join(FIXTURES, 'folder-owner.ts')], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    started.push(owner);
+    let output = '';
+    owner.stderr?.on('data', (d) => (output += d));
+    const { folder, dataDir } = await new Promise<{ folder: string; dataDir: string }>((resolve, reject) => {
+      let line = '';
+      owner.stdout?.on('data', (d) => {
+        line += d;
+        if (line.includes('\n')) resolve(JSON.parse(line));
+      });
+      owner.once('exit', (code) => reject(new Error(`the owner exited (${code}): ${output}`)));
+    });
+    expect(processesMentioning(dataDir).length).toBeGreaterThan(0);
+    process.kill(owner.pid ?? 0, 'SIGKILL');
+    await until(() => !existsSync(folder), 'the guardian to remove the folder');
+    expect(processesMentioning(dataDir)).toEqual([]);
   });
 });
 
