@@ -7,6 +7,10 @@ import { findChromium } from './chromium.ts';
  */
 export default function setup(): void {
   const result = findChromium();
-  if (!result.found) throw new Error(result.message);
+  if (!result.found) {
+    const error = new Error(result.message);
+    error.stack = `Error: ${result.message}`; // the one line is the whole story: no stack trace under it
+    throw error;
+  }
   process.env.CHROMIUM_PATH = result.path;
 }

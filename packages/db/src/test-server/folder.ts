@@ -1,6 +1,7 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startGuardian } from './guardian-order.ts';
+import { DATA_DIR_PREFIX, startGuardian } from './guardian-order.ts';
 import { processAlive } from './sweep.ts';
 
 /** The postmaster pids of the servers running on data folders within `folder` (a few levels down). */
@@ -44,4 +45,27 @@ export async function guardFolder(folder: string): Promise<{ close(): Promise<vo
   const guardian = await startGuardian({ kind: 'folder', folder });
   if (guardian.report.error) throw new Error(guardian.report.error);
   return { close: guardian.close };
+}
+
+/**
+ * The data folders of embedded test servers whose guardian is gone (killed outright, or the
+ * machine lost power): their servers are stopped and the folders removed. A folder whose
+ * guardian still runs belongs to a run in progress and stays.
+ */
+export async function removeAbandonedDataDirs(parent: string = tmpdir()): Promise<string[]> {
+  const removed: string[] = [];
+  for (const name of readdirSync(parent).filter((entry) => entry.startsWith(DATA_DIR_PREFIX))) {
+    const folder = join(parent, name);
+    let guardianPid: number;
+    try {
+      guardianPid = (JSON.parse(readFileSync(join(folder, 'guardian.json'), 'utf8')) as { pid: number }).pid;
+    } catch {
+      continue; // being created, or not ours
+    }
+    if (!Number.isInteger(guardianPid) || processAlive(guardianPid)) continue;
+    await stopServersIn(folder);
+    rmSync(folder, { recursive: true, force: true });
+    removed.push(folder);
+  }
+  return removed;
 }

@@ -1,4 +1,4 @@
-export { guardFolder } from './folder.ts';
+export { guardFolder, removeAbandonedDataDirs } from './folder.ts';
 export { DATA_DIR_PREFIX } from './guardian-order.ts';
 export { runWithTestServer } from './run.ts';
 export { DEFAULT_TEST_SERVER_URL, startTestServer, type TestServer } from './server.ts';

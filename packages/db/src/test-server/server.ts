@@ -1,5 +1,6 @@
 import { parseTestEnv } from '@strata/config';
 import { randomId } from '../ids.ts';
+import { removeAbandonedDataDirs } from './folder.ts';
 import { startGuardian } from './guardian-order.ts';
 import { serverAddress, whyNotUsable } from './probe.ts';
 import { dropOrphanedDatabases } from './sweep.ts';
@@ -32,6 +33,8 @@ export async function startTestServer(options: { env?: NodeJS.ProcessEnv; log?: 
   const log = options.log ?? (() => {});
   const testEnv = parseTestEnv(env);
   const runId = randomId(16);
+  const abandoned = await removeAbandonedDataDirs();
+  if (abandoned.length > 0) log(`tests: removed ${abandoned.length} embedded test server(s) left by runs that no longer exist`);
 
   let serverUrl: string | undefined;
   let source: TestServer['source'];

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { hostname, tmpdir } from 'node:os';
@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TEST_SERVER_URL } from '../testing.ts';
+import { removeAbandonedDataDirs } from './folder.ts';
 import type { FixtureReport } from './fixtures/report.ts';
 import { DATA_DIR_PREFIX } from './guardian-order.ts';
 import { startTestServer } from './server.ts';
@@ -254,6 +255,26 @@ describe('guardFolder', () => {
     process.kill(owner.pid ?? 0, 'SIGKILL');
     await until(() => !existsSync(folder), 'the guardian to remove the folder');
     expect(processesMentioning(dataDir)).toEqual([]);
+  });
+});
+
+describe('removeAbandonedDataDirs', () => {
+  it('removes the data folders whose guardian is gone, and keeps those of runs in progress', async () => {
+    const gone = spawn(process.execPath, ['-e', '']);
+    await new Promise((resolve) => gone.once('exit', resolve));
+    const parent = join(scratch, 'tmp');
+    const folder = (name: string, guardianPid?: number) => {
+      const path = join(parent, name);
+      mkdirSync(join(path, 'pg'), { recursive: true });
+      if (guardianPid !== undefined) writeFileSync(join(path, 'guardian.json'), JSON.stringify({ pid: guardianPid, runId: name }));
+      return path;
+    };
+    const abandoned = folder(`${DATA_DIR_PREFIX}abandoned-x`, gone.pid);
+    const live = folder(`${DATA_DIR_PREFIX}live-x`, process.pid);
+    const starting = folder(`${DATA_DIR_PREFIX}starting-x`);
+    const foreign = folder('someone-else', gone.pid);
+    expect(await removeAbandonedDataDirs(parent)).toEqual([abandoned]);
+    expect([abandoned, live, starting, foreign].map(existsSync)).toEqual([false, true, true, true]);
   });
 });
 
