@@ -82,7 +82,8 @@ async function startRun(order: Extract<GuardianOrder, { kind: 'run' }>): Promise
     // mkdtemp makes it 0700; as root the server runs as the OS user postgres, which must enter it.
     chmodSync(dataDir, 0o755);
     writeFileSync(join(dataDir, 'guardian.json'), JSON.stringify({ pid: process.pid, runId: order.runId }));
-    embedded = await startEmbeddedPostgres({ dataDir, database: 'postgres' });
+    // A throwaway server: durability across a crash buys nothing, and every commit's fsync costs the tests time.
+    embedded = await startEmbeddedPostgres({ dataDir, database: 'postgres', settings: { fsync: 'off', synchronous_commit: 'off', full_page_writes: 'off' } });
     url = embedded.url;
   }
   report({ url, ...(dataDir ? { dataDir } : {}) });
