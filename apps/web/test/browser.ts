@@ -1,15 +1,12 @@
-import { existsSync } from 'node:fs';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import { findChromium } from './chromium.ts';
 
-const CHROMIUM = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
-
-/** Debian's Chromium, headless, with the flags this machine's closed network needs. */
+/** The Chromium found by the global setup (chromium-setup.ts), headless, with the flags a closed network needs. */
 export async function launchBrowser(): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(`Chromium not found at ${CHROMIUM}: install it with \`apt-get install -y chromium\` (.ci/run does) or set CHROMIUM_PATH.`);
-  }
+  const found = findChromium();
+  if (!found.found) throw new Error(found.message);
   return chromium.launch({
-    executablePath: CHROMIUM,
+    executablePath: found.path,
     args: [
       '--headless',
       '--no-sandbox',

@@ -38,12 +38,16 @@ export async function startWeb(env: Record<string, string | undefined>): Promise
   child.stderr?.on('data', (d) => (output += d));
   const url = `http://127.0.0.1:${port}`;
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`web did not start: ${output}`)), 30_000);
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL'); // not left behind by a caller that gives up on it
+      reject(new Error(`web did not start: ${output}`));
+    }, 30_000);
     child.once('exit', (code) => {
       clearTimeout(timer);
       reject(new Error(`web exited with ${code}: ${output}`));
     });
     const check = () => {
+      if (child.exitCode !== null || child.signalCode !== null) return; // already rejected
       if (output.includes('web listening')) {
         clearTimeout(timer);
         resolve();

@@ -89,6 +89,7 @@ describe('the built-in agents, end to end through a worker process', () => {
   it('keeps a coordination wait across a worker restart', async () => {
     await Promise.all(workers.splice(0).map((w) => w.stop()));
     const first = await builtInWorker();
+    workers.push(first); // stopped in afterAll if the test fails before it stops it
     const ws = await h.workspace();
     const strategyId = await h.strategy(ws, [{ key: 'hold', description: 'Hold on', agentType: 'coordination', input: { waitSeconds: 3 } }]);
     const execution = await startExecution(h.ctx, { strategyId, workspaceId: ws });
@@ -98,6 +99,7 @@ describe('the built-in agents, end to end through a worker process', () => {
       await new Promise((r) => setTimeout(r, 25));
     }
     expect(await first.stop()).toBe(0);
+    workers.splice(workers.indexOf(first), 1);
     const second = await builtInWorker();
     workers.push(second);
     const done = await h.waitForStatus(execution.id, ['completed'], 30_000);

@@ -1,8 +1,9 @@
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createDatabase, runMigrations, workspaces, newId } from '@strata/db';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '@strata/db/embedded';
+import { guardFolder } from '@strata/db/test-server';
 import { createStrategy, ensureAgentQueues, getExecutionStatus, pgBossTaskQueue, startExecution } from '@strata/engine';
 import { PgBoss } from 'pg-boss';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -11,6 +12,8 @@ import { spawnWorker, type WorkerProcess } from '../test/processes.ts';
 /** PostgreSQL itself restarted mid-run: the test runs its own server and stops and starts it. */
 const parent = mkdtempSync(join(tmpdir(), 'strata-restart-'));
 chmodSync(parent, 0o755);
+// Its server is not stopped by a Ctrl-C (its own process group): the guard stops it and removes the folder however this file ends.
+const guard = await guardFolder(parent);
 const dataDir = join(parent, 'data');
 let server: EmbeddedPostgres | undefined;
 const workers: WorkerProcess[] = [];
@@ -18,7 +21,7 @@ const workers: WorkerProcess[] = [];
 afterAll(async () => {
   await Promise.all(workers.map((w) => w.stop('SIGKILL')));
   await server?.stop();
-  rmSync(parent, { recursive: true, force: true });
+  await guard.close();
 });
 
 describe('a PostgreSQL restart mid-run', () => {

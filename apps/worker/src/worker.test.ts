@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '@strata/config';
 import { createTestDatabase, type TestDatabase } from '@strata/db/testing';
@@ -7,11 +7,14 @@ import { startWorker } from './worker.ts';
 
 let test: TestDatabase;
 const logger = createLogger('worker-test', 'silent');
+const children: ChildProcess[] = [];
 
 beforeAll(async () => {
   test = await createTestDatabase();
 });
 afterAll(async () => {
+  // A worker process a failed test left running.
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   await test?.drop();
 });
 
@@ -52,6 +55,7 @@ describe('worker', () => {
       env: { ...process.env, DATABASE_URL: test.url, LOG_LEVEL: 'info' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    children.push(child);
     let output = '';
     child.stderr.on('data', (d) => (output += d));
     await new Promise<void>((resolve, reject) => {
@@ -76,6 +80,7 @@ describe('worker', () => {
       env: { ...process.env, DATABASE_URL: '', PORT: 'not-a-port' },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
+    children.push(child);
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));

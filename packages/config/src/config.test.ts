@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, childEnv, parseCliEnv, parseConfig } from './index.ts';
+import { ConfigError, childEnv, parseCliEnv, parseConfig, parseTestEnv } from './index.ts';
 
 describe('parseConfig', () => {
   it('applies the documented defaults', () => {
@@ -88,5 +88,25 @@ describe('parseCliEnv', () => {
   it('reads the command line variables and names a bad one', () => {
     expect(parseCliEnv({ STRATA_URL: 'https://strata.example', STRATA_TOKEN: ' ', PORT: 'not read here' })).toMatchObject({ STRATA_URL: 'https://strata.example', STRATA_TOKEN: undefined });
     expect(() => parseCliEnv({ STRATA_URL: 'strata.example' })).toThrow(/STRATA_URL: must be an http:\/\/ or https:\/\/ URL \(got "strata.example"\)/);
+  });
+});
+
+describe('parseTestEnv', () => {
+  it('reads the test run\'s variables; empty counts as unset', () => {
+    expect(parseTestEnv({ TEST_DATABASE_URL: 'postgres://postgres@db:5432/postgres', STRATA_TEST_RUN_ID: 'abc123def456ghij', CHROMIUM_PATH: '/opt/chrome', STRATA_TEST_DEFAULT_DB_URL: '' })).toEqual({
+      TEST_DATABASE_URL: 'postgres://postgres@db:5432/postgres',
+      STRATA_TEST_RUN_ID: 'abc123def456ghij',
+      CHROMIUM_PATH: '/opt/chrome',
+      STRATA_TEST_DEFAULT_DB_URL: undefined,
+    });
+  });
+
+  it.each([
+    ['TEST_DATABASE_URL', 'mysql://x'],
+    ['STRATA_TEST_DEFAULT_DB_URL', '127.0.0.1:5432'],
+    ['STRATA_TEST_RUN_ID', 'Not An Id'],
+  ])('names the variable when %s=%s is wrong', (name, value) => {
+    expect(() => parseTestEnv({ [name]: value })).toThrow(ConfigError);
+    expect(() => parseTestEnv({ [name]: value })).toThrow(name);
   });
 });

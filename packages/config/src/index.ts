@@ -1,7 +1,7 @@
 import type { z } from 'zod';
-import { type CliEnv, cliEnvSchema, configSchema, type Config } from './schema.ts';
+import { type CliEnv, cliEnvSchema, configSchema, type Config, type TestEnv, testEnvSchema } from './schema.ts';
 
-export { type CliEnv, cliEnvSchema, configSchema, type Config, LOG_FORMATS } from './schema.ts';
+export { type CliEnv, cliEnvSchema, configSchema, type Config, LOG_FORMATS, type TestEnv, testEnvSchema } from './schema.ts';
 export { createLogger, type LogFormat, type Logger, resolveLogFormat } from './logger.ts';
 export { currentLogFields, type LogFields, withLogFields, withoutLogFields } from './log-context.ts';
 
@@ -33,6 +33,11 @@ function parseWith<T>(schema: z.ZodType<T>, env: Record<string, string | undefin
     return `${name}: ${issue.message} (got ${JSON.stringify(env[name] ?? null)})`;
   });
   throw new ConfigError(problems);
+}
+
+/** The test run's own variables (TEST_DATABASE_URL, CHROMIUM_PATH, ...), validated the same way. */
+export function parseTestEnv(env: Record<string, string | undefined>): TestEnv {
+  return parseWith(testEnvSchema, env);
 }
 
 let cached: Config | undefined;

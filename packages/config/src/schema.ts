@@ -165,3 +165,20 @@ export const cliEnvSchema = z.object({
 });
 
 export type CliEnv = z.infer<typeof cliEnvSchema>;
+
+/**
+ * The variables of the test run (`pnpm test` and each package's vitest), apart from the app's
+ * own: read by the test harnesses only, never by web or worker.
+ */
+export const testEnvSchema = z.object({
+  /** A server the tests may create and drop `strata_test_*` databases on. Unset: the default address, else an embedded PostgreSQL for the run. */
+  TEST_DATABASE_URL: postgresUrl,
+  /** Tests of the test setup only: the address probed instead of 127.0.0.1:5432 (point it at a closed port to take the embedded path). */
+  STRATA_TEST_DEFAULT_DB_URL: postgresUrl,
+  /** Set by the test run itself (the outermost `pnpm test` or vitest): which run owns the server and cleans up after it. */
+  STRATA_TEST_RUN_ID: optionalString.refine((v) => v === undefined || /^[a-z0-9]{8,32}$/.test(v), 'must be 8 to 32 lowercase letters and digits'),
+  /** The Chromium (or Chrome) binary for the browser tests. Unset: found on PATH, in the usual places or in the Playwright cache. */
+  CHROMIUM_PATH: optionalString,
+});
+
+export type TestEnv = z.infer<typeof testEnvSchema>;

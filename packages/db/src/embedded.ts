@@ -31,6 +31,8 @@ export interface EmbeddedPostgresOptions {
   startTimeoutMs?: number;
   /** A fixed port (default: a free one), e.g. to restart a server where clients expect it. */
   port?: number;
+  /** Extra server settings (`-c name=value`), e.g. no fsync for a throwaway test server. */
+  settings?: Record<string, string>;
 }
 
 const SUPERUSER = 'postgres';
@@ -218,7 +220,10 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions): P
   // the database stops last, when we stop it.
   const child = spawn(
     join(binDir, 'postgres'),
-    ['-D', pgData, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
+    [
+      ...['-D', pgData, '-p', String(port), '-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories=', '-c', 'max_connections=200'],
+      ...Object.entries(options.settings ?? {}).flatMap(([name, value]) => ['-c', `${name}=${value}`]),
+    ],
     { detached: true, stdio: ['ignore', logFd, logFd], ...(user ? { uid: user.uid, gid: user.gid } : {}), env: childEnv({ LC_ALL: 'C', LANG: 'C' }) },
   );
   closeSync(logFd);

@@ -1,14 +1,20 @@
+import { parseTestEnv } from '@strata/config';
 import postgres from 'postgres';
 import { createDatabase, type Database } from './client.ts';
 import { randomId } from './ids.ts';
 import { runMigrations } from './migrate.ts';
+import { DEFAULT_TEST_SERVER_URL } from './test-server/server.ts';
+import { currentTag, TEST_DATABASE_PREFIX, tagDatabase } from './test-server/tags.ts';
 
 /**
- * Test-only helpers. Each test file (or vitest worker) gets a fresh database created from
- * TEST_DATABASE_URL (default: the local server), migrated, and dropped afterwards.
+ * Test-only helpers. Each test file (or vitest worker) gets a fresh database created on
+ * TEST_DATABASE_URL's server, migrated, and dropped afterwards. The test run sets that
+ * variable (the global setup, test-server/vitest-setup.ts); the default serves scripts that
+ * use these helpers outside a test run (bench).
  */
-// biome-ignore lint/style/noProcessEnv: test setup reads its own variable
-export const TEST_SERVER_URL = process.env.TEST_DATABASE_URL || 'postgres://postgres@127.0.0.1:5432/postgres';
+// biome-ignore lint/style/noProcessEnv: test setup reads its own variables
+const testEnv = parseTestEnv(process.env);
+export const TEST_SERVER_URL = testEnv.TEST_DATABASE_URL ?? DEFAULT_TEST_SERVER_URL;
 
 export interface TestDatabase extends Database {
   url: string;
@@ -24,10 +30,12 @@ export function databaseUrl(serverUrl: string, name: string): string {
 }
 
 export async function createTestDatabase(options: { migrate?: boolean } = {}): Promise<TestDatabase> {
-  const name = `strata_test_${process.pid}_${randomId(8)}`;
+  const name = `${TEST_DATABASE_PREFIX}${process.pid}_${randomId(8)}`;
   const admin = postgres(TEST_SERVER_URL, { max: 1, onnotice: () => {} });
   try {
     await admin.unsafe(`create database "${name}"`);
+    // Who made it: the run's cleanup drops its own, and leftovers of dead processes (test-server/tags.ts).
+    await tagDatabase(admin, name, currentTag(testEnv.STRATA_TEST_RUN_ID));
   } finally {
     await admin.end({ timeout: 2 });
   }

@@ -1,18 +1,33 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { guardFolder } from '@strata/db/test-server';
 import { createTestDatabase } from '@strata/db/testing';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 
 const START = fileURLToPath(new URL('./start.ts', import.meta.url));
 const parent = mkdtempSync(join(tmpdir(), 'strata-start-'));
 chmodSync(parent, 0o755);
+// The launchers' embedded database lives here: stopped and removed however this file ends.
+const guard = await guardFolder(parent);
 const dataDir = join(parent, 'data');
+const launchers: ChildProcess[] = [];
 
-afterAll(() => rmSync(parent, { recursive: true, force: true }));
+// A launcher a failed test left running is stopped as a user would (SIGTERM stops web, worker and database).
+afterEach(async () => {
+  await Promise.all(
+    launchers.splice(0).map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }),
+  );
+});
+afterAll(() => guard.close());
 
 async function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -42,6 +57,7 @@ async function start(env: Record<string, string>): Promise<Started> {
     env: { ...shellEnv(), DATABASE_URL: '', STRATA_DATA_DIR: dataDir, LOG_LEVEL: 'info', ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  launchers.push(child);
   let output = '';
   child.stdout?.on('data', (d) => (output += d));
   child.stderr?.on('data', (d) => (output += d));
@@ -233,6 +249,7 @@ describe('pnpm start (the launcher)', () => {
 
   it('stops at once with a message naming a wrong variable', async () => {
     const child = spawn(process.execPath, [START], { env: { ...process.env, PORT: 'eighty' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    launchers.push(child);
     let output = '';
     child.stdout.on('data', (d) => (output += d));
     child.stderr.on('data', (d) => (output += d));
