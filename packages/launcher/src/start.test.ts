@@ -1,12 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { guardFolder } from '@strata/db/test-server';
 import { createTestDatabase } from '@strata/db/testing';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import getPort from 'get-port';
 
 const START = fileURLToPath(new URL('./start.ts', import.meta.url));
 const parent = mkdtempSync(join(tmpdir(), 'strata-start-'));
@@ -29,15 +29,8 @@ afterEach(async () => {
 });
 afterAll(() => guard.close());
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolve(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+/** A port free right now on loopback (get-port). */
+const freePort = (): Promise<number> => getPort({ host: '127.0.0.1' });
 
 interface Started {
   child: ChildProcess;
