@@ -1,4 +1,5 @@
 import type { AgentType, Priority } from '@strata/db';
+import type { SpanContext } from '@strata/telemetry';
 import { type SQL, sql } from 'drizzle-orm';
 import { backoffMs, type EngineContext } from './context.ts';
 import { bumpCounts } from './counts.ts';
@@ -175,7 +176,8 @@ export type AttemptOutcome =
   | (OutcomeBase & { ok: true; result: unknown })
   | (OutcomeBase & { ok: false; error: string; retryable: boolean; leaseLapsed?: boolean; code?: string })
   | (OutcomeBase & { ok: 'wait'; until: Date; progress?: Record<string, unknown> | undefined; wakeWhenReady?: boolean })
-  | (OutcomeBase & { ok: 'child'; request: ChildRequest })
+  /** `attemptSpan`: the attempt's span (tracing on), under which the child execution joins the parent's trace. */
+  | (OutcomeBase & { ok: 'child'; request: ChildRequest; attemptSpan?: SpanContext })
   | (OutcomeBase & { ok: 'release'; reason: string });
 
 type FailedRow = LeftRunning & {

@@ -261,7 +261,10 @@ export async function startEngineWorker(options: EngineWorkerOptions): Promise<E
       if (traced) endAttemptSpan(traced.span, 'lease_lost');
       return undefined;
     }
-    if (traced) endAttemptSpan(traced.span, attemptOutcomeName(outcome), outcome.ok === false ? outcome.error : undefined);
+    if (traced) {
+      endAttemptSpan(traced.span, attemptOutcomeName(outcome), outcome.ok === false ? outcome.error : undefined);
+      if (outcome.ok === 'child') outcome = { ...outcome, attemptSpan: traced.span.spanContext() };
+    }
     // A hand-back (the worker is stopping, the infrastructure failed) frees no lane for more work.
     return record(outcome, outcome.ok === 'release' || stopping ? undefined : lane);
   };

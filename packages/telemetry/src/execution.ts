@@ -9,7 +9,7 @@
  * that ends the execution (completed, failed or cancelled). A process that dies leaves no
  * half-open span: an attempt's span exists only once ended, the execution's only once settled.
  */
-import { type Attributes, type Context, propagation, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, type TimeInput, TraceFlags, trace } from '@opentelemetry/api';
+import { type Attributes, type Context, context, propagation, ROOT_CONTEXT, type Span, type SpanContext, SpanKind, SpanStatusCode, type TimeInput, TraceFlags, trace } from '@opentelemetry/api';
 import { randomSpanId, randomTraceId, tracingEnabled, withForcedIds } from './state.ts';
 
 /** What executions.trace_context holds: the W3C context of the execution span, and its parent's span id. */
@@ -42,6 +42,16 @@ export function newExecutionTrace(): ExecutionTrace | null {
   propagation.inject(own, carrier);
   if (!carrier.traceparent) return null;
   return { traceparent: carrier.traceparent, ...(carrier.tracestate ? { tracestate: carrier.tracestate } : {}), ...(underParent ? { parentSpanId: parent.spanId } : {}) };
+}
+
+/**
+ * Runs `fn` with `parent` (an ended span's context, such as a task attempt's) as the active span,
+ * so an execution started inside (a child execution) joins its trace under it. Plain `fn()` when
+ * tracing is off or there is no parent.
+ */
+export function underSpan<T>(parent: SpanContext | undefined, fn: () => T): T {
+  if (!parent || !tracingEnabled() || !trace.isSpanContextValid(parent)) return fn();
+  return context.with(trace.setSpanContext(ROOT_CONTEXT, parent), fn);
 }
 
 /** The context a task attempt's span starts in: the execution span as its (remote) parent. */

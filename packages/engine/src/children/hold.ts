@@ -1,3 +1,4 @@
+import { underSpan } from '@strata/telemetry';
 import { sql } from 'drizzle-orm';
 import { type LeftRunning, leftRunningColumns } from '../throttle/release.ts';
 import type { EngineContext } from '../context.ts';
@@ -114,14 +115,17 @@ export async function holdForChildren(
     const childId =
       existing ??
       (
-        await createExecution(tx, ctx.queue, plan!, {
-          strategyId: plan!.strategyId,
-          workspaceId: task.workspaceId,
-          input: outcome.request.input ?? {},
-          version: plan!.version,
-          ...(createdBy ? { createdBy } : {}),
-          parent: { executionId, taskId, attempt },
-        })
+        // Under the attempt's span: the child's trace is its parent's, one trace for the whole run.
+        await underSpan(outcome.attemptSpan, () =>
+          createExecution(tx, ctx.queue, plan!, {
+            strategyId: plan!.strategyId,
+            workspaceId: task.workspaceId,
+            input: outcome.request.input ?? {},
+            version: plan!.version,
+            ...(createdBy ? { createdBy } : {}),
+            parent: { executionId, taskId, attempt },
+          }),
+        )
       ).id;
     const [child] = await tx.execute<{ status: string }>(sql`select status from executions where id = ${childId}`);
     const waitSeconds = child && isTerminalStatus(child.status) ? 0 : pollSeconds;
