@@ -62,8 +62,8 @@ beforeAll(async () => {
   receiverUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
 
   h = await createEngineHarness();
-  // Spans leave in batches every 5 s (the SDK's default): each wait below allows for that.
-  const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl };
+  // Spans leave in batches every 100 ms here (5 s by default): each wait below allows for a batch.
+  const otel = { OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl, OTEL_BSP_SCHEDULE_DELAY: '100' };
   web = await startWeb({ DATABASE_URL: h.database.url, ...otel });
   worker = await spawnWorker(h.database.url, { ...otel, STRATA_AGENT_MODULES: fileURLToPath(new URL('../../worker/test/trace-agents.ts', import.meta.url)), TASK_RETRY_BASE_MS: '100' });
   token = (await apiCall(web.url, '/api/auth/signup', { body: { email: 'traces@example.com', password: 'a tracing password' } })).body.token;

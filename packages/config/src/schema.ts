@@ -72,6 +72,8 @@ export const configSchema = z.object({
   OTEL_EXPORTER_OTLP_ENDPOINT: httpUrl,
   /** The service name on exported spans; unset, `strata-web` or `strata-worker`. */
   OTEL_SERVICE_NAME: optionalString,
+  /** OpenTelemetry's batch delay: how long spans wait before export (ms); the SDK reads no variable itself, so this one is passed on. */
+  OTEL_BSP_SCHEDULE_DELAY: positiveInt.max(60_000).default(5000),
   /** `development` only: error bodies may then carry stack traces. Any other value, or unset, is production behaviour. */
   NODE_ENV: optionalString,
   STRATA_DEMO: z
