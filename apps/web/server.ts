@@ -35,7 +35,7 @@ const { handler } = await import(new URL('./build/handler.js', import.meta.url).
 });
 const { createStreamServer } = await import('./src/stream-server.ts');
 const { answerClientErrors, guardRequests, guardUpgrades } = await import('./src/http-guard.ts');
-const { scopeRequests } = await import('./src/request-scope.ts');
+const { scopeRequests, scopeUpgrades } = await import('./src/request-scope.ts');
 const transport = { origin: config.ORIGIN, trustProxy: config.TRUST_PROXY };
 const streams = createStreamServer({ databaseUrl: config.DATABASE_URL, logger, transport });
 const { createWebMetrics } = await import('./src/web-metrics.ts');
@@ -48,7 +48,7 @@ const server = createServer(scopeRequests(guardRequests(logger, transport, (req,
   if (streams.handleRequest(req, res)) return;
   handler(req, res);
 })));
-server.on('upgrade', guardUpgrades(logger, (req, socket, head) => streams.handleUpgrade(req, socket, head)));
+server.on('upgrade', scopeUpgrades(guardUpgrades(logger, (req, socket, head) => streams.handleUpgrade(req, socket, head))));
 answerClientErrors(server, logger);
 server.keepAliveTimeout = 65_000;
 

@@ -15,8 +15,8 @@ export function streamUpgradeDevPlugin(): Plugin {
       const { guardUpgrades } = await import('./http-guard.ts');
       const logger = createLogger('web', config.LOG_LEVEL, config.LOG_FORMAT);
       const streams = createStreamServer({ databaseUrl: config.DATABASE_URL, logger, transport: { origin: config.ORIGIN, trustProxy: config.TRUST_PROXY } });
-      const streamUpgrade = guardUpgrades(logger, (request, socket, head) => streams.handleUpgrade(request, socket, head));
-      const { inRequestScope } = await import('./request-scope.ts');
+      const { inRequestScope, scopeUpgrades } = await import('./request-scope.ts');
+      const streamUpgrade = scopeUpgrades(guardUpgrades(logger, (request, socket, head) => streams.handleUpgrade(request, socket, head)));
       server.middlewares.use((req, res, next) => inRequestScope(req, res, next));
       server.middlewares.use((req, res, next) => {
         if (!streams.handleRequest(req, res)) next();

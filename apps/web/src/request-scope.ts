@@ -6,7 +6,8 @@
  * handler recognised (setHttpRoute) and ended with the status when the response is done.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { REQUEST_ID_HEADER, requestIdOf } from '@strata/api';
+import type { Duplex } from 'node:stream';
+import { REQUEST_ID_HEADER, requestIdOf, tagUpgradeSocket } from '@strata/api';
 import { withLogFields } from '@strata/config';
 import { endRequestSpan, otelContext, startRequestSpan } from '@strata/telemetry';
 
@@ -22,6 +23,17 @@ export function inRequestScope<T>(req: IncomingMessage, res: ServerResponse, nex
   // 'close' comes after the response is sent and when the client leaves early alike.
   res.once('close', () => endRequestSpan(traced.span, res.statusCode));
   return otelContext.with(traced.context, run);
+}
+
+type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => unknown;
+
+/** The same for upgrades (the WebSocket stream): the id goes on the 101 or the refusal, and on every line logged for it. */
+export function scopeUpgrades(listener: UpgradeListener): UpgradeListener {
+  return (req, socket, head) => {
+    const requestId = requestIdOf(req.headers[REQUEST_ID_HEADER]);
+    tagUpgradeSocket(socket, requestId);
+    return withLogFields({ requestId }, () => listener(req, socket, head));
+  };
 }
 
 export function scopeRequests(listener: RequestListener): RequestListener {

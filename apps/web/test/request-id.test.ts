@@ -78,4 +78,44 @@ describe('X-Request-Id', () => {
     // Lines about no request carry no id.
     expect(lines.find((line) => String(line.msg).startsWith('web listening'))?.requestId).toBeUndefined();
   });
+
+  it('is on WebSocket upgrades: the 101, a refusal (401) and a malformed target (400), each with the lines logged for it', async () => {
+    const upgrade = (path: string, id: string, auth?: string) =>
+      rawExchange(
+        web.url,
+        `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n${auth ? `Authorization: Bearer ${auth}\r\n` : ''}X-Request-Id: ${id}\r\n\r\n`,
+      );
+    const refused = await upgrade('/api/executions/exec_1_x/stream', 'ws-refused-0003');
+    refused.socket.destroy();
+    expect(refused.status).toBe(401);
+    expect(refused.head).toMatch(/\r\nx-request-id: ws-refused-0003\r\n/i);
+    const malformed = await upgrade('/api/executions/%E0%A4%A/stream', 'ws-malformed-0004');
+    malformed.socket.destroy();
+    expect(malformed.status).toBe(400);
+    expect(malformed.head).toMatch(/\r\nx-request-id: ws-malformed-0004\r\n/i);
+
+    // A 101 needs a caller who may read a real execution.
+    const json = { 'content-type': 'application/json' };
+    const { token } = (await (await fetch(`${web.url}/api/auth/signup`, { method: 'POST', headers: json, body: JSON.stringify({ email: 'ws-id@example.com', password: 'a request id password' }) })).json()) as { token: string };
+    const authed = { ...json, authorization: `Bearer ${token}` };
+    const { workspace } = (await (await fetch(`${web.url}/api/workspaces`, { method: 'POST', headers: authed, body: JSON.stringify({ name: 'Ids' }) })).json()) as { workspace: { id: string } };
+    const { strategy } = (await (
+      await fetch(`${web.url}/api/strategies`, { method: 'POST', headers: authed, body: JSON.stringify({ workspaceId: workspace.id, name: 'One', items: [{ key: 'a', description: 'A', agentType: 'coordination' }] }) })
+    ).json()) as { strategy: { id: string } };
+    const { executionId } = (await (await fetch(`${web.url}/api/executions/start`, { method: 'POST', headers: authed, body: JSON.stringify({ strategyId: strategy.id, workspaceId: workspace.id }) })).json()) as { executionId: string };
+    const opened = await upgrade(`/api/executions/${executionId}/stream`, 'ws-open-0005', token);
+    opened.socket.destroy();
+    expect(opened.status).toBe(101);
+    expect(opened.head).toMatch(/\r\nx-request-id: ws-open-0005(\r\n|$)/i);
+
+    const logged = () =>
+      web
+        .output()
+        .split('\n')
+        .filter((line) => line.startsWith('{'))
+        .map((line) => JSON.parse(line) as Record<string, unknown>)
+        .filter((line) => line.requestId === 'ws-malformed-0004');
+    await until('the malformed upgrade logged', () => logged().length > 0, 10_000);
+    expect(logged().map((line) => line.msg)).toEqual([expect.stringContaining('malformed upgrade refused')]);
+  });
 });

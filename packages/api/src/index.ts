@@ -18,4 +18,4 @@ export { handleTrpc, MAX_BATCH_CALLS } from './trpc-http.ts';
 export { isHttpsRequest, NON_PAGE_CSP, securityHeaders, type TransportPolicy } from './transport-security.ts';
 export { clientAddress } from './client-address.ts';
 export { answerSocket, rawJsonResponse } from './raw-answer.ts';
-export { REQUEST_ID_HEADER, requestIdOf } from './request-id.ts';
+export { REQUEST_ID_HEADER, requestIdOf, tagUpgradeSocket } from './request-id.ts';

@@ -1,4 +1,5 @@
 import type { Duplex } from 'node:stream';
+import { upgradeRequestId } from './request-id.ts';
 
 /**
  * Answers on a raw socket that no ServerResponse owns (refused upgrades, parser errors): one
@@ -31,7 +32,8 @@ export function answerSocket(socket: Duplex, status: number, error: string, head
     socket.destroy();
     return;
   }
-  socket.end(rawJsonResponse(status, error, headers));
+  const requestId = upgradeRequestId(socket);
+  socket.end(rawJsonResponse(status, error, requestId ? { 'X-Request-Id': requestId, ...headers } : headers));
   // A client that never reads the answer does not keep the socket.
   setTimeout(() => socket.destroy(), 5_000).unref();
 }

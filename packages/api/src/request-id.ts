@@ -14,3 +14,16 @@ export function requestIdOf(header: string | readonly string[] | null | undefine
   const value = typeof header === 'string' ? header : header?.[0];
   return value !== undefined && ACCEPTED.test(value) ? value : randomUUID();
 }
+
+/** The ids of upgrade requests, by socket: answers written on the raw socket (a 101, a refusal) carry it too. */
+const upgradeIds = new WeakMap<object, string>();
+
+/** Gives an upgrade request's socket its request id (the web server's request scope does, for every upgrade). */
+export function tagUpgradeSocket(socket: object, requestId: string): void {
+  upgradeIds.set(socket, requestId);
+}
+
+/** The request id of the upgrade on this socket, if it was given one. */
+export function upgradeRequestId(socket: object): string | undefined {
+  return upgradeIds.get(socket);
+}

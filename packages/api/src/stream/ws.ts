@@ -2,6 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer, type WebSocket } from 'ws';
 import { answerSocket } from '../raw-answer.ts';
+import { upgradeRequestId } from '../request-id.ts';
 import { type WireEvent, wsFrame } from './hub.ts';
 import { admitStream, authorizeStream, crossSiteRefusal, openStream, resumePoint, type StreamDeps } from './session.ts';
 
@@ -47,6 +48,11 @@ function streamTarget(request: IncomingMessage): { url: URL; executionId: string
  */
 export function createStreamUpgradeHandler(getDeps: () => Promise<StreamDeps>) {
   const wss = new WebSocketServer({ noServer: true, perMessageDeflate: false });
+  // The 101 carries the request's id, as every other answer of the web process does.
+  wss.on('headers', (headers, request) => {
+    const requestId = upgradeRequestId(request.socket);
+    if (requestId) headers.push(`X-Request-Id: ${requestId}`);
+  });
   return async (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const target = streamTarget(request);
     if (!target) return answerSocket(socket, 404, 'Not found');
