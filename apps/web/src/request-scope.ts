@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { REQUEST_ID_HEADER, requestIdOf, tagUpgradeSocket } from '@strata/api';
 import { withLogFields } from '@strata/config';
-import { endRequestSpan, otelContext, startRequestSpan } from '@strata/telemetry';
+import { endRequestSpan, otelContext, startRequestSpan, withRouteSlot } from '@strata/telemetry';
 
 type RequestListener = (req: IncomingMessage, res: ServerResponse) => unknown;
 
@@ -17,7 +17,7 @@ type RequestListener = (req: IncomingMessage, res: ServerResponse) => unknown;
 export function inRequestScope<T>(req: IncomingMessage, res: ServerResponse, next: () => T): T {
   const requestId = requestIdOf(req.headers[REQUEST_ID_HEADER]);
   res.setHeader(REQUEST_ID_HEADER, requestId);
-  const run = () => withLogFields({ requestId }, next);
+  const run = () => withRouteSlot(() => withLogFields({ requestId }, next));
   const traced = startRequestSpan({ method: req.method ?? 'GET', path: (req.url ?? '/').split('?')[0]!.slice(0, 2048), headers: req.headers, requestId });
   if (!traced) return run();
   // 'close' comes after the response is sent and when the client leaves early alike.

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { routeTemplate } from '@strata/api';
 import type { Logger } from '@strata/config';
 import { createDatabase } from '@strata/db';
+import { currentRouteSlot } from '@strata/telemetry';
 import { addStateGauges, countEngineEvents, observeHttpRequest, processMetrics, serveMetrics } from '@strata/metrics';
 
 export interface WebMetrics {
@@ -28,7 +29,10 @@ export function createWebMetrics(options: { databaseUrl: string; logger: Logger;
       } catch {
         // The guard refuses targets that do not parse before they get here.
       }
-      observeHttpRequest(metrics, req, res, routeTemplate(req.method ?? 'GET', pathname));
+      const template = routeTemplate(req.method ?? 'GET', pathname);
+      // A dashboard page is labelled with the SvelteKit route that served it (`/app/w/[workspaceId]`), a fixed set.
+      const slot = template === 'page' ? currentRouteSlot() : undefined;
+      observeHttpRequest(metrics, req, res, slot ? () => slot.route ?? 'page' : template);
       return serveMetrics(req, res, { metrics, token: options.token, logger: options.logger });
     },
     async close() {

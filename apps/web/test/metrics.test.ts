@@ -75,6 +75,12 @@ describe('GET /metrics on the web process', () => {
     expect(during.value('strata_executions_started_total')).toBe(1);
     expect(during.value('strata_http_requests_total', { method: 'POST', route: '/api/executions/start', status: '200' })).toBe(1);
     expect(during.value('strata_http_requests_total', { method: 'GET', route: '/api/executions/:id/status', status: '200' })).toBe(3);
+    // Dashboard pages by the SvelteKit route that served them; a path no route serves is `page`.
+    for (const path of ['/login', '/login', `/app/w/${workspaceId}`, '/no/such/page']) await (await fetch(`${web.url}${path}`, { redirect: 'manual' })).arrayBuffer();
+    const pages = await scrape();
+    expect(pages.value('strata_http_requests_total', { method: 'GET', route: '/login', status: '200' })).toBe(2);
+    expect(pages.value('strata_http_requests_total', { method: 'GET', route: '/app/w/[workspaceId]', status: '303' })).toBe(1);
+    expect(pages.value('strata_http_requests_total', { method: 'GET', route: 'page', status: '404' })).toBe(1);
     // The raw path never becomes a label value.
     expect(during.families.get('strata_http_requests_total')?.metrics.some((m) => m.labels?.route?.includes(executionId))).toBe(false);
 

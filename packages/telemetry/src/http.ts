@@ -2,6 +2,7 @@
  * The server span of an HTTP request: started where the request enters the process, named
  * `METHOD /route/template` once a handler knows the route (setHttpRoute), ended with the status.
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { type Context, context, propagation, ROOT_CONTEXT, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { ATTR_HTTP_REQUEST_METHOD, ATTR_HTTP_RESPONSE_STATUS_CODE, ATTR_HTTP_ROUTE, ATTR_URL_PATH } from '@opentelemetry/semantic-conventions';
 import { ATTR, tracer } from './execution.ts';
@@ -35,8 +36,34 @@ export function startSubRequestSpan(method: string, path: string): { span: Span;
   return { span, context: trace.setSpan(context.active(), span) };
 }
 
-/** Names the current request's span after its route template (`/api/executions/:id`). */
+/** The route a request was first recognised as (setHttpRoute), whether tracing is on or not: metrics label dashboard pages with it. */
+export interface RouteSlot {
+  route?: string;
+}
+// One store per process: the web app's build bundles its own copy of this module beside server.ts's.
+const SLOT_KEY = Symbol.for('strata.telemetry.routeSlot');
+const slotHolder = globalThis as { [SLOT_KEY]?: AsyncLocalStorage<RouteSlot> };
+slotHolder[SLOT_KEY] ??= new AsyncLocalStorage<RouteSlot>();
+const routeSlots: AsyncLocalStorage<RouteSlot> = slotHolder[SLOT_KEY];
+
+/** Runs a request's handling with an empty route slot of its own. */
+export function withRouteSlot<T>(fn: () => T): T {
+  return routeSlots.run({}, fn);
+}
+
+/** The current request's route slot (undefined outside withRouteSlot), to read once the response is done. */
+export function currentRouteSlot(): RouteSlot | undefined {
+  return routeSlots.getStore();
+}
+
+/**
+ * Names the current request's span after its route template (`/api/executions/:id`). The first
+ * route named also fills the request's route slot: a page's own later calls to the API, served in
+ * process, do not rename the page.
+ */
 export function setHttpRoute(route: string): void {
+  const slot = routeSlots.getStore();
+  if (slot && slot.route === undefined) slot.route = route;
   const span = trace.getSpan(context.active());
   const method = span && requestMethods().get(span);
   if (!span || !method) return;

@@ -4,5 +4,5 @@
  */
 export { context as otelContext, type SpanContext } from '@opentelemetry/api';
 export { type AttemptOutcomeName, endAttemptSpan, type ExecutionTrace, newExecutionTrace, recordExecutionSpan, startAttemptSpan, underSpan } from './execution.ts';
-export { endRequestSpan, setHttpRoute, startRequestSpan, startSubRequestSpan } from './http.ts';
+export { endRequestSpan, currentRouteSlot, type RouteSlot, setHttpRoute, startRequestSpan, startSubRequestSpan, withRouteSlot } from './http.ts';
 export { tracingEnabled } from './state.ts';
