@@ -1,5 +1,5 @@
 import { agentConfig } from '@strata/agents/testing';
-import { createEngineHarness, type EngineHarness, insertHistory } from '@strata/engine/testing';
+import { createEngineHarness, type EngineHarness, finishedTask, insertHistory } from '@strata/engine/testing';
 import { DEMO_EMAIL, seedDemo } from '@strata/launcher';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,13 +23,6 @@ const today = Date.UTC(new Date().getUTCFullYear(), new Date().getUTCMonth(), ne
 const day = (offset: number) => new Date(today - offset * DAY).toISOString().slice(0, 10);
 /** An instant `hours` into the UTC day `offset` days ago. */
 const at = (offset: number, hours: number) => new Date(today - offset * DAY + hours * 3_600_000).toISOString();
-const ran = (agentType: 'email' | 'research', status: 'completed' | 'failed', completedAt: string, ms: number, error?: string) => ({
-  agentType,
-  status,
-  startedAt: new Date(Date.parse(completedAt) - ms).toISOString(),
-  completedAt,
-  ...(error ? { error } : {}),
-});
 
 beforeAll(async () => {
   h = await createEngineHarness();
@@ -44,14 +37,14 @@ beforeAll(async () => {
       status: 'completed',
       completedAt: at(1, 1),
       healthScore: 100,
-      tasks: [ran('email', 'completed', at(1, 0.5), 2000), ran('email', 'failed', at(1, 0.75), 4000, 'SMTP 421 for usr_ab12 after 3 tries')],
+      tasks: [finishedTask('email', 'completed', at(1, 0.5), 2000), finishedTask('email', 'failed', at(1, 0.75), 4000, 'SMTP 421 for usr_ab12 after 3 tries')],
     },
     { status: 'completed', completedAt: at(1, 2), healthScore: 90 },
     { status: 'failed', completedAt: at(1, 3), healthScore: 40 },
     // Three days ago: 1 cancelled.
     { status: 'cancelled', completedAt: at(3, 12), healthScore: 70 },
     // Forty days ago: outside the default 30 days, inside the last 90.
-    { status: 'completed', completedAt: at(40, 12), healthScore: 50, tasks: [ran('research', 'completed', at(40, 11), 1000)] },
+    { status: 'completed', completedAt: at(40, 12), healthScore: 50, tasks: [finishedTask('research', 'completed', at(40, 11), 1000)] },
   ]);
   browser = await launchBrowser();
 }, 120_000);

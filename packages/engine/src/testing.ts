@@ -13,7 +13,7 @@ import type { StrategyInput } from './strategy/schema.ts';
 import { createStrategy } from './strategy/store.ts';
 import { startEngineWorker, type EngineWorker, type EngineWorkerOptions } from './worker.ts';
 
-export { insertHistory, type HistoryExecution, type HistoryTask } from './analytics/test-history.ts';
+export { finishedTask, insertHistory, type HistoryExecution, type HistoryTask } from './analytics/test-history.ts';
 export {
   type AgentRun,
   assertAllInvariants,

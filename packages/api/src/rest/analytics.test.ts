@@ -1,4 +1,4 @@
-import { insertHistory } from '@strata/engine/testing';
+import { finishedTask, insertHistory } from '@strata/engine/testing';
 import { TRPCError } from '@trpc/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createContext } from '../context.ts';
@@ -34,22 +34,15 @@ beforeAll(async () => {
   ws = await h.createWorkspace(owner.token, 'Measured');
   await h.addMember(owner.token, ws, viewer, 'viewer');
   await h.createWorkspace(outsider.token, 'Elsewhere');
-  const ran = (agentType: 'email' | 'research', status: 'completed' | 'failed', completedAt: string, ms: number, error?: string) => ({
-    agentType,
-    status,
-    startedAt: new Date(Date.parse(completedAt) - ms).toISOString(),
-    completedAt,
-    ...(error ? { error } : {}),
-  });
   await insertHistory(h.database.db, ws, [
     {
       status: 'failed',
       completedAt: '2026-05-10T08:00:00.000Z',
       healthScore: 35,
       tasks: [
-        ran('email', 'completed', '2026-05-10T07:00:00.000Z', 200),
-        ran('email', 'failed', '2026-05-10T07:30:00.000Z', 600, 'SMTP 421 for usr_aa11 (try 1)'),
-        ran('research', 'failed', '2026-05-11T07:30:00.000Z', 1000, 'SMTP 450 for usr_bb22 (try 3)'),
+        finishedTask('email', 'completed', '2026-05-10T07:00:00.000Z', 200),
+        finishedTask('email', 'failed', '2026-05-10T07:30:00.000Z', 600, 'SMTP 421 for usr_aa11 (try 1)'),
+        finishedTask('research', 'failed', '2026-05-11T07:30:00.000Z', 1000, 'SMTP 450 for usr_bb22 (try 3)'),
       ],
     },
     { status: 'completed', completedAt: '2026-05-11T23:59:59.999Z', healthScore: 100 },

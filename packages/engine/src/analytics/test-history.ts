@@ -15,6 +15,11 @@ export interface HistoryTask {
   wakeAt?: string | null;
 }
 
+/** A task of the history that ran for `ms` and finished (completed or failed) at `completedAt`. */
+export function finishedTask(agentType: AgentType, status: 'completed' | 'failed', completedAt: string, ms: number, error?: string): HistoryTask {
+  return { agentType, status, startedAt: new Date(Date.parse(completedAt) - ms).toISOString(), completedAt, ...(error ? { error } : {}) };
+}
+
 /** One execution of a seeded history. */
 export interface HistoryExecution {
   status: ExecutionStatus;
