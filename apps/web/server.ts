@@ -21,7 +21,7 @@ await runMigrations(config.DATABASE_URL);
 
 // Traces only when a collector is configured: otherwise no SDK is loaded at all.
 const tracing = config.OTEL_EXPORTER_OTLP_ENDPOINT
-  ? (await import('@strata/telemetry/sdk')).startTracing({ endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: config.OTEL_SERVICE_NAME ?? 'strata-web', scheduledDelayMillis: config.OTEL_BSP_SCHEDULE_DELAY })
+  ? (await import('@strata/telemetry/sdk')).startTracing({ endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: config.OTEL_SERVICE_NAME ?? 'strata-web', scheduledDelayMillis: config.OTEL_BSP_SCHEDULE_DELAY, headers: config.OTEL_EXPORTER_OTLP_HEADERS, timeoutMillis: config.OTEL_EXPORTER_OTLP_TIMEOUT })
   : undefined;
 
 // One body limit for every route: the API (REST and tRPC) answers 413 in its own shape at

@@ -29,7 +29,7 @@ try {
 await runMigrations(config.DATABASE_URL);
 // Traces only when a collector is configured: otherwise no SDK is loaded at all.
 const tracing = config.OTEL_EXPORTER_OTLP_ENDPOINT
-  ? (await import('@strata/telemetry/sdk')).startTracing({ endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: config.OTEL_SERVICE_NAME ?? 'strata-worker', scheduledDelayMillis: config.OTEL_BSP_SCHEDULE_DELAY })
+  ? (await import('@strata/telemetry/sdk')).startTracing({ endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: config.OTEL_SERVICE_NAME ?? 'strata-worker', scheduledDelayMillis: config.OTEL_BSP_SCHEDULE_DELAY, headers: config.OTEL_EXPORTER_OTLP_HEADERS, timeoutMillis: config.OTEL_EXPORTER_OTLP_TIMEOUT })
   : undefined;
 const worker = await startWorker({
   databaseUrl: config.DATABASE_URL,

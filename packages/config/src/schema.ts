@@ -74,6 +74,10 @@ export const configSchema = z.object({
   OTEL_SERVICE_NAME: optionalString,
   /** OpenTelemetry's batch delay: how long spans wait before export (ms); the SDK reads no variable itself, so this one is passed on. */
   OTEL_BSP_SCHEDULE_DELAY: positiveInt.max(60_000).default(5000),
+  /** Headers sent with every export (`key=value,key2=value2`, values percent-encoded), e.g. a hosted collector's API key. */
+  OTEL_EXPORTER_OTLP_HEADERS: optionalString,
+  /** One export's deadline (ms). */
+  OTEL_EXPORTER_OTLP_TIMEOUT: positiveInt.max(120_000).default(10_000),
   /** `development` only: error bodies may then carry stack traces. Any other value, or unset, is production behaviour. */
   NODE_ENV: optionalString,
   STRATA_DEMO: z

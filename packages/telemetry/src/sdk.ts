@@ -5,7 +5,7 @@
  */
 import { context, propagation, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { parseKeyPairsIntoRecord, W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
@@ -23,6 +23,10 @@ export interface TracingOptions {
   serviceName: string;
   /** How long spans wait to be batched before export (the SDK's default is 5 s). */
   scheduledDelayMillis?: number;
+  /** OTEL_EXPORTER_OTLP_HEADERS: `key=value,key2=value2` (values percent-encoded), sent with every export, e.g. a collector's API key. */
+  headers?: string | undefined;
+  /** OTEL_EXPORTER_OTLP_TIMEOUT: one export's deadline in ms. */
+  timeoutMillis?: number | undefined;
 }
 
 export function tracesUrl(endpoint: string): string {
@@ -38,7 +42,12 @@ export function startTracing(options: TracingOptions): Tracing {
     idGenerator,
     spanProcessors: [
       new BatchSpanProcessor({
-        exporter: new OTLPTraceExporter({ url: tracesUrl(options.endpoint) }),
+        exporter: new OTLPTraceExporter({
+          url: tracesUrl(options.endpoint),
+          // The specification's format, read by OpenTelemetry's own parser (this exporter version reads no variable itself).
+          ...(options.headers ? { headers: parseKeyPairsIntoRecord(options.headers) } : {}),
+          ...(options.timeoutMillis ? { timeoutMillis: options.timeoutMillis } : {}),
+        }),
         ...(options.scheduledDelayMillis ? { scheduledDelayMillis: options.scheduledDelayMillis } : {}),
       }),
     ],

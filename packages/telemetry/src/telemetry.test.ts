@@ -17,6 +17,7 @@ type OtlpSpan = { traceId: string; spanId: string; parentSpanId?: string; name: 
 let receiver: Server;
 let endpoint: string;
 const spans: OtlpSpan[] = [];
+const exportHeaders: Record<string, string | string[] | undefined>[] = [];
 
 beforeAll(async () => {
   receiver = createServer((req, res) => {
@@ -24,6 +25,7 @@ beforeAll(async () => {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       if (req.url === '/v1/traces') {
+        exportHeaders.push(req.headers);
         const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { resourceSpans: { scopeSpans: { spans: OtlpSpan[] }[] }[] };
         for (const r of body.resourceSpans) for (const s of r.scopeSpans) spans.push(...s.spans);
       }
@@ -56,7 +58,7 @@ describe('tracing on', () => {
   it('puts a request, the execution it starts and every attempt in the caller\'s trace, parent by parent', async () => {
     let stored: ReturnType<typeof newExecutionTrace> = null;
     expect(tracesUrl('http://collector:4318/')).toBe('http://collector:4318/v1/traces');
-    const tracing = startTracing({ endpoint, serviceName: 'strata-test', scheduledDelayMillis: 10 });
+    const tracing = startTracing({ endpoint, serviceName: 'strata-test', scheduledDelayMillis: 10, headers: 'x-api-key=s3cr%3Dt,x-team=strata', timeoutMillis: 5000 });
     try {
       const callerTrace = '4bf92f3577b34da6a3ce929d0e0e4736';
       const request = startRequestSpan({ method: 'POST', path: '/api/executions/start', headers: { traceparent: `00-${callerTrace}-00f067aa0ba902b7-01` }, requestId: 'req-1' });
@@ -85,6 +87,9 @@ describe('tracing on', () => {
     }
     expect(tracingEnabled()).toBe(false);
 
+    // OTEL_EXPORTER_OTLP_HEADERS, percent-decoded, on every export.
+    expect(exportHeaders.length).toBeGreaterThan(0);
+    expect(exportHeaders.every((h) => h['x-api-key'] === 's3cr=t' && h['x-team'] === 'strata')).toBe(true);
     const inTrace = spans.filter((s) => s.traceId === '4bf92f3577b34da6a3ce929d0e0e4736');
     expect(inTrace.map((s) => s.name).sort()).toEqual(['POST /api/executions/start', 'execution', 'task email', 'task email']);
     const request = inTrace.find((s) => s.name === 'POST /api/executions/start')!;
