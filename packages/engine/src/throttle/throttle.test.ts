@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentHandler } from '../agent.ts';
 import { sql } from 'drizzle-orm';
 import { blockAt } from '../hooks.ts';
@@ -60,6 +60,15 @@ function gatedAgent() {
   };
 }
 
+/** Each test's scene, ended after the test however it went: a worker left running would claim the next test's tasks. */
+const scenes: { agent: ReturnType<typeof gatedAgent>; worker: Awaited<ReturnType<EngineHarness['startWorker']>> }[] = [];
+afterEach(async () => {
+  for (const { agent, worker } of scenes.splice(0)) {
+    agent.releaseAll();
+    await worker.stop();
+  }
+});
+
 /** A workspace (with these limits), a gated agent for `agentType` and a worker with `slots` lanes. */
 async function scene(agentType: string, slots: number, agents?: Parameters<typeof setWorkspaceLimits>[2]) {
   const ws = await h.workspace();
@@ -67,6 +76,7 @@ async function scene(agentType: string, slots: number, agents?: Parameters<typeo
   const agent = gatedAgent();
   h.registry.register(agentType, agent.handler);
   const worker = await h.startWorker({ defaultQueue: { batchSize: 1, localConcurrency: slots } });
+  scenes.push({ agent, worker });
   return { ws, agent, worker };
 }
 
@@ -194,13 +204,27 @@ describe('maxConcurrency per execution', () => {
 
 describe('limits per concurrency key', () => {
   it('holds one recipient to its key’s limit across executions while another recipient runs freely', async () => {
-    const { ws, agent, worker } = await scene('email', 8);
+    const ws = await h.workspace();
+    const agent = gatedAgent();
+    h.registry.register('email', agent.handler);
     const limited = (key: string) => ({ key, input: { to: 'ann@example.com' }, concurrencyKey: '{{to}}', keyConcurrency: 1 });
     const free = (key: string) => ({ key, input: { to: 'bob@example.com' } });
     const one = await start(ws, [limited('a1'), limited('a2'), free('b1'), free('b2')]);
     const two = await start(ws, [limited('a3'), free('b3')]);
+    // Ann's other two tasks are held as each is claimed. Forced here: their claims wait until bob's
+    // three and ann's first run (a claim that came after them once failed this test's count).
+    const annTasks = new Set((await h.database.sql<{ id: string }[]>`select id from tasks where execution_id in (${one.id}, ${two.id}) and key like 'a%'`).map((t) => t.id));
+    let annClaims = 0;
+    const laterClaims = blockAt('runner:before-claim', { match: (info) => (info.taskIds as string[]).some((id) => annTasks.has(id)) && ++annClaims > 1 });
+    const worker = await h.startWorker({ defaultQueue: { batchSize: 1, localConcurrency: 8 } });
+    scenes.push({ agent, worker });
     await until('one for ann, three for bob', () => agent.running().length === 4);
-    const held = [...(await throttled(one.id)), ...(await throttled(two.id))];
+    expect(agent.running()).toEqual(expect.arrayContaining(['b1', 'b2', 'b3']));
+    laterClaims.release();
+    const heldOf = async () => [...(await throttled(one.id)), ...(await throttled(two.id))];
+    await until('ann’s other two held', async () => (await heldOf()).length === 2);
+    expect(agent.running()).toHaveLength(4);
+    const held = await heldOf();
     expect(held).toHaveLength(2);
     for (const task of held) expect(task.progress).toMatchObject({ status: 'throttled', limit: 'keyConcurrency', key: 'ann@example.com', max: 1 });
     expect(held[0]!.throttle_scope).toBe(`key:${ws}:ann@example.com`);
@@ -312,12 +336,14 @@ describe('races between workers', () => {
     const agent = gatedAgent();
     h.registry.register('content', agent.handler);
     const first = await h.startWorker({ workerId: 'w1', defaultQueue: { batchSize: 1, localConcurrency: 1 } });
+    scenes.push({ agent, worker: first });
     const running = await start(ws, [{ key: 'x', agentType: 'content' }]);
     await until('x running', () => agent.running().length === 1);
     // The first claim of y or z holds its scope's lock at the hook; the other claim must wait for it.
     const hold = blockAt('throttle:locked', { match: (info) => info.by === 'claim', times: 1 });
     const second = await h.startWorker({ workerId: 'w2', defaultQueue: { batchSize: 1, localConcurrency: 1 } });
     const third = await h.startWorker({ workerId: 'w3', defaultQueue: { batchSize: 1, localConcurrency: 1 } });
+    scenes.push({ agent, worker: second }, { agent, worker: third });
     // Two executions, so neither claim waits for the other's execution lock: only the scope's lock orders them.
     const y = await start(ws, [{ key: 'y', agentType: 'content' }]);
     const z = await start(ws, [{ key: 'z', agentType: 'content' }]);
@@ -330,7 +356,6 @@ describe('races between workers', () => {
     await drain(agent, [running.id, y.id, z.id], 2);
     await assertExecutionInvariants(h.database, y.id);
     await assertExecutionInvariants(h.database, z.id);
-    for (const worker of [first, second, third]) await worker.stop();
   });
 
   it('a slot freed while a claim is throttling wakes that very task (no lost wake-up)', async () => {
