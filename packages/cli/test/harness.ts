@@ -8,53 +8,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import getPort from 'get-port';
+import { type RunningWeb, startWeb as startWebProcess } from '../../../apps/web/test/server.ts';
 
-const WEB_DIR = fileURLToPath(new URL('../../../apps/web/', import.meta.url));
 const BIN = fileURLToPath(new URL('../src/bin.ts', import.meta.url));
 
-/** A port free right now on loopback (get-port). */
-export const freePort = (): Promise<number> => getPort({ host: '127.0.0.1' });
+// The built web app as its own process, started by the web app's own test helper.
+export { freePort, type RunningWeb } from '../../../apps/web/test/server.ts';
 
-export interface RunningWeb {
-  url: string;
-  stop(): Promise<void>;
-}
-
-/** The built web app (apps/web/server.ts over build/) on a free port. */
-export async function startWeb(databaseUrl: string): Promise<RunningWeb> {
-  const port = await freePort();
-  const env: NodeJS.ProcessEnv = { ...process.env, DATABASE_URL: databaseUrl, PORT: String(port), HOST: '127.0.0.1', LOG_LEVEL: 'info' };
-  for (const name of ['RATE_LIMIT_START_PER_MIN', 'RATE_LIMIT_STATUS_PER_MIN', 'RATE_LIMIT_CONTROL_PER_MIN']) env[name] = '1000';
-  const child = spawn(process.execPath, ['server.ts'], { cwd: WEB_DIR, env, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout?.on('data', (d) => (output += d));
-  child.stderr?.on('data', (d) => (output += d));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`web did not start: ${output}`)), 60_000);
-    const onExit = (code: number | null) => {
-      clearTimeout(timer);
-      reject(new Error(`web exited with ${code}: ${output}`));
-    };
-    child.once('exit', onExit);
-    const check = () => {
-      if (!output.includes('web listening')) return;
-      clearTimeout(timer);
-      child.off('exit', onExit);
-      child.stdout?.off('data', check);
-      resolve();
-    };
-    child.stdout?.on('data', check);
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    stop: async () => {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
+/** The built web app over the test's database, its rate limits out of the way of the scripted calls. */
+export function startWeb(databaseUrl: string): Promise<RunningWeb> {
+  const limits = Object.fromEntries(['RATE_LIMIT_START_PER_MIN', 'RATE_LIMIT_STATUS_PER_MIN', 'RATE_LIMIT_CONTROL_PER_MIN'].map((name) => [name, '1000']));
+  return startWebProcess({ DATABASE_URL: databaseUrl, ...limits });
 }
 
 /** A home for one user of the command line: its own HOME and XDG_CONFIG_HOME. */
